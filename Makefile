@@ -1,0 +1,54 @@
+# OMS — run the demo or the test suite from a fresh clone.
+#   make run    virtualenv, install, migrate, seed demo data, serve on http://127.0.0.1:8000
+#   make test   the whole test suite on PostgreSQL (DATABASE_URL, default local postgres)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/postgres
+
+.PHONY: run install migrate seed serve worker beat test lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	./scripts/serve.sh $(HOST) $(PORT)
+
+worker: install
+	$(BIN)/celery -A oms worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A oms beat --loglevel=INFO
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy oms customers inventory orders fulfillment returns
+
+check: lint typecheck
+	DJANGO_SETTINGS_MODULE=oms.settings.test DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+		$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 var staticfiles

@@ -1,0 +1,201 @@
+"""Customers (people), companies (B2B accounts), their addresses, preferences and notes."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
+
+
+class PaymentTerms(models.TextChoices):
+    PREPAID = "prepaid", "Prepaid (card)"
+    NET_15 = "net15", "Net 15"
+    NET_30 = "net30", "Net 30"
+    NET_60 = "net60", "Net 60"
+
+
+class Company(TimeStamped):
+    """A B2B account. Its buyers are ``Customer`` rows pointing here."""
+
+    account_number = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200, db_index=True)
+    payment_terms = models.CharField(
+        max_length=16, choices=PaymentTerms.choices, default=PaymentTerms.NET_30
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    credit_limit = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    tax_exempt = models.BooleanField(default=False)
+    tax_exemption_number = models.CharField(max_length=64, blank=True)
+    po_required = models.BooleanField("PO number required", default=False)
+    approval_threshold = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Orders above this total wait for B2B approval. Empty: no approval needed.",
+    )
+    allow_backorders = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(credit_limit__gte=0), name="company_credit_limit_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(approval_threshold__isnull=True)
+                | models.Q(approval_threshold__gte=0),
+                name="company_approval_threshold_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tax_exempt=False) | ~models.Q(tax_exemption_number=""),
+                name="company_tax_exempt_needs_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_number})"
+
+
+class CompanyRole(models.TextChoices):
+    BUYER = "buyer", "Buyer"
+    APPROVER = "approver", "Approver"
+    ADMIN = "admin", "Account admin"
+
+
+class Customer(TimeStamped):
+    """A person who buys: a B2C shopper, or a buyer acting for a company."""
+
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    phone = models.CharField(max_length=32, blank=True, db_index=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="buyers"
+    )
+    company_role = models.CharField(max_length=16, choices=CompanyRole.choices, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="customer_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(company__isnull=True, company_role="")
+                | models.Q(company__isnull=False) & ~models.Q(company_role=""),
+                name="customer_company_role_with_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_b2b(self) -> bool:
+        return self.company_id is not None
+
+
+class AddressKind(models.TextChoices):
+    SHIPPING = "shipping", "Shipping"
+    BILLING = "billing", "Billing"
+
+
+class Address(PostalAddress, TimeStamped):
+    """A saved address of a customer or a company. Orders copy it; they never point at it."""
+
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    kind = models.CharField(max_length=16, choices=AddressKind.choices)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False, company__isnull=True)
+                | models.Q(customer__isnull=True, company__isnull=False),
+                name="address_has_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=models.Q(is_default=True, customer__isnull=False),
+                name="address_one_default_per_customer_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["company", "kind"],
+                condition=models.Q(is_default=True, company__isnull=False),
+                name="address_one_default_per_company_kind",
+            ),
+            *coordinate_constraints("address"),
+        ]
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+class NotificationEvent(models.TextChoices):
+    ORDER_CONFIRMED = "order_confirmed", "Order confirmed"
+    SHIPPED = "shipped", "Shipped"
+    DELAYED = "delayed", "Delayed or exception"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    RETURN_RECEIVED = "return_received", "Return received"
+    REFUND_ISSUED = "refund_issued", "Refund issued"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class NotificationPreference(models.Model):
+    """How a customer wants to hear about one kind of event. No row means the default:
+    email on, SMS off."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    event = models.CharField(max_length=32, choices=NotificationEvent.choices)
+    email = models.BooleanField(default=True)
+    sms = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "event"], name="notification_pref_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.event}"
+
+
+class CustomerNote(models.Model):
+    """An agent's note on a customer. Append-only."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.body[:60]

@@ -1,0 +1,198 @@
+"""Writes for customers, companies, addresses, preferences and notes."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from oms.core.actors import Actor
+from oms.core.countries import is_country_code
+from oms.core.errors import Conflict, InvalidInput
+from oms.geo import coordinates_for_postal_code, is_valid_us_zip
+
+from .models import (
+    Address,
+    AddressKind,
+    Company,
+    CompanyRole,
+    Customer,
+    CustomerNote,
+    NotificationEvent,
+    NotificationPreference,
+    PaymentTerms,
+)
+
+ADDRESS_FIELDS = (
+    "name",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+)
+
+
+def clean_postal_address(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise an address dict; fill coordinates from a US ZIP code.
+
+    Raises ``InvalidInput`` naming every bad field. Shared by saved addresses, order
+    snapshots and locations, so the rules are the same everywhere.
+    """
+    cleaned: dict[str, Any] = {f: str(data.get(f) or "").strip() for f in ADDRESS_FIELDS}
+    cleaned["country"] = cleaned["country"].upper()
+    errors: dict[str, str] = {}
+    for required in ("line1", "city", "country"):
+        if not cleaned[required]:
+            errors[required] = "This field is required."
+    for field, limit in (("line1", 200), ("line2", 200), ("city", 100), ("name", 200)):
+        if len(cleaned[field]) > limit:
+            errors[field] = f"At most {limit} characters."
+    if cleaned["country"] and not is_country_code(cleaned["country"]):
+        errors["country"] = "Unknown country; use an ISO 3166-1 alpha-2 code such as US."
+    if cleaned["country"] == "US":
+        if not cleaned["postal_code"]:
+            errors["postal_code"] = "A ZIP code is required for US addresses."
+        elif not is_valid_us_zip(cleaned["postal_code"]):
+            errors["postal_code"] = "Not a known US ZIP code."
+    latitude, longitude = data.get("latitude"), data.get("longitude")
+    if (latitude is None) != (longitude is None):
+        errors["latitude"] = "Give both latitude and longitude, or neither."
+    if errors:
+        raise InvalidInput("The address is not valid.", fields=errors)
+    if latitude is not None and longitude is not None:
+        try:
+            lat, lng = Decimal(str(latitude)), Decimal(str(longitude))
+        except ArithmeticError as exc:
+            raise InvalidInput(
+                "The address is not valid.", fields={"latitude": "Not a number."}
+            ) from exc
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise InvalidInput(
+                "The address is not valid.", fields={"latitude": "Coordinates out of range."}
+            )
+        cleaned["latitude"], cleaned["longitude"] = lat.quantize(Decimal("0.000001")), (
+            lng.quantize(Decimal("0.000001"))
+        )
+    else:
+        found = coordinates_for_postal_code(cleaned["country"], cleaned["postal_code"])
+        cleaned["latitude"], cleaned["longitude"] = found if found else (None, None)
+    return cleaned
+
+
+@transaction.atomic
+def create_company(
+    *,
+    account_number: str,
+    name: str,
+    payment_terms: str = PaymentTerms.NET_30,
+    credit_limit: Decimal = Decimal("0"),
+    currency: str = "USD",
+    tax_exempt: bool = False,
+    tax_exemption_number: str = "",
+    po_required: bool = False,
+    approval_threshold: Decimal | None = None,
+    allow_backorders: bool = False,
+) -> Company:
+    """Open a B2B account. Refuses a duplicate account number or inconsistent terms."""
+    account_number = account_number.strip().upper()
+    if not account_number or not name.strip():
+        raise InvalidInput("An account number and a name are required.")
+    if credit_limit < 0:
+        raise InvalidInput("The credit limit cannot be negative.", fields={"credit_limit": "<0"})
+    if tax_exempt and not tax_exemption_number.strip():
+        raise InvalidInput(
+            "A tax-exempt company needs its exemption number.",
+            fields={"tax_exemption_number": "required"},
+        )
+    if payment_terms not in PaymentTerms.values:
+        raise InvalidInput(f"Unknown payment terms {payment_terms!r}.")
+    if Company.objects.filter(account_number=account_number).exists():
+        raise Conflict(f"Account number {account_number} is already taken.")
+    return Company.objects.create(
+        account_number=account_number,
+        name=name.strip(),
+        payment_terms=payment_terms,
+        credit_limit=credit_limit,
+        currency=currency,
+        tax_exempt=tax_exempt,
+        tax_exemption_number=tax_exemption_number.strip(),
+        po_required=po_required,
+        approval_threshold=approval_threshold,
+        allow_backorders=allow_backorders,
+    )
+
+
+@transaction.atomic
+def create_customer(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str = "",
+    company: Company | None = None,
+    company_role: str = "",
+) -> Customer:
+    """Register a customer. E-mail addresses are unique regardless of case."""
+    email = email.strip()
+    if "@" not in email:
+        raise InvalidInput("A valid e-mail address is required.", fields={"email": email})
+    if company is not None and not company_role:
+        company_role = CompanyRole.BUYER
+    if company is None:
+        company_role = ""
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(
+                email=email,
+                first_name=first_name.strip(),
+                last_name=last_name.strip(),
+                phone=phone.strip(),
+                company=company,
+                company_role=company_role,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A customer with e-mail {email} already exists.") from exc
+
+
+@transaction.atomic
+def add_address(
+    *,
+    kind: str,
+    data: dict[str, Any],
+    customer: Customer | None = None,
+    company: Company | None = None,
+    make_default: bool = False,
+) -> Address:
+    """Save an address for a customer or a company, geocoding US ZIP codes offline."""
+    if (customer is None) == (company is None):
+        raise InvalidInput("An address belongs to exactly one customer or company.")
+    if kind not in AddressKind.values:
+        raise InvalidInput(f"Unknown address kind {kind!r}.")
+    cleaned = clean_postal_address(data)
+    owner = {"customer": customer} if customer is not None else {"company": company}
+    if make_default:
+        Address.objects.filter(kind=kind, is_default=True, **owner).update(is_default=False)
+    return Address.objects.create(kind=kind, is_default=make_default, **owner, **cleaned)
+
+
+@transaction.atomic
+def set_notification_preference(
+    *, customer: Customer, event: str, email: bool, sms: bool
+) -> NotificationPreference:
+    if event not in NotificationEvent.values:
+        raise InvalidInput(f"Unknown notification event {event!r}.")
+    if sms and not customer.phone:
+        raise InvalidInput("SMS needs a phone number on the customer.", fields={"sms": "no phone"})
+    pref, _ = NotificationPreference.objects.update_or_create(
+        customer=customer, event=event, defaults={"email": email, "sms": sms}
+    )
+    return pref
+
+
+@transaction.atomic
+def add_customer_note(*, customer: Customer, body: str, actor: Actor) -> CustomerNote:
+    if not body.strip():
+        raise InvalidInput("A note cannot be empty.")
+    return CustomerNote.objects.create(customer=customer, author_id=actor.user_id, body=body)

@@ -1,0 +1,284 @@
+"""Products, locations, stock per location, the movement ledger and reservations.
+
+Stock buckets per (location, SKU):
+
+- ``on_hand``: sellable units physically there;
+- ``allocated``: units of ``on_hand`` promised to fulfilment orders at this location;
+- ``reserved``: units of ``on_hand`` held by soft reservations (drafts, quotes);
+- ``safety_stock``: units kept back from promising;
+- ``unsellable``: damaged or in QC, physically there but not part of ``on_hand``;
+- ``incoming``: expected but not yet received.
+
+A location's available to promise is ``on_hand - allocated - reserved - safety_stock``
+(never below zero). ``NetworkStock`` holds, per SKU, the sum of that over active
+locations (``available``) and the demand committed by orders not yet allocated
+(``committed``). Every counter change writes ``StockMovement`` rows in the same
+transaction; the counters always equal the sum of their ledger rows.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from oms.core.actors import ActorFields
+from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
+
+
+class LocationKind(models.TextChoices):
+    WAREHOUSE = "warehouse", "Warehouse"
+    STORE = "store", "Store"
+    DISTRIBUTION_CENTER = "dc", "Distribution centre"
+    THIRD_PARTY = "3pl", "Third-party logistics"
+    DROPSHIP_VENDOR = "dropship", "Dropship vendor"
+
+
+class Location(PostalAddress, TimeStamped):
+    code = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=16, choices=LocationKind.choices, db_index=True)
+    ships = models.BooleanField(default=True, help_text="Ships parcels to customers.")
+    pickup = models.BooleanField(default=False, help_text="Hands orders over to customers.")
+    customization = models.BooleanField(
+        default=False, help_text="Can engrave, personalise or gift-wrap."
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text="Lower ranks first when routing ties."
+    )
+    daily_capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Fulfilment orders per day; empty means unlimited."
+    )
+    cost_per_shipment = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    contact_email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_per_shipment__gte=0), name="location_cost_nonneg"
+            ),
+            *coordinate_constraints("location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Product(TimeStamped):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200, db_index=True)
+    description = models.TextField(blank=True)
+    list_price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    weight_grams = models.PositiveIntegerField(default=0)
+    is_customizable = models.BooleanField(default=False)
+    customization_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Names of the customisation fields a line may carry, e.g. ["engraving"].',
+    )
+    is_returnable = models.BooleanField(default=True)
+    allow_backorder = models.BooleanField(default=False)
+    dropship_vendor = models.ForeignKey(
+        Location,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropship_products",
+        limit_choices_to={"kind": LocationKind.DROPSHIP_VENDOR},
+    )
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=Q(list_price__gte=0), name="product_price_nonneg"),
+            models.CheckConstraint(
+                condition=Q(is_customizable=True) | Q(customization_fields=[]),
+                name="product_customization_fields_need_flag",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.name}"
+
+
+class NetworkStock(models.Model):
+    """Per-SKU totals across the network; the row placement locks to commit demand."""
+
+    product = models.OneToOneField(
+        Product, primary_key=True, on_delete=models.CASCADE, related_name="network_stock"
+    )
+    available = models.IntegerField(
+        default=0, help_text="Sum of available to promise over active locations."
+    )
+    committed = models.IntegerField(
+        default=0, help_text="Demand of placed orders not yet allocated to a location."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(available__gte=0), name="network_available_nonneg"),
+            models.CheckConstraint(condition=Q(committed__gte=0), name="network_committed_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"network stock of product {self.product_id}"
+
+    @property
+    def available_to_promise(self) -> int:
+        return max(self.available - self.committed, 0)
+
+
+class StockBucket(models.TextChoices):
+    ON_HAND = "on_hand", "On hand"
+    ALLOCATED = "allocated", "Allocated"
+    RESERVED = "reserved", "Reserved"
+    SAFETY_STOCK = "safety_stock", "Safety stock"
+    UNSELLABLE = "unsellable", "Unsellable"
+    INCOMING = "incoming", "Incoming"
+
+
+class StockLevel(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    allocated = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    safety_stock = models.IntegerField(default=0)
+    unsellable = models.IntegerField(default=0)
+    incoming = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["location_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "product"], name="stock_level_unique"),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{b}__gte": 0}), name=f"stock_{b}_nonneg")
+                for b in StockBucket.values
+            ],
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=F("allocated") + F("reserved")),
+                name="stock_commitments_within_on_hand",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "location"])]
+        permissions = [
+            ("receive_stock", "Can receive stock"),
+            ("adjust_stock", "Can adjust stock"),
+            ("transfer_stock", "Can transfer stock"),
+            ("count_stock", "Can record cycle counts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}"
+
+    @property
+    def available_to_promise(self) -> int:
+        return max(self.on_hand - self.allocated - self.reserved - self.safety_stock, 0)
+
+
+class MovementReason(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    EXPECTED = "expected", "Expected receipt"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    DAMAGE = "damage", "Damaged / to QC"
+    TRANSFER_OUT = "transfer_out", "Transfer out"
+    TRANSFER_IN = "transfer_in", "Transfer in"
+    CYCLE_COUNT = "cycle_count", "Cycle count"
+    SAFETY_STOCK = "safety_stock", "Safety stock change"
+    RESERVATION = "reservation", "Reservation"
+    RESERVATION_RELEASE = "reservation_release", "Reservation released"
+    ALLOCATION = "allocation", "Allocation"
+    DEALLOCATION = "deallocation", "Allocation released"
+    SHIPMENT = "shipment", "Shipment"
+    RETURN_RESTOCK = "return_restock", "Return restocked"
+
+
+class StockMovement(ActorFields):
+    """One change of one bucket of one stock level. Append-only."""
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
+    # Denormalised for filtering the ledger without joins.
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    bucket = models.CharField(max_length=16, choices=StockBucket.choices)
+    delta = models.IntegerField()
+    balance_after = models.IntegerField()
+    reason = models.CharField(max_length=32, choices=MovementReason.choices)
+    reference = models.CharField(max_length=100, blank=True, db_index=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="movement_delta_nonzero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="movement_balance_nonneg"),
+        ]
+        indexes = [
+            models.Index(fields=["stock_level", "bucket"]),
+            models.Index(fields=["product", "-created_at"]),
+            models.Index(fields=["location", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket} {self.delta:+d} ({self.reason})"
+
+
+class ReservationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    CONSUMED = "consumed", "Consumed by an order"
+
+
+class StockReservation(ActorFields):
+    """A soft hold on stock at one location for a draft order or a quote, with an expiry."""
+
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.PROTECT, related_name="reservations"
+    )
+    quantity = models.PositiveIntegerField()
+    reference = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
+    )
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    ALLOWED_TRANSITIONS = {
+        ReservationStatus.ACTIVE: {
+            ReservationStatus.RELEASED,
+            ReservationStatus.EXPIRED,
+            ReservationStatus.CONSUMED,
+        },
+    }
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_qty_positive"),
+            models.CheckConstraint(
+                condition=Q(status=ReservationStatus.ACTIVE, ended_at__isnull=True)
+                | (~Q(status=ReservationStatus.ACTIVE) & Q(ended_at__isnull=False)),
+                name="reservation_ended_when_not_active",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status=ReservationStatus.ACTIVE),
+                name="reservation_active_expiry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.stock_level} ({self.status})"

@@ -1,0 +1,109 @@
+"""Staff roles as code. ``sync_staff_groups`` makes each group hold exactly these permissions.
+
+Permissions are ``app_label.codename``. A role gets only what its jobs need
+(see the product brief); superusers are for operators.
+"""
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "agent": [
+        "customers.view_customer",
+        "customers.change_customer",
+        "customers.view_company",
+        "customers.view_address",
+        "customers.add_address",
+        "customers.change_address",
+        "customers.view_customernote",
+        "customers.add_customernote",
+        "customers.view_notificationpreference",
+        "customers.change_notificationpreference",
+        "inventory.view_product",
+        "inventory.view_location",
+        "inventory.view_stocklevel",
+        "inventory.view_networkstock",
+        "orders.view_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_orderhold",
+        "orders.cancel_order",
+        "orders.edit_placed_order",
+        "orders.place_order_on_behalf",
+        "orders.place_hold",
+        "orders.release_hold",
+        "fulfillment.view_shippingmethod",
+        "fulfillment.view_carrier",
+    ],
+    "sales_rep": [
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.view_company",
+        "customers.view_address",
+        "customers.add_address",
+        "inventory.view_product",
+        "inventory.view_location",
+        "inventory.view_stocklevel",
+        "inventory.view_networkstock",
+        "inventory.view_stockreservation",
+        "orders.view_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_orderhold",
+        "orders.place_order_on_behalf",
+        "fulfillment.view_shippingmethod",
+    ],
+    "warehouse": [
+        "inventory.view_product",
+        "inventory.view_location",
+        "inventory.view_stocklevel",
+        "inventory.view_stockmovement",
+        "inventory.view_stockreservation",
+        "inventory.receive_stock",
+        "inventory.adjust_stock",
+        "inventory.transfer_stock",
+        "inventory.count_stock",
+        "orders.view_order",
+        "orders.view_orderline",
+        "fulfillment.view_shippingmethod",
+        "fulfillment.view_carrier",
+    ],
+    "finance": [
+        "customers.view_customer",
+        "customers.view_company",
+        "customers.change_company",
+        "orders.view_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_orderhold",
+        "orders.release_hold",
+        "inventory.view_product",
+    ],
+    "manager": [],  # filled below: every permission of the domain apps
+}
+
+DOMAIN_APPS = ("customers", "inventory", "orders", "fulfillment", "returns")
+
+
+def _permissions(names: list[str]) -> list[Permission]:
+    query = Q(pk__in=[])
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query))
+
+
+def sync_staff_groups(using: str = "default") -> dict[str, int]:
+    """Create or update the staff groups; returns the permission count of each."""
+    counts = {}
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        if role == "manager":
+            perms = list(
+                Permission.objects.using(using).filter(content_type__app_label__in=DOMAIN_APPS)
+            )
+        else:
+            perms = _permissions(names)
+        group.permissions.set(perms)
+        counts[role] = len(perms)
+    return counts

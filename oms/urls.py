@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+
+from oms import health
+
+admin.site.site_header = "OMS back office"
+admin.site.site_title = "OMS"
+admin.site.index_title = "Order management"
+
+urlpatterns = [
+    path("healthz", health.liveness, name="healthz"),
+    path("readyz", health.readiness, name="readyz"),
+    path("admin/", admin.site.urls),
+]

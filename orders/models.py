@@ -1,0 +1,387 @@
+"""Orders, their lines with quantity buckets, holds and the event timeline.
+
+An order's ``status`` moves only along ``ALLOWED_TRANSITIONS`` and only through
+``orders.services``. Fulfilment and return statuses are derived from the line
+buckets (``derive_fulfillment_status``), never typed by hand.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from oms.core.actors import ActorFields
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web storefront"
+    B2B_API = "b2b_api", "B2B API"
+    AGENT = "agent", "Agent (admin)"
+    SALES = "sales", "Sales rep (admin)"
+    MARKETPLACE = "marketplace", "Marketplace"
+    IMPORT = "import", "File import"
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PLACED = "placed", "Placed"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    OrderStatus.DRAFT: {OrderStatus.PLACED, OrderStatus.CANCELLED},
+    # Placed: demand committed, not yet (fully) routed to locations.
+    OrderStatus.PLACED: {OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.CANCELLED},
+    # Processing: allocated to locations, being fulfilled.
+    OrderStatus.PROCESSING: {OrderStatus.PLACED, OrderStatus.COMPLETED, OrderStatus.CANCELLED},
+    OrderStatus.COMPLETED: set(),
+    OrderStatus.CANCELLED: set(),
+}
+
+
+def can_transition(current: str, new: str) -> bool:
+    return new in ALLOWED_TRANSITIONS.get(current, set())
+
+
+class FulfillmentStatus(models.TextChoices):
+    UNFULFILLED = "unfulfilled", "Unfulfilled"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    PARTIALLY_DELIVERED = "partially_delivered", "Partially delivered"
+    DELIVERED = "delivered", "Delivered"
+    NOTHING_TO_FULFIL = "none", "Nothing to fulfil"
+
+
+class ReturnStatus(models.TextChoices):
+    NONE = "none", "No returns"
+    REQUESTED = "requested", "Return requested"
+    PARTIALLY_RETURNED = "partially_returned", "Partially returned"
+    RETURNED = "returned", "Returned"
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.DRAFT, db_index=True
+    )
+    fulfillment_status = models.CharField(
+        max_length=24, choices=FulfillmentStatus.choices, default=FulfillmentStatus.UNFULFILLED
+    )
+    return_status = models.CharField(
+        max_length=24, choices=ReturnStatus.choices, default=ReturnStatus.NONE
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="orders"
+    )
+    company = models.ForeignKey(
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    placed_by = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders_placed",
+        help_text="The agent or sales rep who placed it on the customer's behalf.",
+    )
+    po_number = models.CharField("PO number", max_length=64, blank=True)
+    email = models.EmailField(help_text="Where notifications about this order go.")
+
+    # Shipping address snapshot; routing reads the coordinates.
+    ship_name = models.CharField(max_length=200)
+    ship_line1 = models.CharField(max_length=200)
+    ship_line2 = models.CharField(max_length=200, blank=True)
+    ship_city = models.CharField(max_length=100)
+    ship_region = models.CharField(max_length=100, blank=True)
+    ship_postal_code = models.CharField(max_length=20, blank=True)
+    ship_country = models.CharField(max_length=2)
+    ship_phone = models.CharField(max_length=32, blank=True)
+    ship_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    ship_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    billing_address = models.JSONField(default=dict, blank=True)
+
+    shipping_method = models.ForeignKey(
+        "fulfillment.ShippingMethod", on_delete=models.PROTECT, related_name="orders"
+    )
+    pickup_location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pickup_orders",
+    )
+    promised_delivery_date = models.DateField(null=True, blank=True)
+
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    grand_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    grand_total=F("subtotal")
+                    + F("shipping_total")
+                    + F("tax_total")
+                    - F("discount_total")
+                ),
+                name="order_grand_total_adds_up",
+            ),
+            *[
+                models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}), name=f"order_{f}_nonneg")
+                for f in ("subtotal", "shipping_total", "discount_total", "tax_total")
+            ],
+            models.CheckConstraint(
+                condition=Q(status=OrderStatus.DRAFT) | Q(placed_at__isnull=False),
+                name="order_placed_at_once_placed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.CANCELLED) | Q(cancelled_at__isnull=False),
+                name="order_cancelled_at_when_cancelled",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"]),
+            models.Index(fields=["company", "-created_at"]),
+            models.Index(fields=["company", "po_number"]),
+            models.Index(fields=["email"]),
+            models.Index(fields=["ship_phone"]),
+            models.Index(fields=["status", "-id"]),
+        ]
+        permissions = [
+            ("place_order_on_behalf", "Can place orders on behalf of customers"),
+            ("cancel_order", "Can cancel orders"),
+            ("edit_placed_order", "Can edit placed orders"),
+            ("release_hold", "Can release order holds"),
+            ("place_hold", "Can put orders on hold"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def ship_to_one_line(self) -> str:
+        parts = [
+            self.ship_line1,
+            self.ship_line2,
+            self.ship_city,
+            self.ship_region,
+            self.ship_postal_code,
+            self.ship_country,
+        ]
+        return ", ".join(p for p in parts if p)
+
+
+class OrderLine(models.Model):
+    """One SKU on an order, priced at placement, with its quantity buckets.
+
+    ``quantity_ordered`` splits into cancelled, allocated (at a location, not yet
+    shipped), shipped, and the remainder still open (committed to the network or
+    backordered). Delivered and returns count within shipped.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    description = models.CharField(max_length=200)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    customization = models.JSONField(default=dict, blank=True)
+
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_allocated = models.PositiveIntegerField(default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_delivered = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    quantity_backordered = models.PositiveIntegerField(default=0)
+    quantity_return_requested = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_number_unique"),
+            models.CheckConstraint(condition=Q(quantity_ordered__gt=0), name="line_qty_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_ordered__gte=F("quantity_cancelled")
+                    + F("quantity_allocated")
+                    + F("quantity_shipped")
+                    + F("quantity_backordered")
+                ),
+                name="line_buckets_within_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_shipped__gte=F("quantity_delivered")),
+                name="line_delivered_within_shipped",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_shipped__gte=F("quantity_return_requested") + F("quantity_returned")
+                ),
+                name="line_returns_within_shipped",
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_nonneg"),
+            models.CheckConstraint(
+                condition=Q(line_total=F("unit_price") * F("quantity_ordered") - F("discount_total")),
+                name="line_total_adds_up",
+            ),
+        ]
+        indexes = [models.Index(fields=["sku"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_number} {self.sku} × {self.quantity_ordered}"
+
+    @property
+    def quantity_open(self) -> int:
+        """Ordered, not cancelled, not yet allocated or shipped."""
+        return (
+            self.quantity_ordered
+            - self.quantity_cancelled
+            - self.quantity_allocated
+            - self.quantity_shipped
+        )
+
+    @property
+    def quantity_live(self) -> int:
+        """Units still expected to reach the customer."""
+        return self.quantity_ordered - self.quantity_cancelled
+
+
+def derive_fulfillment_status(lines: list[OrderLine]) -> str:
+    live = sum(line.quantity_live for line in lines)
+    shipped = sum(line.quantity_shipped for line in lines)
+    delivered = sum(line.quantity_delivered for line in lines)
+    if live == 0:
+        return FulfillmentStatus.NOTHING_TO_FULFIL
+    if delivered >= live:
+        return FulfillmentStatus.DELIVERED
+    if delivered > 0:
+        return FulfillmentStatus.PARTIALLY_DELIVERED
+    if shipped >= live:
+        return FulfillmentStatus.SHIPPED
+    if shipped > 0:
+        return FulfillmentStatus.PARTIALLY_SHIPPED
+    return FulfillmentStatus.UNFULFILLED
+
+
+def derive_return_status(lines: list[OrderLine]) -> str:
+    requested = sum(line.quantity_return_requested for line in lines)
+    returned = sum(line.quantity_returned for line in lines)
+    shipped = sum(line.quantity_shipped for line in lines)
+    if returned and returned >= shipped:
+        return ReturnStatus.RETURNED
+    if returned:
+        return ReturnStatus.PARTIALLY_RETURNED
+    if requested:
+        return ReturnStatus.REQUESTED
+    return ReturnStatus.NONE
+
+
+class HoldKind(models.TextChoices):
+    FRAUD_REVIEW = "fraud_review", "Fraud review"
+    PAYMENT = "payment", "Payment"
+    CREDIT_LIMIT = "credit_limit", "Credit limit"
+    ADDRESS = "address", "Incomplete address"
+    B2B_APPROVAL = "b2b_approval", "B2B approval"
+    MANUAL = "manual", "Manual"
+
+
+class OrderHold(models.Model):
+    """A typed reason an order may not be released for fulfilment. At most one open
+    hold of each kind per order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    kind = models.CharField(max_length=16, choices=HoldKind.choices)
+    reason = models.TextField()
+    placed_at = models.DateTimeField(auto_now_add=True)
+    placed_by_label = models.CharField(max_length=150)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["placed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(released_at__isnull=True),
+                name="hold_one_open_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True, release_reason="")
+                | (Q(released_at__isnull=False) & ~Q(release_reason="")),
+                name="hold_release_needs_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "placed_at"],
+                condition=Q(released_at__isnull=True),
+                name="hold_open_by_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.order_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.released_at is None
+
+
+class OrderEventType(models.TextChoices):
+    CREATED = "created", "Draft created"
+    PLACED = "placed", "Placed"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    HOLD_PLACED = "hold_placed", "Hold placed"
+    HOLD_RELEASED = "hold_released", "Hold released"
+    EDITED = "edited", "Edited"
+    CANCELLED = "cancelled", "Cancelled"
+    LINES_CANCELLED = "lines_cancelled", "Lines cancelled"
+    ROUTED = "routed", "Routed"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    NOTE = "note", "Note"
+    NOTIFICATION_SENT = "notification_sent", "Notification sent"
+    IMPORTED = "imported", "Imported"
+
+
+class OrderEvent(ActorFields):
+    """One entry of an order's timeline. Append-only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=32, choices=OrderEventType.choices)
+    message = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.type}"

@@ -1,0 +1,24 @@
+"""Order numbers: ``SO-`` and at least seven digits, from a database sequence.
+
+PostgreSQL hands numbers out from ``order_number_seq`` without locking anything, so
+concurrent placements never queue on a counter row. SQLite (the demo) serialises
+writers anyway, so the next number is one past the highest taken.
+"""
+
+from django.db import connection
+
+PREFIX = "SO-"
+START = 1_000_001
+
+
+def next_order_number() -> str:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('order_number_seq')")
+            value = cursor.fetchone()[0]
+    else:
+        from .models import Order
+
+        last = Order.objects.order_by("-id").values_list("number", flat=True).first()
+        value = int(last.removeprefix(PREFIX)) + 1 if last else START
+    return f"{PREFIX}{value:07d}"

@@ -1,0 +1,208 @@
+"""Writes to orders. Placement, cancellation and edits arrive with the capture work;
+here: holds, notes and the import of closed historical orders."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.services import clean_postal_address
+from fulfillment.models import ShippingMethod
+from inventory.models import Product
+from oms.core.actors import Actor
+from oms.core.errors import Conflict, InvalidInput
+
+from .events import record_order_event
+from .models import (
+    Channel,
+    HoldKind,
+    Order,
+    OrderEventType,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    derive_fulfillment_status,
+    derive_return_status,
+)
+from .numbering import next_order_number
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    """Round to cents, half up. The one place money is rounded."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class HoldNotFound(Conflict):
+    code = "hold_not_open"
+
+
+def order_for_update(order_id: int) -> Order:
+    """Lock an order row: the first lock of any order-changing transaction."""
+    return Order.objects.select_for_update(no_key=True).get(pk=order_id)
+
+
+@transaction.atomic
+def place_hold(*, order: Order, kind: str, reason: str, actor: Actor) -> OrderHold:
+    """Put an order on hold. One open hold per kind; a second of the same kind is refused."""
+    if kind not in HoldKind.values:
+        raise InvalidInput(f"Unknown hold kind {kind!r}.")
+    if not reason.strip():
+        raise InvalidInput("A hold needs a reason.")
+    locked = order_for_update(order.pk)
+    if locked.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
+        raise Conflict(f"Order {locked.number} is {locked.status}; it cannot be held.")
+    if OrderHold.objects.filter(order=locked, kind=kind, released_at__isnull=True).exists():
+        raise Conflict(f"Order {locked.number} already has an open {kind} hold.")
+    hold = OrderHold.objects.create(
+        order=locked, kind=kind, reason=reason.strip(), placed_by_label=actor.label
+    )
+    record_order_event(
+        order=locked,
+        type=OrderEventType.HOLD_PLACED,
+        actor=actor,
+        message=f"{hold.get_kind_display()} hold: {hold.reason}",
+        payload={"hold_id": hold.pk, "kind": kind},
+    )
+    return hold
+
+
+@transaction.atomic
+def release_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
+    """Release an open hold with a reason. Refuses a hold already released."""
+    if not reason.strip():
+        raise InvalidInput("Releasing a hold needs a reason.")
+    hold = OrderHold.objects.select_related("order").get(pk=hold_id)
+    order = order_for_update(hold.order_id)
+    hold = OrderHold.objects.select_for_update().get(pk=hold_id)
+    if hold.released_at is not None:
+        raise HoldNotFound(f"This {hold.kind} hold was already released.")
+    hold.released_at = timezone.now()
+    hold.released_by_id = actor.user_id
+    hold.release_reason = reason.strip()
+    hold.save(update_fields=["released_at", "released_by", "release_reason"])
+    record_order_event(
+        order=order,
+        type=OrderEventType.HOLD_RELEASED,
+        actor=actor,
+        message=f"{hold.get_kind_display()} hold released: {hold.release_reason}",
+        payload={"hold_id": hold.pk, "kind": hold.kind},
+    )
+    return hold
+
+
+@transaction.atomic
+def add_order_note(*, order: Order, text: str, actor: Actor) -> None:
+    if not text.strip():
+        raise InvalidInput("A note cannot be empty.")
+    record_order_event(order=order, type=OrderEventType.NOTE, actor=actor, message=text.strip())
+
+
+@dataclass(frozen=True)
+class HistoricalLine:
+    product: Product
+    quantity: int
+    unit_price: Decimal
+    cancelled: int = 0
+    returned: int = 0
+
+
+@transaction.atomic
+def import_historical_order(
+    *,
+    customer: Customer,
+    channel: str,
+    shipping_method: ShippingMethod,
+    address: dict[str, Any],
+    lines: list[HistoricalLine],
+    placed_at: dt.datetime,
+    outcome: str,
+    actor: Actor,
+    po_number: str = "",
+    tax_rate: Decimal = Decimal("0"),
+) -> Order:
+    """Record an order closed in a previous system (completed or cancelled).
+
+    It moves no stock: its goods left (or never left) before this system kept the
+    ledger. Lines are delivered in full unless cancelled; ``returned`` counts within
+    delivered.
+    """
+    if outcome not in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
+        raise InvalidInput("Historical orders are completed or cancelled.")
+    if channel not in Channel.values:
+        raise InvalidInput(f"Unknown channel {channel!r}.")
+    if not lines:
+        raise InvalidInput("An order needs at least one line.")
+    ship = clean_postal_address(address)
+    order = Order(
+        number=next_order_number(),
+        channel=channel,
+        status=outcome,
+        customer=customer,
+        company=customer.company,
+        po_number=po_number,
+        email=customer.email,
+        ship_name=ship["name"] or customer.full_name,
+        ship_line1=ship["line1"],
+        ship_line2=ship["line2"],
+        ship_city=ship["city"],
+        ship_region=ship["region"],
+        ship_postal_code=ship["postal_code"],
+        ship_country=ship["country"],
+        ship_phone=ship["phone"],
+        ship_latitude=ship["latitude"],
+        ship_longitude=ship["longitude"],
+        shipping_method=shipping_method,
+        currency=shipping_method.currency,
+        placed_at=placed_at,
+        completed_at=placed_at + dt.timedelta(days=5) if outcome == OrderStatus.COMPLETED else None,
+        cancelled_at=placed_at + dt.timedelta(hours=2) if outcome == OrderStatus.CANCELLED else None,
+    )
+    order_lines = []
+    for number, spec in enumerate(lines, start=1):
+        cancelled = spec.quantity if outcome == OrderStatus.CANCELLED else spec.cancelled
+        shipped = spec.quantity - cancelled
+        if shipped < 0 or spec.returned > shipped or spec.quantity <= 0:
+            raise InvalidInput(f"Line {number} has inconsistent quantities.")
+        total = money(spec.unit_price * spec.quantity)
+        order_lines.append(
+            OrderLine(
+                order=order,
+                line_number=number,
+                product=spec.product,
+                sku=spec.product.sku,
+                description=spec.product.name,
+                unit_price=spec.unit_price,
+                line_total=total,
+                tax_total=money(total * tax_rate),
+                quantity_ordered=spec.quantity,
+                quantity_cancelled=cancelled,
+                quantity_shipped=shipped,
+                quantity_delivered=shipped,
+                quantity_returned=spec.returned,
+            )
+        )
+    live_total = sum(
+        (money(li.unit_price * li.quantity_live) for li in order_lines), Decimal("0")
+    )
+    order.subtotal = live_total
+    order.shipping_total = shipping_method.price if live_total else Decimal("0")
+    order.tax_total = money(live_total * tax_rate)
+    order.grand_total = order.subtotal + order.shipping_total + order.tax_total
+    order.fulfillment_status = derive_fulfillment_status(order_lines)
+    order.return_status = derive_return_status(order_lines)
+    order.save()
+    OrderLine.objects.bulk_create(order_lines)
+    record_order_event(
+        order=order,
+        type=OrderEventType.IMPORTED,
+        actor=actor,
+        message=f"Imported as {outcome} (placed {placed_at:%Y-%m-%d}).",
+        payload={"placed_at": placed_at.isoformat(), "outcome": outcome},
+    )
+    return order
