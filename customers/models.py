@@ -174,9 +174,7 @@ class NotificationPreference(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "event"], name="notification_pref_unique"
-            )
+            models.UniqueConstraint(fields=["customer", "event"], name="notification_pref_unique")
         ]
 
     def __str__(self) -> str:
@@ -187,9 +185,7 @@ class CustomerNote(models.Model):
     """An agent's note on a customer. Append-only."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(
-        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    author = models.ForeignKey("auth.User", null=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 

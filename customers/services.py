@@ -56,29 +56,34 @@ def clean_postal_address(data: dict[str, Any]) -> dict[str, Any]:
             errors["postal_code"] = "A ZIP code is required for US addresses."
         elif not is_valid_us_zip(cleaned["postal_code"]):
             errors["postal_code"] = "Not a known US ZIP code."
-    latitude, longitude = data.get("latitude"), data.get("longitude")
-    if (latitude is None) != (longitude is None):
+    if (data.get("latitude") is None) != (data.get("longitude") is None):
         errors["latitude"] = "Give both latitude and longitude, or neither."
     if errors:
         raise InvalidInput("The address is not valid.", fields=errors)
-    if latitude is not None and longitude is not None:
-        try:
-            lat, lng = Decimal(str(latitude)), Decimal(str(longitude))
-        except ArithmeticError as exc:
-            raise InvalidInput(
-                "The address is not valid.", fields={"latitude": "Not a number."}
-            ) from exc
-        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-            raise InvalidInput(
-                "The address is not valid.", fields={"latitude": "Coordinates out of range."}
-            )
-        cleaned["latitude"], cleaned["longitude"] = lat.quantize(Decimal("0.000001")), (
-            lng.quantize(Decimal("0.000001"))
-        )
-    else:
-        found = coordinates_for_postal_code(cleaned["country"], cleaned["postal_code"])
-        cleaned["latitude"], cleaned["longitude"] = found if found else (None, None)
+    cleaned["latitude"], cleaned["longitude"] = _coordinates(data, cleaned)
     return cleaned
+
+
+def _coordinates(
+    data: dict[str, Any], cleaned: dict[str, Any]
+) -> tuple[Decimal, Decimal] | tuple[None, None]:
+    """Explicit coordinates win; otherwise a US ZIP code's centre; otherwise none."""
+    latitude, longitude = data.get("latitude"), data.get("longitude")
+    if latitude is None or longitude is None:
+        found = coordinates_for_postal_code(cleaned["country"], cleaned["postal_code"])
+        return found if found else (None, None)
+    try:
+        lat, lng = Decimal(str(latitude)), Decimal(str(longitude))
+    except ArithmeticError as exc:
+        raise InvalidInput(
+            "The address is not valid.", fields={"latitude": "Not a number."}
+        ) from exc
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise InvalidInput(
+            "The address is not valid.", fields={"latitude": "Coordinates out of range."}
+        )
+    micro = Decimal("0.000001")
+    return lat.quantize(micro), lng.quantize(micro)
 
 
 @transaction.atomic
@@ -171,10 +176,13 @@ def add_address(
     if kind not in AddressKind.values:
         raise InvalidInput(f"Unknown address kind {kind!r}.")
     cleaned = clean_postal_address(data)
-    owner = {"customer": customer} if customer is not None else {"company": company}
     if make_default:
-        Address.objects.filter(kind=kind, is_default=True, **owner).update(is_default=False)
-    return Address.objects.create(kind=kind, is_default=make_default, **owner, **cleaned)
+        Address.objects.filter(
+            kind=kind, is_default=True, customer=customer, company=company
+        ).update(is_default=False)
+    return Address.objects.create(
+        kind=kind, is_default=make_default, customer=customer, company=company, **cleaned
+    )
 
 
 @transaction.atomic

@@ -221,7 +221,9 @@ class StockMovement(ActorFields):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=~Q(delta=0), name="movement_delta_nonzero"),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="movement_balance_nonneg"),
+            models.CheckConstraint(
+                condition=Q(balance_after__gte=0), name="movement_balance_nonneg"
+            ),
         ]
         indexes = [
             models.Index(fields=["stock_level", "bucket"]),

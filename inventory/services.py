@@ -283,7 +283,9 @@ def receive_stock(
     )
     level = levels[(location.pk, product.pk)]
     changes.change(level, StockBucket.ON_HAND, quantity, MovementReason.RECEIPT)
-    changes.change(level, StockBucket.INCOMING, -min(level.incoming, quantity), MovementReason.RECEIPT)
+    changes.change(
+        level, StockBucket.INCOMING, -min(level.incoming, quantity), MovementReason.RECEIPT
+    )
     changes.commit()
     return level
 
@@ -435,9 +437,7 @@ def reserve_stock(
         raise InvalidStockChange("A reservation must expire in the future.")
     if not reference.strip():
         raise InvalidStockChange("A reservation needs a reference (draft or quote number).")
-    changes, levels = _lock_for_change(
-        [(location, product)], actor=actor, reference=reference
-    )
+    changes, levels = _lock_for_change([(location, product)], actor=actor, reference=reference)
     level = levels[(location.pk, product.pk)]
     if level.available_to_promise < quantity:
         raise InsufficientStock(

@@ -15,7 +15,7 @@ def readiness(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
     if settings.REDIS_URL:
         import redis
@@ -28,5 +28,6 @@ def readiness(request: HttpRequest) -> JsonResponse:
     else:
         checks["broker"] = "eager (no broker configured)"
     ready = all(not v.startswith("error") for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "degraded", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "degraded", "checks": checks}, status=200 if ready else 503
+    )

@@ -221,7 +221,9 @@ class OrderLine(models.Model):
     class Meta:
         ordering = ["order_id", "line_number"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_number_unique"),
+            models.UniqueConstraint(
+                fields=["order", "line_number"], name="order_line_number_unique"
+            ),
             models.CheckConstraint(condition=Q(quantity_ordered__gt=0), name="line_qty_positive"),
             models.CheckConstraint(
                 condition=Q(
@@ -244,7 +246,9 @@ class OrderLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_nonneg"),
             models.CheckConstraint(
-                condition=Q(line_total=F("unit_price") * F("quantity_ordered") - F("discount_total")),
+                condition=Q(
+                    line_total=F("unit_price") * F("quantity_ordered") - F("discount_total")
+                ),
                 name="line_total_adds_up",
             ),
         ]

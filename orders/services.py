@@ -160,8 +160,12 @@ def import_historical_order(
         shipping_method=shipping_method,
         currency=shipping_method.currency,
         placed_at=placed_at,
-        completed_at=placed_at + dt.timedelta(days=5) if outcome == OrderStatus.COMPLETED else None,
-        cancelled_at=placed_at + dt.timedelta(hours=2) if outcome == OrderStatus.CANCELLED else None,
+        completed_at=(
+            placed_at + dt.timedelta(days=5) if outcome == OrderStatus.COMPLETED else None
+        ),
+        cancelled_at=(
+            placed_at + dt.timedelta(hours=2) if outcome == OrderStatus.CANCELLED else None
+        ),
     )
     order_lines = []
     for number, spec in enumerate(lines, start=1):
@@ -187,9 +191,7 @@ def import_historical_order(
                 quantity_returned=spec.returned,
             )
         )
-    live_total = sum(
-        (money(li.unit_price * li.quantity_live) for li in order_lines), Decimal("0")
-    )
+    live_total = sum((money(li.unit_price * li.quantity_live) for li in order_lines), Decimal("0"))
     order.subtotal = live_total
     order.shipping_total = shipping_method.price if live_total else Decimal("0")
     order.tax_total = money(live_total * tax_rate)

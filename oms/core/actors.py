@@ -58,4 +58,4 @@ class ActorFields(models.Model):
 
     @property
     def actor_display(self) -> str:
-        return f"{self.get_actor_kind_display()}: {self.actor_label}"  # type: ignore[attr-defined]
+        return f"{self.get_actor_kind_display()}: {self.actor_label}"

@@ -1,7 +1,6 @@
 """ISO 3166-1 alpha-2 country codes, for validating addresses offline."""
 
-ISO_COUNTRY_CODES = frozenset(
-    """
+_CODES = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
     BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
     DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
@@ -11,8 +10,8 @@ ISO_COUNTRY_CODES = frozenset(
     PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
     SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
     VN VU WF YE YT ZA ZM ZW
-    """.split()
-)
+"""
+ISO_COUNTRY_CODES = frozenset(_CODES.split())
 
 
 def is_country_code(value: str) -> bool:

@@ -5,6 +5,7 @@ import os
 import dj_database_url
 
 from .base import *  # noqa: F403
+from .base import env_bool
 
 SECRET_KEY = "test-secret-key"  # noqa: S105
 DEBUG = False
@@ -21,9 +22,10 @@ CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Unit tests run tasks inline; the integration tests point Celery at a real Redis.
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_BROKER_URL = "memory://"
+# Unit tests run tasks inline. The integration tests start a real worker process with
+# these two overridden from the environment, pointing at a real Redis.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
