@@ -16,6 +16,50 @@ class PaymentTerms(models.TextChoices):
     NET_60 = "net60", "Net 60"
 
 
+class PriceList(TimeStamped):
+    """Contract prices shared by one or more companies, with quantity breaks."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="USD")
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class PriceListEntry(models.Model):
+    """The unit price of a SKU from ``min_quantity`` units per line upward."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries")
+    product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
+    min_quantity = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["price_list_id", "product_id", "min_quantity"]
+        verbose_name_plural = "price list entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "product", "min_quantity"], name="price_entry_unique_break"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_quantity__gte=1), name="price_entry_min_qty_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="price_entry_price_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} ≥{self.min_quantity}: {self.unit_price}"
+
+
 class Company(TimeStamped):
     """A B2B account. Its buyers are ``Customer`` rows pointing here."""
 
@@ -37,6 +81,9 @@ class Company(TimeStamped):
         help_text="Orders above this total wait for B2B approval. Empty: no approval needed.",
     )
     allow_backorders = models.BooleanField(default=False)
+    price_list = models.ForeignKey(
+        PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="companies"
+    )
     is_active = models.BooleanField(default=True)
 
     history = HistoricalRecords()
@@ -195,3 +242,37 @@ class CustomerNote(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class ApiKey(models.Model):
+    """A company's credential for the B2B API. Only a hash of the secret is stored.
+
+    The key handed out is ``oms_<prefix>_<secret>``; the prefix finds the row, the
+    SHA-256 of the whole key proves it. Keys are 256-bit random, so a fast hash is
+    enough (there is nothing to brute-force that a slow hash would protect).
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_keys")
+    buyer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        help_text="The buyer that orders placed with this key are recorded for.",
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,17 +1,19 @@
 """Row locks for stock, always taken in one global order.
 
 The order is: order row (orders app) → ``NetworkStock`` rows by product id →
-``StockLevel`` rows by id. Every writer follows it, so two transactions can wait on
-each other's rows but never in a cycle: no deadlocks, whatever the concurrency.
+``Location`` rows by id → ``StockLevel`` rows by id. Every writer follows it, so two
+transactions can wait on each other's rows but never in a cycle: no deadlocks, whatever
+the concurrency.
 ``no_key=True`` (FOR NO KEY UPDATE) lets inserts that reference these rows through a
 foreign key (ledger rows, reservations) proceed while the counters are locked.
 """
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from .models import NetworkStock, StockLevel
+from .models import Location, NetworkStock, StockLevel
 
 
 def network_stock_for_update(product_ids: Iterable[int]) -> dict[int, NetworkStock]:
@@ -21,6 +23,29 @@ def network_stock_for_update(product_ids: Iterable[int]) -> dict[int, NetworkSto
     )
     rows = NetworkStock.objects.select_for_update(no_key=True).filter(product_id__in=ids)
     return {row.product_id: row for row in rows.order_by("product_id")}
+
+
+def location_activity_for_share(location_ids: Iterable[int]) -> dict[int, bool]:
+    """Whether each location is active, read from the database under FOR KEY SHARE.
+
+    A stock change decides from this flag whether its units count in network
+    availability, so it must come from the row, not from a caller's (possibly stale)
+    instance. ``set_location_active`` locks the location FOR UPDATE, which conflicts
+    with KEY SHARE: the flag cannot flip until the stock change commits. KEY SHARE is
+    the lock the ledger's foreign keys take on the row anyway, so it adds no contention
+    between stock changes.
+    """
+    ids = sorted(set(location_ids))
+    if connection.vendor != "postgresql":  # SQLite (the demo) serialises writers.
+        return dict(Location.objects.filter(pk__in=ids).values_list("pk", "is_active"))
+    table = connection.ops.quote_name(Location._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, is_active FROM {table} WHERE id = ANY(%s) "  # noqa: S608 (table name)
+            "ORDER BY id FOR KEY SHARE",
+            [ids],
+        )
+        return dict(cursor.fetchall())
 
 
 def ensure_stock_levels(pairs: Iterable[tuple[int, int]]) -> None:

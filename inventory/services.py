@@ -21,7 +21,11 @@ from oms.core.actors import Actor
 from oms.core.errors import Conflict, InvalidInput
 
 from .errors import InsufficientStock, InvalidStockChange
-from .locks import network_stock_for_update, stock_levels_for_update
+from .locks import (
+    location_activity_for_share,
+    network_stock_for_update,
+    stock_levels_for_update,
+)
 from .models import (
     Location,
     LocationKind,
@@ -113,13 +117,22 @@ class StockChangeSet:
             diff = self._contribution(level) - self._before[pk]
             network_deltas[level.product_id] = network_deltas.get(level.product_id, 0) + diff
         movements = StockMovement.objects.bulk_create(self._movements)
-        for level in self._touched.values():
-            level.save(update_fields=[*StockBucket.values, "updated_at"])
+        # One UPDATE per table whatever the number of rows: hot paths (placement,
+        # routing, shipping) keep a constant query count.
+        now = timezone.now()
+        levels = list(self._touched.values())
+        for level in levels:
+            level.updated_at = now
+        StockLevel.objects.bulk_update(levels, [*StockBucket.values, "updated_at"])
+        changed_networks = []
         for product_id, diff in network_deltas.items():
             if diff:
                 network = self.networks[product_id]
                 network.available += diff
-                network.save(update_fields=["available", "updated_at"])
+                network.updated_at = now
+                changed_networks.append(network)
+        if changed_networks:
+            NetworkStock.objects.bulk_update(changed_networks, ["available", "updated_at"])
         return movements
 
 
@@ -143,15 +156,17 @@ def _required_note(note: str) -> str:
 def _lock_for_change(
     pairs: list[tuple[Location, Product]], *, actor: Actor, reference: str = "", note: str = ""
 ) -> tuple[StockChangeSet, dict[tuple[int, int], StockLevel]]:
-    """Lock network rows then stock rows (the global order) and start a change set."""
+    """Lock network rows, then location rows, then stock rows (the global order) and
+    start a change set."""
     networks = network_stock_for_update(product.pk for _, product in pairs)
+    active_locations = location_activity_for_share(loc.pk for loc, _ in pairs)
     levels = stock_levels_for_update((loc.pk, product.pk) for loc, product in pairs)
     changes = StockChangeSet(
         actor=actor,
         reference=reference,
         note=note,
         networks=networks,
-        active_locations={loc.pk: loc.is_active for loc, _ in pairs},
+        active_locations=active_locations,
     )
     return changes, levels
 

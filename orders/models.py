@@ -389,3 +389,49 @@ class OrderEvent(ActorFields):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.type}"
+
+
+class TaxRate(models.Model):
+    """Sales tax by destination. A blank region applies to the whole country; the most
+    specific match wins."""
+
+    country = models.CharField(max_length=2)
+    region = models.CharField(max_length=100, blank=True)
+    rate = models.DecimalField(max_digits=6, decimal_places=5, help_text="0.0725 for 7.25 %.")
+    taxes_shipping = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["country", "region"]
+        constraints = [
+            models.UniqueConstraint(fields=["country", "region"], name="tax_rate_unique_place"),
+            models.CheckConstraint(condition=Q(rate__gte=0, rate__lt=1), name="tax_rate_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country}-{self.region or '*'}: {self.rate}"
+
+
+class IdempotencyKey(models.Model):
+    """Remembers the response to a keyed API write, per company.
+
+    Inserted in the same transaction as the order: a concurrent duplicate waits on
+    the unique index until the first commits, then reads the stored response.
+    """
+
+    company = models.ForeignKey(
+        "customers.Company", on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}:{self.key}"

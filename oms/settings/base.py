@@ -125,11 +125,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# A dead broker must not stall a request: connect fast, and let the outbox sweep retry.
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "1"))
 CELERY_BEAT_SCHEDULE = {
     "release-expired-reservations": {
         "task": "inventory.release_expired_reservations",
         "schedule": 60.0,
     },
+    "sweep-outbox": {"task": "oms.sweep_outbox", "schedule": 15.0},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -176,3 +179,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Order capture limits and hold rules.
+OMS_MAX_LINE_QUANTITY = int(os.environ.get("OMS_MAX_LINE_QUANTITY", "10000"))
+OMS_MAX_ORDER_LINES = int(os.environ.get("OMS_MAX_ORDER_LINES", "200"))
+OMS_FRAUD_NEW_CUSTOMER_LIMIT = os.environ.get("OMS_FRAUD_NEW_CUSTOMER_LIMIT", "1500.00")
+OMS_FRAUD_VELOCITY_PER_HOUR = int(os.environ.get("OMS_FRAUD_VELOCITY_PER_HOUR", "5"))
+OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")

@@ -1,0 +1,99 @@
+"""Network-level demand: placed orders commit units of a SKU before any location is
+chosen. Callers hold the order's lock (or create the order) in the same transaction.
+
+Commitments are recorded on the order's timeline (its lines say how much each
+committed); ``NetworkStock.committed`` always equals the open, non-backordered
+quantities of placed orders, which the tests reconcile.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from .errors import InsufficientStock
+from .models import NetworkStock
+
+
+@dataclass(frozen=True)
+class Shortage:
+    product_id: int
+    requested: int
+    available: int
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    committed: dict[int, int]
+    backordered: dict[int, int]
+
+
+def lock_network_rows(product_ids: list[int]) -> dict[int, NetworkStock]:
+    """Lock network rows by product id (step 2 of the global lock order)."""
+    rows = (
+        NetworkStock.objects.select_for_update(no_key=True)
+        .filter(product_id__in=sorted(set(product_ids)))
+        .order_by("product_id")
+    )
+    return {row.product_id: row for row in rows}
+
+
+def commit_demand(
+    demand: Mapping[int, int],
+    *,
+    backorderable: set[int] | frozenset[int] = frozenset(),
+    networks: dict[int, NetworkStock] | None = None,
+) -> CommitResult:
+    """Commit ``demand`` (product id → units) against network availability.
+
+    A product in ``backorderable`` commits what is available and backorders the rest;
+    any other shortfall refuses the whole demand with ``InsufficientStock`` listing
+    every short product, and nothing is written. Two queries whatever the size.
+    """
+    rows = networks if networks is not None else lock_network_rows(list(demand))
+    shortages: list[Shortage] = []
+    committed: dict[int, int] = {}
+    backordered: dict[int, int] = {}
+    for product_id, quantity in sorted(demand.items()):
+        row = rows.get(product_id)
+        available = row.available_to_promise if row else 0
+        if quantity <= available:
+            committed[product_id] = quantity
+        elif product_id in backorderable:
+            committed[product_id] = available
+            backordered[product_id] = quantity - available
+        else:
+            shortages.append(Shortage(product_id, quantity, available))
+    if shortages:
+        raise InsufficientStock(
+            "Not enough stock for "
+            + ", ".join(
+                f"product {s.product_id} ({s.available} of {s.requested})" for s in shortages
+            ),
+            shortages=[s.__dict__ for s in shortages],
+        )
+    _apply_committed_deltas(rows, {pid: q for pid, q in committed.items() if q})
+    return CommitResult(committed=committed, backordered=backordered)
+
+
+def release_demand(
+    released: Mapping[int, int], *, networks: dict[int, NetworkStock] | None = None
+) -> None:
+    """Give committed units back to the network (cancellation, edits, allocation)."""
+    rows = networks if networks is not None else lock_network_rows(list(released))
+    _apply_committed_deltas(rows, {pid: -q for pid, q in released.items() if q})
+
+
+def _apply_committed_deltas(rows: dict[int, NetworkStock], deltas: dict[int, int]) -> None:
+    if not deltas:
+        return
+    now = timezone.now()
+    changed = []
+    for product_id, delta in deltas.items():
+        row = rows[product_id]
+        row.committed += delta
+        if row.committed < 0:
+            raise ValueError(f"network commitment of product {product_id} would go negative")
+        row.updated_at = now
+        changed.append(row)
+    NetworkStock.objects.bulk_update(changed, ["committed", "updated_at"])

@@ -1,0 +1,30 @@
+"""Thin tasks: an id in, one call out. Safe to run twice."""
+
+from celery import shared_task
+
+from . import outbox
+from .models import OutboxEvent
+
+ORDER_TOPIC_EVENTS = {"order.placed": "order_confirmed", "order.cancelled": "cancelled"}
+
+
+@shared_task(
+    name="oms.notify_order_event",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def notify_order_event(event_id: int) -> None:
+    from .notifications import send_order_notification
+
+    event = OutboxEvent.objects.get(pk=event_id)
+    send_order_notification(
+        order_id=event.payload["order_id"], event=ORDER_TOPIC_EVENTS[event.topic]
+    )
+
+
+@shared_task(name="oms.sweep_outbox", acks_late=True)
+def sweep_outbox() -> int:
+    return outbox.sweep()

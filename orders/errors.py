@@ -1,0 +1,24 @@
+from oms.core.errors import Conflict, InvalidInput
+
+
+class InvalidOrder(InvalidInput):
+    code = "invalid_order"
+    status = 422
+
+
+class UnknownShippingMethod(InvalidInput):
+    code = "unknown_shipping_method"
+    status = 422
+
+
+class PoNumberRequired(InvalidInput):
+    code = "po_number_required"
+    status = 422
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+
+
+class OrderNotEditable(Conflict):
+    code = "order_not_editable"

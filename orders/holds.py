@@ -1,0 +1,121 @@
+"""Which holds an order needs. Pure rules over data the caller loads in two queries."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from .models import HoldKind, Order, OrderStatus
+
+OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PROCESSING)
+
+
+@dataclass(frozen=True)
+class HoldDecision:
+    kind: str
+    reason: str
+
+
+def customer_history(customer_id: int, *, exclude_order_id: int | None = None) -> tuple[int, int]:
+    """(orders ever placed, orders placed in the last hour) by this customer; one query."""
+    since = timezone.now() - timedelta(hours=1)
+    qs = Order.objects.filter(customer_id=customer_id).exclude(status=OrderStatus.DRAFT)
+    if exclude_order_id:
+        qs = qs.exclude(pk=exclude_order_id)
+    row = qs.aggregate(total=Count("id"), recent=Count("id", filter=Q(created_at__gte=since)))
+    return row["total"] or 0, row["recent"] or 0
+
+
+def company_open_exposure(company_id: int, *, exclude_order_id: int | None = None) -> Decimal:
+    """What a company owes or will owe for open orders (unpaid invoices join here)."""
+    qs = Order.objects.filter(company_id=company_id, status__in=OPEN_STATUSES)
+    if exclude_order_id:
+        qs = qs.exclude(pk=exclude_order_id)
+    return qs.aggregate(total=Sum("grand_total"))["total"] or Decimal("0")
+
+
+def address_problems(order: Order) -> list[str]:
+    problems: list[str] = []
+    if order.pickup_location_id:
+        return problems
+    if order.ship_country == "US":
+        if not order.ship_region:
+            problems.append("no state")
+        if order.ship_latitude is None:
+            problems.append("ZIP code could not be located")
+    elif not order.ship_postal_code:
+        problems.append("no postal code")
+    if not order.ship_name:
+        problems.append("no recipient name")
+    return problems
+
+
+def evaluate_holds(
+    order: Order,
+    *,
+    prior_orders: int,
+    recent_orders: int,
+    company_exposure: Decimal,
+) -> list[HoldDecision]:
+    """The holds ``order`` needs now. Manual holds are never decided here."""
+    decisions: list[HoldDecision] = []
+    new_customer_limit = Decimal(settings.OMS_FRAUD_NEW_CUSTOMER_LIMIT)
+    if order.company_id is None:
+        if prior_orders == 0 and order.grand_total > new_customer_limit:
+            decisions.append(
+                HoldDecision(
+                    HoldKind.FRAUD_REVIEW,
+                    f"First order of a new customer over {new_customer_limit} "
+                    f"({order.grand_total}).",
+                )
+            )
+        billing_country = (order.billing_address or {}).get("country")
+        if billing_country and billing_country != order.ship_country:
+            decisions.append(
+                HoldDecision(
+                    HoldKind.FRAUD_REVIEW,
+                    f"Billing country {billing_country} differs from shipping country "
+                    f"{order.ship_country}.",
+                )
+            )
+        if recent_orders >= settings.OMS_FRAUD_VELOCITY_PER_HOUR:
+            decisions.append(
+                HoldDecision(
+                    HoldKind.FRAUD_REVIEW,
+                    f"{recent_orders} other orders from this customer in the last hour.",
+                )
+            )
+    company = order.company
+    if company is not None:
+        exposure = company_exposure + order.grand_total
+        if exposure > company.credit_limit:
+            decisions.append(
+                HoldDecision(
+                    HoldKind.CREDIT_LIMIT,
+                    f"Open orders would total {exposure}, over the credit limit of "
+                    f"{company.credit_limit}.",
+                )
+            )
+        if company.approval_threshold is not None and order.grand_total > (
+            company.approval_threshold
+        ):
+            decisions.append(
+                HoldDecision(
+                    HoldKind.B2B_APPROVAL,
+                    f"Total {order.grand_total} is above the approval threshold of "
+                    f"{company.approval_threshold}.",
+                )
+            )
+    problems = address_problems(order)
+    if problems:
+        decisions.append(
+            HoldDecision(HoldKind.ADDRESS, "Address incomplete: " + ", ".join(problems))
+        )
+    # One hold per kind; several fraud signals become one reason.
+    merged: dict[str, list[str]] = {}
+    for decision in decisions:
+        merged.setdefault(decision.kind, []).append(decision.reason)
+    return [HoldDecision(kind, " ".join(reasons)) for kind, reasons in merged.items()]
