@@ -37,7 +37,9 @@ class PriceListEntry(models.Model):
     """The unit price of a SKU from ``min_quantity`` units per line upward."""
 
     price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="entries")
-    product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.CASCADE, related_name="price_entries"
+    )
     min_quantity = models.PositiveIntegerField(default=1)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
 

@@ -267,7 +267,13 @@ def set_location_active(*, location: Location, active: bool, actor: Actor) -> Lo
     locked = Location.objects.select_for_update().get(pk=location.pk)
     if locked.is_active == active:
         return locked
-    for level in levels_qs.select_for_update(no_key=True).order_by("id"):
+    levels = list(levels_qs.select_for_update(no_key=True).order_by("id"))
+    if any(level.product_id not in networks for level in levels):
+        # A SKU was first stocked here after product_ids was read (its writer committed
+        # while we waited for the location lock). Its network row is not locked, and
+        # locking it now would break the lock order. Nothing is written yet: retry.
+        raise Conflict(f"Stock at {locked.code} changed meanwhile; try again.")
+    for level in levels:
         delta = level.available_to_promise
         if delta:
             network = networks[level.product_id]

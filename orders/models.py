@@ -125,6 +125,13 @@ class Order(models.Model):
     discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     grand_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    tax_rate = models.DecimalField(
+        max_digits=6,
+        decimal_places=5,
+        default=Decimal("0"),
+        help_text="Destination rate at placement (0 for exempt buyers); re-applied on edits.",
+    )
+    tax_shipping = models.BooleanField(default=False)
 
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -424,7 +431,9 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    response_body = models.TextField(
+        null=True, blank=True, help_text="The exact JSON sent, replayed byte for byte."
+    )
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

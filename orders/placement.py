@@ -47,7 +47,7 @@ from .models import (
     TaxRate,
 )
 from .numbering import next_order_number
-from .pricing import contract_prices, money, tax_rate_for, unit_price_for
+from .pricing import apply_totals, contract_prices, money, tax_rate_for, unit_price_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -261,16 +261,14 @@ def build_order(request: OrderRequest) -> tuple[Order, list[OrderLine], dict[str
                 description=product.name,
                 unit_price=unit_price,
                 line_total=line_total,
-                tax_total=money(line_total * tax_rate),
                 customization=_clean_customization(index, product, spec.customization),
                 quantity_ordered=spec.quantity,
             )
         )
-    order.subtotal = sum((line.line_total for line in lines), Decimal("0"))
+    order.tax_rate = tax_rate
+    order.tax_shipping = bool(rate and rate.taxes_shipping)
     order.shipping_total = method.price
-    shipping_tax = money(method.price * tax_rate) if rate and rate.taxes_shipping else Decimal(0)
-    order.tax_total = sum((line.tax_total for line in lines), Decimal("0")) + shipping_tax
-    order.grand_total = order.subtotal + order.shipping_total + order.tax_total
+    apply_totals(order, lines)
     return order, lines, products
 
 

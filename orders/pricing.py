@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from customers.models import Company, PriceListEntry
 from inventory.models import Product
 
-from .models import TaxRate
+from .models import Order, OrderLine, TaxRate
 
 CENT = Decimal("0.01")
 
@@ -46,3 +46,27 @@ def tax_rate_for(country: str, region: str) -> TaxRate | None:
     rates = list(TaxRate.objects.filter(country=country, region__in=[region, ""]))
     rates.sort(key=lambda r: r.region != region)
     return rates[0] if rates else None
+
+
+def apply_totals(order: Order, lines: list[OrderLine]) -> None:
+    """Recompute line tax and order totals from the units still live (not cancelled).
+
+    Called at placement and after every cancellation or edit, so totals are always
+    derived from lines. Tax is rounded per line; shipping is dropped when nothing is
+    left to deliver.
+    """
+    subtotal = Decimal("0")
+    line_tax = Decimal("0")
+    for line in lines:
+        live_value = money(line.unit_price * line.quantity_live)
+        line.tax_total = money(live_value * order.tax_rate)
+        subtotal += live_value
+        line_tax += line.tax_total
+    if subtotal == 0:
+        order.shipping_total = Decimal("0")
+    shipping_tax = money(order.shipping_total * order.tax_rate) if order.tax_shipping else 0
+    order.subtotal = subtotal
+    order.tax_total = line_tax + shipping_tax
+    order.grand_total = (
+        order.subtotal + order.shipping_total + order.tax_total - (order.discount_total)
+    )

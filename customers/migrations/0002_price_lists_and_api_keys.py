@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 ('min_quantity', models.PositiveIntegerField(default=1)),
                 ('unit_price', models.DecimalField(decimal_places=2, max_digits=12)),
                 ('price_list', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='customers.pricelist')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inventory.product')),
+                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='price_entries', to='inventory.product')),
             ],
             options={
                 'verbose_name_plural': 'price list entries',

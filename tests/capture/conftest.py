@@ -68,9 +68,7 @@ def stocked(warehouse, system_actor):
     """Three SKUs with 100 units each at one warehouse."""
     products = [ProductFactory(list_price=Decimal("10.00")) for _ in range(3)]
     for product in products:
-        stock.receive_stock(
-            location=warehouse, product=product, quantity=100, actor=system_actor
-        )
+        stock.receive_stock(location=warehouse, product=product, quantity=100, actor=system_actor)
     return products
 
 

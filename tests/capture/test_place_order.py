@@ -22,7 +22,9 @@ def request_for(customer, products, address, quantities=(1,), **kwargs):
         channel=kwargs.pop("channel", "web"),
         shipping_method_code=kwargs.pop("shipping_method_code", "STANDARD"),
         shipping_address=address,
-        lines=[LineRequest(sku=p.sku, quantity=q) for p, q in zip(products, quantities, strict=False)],
+        lines=[
+            LineRequest(sku=p.sku, quantity=q) for p, q in zip(products, quantities, strict=False)
+        ],
         **kwargs,
     )
 
@@ -51,7 +53,9 @@ def test_places_order_commits_network_demand_and_prices_with_tax(
     assert order.shipping_total == Decimal("5.00")
     assert order.tax_total == Decimal("4.44")  # 2 × 10 × 8.875 % + 3 × 10 × 8.875 %, per line
     assert order.grand_total == Decimal("59.44")
-    assert [n.committed for n in NetworkStock.objects.filter(product__in=stocked[:2]).order_by("pk")] == [2, 3]
+    assert [
+        n.committed for n in NetworkStock.objects.filter(product__in=stocked[:2]).order_by("pk")
+    ] == [2, 3]
     assert order.ship_latitude is not None
     assert OrderEvent.objects.filter(order=order, type="placed").count() == 1
     assert OutboxEvent.objects.get().published_at is not None
@@ -100,7 +104,9 @@ def test_bad_input_writes_nothing(customer, stocked, address, standard, change, 
     quantities = change.pop("quantities", (1,))
 
     with pytest.raises(error):
-        place_order(request=request_for(customer, stocked[:1], address, quantities, **change), actor=ACTOR)
+        place_order(
+            request=request_for(customer, stocked[:1], address, quantities, **change), actor=ACTOR
+        )
 
     assert snapshot() == before
 
@@ -120,7 +126,9 @@ def test_unknown_sku_refused(customer, address, standard):
     assert Order.objects.count() == 0
 
 
-def test_po_required_and_contract_price_and_exemption(buyer, company, stocked, address, standard, tax):
+def test_po_required_and_contract_price_and_exemption(
+    buyer, company, stocked, address, standard, tax
+):
     from customers.models import PriceList, PriceListEntry
 
     company.po_required = True
@@ -128,14 +136,28 @@ def test_po_required_and_contract_price_and_exemption(buyer, company, stocked, a
     company.tax_exemption_number = "EX-1"
     company.price_list = PriceList.objects.create(code="C1", name="Contract")
     company.save()
-    PriceListEntry.objects.create(price_list=company.price_list, product=stocked[0], min_quantity=1, unit_price=Decimal("9.00"))
-    PriceListEntry.objects.create(price_list=company.price_list, product=stocked[0], min_quantity=10, unit_price=Decimal("8.00"))
+    PriceListEntry.objects.create(
+        price_list=company.price_list,
+        product=stocked[0],
+        min_quantity=1,
+        unit_price=Decimal("9.00"),
+    )
+    PriceListEntry.objects.create(
+        price_list=company.price_list,
+        product=stocked[0],
+        min_quantity=10,
+        unit_price=Decimal("8.00"),
+    )
 
     with pytest.raises(PoNumberRequired):
-        place_order(request=request_for(buyer, stocked[:1], address, (10,), channel="b2b_api"), actor=ACTOR)
+        place_order(
+            request=request_for(buyer, stocked[:1], address, (10,), channel="b2b_api"), actor=ACTOR
+        )
 
     placed = place_order(
-        request=request_for(buyer, stocked[:1], address, (10,), channel="b2b_api", po_number="PO-9"),
+        request=request_for(
+            buyer, stocked[:1], address, (10,), channel="b2b_api", po_number="PO-9"
+        ),
         actor=ACTOR,
     )
     assert placed.lines[0].unit_price == Decimal("8.00")
@@ -147,7 +169,9 @@ def test_holds_for_credit_limit_and_approval(buyer, company, stocked, address, s
     company.approval_threshold = Decimal("15")
     company.save()
 
-    placed = place_order(request=request_for(buyer, stocked[:1], address, (3,), channel="b2b_api"), actor=ACTOR)
+    placed = place_order(
+        request=request_for(buyer, stocked[:1], address, (3,), channel="b2b_api"), actor=ACTOR
+    )
 
     assert {h.kind for h in placed.holds} == {HoldKind.CREDIT_LIMIT, HoldKind.B2B_APPROVAL}
     assert OrderEvent.objects.filter(order=placed.order, type="hold_placed").count() == 2

@@ -1,0 +1,80 @@
+"""Issuing, checking and revoking B2B API keys."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from oms.core.errors import InvalidInput, NotFound
+
+from .models import ApiKey, Company, Customer
+
+KEY_PREFIX = "oms"
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+@transaction.atomic
+def create_api_key(*, company: Company, name: str, buyer: Customer | None = None) -> IssuedKey:
+    """Issue a key for ``company``. The raw key is returned once and never stored.
+
+    Orders placed with it are recorded for ``buyer`` (default: the company's first
+    active buyer), who must belong to the company.
+    """
+    if not company.is_active:
+        raise InvalidInput(f"{company.name} is not active.")
+    if buyer is None:
+        buyer = company.buyers.filter(is_active=True).order_by("id").first()
+        if buyer is None:
+            raise InvalidInput(f"{company.name} has no buyer to place orders for.")
+    elif buyer.company_id != company.pk:
+        raise InvalidInput(f"{buyer.email} is not a buyer of {company.name}.")
+    prefix = secrets.token_hex(6)
+    raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        company=company,
+        buyer=buyer,
+        name=name.strip() or "API key",
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def find_active_key(raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or None. One query."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("company", "buyer", "buyer__company")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
+        return None
+    if not api_key.company.is_active:
+        return None
+    return api_key
+
+
+@transaction.atomic
+def revoke_api_key(*, api_key_id: int) -> ApiKey:
+    api_key = ApiKey.objects.select_for_update().filter(pk=api_key_id).first()
+    if api_key is None:
+        raise NotFound("No such API key.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key

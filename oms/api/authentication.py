@@ -1,0 +1,69 @@
+"""Bearer-key authentication for the B2B API. The principal is the API key's company."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.request import Request
+
+from customers.api_keys import find_active_key
+from customers.models import ApiKey, Company, Customer
+from oms.core.actors import Actor
+
+LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """What ``request.user`` is for an API call: a company acting through one key."""
+
+    api_key: ApiKey
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def company(self) -> Company:
+        return self.api_key.company
+
+    @property
+    def buyer(self) -> Customer:
+        return self.api_key.buyer
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.api_client(f"{self.company.account_number}/{self.api_key.name}")
+
+    @property
+    def pk(self) -> str:
+        return f"apikey:{self.api_key.pk}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[ApiClient, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme != self.keyword or not raw_key.strip():
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <API key>'.")
+        api_key = find_active_key(raw_key.strip())
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        now = timezone.now()
+        # Coarse "last used" stamp: at most one write per key every few minutes.
+        if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_GRANULARITY:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        return ApiClient(api_key), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="oms"'
+
+
+class IsApiClient(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, ApiClient)

@@ -1,0 +1,79 @@
+"""Idempotent order creation: one ``Idempotency-Key`` per company makes one order."""
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from oms.core.errors import Conflict, InvalidInput
+from orders.models import IdempotencyKey
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyMissing(InvalidInput):
+    code = "idempotency_key_required"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    status = 422
+
+
+class DuplicateRequest(Conflict):
+    """Raised inside the placing transaction when another request holds the key, so
+    that everything this request wrote is rolled back."""
+
+    code = "duplicate_request"
+
+
+def clean_key(raw: str | None) -> str:
+    key = (raw or "").strip()
+    if not key:
+        raise IdempotencyKeyMissing("An Idempotency-Key header is required for this request.")
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters."
+        )
+    return key
+
+
+def request_fingerprint(data: Any) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def store_response(
+    *, company_id: int, key: str, fingerprint: str, status: int, body: str, order_id: int
+) -> None:
+    """Insert the key with its response, inside the placing transaction.
+
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent holder of the same key to
+    finish; if it committed, this request becomes a duplicate and rolls back.
+    """
+    table = IdempotencyKey._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "  # noqa: S608 - table name from the model
+            "(company_id, key, request_hash, response_status, response_body, order_id, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (company_id, key) DO NOTHING RETURNING id",
+            [company_id, key, fingerprint, status, body, order_id, timezone.now()],
+        )
+        if cursor.fetchone() is None:
+            raise DuplicateRequest("This Idempotency-Key was used by another request.")
+
+
+def stored_response(*, company_id: int, key: str, fingerprint: str) -> tuple[int, str] | None:
+    """The response recorded for this key, or None. A different body is refused."""
+    row = IdempotencyKey.objects.filter(company_id=company_id, key=key).first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body."
+        )
+    assert row.response_status is not None  # noqa: S101 - stored with the order
+    return row.response_status, row.response_body or ""

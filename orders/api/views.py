@@ -1,0 +1,144 @@
+"""B2B order endpoints. Reads are generic views over a company-scoped selector;
+commands are one view per verb calling one service."""
+
+import json
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oms.api.authentication import ApiClient
+from oms.core.errors import DomainError
+from orders.changes import cancel_order
+from orders.models import Order
+from orders.placement import LineRequest, OrderRequest, PlacedOrder, place_order
+from orders.selectors import list_company_orders
+
+from .filters import OrderFilter
+from .idempotency import clean_key, request_fingerprint, store_response, stored_response
+from .serializers import CancelInput, OrderInput, OrderOutput
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Any unique string; retries with the same key and body return the same order.",
+)
+
+
+def _client(request: Request) -> ApiClient:
+    user = request.user
+    assert isinstance(user, ApiClient)  # noqa: S101 - guaranteed by IsApiClient
+    return user
+
+
+def _json(status_code: int, body: str) -> HttpResponse:
+    return HttpResponse(body, status=status_code, content_type="application/json")
+
+
+class OrderListCreateView(generics.ListAPIView):
+    serializer_class = OrderOutput
+    filterset_class = OrderFilter
+
+    def get_queryset(self) -> Any:
+        return list_company_orders(_client(self.request).company.pk)
+
+    @extend_schema(
+        request=OrderInput, responses={201: OrderOutput}, parameters=[IDEMPOTENCY_HEADER]
+    )
+    def post(self, request: Request) -> HttpResponse:
+        client = _client(request)
+        key = clean_key(request.headers.get("Idempotency-Key"))
+        data = request.data
+        fingerprint = request_fingerprint(data)
+        company_id = client.company.pk
+        rendered: dict[str, str] = {}
+
+        def remember(placed: PlacedOrder) -> None:
+            order = placed.order
+            body = OrderOutput(
+                order,
+                context={"lines": {order.pk: placed.lines}, "holds": {order.pk: placed.holds}},
+            ).data
+            rendered["body"] = json.dumps(body, separators=(",", ":"))
+            store_response(
+                company_id=company_id,
+                key=key,
+                fingerprint=fingerprint,
+                status=status.HTTP_201_CREATED,
+                body=rendered["body"],
+                order_id=order.pk,
+            )
+
+        try:
+            serializer = OrderInput(data=data)
+            if not serializer.is_valid():
+                raise ValidationError(serializer.errors)
+            place_order(
+                request=self._order_request(client, serializer.validated_data),
+                actor=client.actor,
+                before_commit=remember,
+            )
+        except (DomainError, ValidationError):
+            # A retry of a request that already succeeded gets that success back,
+            # even if it would fail now (stock sold since, for instance).
+            replay = stored_response(company_id=company_id, key=key, fingerprint=fingerprint)
+            if replay is not None:
+                return _json(*replay)
+            raise
+        return _json(status.HTTP_201_CREATED, rendered["body"])
+
+    @staticmethod
+    def _order_request(client: ApiClient, data: dict[str, Any]) -> OrderRequest:
+        return OrderRequest(
+            customer=client.buyer,
+            channel="b2b_api",
+            shipping_method_code=data["shipping_method"],
+            pickup_location_code=data["pickup_location"],
+            shipping_address=data.get("shipping_address"),
+            billing_address=data.get("billing_address"),
+            po_number=data["po_number"],
+            notes=data["notes"],
+            lines=[
+                LineRequest(
+                    sku=li["sku"], quantity=li["quantity"], customization=li["customization"]
+                )
+                for li in data["lines"]
+            ],
+        )
+
+
+class OrderDetailView(generics.RetrieveAPIView):
+    serializer_class = OrderOutput
+    lookup_field = "number"
+
+    def get_queryset(self) -> Any:
+        return list_company_orders(_client(self.request).company.pk)
+
+
+class OrderCancelView(APIView):
+    @extend_schema(request=CancelInput, responses={200: OrderOutput})
+    def post(self, request: Request, number: str) -> Response:
+        client = _client(request)
+        order = Order.objects.filter(company=client.company, number=number).only("pk").first()
+        if order is None:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound()
+        serializer = CancelInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lines = serializer.validated_data.get("lines")
+        cancel_order(
+            order_id=order.pk,
+            reason=serializer.validated_data["reason"],
+            actor=client.actor,
+            lines={li["line_number"]: li["quantity"] for li in lines} if lines else None,
+        )
+        fresh = list_company_orders(client.company.pk).get(pk=order.pk)
+        return Response(OrderOutput(fresh).data)

@@ -1,0 +1,511 @@
+"""Changes to a placed order: cancellation (whole or partial) and agent edits.
+
+Every function here locks the order row first (the top of the global lock order),
+then network rows, then stock rows. Line rows are only ever changed under their
+order's lock, so they need no lock of their own.
+
+Units of a line are, in order of release: backordered (nothing held), committed to
+the network (``NetworkStock.committed``), allocated at a location. Allocations of a
+pickup order sit at its store and are released here; allocations made by routing
+belong to fulfilment orders and are cancelled through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.services import clean_postal_address
+from inventory.commitments import commit_demand, lock_network_rows, release_demand
+from inventory.errors import InsufficientStock, UnknownSku
+from inventory.locks import location_activity_for_share, stock_levels_for_update
+from inventory.models import MovementReason, Product, StockBucket
+from inventory.services import StockChangeSet
+from oms import outbox
+from oms.core.actors import Actor
+from oms.core.errors import InvalidInput
+
+from . import holds as hold_rules
+from .errors import InvalidOrder, OrderNotCancellable, OrderNotEditable
+from .events import record_order_event
+from .models import (
+    HoldKind,
+    Order,
+    OrderEventType,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    can_transition,
+    derive_fulfillment_status,
+)
+from .placement import _clean_customization, _shipping_method, _snapshot_address, _tax_rate
+from .pricing import apply_totals, contract_prices, money, unit_price_for
+
+OPEN = (OrderStatus.PLACED, OrderStatus.PROCESSING)
+AUTO_RELEASABLE = (HoldKind.CREDIT_LIMIT, HoldKind.B2B_APPROVAL, HoldKind.ADDRESS)
+
+
+def _lock(order_id: int) -> tuple[Order, list[OrderLine]]:
+    order = (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("company", "customer", "shipping_method", "pickup_location")
+        .get(pk=order_id)
+    )
+    lines = list(order.lines.select_related("product").order_by("line_number"))
+    return order, lines
+
+
+@dataclass
+class _Release:
+    """What giving back ``quantity`` units of a line frees, bucket by bucket."""
+
+    backordered: int = 0
+    committed: int = 0
+    allocated: int = 0
+
+
+def _plan_release(order: Order, line: OrderLine, quantity: int) -> _Release:
+    plan = _Release()
+    plan.backordered = min(quantity, line.quantity_backordered)
+    rest = quantity - plan.backordered
+    committed_now = line.quantity_open - line.quantity_backordered
+    plan.committed = min(rest, committed_now)
+    rest -= plan.committed
+    if rest and order.pickup_location_id:
+        plan.allocated = min(rest, line.quantity_allocated)
+        rest -= plan.allocated
+    if rest:
+        raise OrderNotCancellable(
+            f"Line {line.line_number} ({line.sku}): {rest} units are allocated to a "
+            "fulfilment order or shipped; cancel them through fulfilment.",
+            line=line.line_number,
+        )
+    return plan
+
+
+def _apply_releases(
+    order: Order, plans: list[tuple[OrderLine, _Release]], *, actor: Actor, reason: str
+) -> None:
+    """Release network commitments and store allocations, then update the buckets."""
+    network_release: dict[int, int] = {}
+    store_release: dict[int, int] = {}
+    for line, plan in plans:
+        if plan.committed:
+            network_release[line.product_id] = (
+                network_release.get(line.product_id, 0) + plan.committed
+            )
+        if plan.allocated:
+            store_release[line.product_id] = store_release.get(line.product_id, 0) + plan.allocated
+    product_ids = sorted({*network_release, *store_release})
+    if product_ids:
+        networks = lock_network_rows(product_ids)
+        if network_release:
+            release_demand(network_release, networks=networks)
+        if store_release:
+            store = order.pickup_location
+            assert store is not None  # noqa: S101 - only pickup orders plan allocations
+            levels = stock_levels_for_update((store.pk, pid) for pid in store_release)
+            changes = StockChangeSet(
+                actor=actor,
+                reference=order.number,
+                note=reason,
+                networks=networks,
+                active_locations=location_activity_for_share([store.pk]),
+            )
+            for pid, quantity in store_release.items():
+                changes.change(
+                    levels[(store.pk, pid)],
+                    StockBucket.ALLOCATED,
+                    -quantity,
+                    MovementReason.DEALLOCATION,
+                )
+            changes.commit()
+    for line, plan in plans:
+        line.quantity_backordered -= plan.backordered
+        line.quantity_allocated -= plan.allocated
+
+
+def _settle_status(order: Order, lines: list[OrderLine]) -> str | None:
+    """Move the order to cancelled or completed when its lines say so."""
+    live = sum(line.quantity_live for line in lines)
+    shipped = sum(line.quantity_shipped for line in lines)
+    now = timezone.now()
+    target = None
+    if live == 0:
+        target = OrderStatus.CANCELLED
+        order.cancelled_at = now
+    elif shipped >= live:
+        target = OrderStatus.COMPLETED
+        order.completed_at = now
+    if target and can_transition(order.status, target):
+        order.status = target
+        return target
+    return None
+
+
+def _save(order: Order, lines: list[OrderLine], *, line_fields: list[str]) -> None:
+    order.fulfillment_status = derive_fulfillment_status(lines)
+    OrderLine.objects.bulk_update(lines, [*line_fields, "tax_total"])
+    order.save()
+
+
+@transaction.atomic
+def cancel_order(
+    *,
+    order_id: int,
+    reason: str,
+    actor: Actor,
+    lines: dict[int, int] | None = None,
+) -> Order:
+    """Cancel a whole order (``lines=None``) or some units of some lines.
+
+    ``lines`` maps line numbers to quantities. Only units not yet shipped and not
+    allocated to a fulfilment order can be cancelled; otherwise ``OrderNotCancellable``
+    (409) and nothing changes. Releases network commitments (and a pickup order's
+    store allocation) through the ledger, re-derives totals and status, records the
+    event and emits ``order.cancelled`` (the customer's e-mail).
+    """
+    if not reason.strip():
+        raise InvalidInput("A cancellation needs a reason.", fields={"reason": "required"})
+    order, order_lines = _lock(order_id)
+    if order.status not in (*OPEN, OrderStatus.DRAFT):
+        raise OrderNotCancellable(f"Order {order.number} is {order.status}.")
+    by_number = {line.line_number: line for line in order_lines}
+    if lines is None:
+        wanted = {
+            line.line_number: line.quantity_ordered
+            - line.quantity_cancelled
+            - line.quantity_shipped
+            for line in order_lines
+        }
+        wanted = {n: q for n, q in wanted.items() if q > 0}
+        if not wanted:
+            raise OrderNotCancellable(f"Nothing left to cancel on order {order.number}.")
+    else:
+        wanted = dict(lines)
+        unknown = sorted(set(wanted) - set(by_number))
+        if unknown or not wanted:
+            raise InvalidOrder(
+                f"Order {order.number} has no line {unknown[0] if unknown else '(none given)'}.",
+                fields={"lines": "unknown line"},
+            )
+        for number, quantity in wanted.items():
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+                raise InvalidOrder(
+                    "Quantities to cancel must be positive whole numbers.",
+                    fields={f"lines.{number}": "invalid"},
+                )
+            line = by_number[number]
+            cancellable = line.quantity_ordered - line.quantity_cancelled - line.quantity_shipped
+            if quantity > cancellable:
+                raise OrderNotCancellable(
+                    f"Line {number} ({line.sku}) has only {cancellable} units left to cancel.",
+                    line=number,
+                )
+    plans = [(by_number[n], _plan_release(order, by_number[n], q)) for n, q in wanted.items()]
+    _apply_releases(order, plans, actor=actor, reason=reason)
+    for number, quantity in wanted.items():
+        by_number[number].quantity_cancelled += quantity
+    before_total = order.grand_total
+    apply_totals(order, order_lines)
+    new_status = _settle_status(order, order_lines)
+    _save(
+        order,
+        order_lines,
+        line_fields=["quantity_cancelled", "quantity_backordered", "quantity_allocated"],
+    )
+    whole = new_status == OrderStatus.CANCELLED
+    record_order_event(
+        order=order,
+        type=OrderEventType.CANCELLED if whole else OrderEventType.LINES_CANCELLED,
+        actor=actor,
+        message=("Order cancelled" if whole else "Lines cancelled") + f": {reason.strip()}",
+        payload={
+            "reason": reason.strip(),
+            "lines": {by_number[n].sku + f"#{n}": q for n, q in wanted.items()},
+            "grand_total_before": str(before_total),
+            "grand_total_after": str(order.grand_total),
+        },
+    )
+    outbox.emit("order.cancelled", {"order_id": order.pk, "whole": whole})
+    return order
+
+
+# --- edits ----------------------------------------------------------------------
+
+
+def _editable(order: Order) -> None:
+    if order.status not in OPEN:
+        raise OrderNotEditable(f"Order {order.number} is {order.status}; it cannot be edited.")
+
+
+def _reevaluate_holds(order: Order) -> list[str]:
+    """Re-run the hold rules after an edit: add holds that now apply, release automatic
+    holds whose condition has cleared. Fraud and manual holds stay for a person."""
+    if order.company_id:
+        exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
+        prior, recent = 1, 0
+    else:
+        exposure = Decimal("0")
+        prior, recent = hold_rules.customer_history(order.customer_id, exclude_order_id=order.pk)
+        prior = max(prior, 1)  # an edit is not a new customer's first impression
+    wanted = {
+        d.kind: d.reason
+        for d in hold_rules.evaluate_holds(
+            order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
+        )
+        if d.kind != HoldKind.FRAUD_REVIEW
+    }
+    open_holds = {
+        h.kind: h for h in OrderHold.objects.filter(order=order, released_at__isnull=True)
+    }
+    changes = []
+    system = Actor.system("hold rules")
+    for kind, reason in wanted.items():
+        if kind not in open_holds:
+            OrderHold.objects.create(order=order, kind=kind, reason=reason, placed_by_label="rules")
+            record_order_event(
+                order=order,
+                type=OrderEventType.HOLD_PLACED,
+                actor=system,
+                message=f"{HoldKind(kind).label} hold: {reason}",
+                payload={"kind": kind},
+            )
+            changes.append(f"+{kind}")
+    for kind, hold in open_holds.items():
+        if kind in AUTO_RELEASABLE and kind not in wanted:
+            hold.released_at = timezone.now()
+            hold.release_reason = "Condition cleared after an edit."
+            hold.save(update_fields=["released_at", "release_reason"])
+            record_order_event(
+                order=order,
+                type=OrderEventType.HOLD_RELEASED,
+                actor=system,
+                message=f"{hold.get_kind_display()} hold released: condition cleared",
+                payload={"kind": kind, "hold_id": hold.pk},
+            )
+            changes.append(f"-{kind}")
+    return changes
+
+
+def _commit_more(order: Order, line: OrderLine, extra: int) -> None:
+    """Commit ``extra`` more units of a line (backordering where allowed)."""
+    company = order.company
+    product: Product = line.product
+    backorderable = (
+        {product.pk} if product.allow_backorder or (company and company.allow_backorders) else set()
+    )
+    if order.pickup_location_id:
+        raise OrderNotEditable(
+            "Quantities of a pickup order are changed by cancelling and reordering."
+        )
+    try:
+        result = commit_demand({product.pk: extra}, backorderable=backorderable)
+    except InsufficientStock as exc:
+        short = exc.details["shortages"][0]
+        raise InsufficientStock(
+            f"Not enough stock for {line.sku} ({short['available']} available).",
+            lines=[
+                {
+                    "line": line.line_number,
+                    "sku": line.sku,
+                    "requested": extra,
+                    "available": short["available"],
+                }
+            ],
+        ) from exc
+    line.quantity_backordered += result.backordered.get(product.pk, 0)
+
+
+def _finish_edit(
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    actor: Actor,
+    what: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    line_fields: list[str],
+) -> Order:
+    before["grand_total"] = str(order.grand_total)
+    apply_totals(order, lines)
+    after["grand_total"] = str(order.grand_total)
+    _save(order, lines, line_fields=line_fields)
+    holds = _reevaluate_holds(order)
+    record_order_event(
+        order=order,
+        type=OrderEventType.EDITED,
+        actor=actor,
+        message=what,
+        payload={"before": before, "after": after, "holds": holds},
+    )
+    outbox.emit("order.edited", {"order_id": order.pk})
+    return order
+
+
+@transaction.atomic
+def change_line_quantity(*, order_id: int, line_number: int, quantity: int, actor: Actor) -> Order:
+    """Set a line's ordered quantity. It cannot drop below what is cancelled, shipped
+    or allocated; more units are committed (or refused with 409), fewer released.
+    The line is re-priced at the new quantity (contract price breaks)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidOrder("The quantity must be a positive whole number.")
+    order, lines = _lock(order_id)
+    _editable(order)
+    line = next((li for li in lines if li.line_number == line_number), None)
+    if line is None:
+        raise InvalidOrder(f"Order {order.number} has no line {line_number}.")
+    floor = line.quantity_cancelled + line.quantity_shipped + line.quantity_allocated + 1
+    if quantity < floor:
+        raise OrderNotEditable(
+            f"Line {line_number} cannot go below {floor} units (shipped, allocated or "
+            "cancelled units stay)."
+        )
+    before = {
+        "line": line_number,
+        "quantity": line.quantity_ordered,
+        "unit_price": str(line.unit_price),
+    }
+    delta = quantity - line.quantity_ordered
+    if delta > 0:
+        _commit_more(order, line, delta)
+    elif delta < 0:
+        plan = _plan_release(order, line, -delta)
+        _apply_releases(order, [(line, plan)], actor=actor, reason="quantity reduced")
+    line.quantity_ordered = quantity
+    breaks = contract_prices(order.company, [line.product_id]).get(line.product_id, [])
+    line.unit_price = unit_price_for(line.product, quantity, breaks)
+    line.line_total = money(line.unit_price * quantity) - line.discount_total
+    after = {"line": line_number, "quantity": quantity, "unit_price": str(line.unit_price)}
+    return _finish_edit(
+        order,
+        lines,
+        actor=actor,
+        what=f"Line {line_number} quantity {before['quantity']} → {quantity}",
+        before=before,
+        after=after,
+        line_fields=[
+            "quantity_ordered",
+            "quantity_backordered",
+            "quantity_allocated",
+            "unit_price",
+            "line_total",
+        ],
+    )
+
+
+@transaction.atomic
+def add_line(
+    *,
+    order_id: int,
+    sku: str,
+    quantity: int,
+    actor: Actor,
+    customization: dict[str, Any] | None = None,
+) -> Order:
+    """Add a SKU to an open order, priced and committed like at placement."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidOrder("The quantity must be a positive whole number.")
+    order, lines = _lock(order_id)
+    _editable(order)
+    product = Product.objects.filter(sku=sku.strip().upper(), is_active=True).first()
+    if product is None:
+        raise UnknownSku(f"Unknown SKU {sku!r}.", skus=[sku])
+    number = max((li.line_number for li in lines), default=0) + 1
+    breaks = contract_prices(order.company, [product.pk]).get(product.pk, [])
+    unit_price = unit_price_for(product, quantity, breaks)
+    line = OrderLine(
+        order=order,
+        line_number=number,
+        product=product,
+        sku=product.sku,
+        description=product.name,
+        unit_price=unit_price,
+        line_total=money(unit_price * quantity),
+        customization=_clean_customization(number - 1, product, customization or {}),
+        quantity_ordered=quantity,
+    )
+    _commit_more(order, line, quantity)
+    line.save(force_insert=True)
+    lines.append(line)
+    return _finish_edit(
+        order,
+        lines,
+        actor=actor,
+        what=f"Added line {number}: {quantity} × {product.sku}",
+        before={"lines": len(lines) - 1},
+        after={
+            "line": number,
+            "sku": product.sku,
+            "quantity": quantity,
+            "unit_price": str(unit_price),
+        },
+        line_fields=["tax_total"],
+    )
+
+
+def _nothing_shipped_or_routed(order: Order, lines: list[OrderLine], what: str) -> None:
+    if any(li.quantity_shipped for li in lines) or (
+        not order.pickup_location_id and any(li.quantity_allocated for li in lines)
+    ):
+        raise OrderNotEditable(
+            f"The {what} of order {order.number} cannot change once it is routed or shipped."
+        )
+
+
+@transaction.atomic
+def change_shipping_address(*, order_id: int, address: dict[str, Any], actor: Actor) -> Order:
+    """Replace the ship-to address before routing; tax follows the new destination."""
+    order, lines = _lock(order_id)
+    _editable(order)
+    if order.pickup_location_id:
+        raise OrderNotEditable("A pickup order has no shipping address.")
+    _nothing_shipped_or_routed(order, lines, "shipping address")
+    cleaned = clean_postal_address(address)
+    before = {"address": order.ship_to_one_line, "name": order.ship_name}
+    _snapshot_address(order, cleaned, order.customer)
+    if not (order.company and order.company.tax_exempt):
+        rate = _tax_rate(order.ship_country, order.ship_region)
+        order.tax_rate = rate.rate if rate else Decimal("0")
+        order.tax_shipping = bool(rate and rate.taxes_shipping)
+    after = {"address": order.ship_to_one_line, "name": order.ship_name}
+    return _finish_edit(
+        order,
+        lines,
+        actor=actor,
+        what="Shipping address changed",
+        before=before,
+        after=after,
+        line_fields=[],
+    )
+
+
+@transaction.atomic
+def change_shipping_method(*, order_id: int, code: str, actor: Actor) -> Order:
+    """Switch between delivery methods before routing; the shipping charge follows."""
+    order, lines = _lock(order_id)
+    _editable(order)
+    _nothing_shipped_or_routed(order, lines, "shipping method")
+    method = _shipping_method(code)
+    if method.is_pickup or order.pickup_location_id:
+        raise OrderNotEditable("Switching to or from store pickup means a new order.")
+    before = {
+        "shipping_method": order.shipping_method.code,
+        "shipping_total": str(order.shipping_total),
+    }
+    order.shipping_method = method
+    order.shipping_total = method.price
+    after = {"shipping_method": method.code, "shipping_total": str(method.price)}
+    return _finish_edit(
+        order,
+        lines,
+        actor=actor,
+        what=f"Shipping method {before['shipping_method']} → {method.code}",
+        before=before,
+        after=after,
+        line_fields=[],
+    )
