@@ -430,10 +430,8 @@ class IdempotencyKey(models.Model):
     )
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(
-        null=True, blank=True, help_text="The exact JSON sent, replayed byte for byte."
-    )
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.TextField(help_text="The exact JSON sent, replayed byte for byte.")
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -75,5 +75,4 @@ def stored_response(*, company_id: int, key: str, fingerprint: str) -> tuple[int
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body."
         )
-    assert row.response_status is not None  # noqa: S101 - stored with the order
-    return row.response_status, row.response_body or ""
+    return row.response_status, row.response_body

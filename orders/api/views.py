@@ -78,8 +78,7 @@ class OrderListCreateView(generics.ListAPIView):
 
         try:
             serializer = OrderInput(data=data)
-            if not serializer.is_valid():
-                raise ValidationError(serializer.errors)
+            serializer.is_valid(raise_exception=True)
             place_order(
                 request=self._order_request(client, serializer.validated_data),
                 actor=client.actor,
