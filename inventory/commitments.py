@@ -8,11 +8,14 @@ quantities of placed orders, which the tests reconcile.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
+from oms.core.actors import Actor
+
 from .errors import InsufficientStock
-from .models import NetworkStock
+from .models import NetworkReservation, NetworkStock, ReservationStatus
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,70 @@ def _apply_committed_deltas(rows: dict[int, NetworkStock], deltas: dict[int, int
         row.updated_at = now
         changed.append(row)
     NetworkStock.objects.bulk_update(changed, ["committed", "updated_at"])
+
+
+def reserve_network(
+    demand: Mapping[int, int],
+    *,
+    reference: str,
+    expires_at: datetime,
+    actor: Actor,
+    networks: dict[int, NetworkStock] | None = None,
+) -> list[NetworkReservation]:
+    """Hold network availability for a draft or quote until ``expires_at``.
+
+    Refuses with ``InsufficientStock`` (nothing written) when any product is short.
+    The caller holds the lock of whatever ``reference`` names (the draft order).
+    """
+    commit_demand(demand, networks=networks)
+    return NetworkReservation.objects.bulk_create(
+        [
+            NetworkReservation(
+                product_id=product_id,
+                quantity=quantity,
+                reference=reference,
+                expires_at=expires_at,
+                **actor.as_fields(),
+            )
+            for product_id, quantity in sorted(demand.items())
+            if quantity > 0
+        ]
+    )
+
+
+def end_network_reservations(
+    reference: str,
+    *,
+    status: str,
+    networks: dict[int, NetworkStock] | None = None,
+) -> dict[int, int]:
+    """End the active reservations of ``reference``; returns product id → units.
+
+    ``consumed`` keeps the units committed (an order takes them over); ``released``
+    and ``expired`` give them back to the network.
+    """
+    active = list(
+        NetworkReservation.objects.select_for_update()
+        .filter(reference=reference, status=ReservationStatus.ACTIVE)
+        .order_by("id")
+    )
+    if not active:
+        return {}
+    held: dict[int, int] = {}
+    for reservation in active:
+        held[reservation.product_id] = held.get(reservation.product_id, 0) + reservation.quantity
+    if status != ReservationStatus.CONSUMED:
+        release_demand(held, networks=networks)
+    NetworkReservation.objects.filter(pk__in=[r.pk for r in active]).update(
+        status=status, ended_at=timezone.now()
+    )
+    return held
+
+
+def expired_network_references(*, now: datetime, limit: int = 500) -> list[str]:
+    return list(
+        NetworkReservation.objects.filter(status=ReservationStatus.ACTIVE, expires_at__lte=now)
+        .order_by("reference")
+        .values_list("reference", flat=True)
+        .distinct()[:limit]
+    )

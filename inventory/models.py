@@ -284,3 +284,44 @@ class StockReservation(ActorFields):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.stock_level} ({self.status})"
+
+
+class NetworkReservation(ActorFields):
+    """A soft hold on network availability for a draft order or a quote.
+
+    It counts in ``NetworkStock.committed`` like a placed order does, but expires:
+    the beat task gives the units back unless the draft is submitted first, in which
+    case the order takes the commitment over (status ``consumed``).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    reference = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
+    )
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="network_reservation_qty_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ReservationStatus.ACTIVE, ended_at__isnull=True)
+                | (~Q(status=ReservationStatus.ACTIVE) & Q(ended_at__isnull=False)),
+                name="network_reservation_ended_when_not_active",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status=ReservationStatus.ACTIVE),
+                name="network_reservation_expiry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product {self.product_id} for {self.reference}"

@@ -9,7 +9,7 @@ statements only. The query count does not depend on the number of lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from inventory.locks import (
     network_stock_for_update,
     stock_levels_for_update,
 )
-from inventory.models import Location, MovementReason, Product, StockBucket
+from inventory.models import Location, MovementReason, NetworkStock, Product, StockBucket
 from inventory.services import StockChangeSet
 from oms import outbox
 from oms.core import refcache
@@ -324,18 +324,30 @@ def _commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
         line.quantity_allocated = line.quantity_ordered
 
 
-def _commit_network(order: Order, lines: list[OrderLine], products: dict[str, Product]) -> None:
+def _commit_network(
+    order: Order,
+    lines: list[OrderLine],
+    products: dict[str, Product],
+    *,
+    already_committed: Mapping[int, int] | None = None,
+    networks: dict[int, NetworkStock] | None = None,
+) -> None:
+    """Commit the lines' demand (less what is ``already_committed``, e.g. by a draft's
+    reservation) and record any backordered shortfall on the lines."""
+    already = already_committed or {}
     demand: dict[int, int] = {}
     for line in lines:
         demand[line.product_id] = demand.get(line.product_id, 0) + line.quantity_ordered
+    to_commit = {pid: qty - already.get(pid, 0) for pid, qty in demand.items()}
+    to_commit = {pid: qty for pid, qty in to_commit.items() if qty > 0}
     company = order.company
     backorderable = {
         p.pk
         for p in products.values()
-        if p.allow_backorder or (company and company.allow_backorders)
+        if p.allow_backorder or (company is not None and company.allow_backorders)
     }
     try:
-        result = commit_demand(demand, backorderable=backorderable)
+        result = commit_demand(to_commit, backorderable=backorderable, networks=networks)
     except InsufficientStock as exc:
         raise _insufficient(lines, exc) from exc
     # Spread a product's backorder over its lines, last lines first.

@@ -132,6 +132,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.release_expired_reservations",
         "schedule": 60.0,
     },
+    "release-expired-draft-reservations": {
+        "task": "orders.release_expired_draft_reservations",
+        "schedule": 60.0,
+    },
     "sweep-outbox": {"task": "oms.sweep_outbox", "schedule": 15.0},
 }
 

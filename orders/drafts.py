@@ -1,0 +1,190 @@
+"""Draft orders: built by a sales rep or an agent on a customer's behalf, optionally
+holding stock for a while (a soft reservation with an expiry), then submitted.
+
+A draft is an ``Order`` in status ``draft`` with priced lines and no commitment.
+``reserve_draft_stock`` commits its demand against the network with an expiry;
+``submit_draft_order`` turns it into a placed order, taking the reservation over.
+Every function locks the draft's row first, so the expiry job, a re-reservation and a
+submission of the same draft run one after the other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.commitments import (
+    end_network_reservations,
+    expired_network_references,
+    lock_network_rows,
+    release_demand,
+    reserve_network,
+)
+from inventory.models import ReservationStatus
+from oms import outbox
+from oms.core.actors import Actor
+from oms.core.errors import Conflict, InvalidInput
+
+from . import holds as hold_rules
+from .events import record_order_event
+from .models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
+from .placement import OrderRequest, PlacedOrder, _commit_network, _commit_pickup, build_order
+
+DEFAULT_RESERVATION = timedelta(hours=24)
+
+
+class NotADraft(Conflict):
+    code = "not_a_draft"
+
+
+def _lock_draft(order_id: int) -> tuple[Order, list[OrderLine]]:
+    order = (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("company", "customer", "pickup_location", "shipping_method")
+        .get(pk=order_id)
+    )
+    if order.status != OrderStatus.DRAFT:
+        raise NotADraft(f"Order {order.number} is {order.status}, not a draft.")
+    lines = list(order.lines.select_related("product").order_by("line_number"))
+    return order, lines
+
+
+def _demand(lines: list[OrderLine]) -> dict[int, int]:
+    demand: dict[int, int] = {}
+    for line in lines:
+        demand[line.product_id] = demand.get(line.product_id, 0) + line.quantity_live
+    return demand
+
+
+@transaction.atomic
+def create_draft_order(*, request: OrderRequest, actor: Actor) -> Order:
+    """Save a validated, priced draft. Commits no stock; ``placed_by`` records the rep."""
+    from .numbering import next_order_number
+
+    order, lines, _ = build_order(request)
+    order.status = OrderStatus.DRAFT
+    order.number = next_order_number()
+    order.save(force_insert=True)
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    who = request.placed_by.get_username() if request.placed_by else actor.label
+    record_order_event(
+        order=order,
+        type=OrderEventType.CREATED,
+        actor=actor,
+        message=f"Draft created by {who} for {order.customer.full_name}",
+        payload={"lines": [{"sku": li.sku, "quantity": li.quantity_ordered} for li in lines]},
+    )
+    return order
+
+
+@transaction.atomic
+def reserve_draft_stock(
+    *, order_id: int, actor: Actor, hold_for: timedelta = DEFAULT_RESERVATION
+) -> datetime:
+    """Hold the draft's units in the network until the returned time. Replaces any
+    earlier reservation of the draft; refuses (409) when the network is short."""
+    if not timedelta(minutes=1) <= hold_for <= timedelta(days=30):
+        raise InvalidInput("A reservation lasts between a minute and 30 days.")
+    order, lines = _lock_draft(order_id)
+    if order.pickup_location_id:
+        raise InvalidInput("Pickup drafts take their store's stock when submitted.")
+    demand = _demand(lines)
+    networks = lock_network_rows(list(demand))
+    end_network_reservations(order.number, status=ReservationStatus.RELEASED, networks=networks)
+    expires_at = timezone.now() + hold_for
+    reserve_network(
+        demand, reference=order.number, expires_at=expires_at, actor=actor, networks=networks
+    )
+    record_order_event(
+        order=order,
+        type=OrderEventType.NOTE,
+        actor=actor,
+        message=f"Stock reserved until {expires_at:%Y-%m-%d %H:%M} UTC",
+        payload={"reserved": {str(k): v for k, v in demand.items()}},
+    )
+    return expires_at
+
+
+@transaction.atomic
+def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
+    """Place a draft: its reservation becomes the order's commitment, anything not
+    reserved is committed now (or refused with 409), holds are evaluated, and the
+    order is confirmed through the outbox like any other."""
+    order, lines = _lock_draft(order_id)
+    demand = _demand(lines)
+    if order.pickup_location_id:
+        _commit_pickup(order, lines, actor)
+    else:
+        networks = lock_network_rows(list(demand))
+        reserved = end_network_reservations(
+            order.number, status=ReservationStatus.CONSUMED, networks=networks
+        )
+        # Lines removed since reserving leave units the order does not need.
+        surplus = {p: q - demand.get(p, 0) for p, q in reserved.items() if q > demand.get(p, 0)}
+        release_demand(surplus, networks=networks)
+        covered = {p: min(q, demand.get(p, 0)) for p, q in reserved.items()}
+        products = {line.product.sku: line.product for line in lines}
+        _commit_network(order, lines, products, already_committed=covered, networks=networks)
+    order.status = OrderStatus.PLACED
+    order.placed_at = timezone.now()
+    if order.company_id:
+        exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
+        prior, recent = 1, 0
+    else:
+        exposure = Decimal("0")
+        prior, recent = hold_rules.customer_history(order.customer_id, exclude_order_id=order.pk)
+    decisions = hold_rules.evaluate_holds(
+        order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
+    )
+    order.save()
+    OrderLine.objects.bulk_update(lines, ["quantity_backordered", "quantity_allocated"])
+    holds = OrderHold.objects.bulk_create(
+        [
+            OrderHold(order=order, kind=d.kind, reason=d.reason, placed_by_label="rules")
+            for d in decisions
+        ]
+    )
+    record_order_event(
+        order=order,
+        type=OrderEventType.PLACED,
+        actor=actor,
+        message=f"Draft submitted by {actor.label}",
+        payload={"grand_total": str(order.grand_total)},
+    )
+    for hold in holds:
+        record_order_event(
+            order=order,
+            type=OrderEventType.HOLD_PLACED,
+            actor=Actor.system("hold rules"),
+            message=f"{hold.get_kind_display()} hold: {hold.reason}"[:300],
+            payload={"kind": hold.kind},
+        )
+    outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
+    return PlacedOrder(order=order, lines=lines, holds=holds)
+
+
+def release_expired_draft_reservations(*, now: datetime | None = None) -> int:
+    """Give back the stock of drafts whose reservation ran out; one transaction each."""
+    now = now or timezone.now()
+    released = 0
+    for reference in expired_network_references(now=now):
+        with transaction.atomic():
+            order = Order.objects.select_for_update(no_key=True).filter(number=reference).first()
+            if order is None:
+                continue
+            held = end_network_reservations(reference, status=ReservationStatus.EXPIRED)
+            if held:
+                released += 1
+                record_order_event(
+                    order=order,
+                    type=OrderEventType.NOTE,
+                    actor=Actor.system("reservation expiry"),
+                    message="Stock reservation expired",
+                    payload={"released": {str(k): v for k, v in held.items()}},
+                )
+    return released
