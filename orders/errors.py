@@ -22,3 +22,7 @@ class OrderNotCancellable(Conflict):
 
 class OrderNotEditable(Conflict):
     code = "order_not_editable"
+
+
+class DuplicateOrder(Conflict):
+    code = "duplicate_order"

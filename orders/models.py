@@ -92,6 +92,11 @@ class Order(models.Model):
         help_text="The agent or sales rep who placed it on the customer's behalf.",
     )
     po_number = models.CharField("PO number", max_length=64, blank=True)
+    external_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The order's id in the channel it came from (marketplace, import file).",
+    )
     email = models.EmailField(help_text="Where notifications about this order go.")
 
     # Shipping address snapshot; routing reads the coordinates.
@@ -163,6 +168,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=OrderStatus.CANCELLED) | Q(cancelled_at__isnull=False),
                 name="order_cancelled_at_when_cancelled",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "external_reference"],
+                condition=~Q(external_reference=""),
+                name="order_external_reference_unique",
             ),
         ]
         indexes = [

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Company, Customer
@@ -35,7 +35,7 @@ from oms.core import refcache
 from oms.core.actors import Actor
 
 from . import holds as hold_rules
-from .errors import InvalidOrder, PoNumberRequired, UnknownShippingMethod
+from .errors import DuplicateOrder, InvalidOrder, PoNumberRequired, UnknownShippingMethod
 from .models import (
     Channel,
     Order,
@@ -75,6 +75,7 @@ class OrderRequest:
     notes: str = ""
     email: str = ""
     placed_by: User | None = None
+    external_reference: str = ""
 
 
 @dataclass
@@ -200,6 +201,7 @@ def build_order(request: OrderRequest) -> tuple[Order, list[OrderLine], dict[str
         company=company,
         placed_by=request.placed_by,
         po_number=request.po_number.strip(),
+        external_reference=request.external_reference.strip(),
         email=request.email or customer.email,
         shipping_method=method,
         currency=method.currency,
@@ -359,6 +361,23 @@ def _commit_network(
             remaining[line.product_id] -= short
 
 
+def _insert_order(order: Order) -> None:
+    if not order.external_reference:
+        order.save(force_insert=True)
+        return
+    # Imports and marketplaces may send the same order twice: the unique constraint
+    # decides, inside a savepoint so the refusal is a clean 409, not a broken transaction.
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError as exc:
+        raise DuplicateOrder(
+            f"Order {order.external_reference} from {order.get_channel_display()} "
+            "was already imported.",
+            external_reference=order.external_reference,
+        ) from exc
+
+
 @transaction.atomic
 def place_order(
     *,
@@ -379,7 +398,7 @@ def place_order(
     order, lines, products = build_order(request)
     order.number = next_order_number()
     order.placed_at = timezone.now()
-    order.save(force_insert=True)
+    _insert_order(order)
 
     if order.company_id:
         exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
