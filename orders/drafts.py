@@ -31,7 +31,14 @@ from oms.core.errors import Conflict, InvalidInput
 from . import holds as hold_rules
 from .events import record_order_event
 from .models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
-from .placement import OrderRequest, PlacedOrder, _commit_network, _commit_pickup, build_order
+from .placement import (
+    OrderRequest,
+    PlacedOrder,
+    _commit_network,
+    _commit_pickup,
+    build_order,
+    promise_order,
+)
 
 DEFAULT_RESERVATION = timedelta(hours=24)
 
@@ -132,6 +139,7 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
         _commit_network(order, lines, products, already_committed=covered, networks=networks)
     order.status = OrderStatus.PLACED
     order.placed_at = timezone.now()
+    order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
     if order.company_id:
         exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
         prior, recent = 1, 0

@@ -9,6 +9,7 @@ statements only. The query count does not depend on the number of lines.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.utils import timezone
 from customers.models import Company, Customer
 from customers.services import clean_postal_address
 from fulfillment.models import ShippingMethod
+from fulfillment.promise import Promise, estimate_promise
 from inventory.commitments import commit_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import (
@@ -361,6 +363,20 @@ def _commit_network(
             remaining[line.product_id] -= short
 
 
+def promise_order(order: Order, *, now: dt.datetime) -> Promise:
+    """The delivery promise of an order about to be placed (no queries when warm)."""
+    store = order.pickup_location
+    destination = (
+        (order.ship_latitude, order.ship_longitude) if order.ship_latitude is not None else None
+    )
+    return estimate_promise(
+        order.shipping_method,
+        now=now,
+        destination=destination,  # type: ignore[arg-type]
+        pickup_origin=(store.code, store.latitude, store.longitude) if store else None,
+    )
+
+
 def _insert_order(order: Order) -> None:
     if not order.external_reference:
         order.save(force_insert=True)
@@ -398,6 +414,7 @@ def place_order(
     order, lines, products = build_order(request)
     order.number = next_order_number()
     order.placed_at = timezone.now()
+    order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
     _insert_order(order)
 
     if order.company_id:
