@@ -85,7 +85,14 @@ class AvailabilityOutput(serializers.Serializer):
 
 class AvailabilityView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("sku", str, many=True, required=True)],
+        parameters=[
+            OpenApiParameter("sku", str, many=True, required=True),
+            OpenApiParameter(
+                "shipping_method", str, description="With a destination: the delivery promise."
+            ),
+            OpenApiParameter("postal_code", str),
+            OpenApiParameter("country", str, description="ISO 3166-1 alpha-2, default US."),
+        ],
         responses={200: AvailabilityOutput(many=True)},
     )
     def get(self, request: Request) -> Response:
@@ -96,9 +103,36 @@ class AvailabilityView(APIView):
             raise ValidationError({"sku": [f"At most {MAX_SKUS_PER_QUERY} SKUs per request."]})
         found = get_network_availability(skus)
         known = {item.sku for item in found}
-        return Response(
-            {
-                "results": AvailabilityOutput(found, many=True).data,
-                "unknown_skus": sorted(set(skus) - known),
-            }
-        )
+        body: dict[str, Any] = {
+            "results": AvailabilityOutput(found, many=True).data,
+            "unknown_skus": sorted(set(skus) - known),
+        }
+        method_code = request.query_params.get("shipping_method", "").strip()
+        if method_code:
+            body["delivery_promise"] = _promise(
+                method_code,
+                request.query_params.get("country", "US").strip().upper(),
+                request.query_params.get("postal_code", "").strip(),
+            )
+        return Response(body)
+
+
+def _promise(method_code: str, country: str, postal_code: str) -> dict[str, Any]:
+    from django.utils import timezone
+
+    from fulfillment.promise import estimate_promise
+    from oms.geo import coordinates_for_postal_code
+    from orders.placement import _shipping_method
+
+    method = _shipping_method(method_code)
+    promise = estimate_promise(
+        method,
+        now=timezone.now(),
+        destination=coordinates_for_postal_code(country, postal_code),
+    )
+    return {
+        "shipping_method": method.code,
+        "ships_from": promise.origin_code,
+        "ship_by_date": promise.ship_by_date,
+        "delivery_date": promise.delivery_date,
+    }

@@ -85,3 +85,17 @@ def test_schema_is_public():
 
     response = Client().get("/api/schema/")
     assert response.status_code == 200
+
+
+def test_availability_with_delivery_promise(api, stocked, standard):
+    response = api.get(
+        f"/api/v1/availability/?sku={stocked[0].sku}&shipping_method=STANDARD&postal_code=10001"
+    )
+    unknown_method = api.get(f"/api/v1/availability/?sku={stocked[0].sku}&shipping_method=NOPE")
+
+    assert response.status_code == 200
+    promise = response.json()["delivery_promise"]
+    assert promise["ships_from"] == "WH-NJ"
+    assert promise["delivery_date"] >= promise["ship_by_date"]
+    assert unknown_method.status_code == 422
+    assert unknown_method.json()["code"] == "unknown_shipping_method"
