@@ -23,9 +23,11 @@ logger = logging.getLogger(__name__)
 
 # topic -> Celery task names that consume it.
 HANDLERS: dict[str, list[str]] = {
-    "order.placed": ["oms.notify_order_event"],
+    "order.placed": ["oms.notify_order_event", "fulfillment.route_order_event"],
+    "order.released": ["fulfillment.route_order_event"],
     "order.cancelled": ["oms.notify_order_event"],
-    "order.edited": [],
+    "order.edited": ["fulfillment.route_order_event"],
+    "fulfillment.created": [],
 }
 
 

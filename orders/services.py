@@ -13,8 +13,9 @@ from customers.models import Customer
 from customers.services import clean_postal_address
 from fulfillment.models import ShippingMethod
 from inventory.models import Product
+from oms import outbox
 from oms.core.actors import Actor
-from oms.core.errors import Conflict, InvalidInput
+from oms.core.errors import Conflict, InvalidInput, NotFound
 
 from .events import record_order_event
 from .models import (
@@ -29,6 +30,7 @@ from .models import (
     derive_return_status,
 )
 from .numbering import next_order_number
+from .pricing import apply_totals
 
 CENT = Decimal("0.01")
 
@@ -77,7 +79,9 @@ def release_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
     """Release an open hold with a reason. Refuses a hold already released."""
     if not reason.strip():
         raise InvalidInput("Releasing a hold needs a reason.")
-    hold = OrderHold.objects.select_related("order").get(pk=hold_id)
+    hold = OrderHold.objects.filter(pk=hold_id).first()
+    if hold is None:
+        raise NotFound("There is no such hold.", hold_id=hold_id)
     order = order_for_update(hold.order_id)
     hold = OrderHold.objects.select_for_update().get(pk=hold_id)
     if hold.released_at is not None:
@@ -93,6 +97,9 @@ def release_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
         message=f"{hold.get_kind_display()} hold released: {hold.release_reason}",
         payload={"hold_id": hold.pk, "kind": hold.kind},
     )
+    if not OrderHold.objects.filter(order=order, released_at__isnull=True).exists():
+        # The last hold is gone: the order may now be routed.
+        outbox.emit("order.released", {"order_id": order.pk})
     return hold
 
 
@@ -138,6 +145,8 @@ def import_historical_order(
         raise InvalidInput(f"Unknown channel {channel!r}.")
     if not lines:
         raise InvalidInput("An order needs at least one line.")
+    if not Decimal("0") <= tax_rate < Decimal("1"):
+        raise InvalidInput("The tax rate must be at least 0 and below 1.")
     ship = clean_postal_address(address)
     order = Order(
         number=next_order_number(),
@@ -171,9 +180,16 @@ def import_historical_order(
     for number, spec in enumerate(lines, start=1):
         cancelled = spec.quantity if outcome == OrderStatus.CANCELLED else spec.cancelled
         shipped = spec.quantity - cancelled
-        if shipped < 0 or spec.returned > shipped or spec.quantity <= 0:
+        if (
+            spec.quantity <= 0
+            or cancelled < 0
+            or spec.returned < 0
+            or shipped < 0
+            or spec.returned > shipped
+        ):
             raise InvalidInput(f"Line {number} has inconsistent quantities.")
-        total = money(spec.unit_price * spec.quantity)
+        if spec.unit_price < 0 or spec.unit_price != money(spec.unit_price):
+            raise InvalidInput(f"Line {number} needs a unit price of zero or more, in cents.")
         order_lines.append(
             OrderLine(
                 order=order,
@@ -182,8 +198,7 @@ def import_historical_order(
                 sku=spec.product.sku,
                 description=spec.product.name,
                 unit_price=spec.unit_price,
-                line_total=total,
-                tax_total=money(total * tax_rate),
+                line_total=spec.unit_price * spec.quantity,
                 quantity_ordered=spec.quantity,
                 quantity_cancelled=cancelled,
                 quantity_shipped=shipped,
@@ -191,11 +206,11 @@ def import_historical_order(
                 quantity_returned=spec.returned,
             )
         )
-    live_total = sum((money(li.unit_price * li.quantity_live) for li in order_lines), Decimal("0"))
-    order.subtotal = live_total
-    order.shipping_total = shipping_method.price if live_total else Decimal("0")
-    order.tax_total = money(live_total * tax_rate)
-    order.grand_total = order.subtotal + order.shipping_total + order.tax_total
+    # The same rule as placement: tax per line on the units not cancelled, totals summed
+    # from the lines, no shipping when nothing was delivered.
+    order.tax_rate = tax_rate
+    order.shipping_total = shipping_method.price
+    apply_totals(order, order_lines)
     order.fulfillment_status = derive_fulfillment_status(order_lines)
     order.return_status = derive_return_status(order_lines)
     order.save()

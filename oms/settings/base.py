@@ -137,6 +137,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "sweep-outbox": {"task": "oms.sweep_outbox", "schedule": 15.0},
+    "route-backorders": {"task": "fulfillment.route_backorders", "schedule": 300.0},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -197,3 +198,6 @@ OMS_MAX_ORDER_LINES = int(os.environ.get("OMS_MAX_ORDER_LINES", "200"))
 OMS_FRAUD_NEW_CUSTOMER_LIMIT = os.environ.get("OMS_FRAUD_NEW_CUSTOMER_LIMIT", "1500.00")
 OMS_FRAUD_VELOCITY_PER_HOUR = int(os.environ.get("OMS_FRAUD_VELOCITY_PER_HOUR", "5"))
 OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
+# Route orders as soon as they are placed or released (tests switch it off to look
+# at placement alone, and route explicitly).
+OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)

@@ -31,3 +31,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", False)
