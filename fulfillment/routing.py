@@ -149,6 +149,12 @@ def _candidates(
         lines=[line for line in lines if line.pk in need],
         used=used,
         free={loc_id: c.free for loc_id, c in by_location.items()},
+        # A location that gave back lines of this order does not get them again.
+        rejected_by=set(
+            FulfillmentOrderLine.objects.filter(
+                order_line__order=order, quantity_rejected__gt=0
+            ).values_list("fulfillment_order__location_id", flat=True)
+        ),
     )
     for candidate in sorted(by_location.values(), key=lambda c: c.location.code):
         loc = candidate.location
@@ -177,6 +183,8 @@ def _active(loc: Location, ctx: _FilterContext) -> str:
 
 
 def _capable(loc: Location, ctx: _FilterContext) -> str:
+    if loc.pk in ctx.rejected_by:
+        return "rejected lines of this order before"
     if ctx.order.pickup_location_id:
         return "" if loc.pk == ctx.order.pickup_location_id else "not the pickup store"
     if not loc.ships:
@@ -205,6 +213,7 @@ class _FilterContext:
     lines: list[OrderLine]
     used: dict[int, int]
     free: dict[int, dict[int, int]]
+    rejected_by: set[int]
 
 
 FILTERS = {

@@ -24,3 +24,31 @@ def route_order(order_id: int) -> None:
 @shared_task(name="fulfillment.route_backorders", acks_late=True)
 def route_backorders() -> int:
     return routing.route_backorders()
+
+
+@shared_task(name="fulfillment.advance_simulated_shipments", acks_late=True)
+def advance_simulated_shipments() -> int:
+    from .carriers import advance_simulated_shipments as advance
+
+    return advance()
+
+
+@shared_task(name="fulfillment.flag_at_risk", acks_late=True)
+def flag_at_risk() -> int:
+    from .sla import flag_at_risk as flag
+
+    return flag()
+
+
+@shared_task(
+    name="fulfillment.notify_partner",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def notify_partner(event_id: int) -> None:
+    from .partners import send_fulfillment_request
+
+    event = OutboxEvent.objects.get(pk=event_id)
+    send_fulfillment_request(fo_id=event.payload["fulfillment_order_id"])

@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 SUBJECTS: dict[str, str] = {
     NotificationEvent.ORDER_CONFIRMED: "Your order {number} is confirmed",
     NotificationEvent.CANCELLED: "Your order {number} was cancelled",
+    NotificationEvent.SHIPPED: "Your order {number} has shipped",
+    NotificationEvent.OUT_FOR_DELIVERY: "Your order {number} is out for delivery",
+    NotificationEvent.DELIVERED: "Your order {number} was delivered",
+    NotificationEvent.DELAYED: "Your order {number} is delayed",
+    NotificationEvent.READY_FOR_PICKUP: "Your order {number} is ready for pickup",
 }
 
 
@@ -41,8 +46,21 @@ def _claim(dedupe_key: str, **fields: object) -> Notification | None:
         return Notification.objects.get(dedupe_key=dedupe_key) if taken else None
 
 
-def send_order_notification(*, order_id: int, event: str) -> Notification | None:
-    """E-mail the customer about ``event`` on order ``order_id``, at most once."""
+def send_order_notification(
+    *,
+    order_id: int,
+    event: str,
+    shipment_id: int | None = None,
+    fulfillment_order_id: int | None = None,
+    occurrence: str = "",
+) -> Notification | None:
+    """E-mail the customer about ``event`` on order ``order_id``, at most once per
+    (event, shipment or fulfilment order, occurrence).
+
+    ``occurrence`` tells apart events that happen more than once to an order (each
+    partial cancellation is notified once); without it, once per order and event.
+    """
+    from fulfillment.models import FulfillmentOrder, Shipment
     from orders.events import record_order_event
     from orders.models import Order, OrderEventType
 
@@ -52,7 +70,8 @@ def send_order_notification(*, order_id: int, event: str) -> Notification | None
         .get(pk=order_id)
     )
     channels = get_notification_channels(customer=order.customer, event=event)
-    dedupe_key = f"order:{order.pk}:{event}:email"
+    about = shipment_id or fulfillment_order_id or ""
+    dedupe_key = f"order:{order.pk}:{event}:{about}:{occurrence}:email"
     subject = SUBJECTS[event].format(number=order.number)
     if not channels["email"]:
         _claim(
@@ -77,7 +96,23 @@ def send_order_notification(*, order_id: int, event: str) -> Notification | None
     )
     if claim is None:
         return None
-    context = {"order": order, "lines": list(order.lines.all()), "event": event}
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "event": event,
+        "shipment": (
+            Shipment.objects.select_related("carrier")
+            .prefetch_related("lines__fulfillment_line__order_line")
+            .get(pk=shipment_id)
+            if shipment_id
+            else None
+        ),
+        "fulfillment_order": (
+            FulfillmentOrder.objects.select_related("location").get(pk=fulfillment_order_id)
+            if fulfillment_order_id
+            else None
+        ),
+    }
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"emails/{event}.txt", context),

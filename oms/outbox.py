@@ -27,7 +27,14 @@ HANDLERS: dict[str, list[str]] = {
     "order.released": ["fulfillment.route_order_event"],
     "order.cancelled": ["oms.notify_order_event"],
     "order.edited": ["fulfillment.route_order_event"],
-    "fulfillment.created": [],
+    "fulfillment.created": ["fulfillment.notify_partner"],
+    "shipment.created": ["oms.notify_order_event"],
+    "shipment.picked_up": [],
+    "pickup.ready": ["oms.notify_order_event"],
+    "tracking.in_transit": [],
+    "tracking.out_for_delivery": ["oms.notify_order_event"],
+    "tracking.delivered": ["oms.notify_order_event"],
+    "tracking.exception": ["oms.notify_order_event"],
 }
 
 

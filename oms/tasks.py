@@ -5,7 +5,17 @@ from celery import shared_task
 from . import outbox
 from .models import OutboxEvent
 
-ORDER_TOPIC_EVENTS = {"order.placed": "order_confirmed", "order.cancelled": "cancelled"}
+ORDER_TOPIC_EVENTS = {
+    "order.placed": "order_confirmed",
+    "order.cancelled": "cancelled",
+    "shipment.created": "shipped",
+    "tracking.out_for_delivery": "out_for_delivery",
+    "tracking.delivered": "delivered",
+    "tracking.exception": "delayed",
+    "pickup.ready": "ready_for_pickup",
+}
+# Topics that may happen several times to one order: each outbox event is notified once.
+REPEATABLE_TOPICS = {"order.cancelled"}
 
 
 @shared_task(
@@ -20,8 +30,13 @@ def notify_order_event(event_id: int) -> None:
     from .notifications import send_order_notification
 
     event = OutboxEvent.objects.get(pk=event_id)
+    payload = event.payload
     send_order_notification(
-        order_id=event.payload["order_id"], event=ORDER_TOPIC_EVENTS[event.topic]
+        order_id=payload["order_id"],
+        event=ORDER_TOPIC_EVENTS[event.topic],
+        shipment_id=payload.get("shipment_id"),
+        fulfillment_order_id=payload.get("fulfillment_order_id"),
+        occurrence=f"outbox-{event.pk}" if event.topic in REPEATABLE_TOPICS else "",
     )
 
 

@@ -138,6 +138,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-outbox": {"task": "oms.sweep_outbox", "schedule": 15.0},
     "route-backorders": {"task": "fulfillment.route_backorders", "schedule": 300.0},
+    "advance-simulated-carrier": {
+        "task": "fulfillment.advance_simulated_shipments",
+        "schedule": 60.0,
+    },
+    "sla-monitor": {"task": "fulfillment.flag_at_risk", "schedule": 600.0},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -201,3 +206,5 @@ OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
 # Route orders as soon as they are placed or released (tests switch it off to look
 # at placement alone, and route explicitly).
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
+OMS_SIMULATED_CARRIER_STEP_MINUTES = int(os.environ.get("OMS_SIMULATED_CARRIER_STEP_MINUTES", "5"))
+OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")

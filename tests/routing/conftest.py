@@ -63,7 +63,7 @@ def place(lines, customization=None, **kwargs):
         request=OrderRequest(
             customer=customer,
             channel="web",
-            shipping_method_code="STANDARD",
+            shipping_method_code=kwargs.pop("shipping_method_code", "STANDARD"),
             shipping_address={
                 "name": "Pat",
                 "line1": "350 Fifth Avenue",
