@@ -235,13 +235,13 @@ def test_packing_slip_barcode_decodes_to_the_order_number(routed, tmp_path, netw
     order, fo = routed
     pdf = tmp_path / "slip.pdf"
     pdf.write_bytes(packing_slip_pdf(fo))
-    subprocess.run(  # noqa: S603
-        ["pdftoppm", "-png", "-r", "200", str(pdf), str(tmp_path / "page")],  # noqa: S607
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "200", str(pdf), str(tmp_path / "page")],
         check=True,
     )
     page = sorted(tmp_path.glob("page*.png"))[0]
 
-    found = subprocess.run(  # noqa: S603
+    found = subprocess.run(
         ["zbarimg", "--quiet", str(page)],
         capture_output=True,
         text=True,
