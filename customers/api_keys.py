@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from inventory.models import Location, LocationKind
 from oms.core.errors import InvalidInput, NotFound
 
 from .models import ApiKey, Company, Customer
@@ -52,21 +53,36 @@ def create_api_key(*, company: Company, name: str, buyer: Customer | None = None
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 
+@transaction.atomic
+def create_vendor_api_key(*, vendor: Location, name: str) -> IssuedKey:
+    """Issue a key for a dropship vendor or 3PL to confirm its fulfilment orders."""
+    if vendor.kind not in (LocationKind.DROPSHIP_VENDOR, LocationKind.THIRD_PARTY):
+        raise InvalidInput(f"{vendor.code} is not a dropship vendor or 3PL.")
+    prefix = secrets.token_hex(6)
+    raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        vendor=vendor,
+        name=name.strip() or "vendor key",
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
 def find_active_key(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. One query."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     api_key = (
-        ApiKey.objects.select_related("company", "buyer", "buyer__company")
+        ApiKey.objects.select_related("company", "buyer", "buyer__company", "vendor")
         .filter(prefix=parts[1], revoked_at__isnull=True)
         .first()
     )
     if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
         return None
-    if not api_key.company.is_active:
-        return None
-    return api_key
+    owner = api_key.company or api_key.vendor
+    return api_key if owner is not None and owner.is_active else None
 
 
 @transaction.atomic

@@ -247,19 +247,32 @@ class CustomerNote(models.Model):
 
 
 class ApiKey(models.Model):
-    """A company's credential for the B2B API. Only a hash of the secret is stored.
+    """A credential for the API: a company's (B2B ordering) or a dropship vendor's
+    (fulfilment confirmations). Only a hash of the secret is stored.
 
     The key handed out is ``oms_<prefix>_<secret>``; the prefix finds the row, the
     SHA-256 of the whole key proves it. Keys are 256-bit random, so a fast hash is
     enough (there is nothing to brute-force that a slow hash would protect).
     """
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_keys")
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
     buyer = models.ForeignKey(
         Customer,
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="api_keys",
         help_text="The buyer that orders placed with this key are recorded for.",
+    )
+    vendor = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        help_text="A dropship vendor or 3PL confirming its fulfilment orders.",
     )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
@@ -271,6 +284,13 @@ class ApiKey(models.Model):
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(company__isnull=False, buyer__isnull=False, vendor__isnull=True)
+                | models.Q(company__isnull=True, buyer__isnull=True, vendor__isnull=False),
+                name="api_key_company_or_vendor",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -3,6 +3,7 @@
 import math
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 import zipcodes
 
@@ -17,8 +18,14 @@ def coordinates_for_postal_code(country: str, postal_code: str) -> tuple[Decimal
     match = _US_ZIP.match(postal_code.strip())
     if not match:
         return None
+    return _zip_coordinates(match.group(1))
+
+
+@lru_cache(maxsize=50_000)
+def _zip_coordinates(zip5: str) -> tuple[Decimal, Decimal] | None:
+    # The package scans its whole data set on every call; ZIP codes do not move.
     try:
-        found = zipcodes.matching(match.group(1))
+        found = zipcodes.matching(zip5)
     except (ValueError, TypeError):
         return None
     if not found:
@@ -28,7 +35,7 @@ def coordinates_for_postal_code(country: str, postal_code: str) -> tuple[Decimal
 
 def is_valid_us_zip(postal_code: str) -> bool:
     match = _US_ZIP.match(postal_code.strip())
-    return bool(match) and zipcodes.is_real(match.group(1))  # type: ignore[union-attr]
+    return match is not None and _zip_coordinates(match.group(1)) is not None
 
 
 def distance_km(

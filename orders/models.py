@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from oms.core.actors import ActorFields
 
@@ -148,12 +149,14 @@ class Order(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # Round(): SQLite (the demo) compares decimals as floats, where
+            # 129.00 + 3.99 + 10.58 is not 143.57; PostgreSQL's numeric is exact anyway.
             models.CheckConstraint(
                 condition=Q(
-                    grand_total=F("subtotal")
-                    + F("shipping_total")
-                    + F("tax_total")
-                    - F("discount_total")
+                    grand_total=Round(
+                        F("subtotal") + F("shipping_total") + F("tax_total") - F("discount_total"),
+                        2,
+                    )
                 ),
                 name="order_grand_total_adds_up",
             ),
@@ -264,7 +267,9 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_price_nonneg"),
             models.CheckConstraint(
                 condition=Q(
-                    line_total=F("unit_price") * F("quantity_ordered") - F("discount_total")
+                    line_total=Round(
+                        F("unit_price") * F("quantity_ordered") - F("discount_total"), 2
+                    )
                 ),
                 name="line_total_adds_up",
             ),

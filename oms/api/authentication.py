@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from customers.api_keys import find_active_key
 from customers.models import ApiKey, Company, Customer
+from inventory.models import Location
 from oms.core.actors import Actor
 
 LAST_USED_GRANULARITY = timedelta(minutes=5)
@@ -26,15 +27,24 @@ class ApiClient:
 
     @property
     def company(self) -> Company:
+        assert self.api_key.company is not None  # noqa: S101 - IsCompanyClient checked it
         return self.api_key.company
 
     @property
     def buyer(self) -> Customer:
+        assert self.api_key.buyer is not None  # noqa: S101 - IsCompanyClient checked it
         return self.api_key.buyer
 
     @property
+    def vendor(self) -> Location:
+        assert self.api_key.vendor is not None  # noqa: S101 - IsVendorClient checked it
+        return self.api_key.vendor
+
+    @property
     def actor(self) -> Actor:
-        return Actor.api_client(f"{self.company.account_number}/{self.api_key.name}")
+        owner = self.api_key.company or self.api_key.vendor
+        code = owner.account_number if isinstance(owner, Company) else owner.code  # type: ignore[union-attr]
+        return Actor.api_client(f"{code}/{self.api_key.name}")
 
     @property
     def pk(self) -> str:
@@ -65,5 +75,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class IsApiClient(permissions.BasePermission):
+    """A company's key: the B2B ordering endpoints (the default)."""
+
     def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.user, ApiClient)
+        user = request.user
+        return isinstance(user, ApiClient) and user.api_key.company_id is not None
+
+
+class IsVendorClient(permissions.BasePermission):
+    """A dropship vendor's or 3PL's key: its fulfilment orders only."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return isinstance(user, ApiClient) and user.api_key.vendor_id is not None

@@ -11,11 +11,19 @@ class Command(BaseCommand):
     help = "Issue a B2B API key for a company and print it once."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("account_number")
+        parser.add_argument("account_number", nargs="?", default="")
         parser.add_argument("--name", default="integration")
+        parser.add_argument(
+            "--vendor", default="", help="Location code of a dropship vendor or 3PL instead."
+        )
         parser.add_argument("--buyer", help="E-mail of the buyer orders are recorded for.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["vendor"]:
+            self._vendor_key(options["vendor"], options["name"])
+            return
+        if not options["account_number"]:
+            raise CommandError("Give a company account number, or --vendor LOCATION.")
         company = Company.objects.filter(account_number=options["account_number"].upper()).first()
         if company is None:
             raise CommandError(f"No company with account number {options['account_number']}.")
@@ -31,5 +39,20 @@ class Command(BaseCommand):
         self.stdout.write(issued.raw_key)
         self.stderr.write(
             f"Key {issued.api_key.prefix} for {company.name}, ordering as "
-            f"{issued.api_key.buyer.email}. Store it now: it is not shown again."
+            f"{issued.api_key.buyer.email if issued.api_key.buyer else ''}. "
+            "Store it now: it is not shown again."
         )
+
+    def _vendor_key(self, code: str, name: str) -> None:
+        from customers.api_keys import create_vendor_api_key
+        from inventory.models import Location
+
+        vendor = Location.objects.filter(code=code.upper()).first()
+        if vendor is None:
+            raise CommandError(f"No location {code}.")
+        try:
+            issued = create_vendor_api_key(vendor=vendor, name=name)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(issued.raw_key)
+        self.stderr.write(f"Key {issued.api_key.prefix} for {vendor}. It is not shown again.")
