@@ -14,6 +14,11 @@ class Carrier(models.Model):
     tracking_url_template = models.CharField(
         max_length=300, blank=True, help_text="Use {tracking_number} where the number goes."
     )
+    webhook_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="Shared secret the carrier sends in X-Carrier-Token with tracking events.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -254,7 +259,9 @@ class FulfillmentOrderLine(models.Model):
 
     @property
     def quantity_open(self) -> int:
-        return self.quantity - self.quantity_shipped - self.quantity_rejected - self.quantity_cancelled
+        return (
+            self.quantity - self.quantity_shipped - self.quantity_rejected - self.quantity_cancelled
+        )
 
 
 class RoutingDecision(models.Model):

@@ -1,5 +1,7 @@
 from django.db.models import Prefetch, QuerySet
 
+from fulfillment.models import Shipment
+
 from .models import Order, OrderHold
 
 
@@ -14,6 +16,12 @@ def list_company_orders(company_id: int) -> QuerySet[Order]:
             Prefetch(
                 "holds",
                 queryset=OrderHold.objects.filter(released_at__isnull=True),
+            ),
+            Prefetch(
+                "shipments",
+                queryset=Shipment.objects.select_related("carrier")
+                .prefetch_related("events", "lines__fulfillment_line__order_line")
+                .order_by("id"),
             ),
         )
     )

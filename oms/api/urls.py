@@ -13,4 +13,5 @@ urlpatterns = [
     ),
     path("v1/", include("inventory.api.urls")),
     path("v1/", include("orders.api.urls")),
+    path("", include("fulfillment.api.urls")),
 ]

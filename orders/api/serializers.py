@@ -97,6 +97,7 @@ class OrderOutput(serializers.Serializer):
     totals = serializers.SerializerMethodField()
     lines = serializers.SerializerMethodField()
     holds = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
 
     def get_shipping_method(self, order: Order) -> str:
         return order.shipping_method.code
@@ -117,13 +118,15 @@ class OrderOutput(serializers.Serializer):
         }
 
     def get_totals(self, order: Order) -> dict[str, str]:
+        # Two decimals always: an unsaved order's defaults (Decimal("0")) must read
+        # the same as the saved row, or a create response and a read would differ.
         return {
             "currency": order.currency,
-            "subtotal": str(order.subtotal),
-            "shipping": str(order.shipping_total),
-            "discount": str(order.discount_total),
-            "tax": str(order.tax_total),
-            "grand_total": str(order.grand_total),
+            "subtotal": f"{order.subtotal:.2f}",
+            "shipping": f"{order.shipping_total:.2f}",
+            "discount": f"{order.discount_total:.2f}",
+            "tax": f"{order.tax_total:.2f}",
+            "grand_total": f"{order.grand_total:.2f}",
         }
 
     def _lines(self, order: Order) -> list[OrderLine]:
@@ -138,3 +141,11 @@ class OrderOutput(serializers.Serializer):
         if holds is None:
             holds = [h for h in order.holds.all() if h.released_at is None]
         return HoldOutput(holds, many=True).data  # type: ignore[return-value]
+
+    def get_shipments(self, order: Order) -> list[dict[str, Any]]:
+        from fulfillment.api.serializers import ShipmentOutput
+
+        shipments = self.context.get("shipments", {}).get(order.pk)
+        if shipments is None:
+            shipments = list(order.shipments.all())
+        return ShipmentOutput(shipments, many=True).data  # type: ignore[return-value]

@@ -64,7 +64,11 @@ class OrderListCreateView(generics.ListAPIView):
             order = placed.order
             body = OrderOutput(
                 order,
-                context={"lines": {order.pk: placed.lines}, "holds": {order.pk: placed.holds}},
+                context={
+                    "lines": {order.pk: placed.lines},
+                    "holds": {order.pk: placed.holds},
+                    "shipments": {order.pk: []},
+                },
             ).data
             rendered["body"] = json.dumps(body, separators=(",", ":"))
             store_response(

@@ -1,0 +1,39 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path(
+        "v1/orders/<str:number>/shipments/",
+        views.OrderShipmentsView.as_view(),
+        name="api-order-shipments",
+    ),
+    path(
+        "v1/fulfillment-orders/",
+        views.VendorFulfillmentListView.as_view(),
+        name="api-vendor-fulfillment-orders",
+    ),
+    path(
+        "v1/fulfillment-orders/<str:number>/",
+        views.VendorFulfillmentDetailView.as_view(),
+        name="api-vendor-fulfillment-order",
+    ),
+    path(
+        "v1/fulfillment-orders/<str:number>/accept/",
+        views.VendorAcceptView.as_view(),
+        name="api-vendor-accept",
+    ),
+    path(
+        "v1/fulfillment-orders/<str:number>/reject/",
+        views.VendorRejectView.as_view(),
+        name="api-vendor-reject",
+    ),
+    path(
+        "v1/fulfillment-orders/<str:number>/shipments/",
+        views.VendorShipView.as_view(),
+        name="api-vendor-ship",
+    ),
+    path(
+        "carriers/<str:code>/events/", views.CarrierEventView.as_view(), name="api-carrier-events"
+    ),
+]

@@ -1,0 +1,198 @@
+"""Fulfilment endpoints: a company reads its shipments; a dropship vendor or 3PL reads,
+accepts, rejects and ships its fulfilment orders; carriers post tracking events."""
+
+import hmac
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from fulfillment import operations as ops
+from fulfillment.models import (
+    Carrier,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+    Shipment,
+)
+from oms.api.authentication import ApiClient, IsVendorClient
+from orders.models import Order
+
+from .serializers import (
+    CarrierEventInput,
+    FulfillmentOrderOutput,
+    RejectInput,
+    ShipmentInput,
+    ShipmentOutput,
+)
+
+
+def shipments_queryset() -> QuerySet[Shipment]:
+    return Shipment.objects.select_related("carrier").prefetch_related(
+        "events", "lines__fulfillment_line__order_line"
+    )
+
+
+def _client(request: Request) -> ApiClient:
+    user = request.user
+    assert isinstance(user, ApiClient)  # noqa: S101 - guaranteed by the permission class
+    return user
+
+
+class OrderShipmentsView(generics.ListAPIView):
+    serializer_class = ShipmentOutput
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Shipment]:
+        client = _client(self.request)
+        order = Order.objects.filter(company=client.company, number=self.kwargs["number"]).first()
+        if order is None:
+            raise NotFound()
+        return shipments_queryset().filter(order=order).order_by("id")
+
+
+def _vendor_orders(client: ApiClient) -> QuerySet[FulfillmentOrder]:
+    return (
+        FulfillmentOrder.objects.filter(location=client.vendor)
+        .select_related("order", "order__shipping_method")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=FulfillmentOrderLine.objects.select_related("order_line").order_by("id"),
+            )
+        )
+    )
+
+
+class VendorFulfillmentListView(generics.ListAPIView):
+    permission_classes = [IsVendorClient]
+    serializer_class = FulfillmentOrderOutput
+
+    def get_queryset(self) -> QuerySet[FulfillmentOrder]:
+        return _vendor_orders(_client(self.request)).filter(
+            status__in=[FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS]
+        )
+
+
+class VendorFulfillmentDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsVendorClient]
+    serializer_class = FulfillmentOrderOutput
+    lookup_field = "number"
+
+    def get_queryset(self) -> QuerySet[FulfillmentOrder]:
+        return _vendor_orders(_client(self.request))
+
+
+class _VendorCommand(APIView):
+    permission_classes = [IsVendorClient]
+
+    def fulfillment_order(self, request: Request, number: str) -> FulfillmentOrder:
+        fo = _vendor_orders(_client(request)).filter(number=number).first()
+        if fo is None:
+            raise NotFound()
+        return fo
+
+    def respond(self, request: Request, fo: FulfillmentOrder) -> Response:
+        fresh = _vendor_orders(_client(request)).get(pk=fo.pk)
+        return Response(FulfillmentOrderOutput(fresh).data)
+
+
+def _quantities(data: dict[str, Any]) -> dict[int, int] | None:
+    lines = data.get("lines")
+    return {li["line_id"]: li["quantity"] for li in lines} if lines else None
+
+
+class VendorAcceptView(_VendorCommand):
+    @extend_schema(request=None, responses={200: FulfillmentOrderOutput})
+    def post(self, request: Request, number: str) -> Response:
+        fo = self.fulfillment_order(request, number)
+        ops.accept_fulfillment_request(fo_id=fo.pk, actor=_client(request).actor)
+        return self.respond(request, fo)
+
+
+class VendorRejectView(_VendorCommand):
+    @extend_schema(request=RejectInput, responses={200: FulfillmentOrderOutput})
+    def post(self, request: Request, number: str) -> Response:
+        fo = self.fulfillment_order(request, number)
+        data = RejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ops.reject_fulfillment_lines(
+            fo_id=fo.pk,
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+            quantities=_quantities(data.validated_data),
+            actor=_client(request).actor,
+        )
+        return self.respond(request, fo)
+
+
+class VendorShipView(_VendorCommand):
+    """The vendor confirms a shipment; accepting the request is implied."""
+
+    @extend_schema(request=ShipmentInput, responses={201: ShipmentOutput})
+    def post(self, request: Request, number: str) -> Response:
+        fo = self.fulfillment_order(request, number)
+        data = ShipmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        actor = _client(request).actor
+        if fo.request_status == "submitted":
+            ops.accept_fulfillment_request(fo_id=fo.pk, actor=actor)
+        shipment = ops.ship_fulfillment_order(
+            fo_id=fo.pk,
+            actor=actor,
+            carrier_code=data.validated_data["carrier"],
+            service_level=data.validated_data["service_level"],
+            tracking_number=data.validated_data["tracking_number"],
+            quantities=_quantities(data.validated_data),
+        )
+        return Response(
+            ShipmentOutput(shipments_queryset().get(pk=shipment.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CarrierEventView(APIView):
+    """Tracking events pushed by a carrier, authenticated by its shared secret."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'X-Carrier-Token realm="carriers"'  # a 401, not a 403, for a wrong token
+
+    @extend_schema(request=CarrierEventInput, responses={200: None, 202: None})
+    def post(self, request: Request, code: str) -> Response:
+        carrier = Carrier.objects.filter(code=code.upper(), is_active=True).first()
+        token = request.headers.get("X-Carrier-Token", "")
+        if (
+            carrier is None
+            or not carrier.webhook_secret
+            or not hmac.compare_digest(carrier.webhook_secret, token)
+        ):
+            raise AuthenticationFailed("Unknown carrier or wrong X-Carrier-Token.")
+        data = CarrierEventInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        shipment = Shipment.objects.filter(
+            carrier=carrier, tracking_number=values["tracking_number"]
+        ).first()
+        if shipment is None:
+            raise NotFound(f"No shipment {values['tracking_number']} with {carrier.code}.")
+        event = ops.record_tracking_event(
+            shipment_id=shipment.pk,
+            status=values["status"],
+            occurred_at=values["occurred_at"],
+            external_id=values["event_id"],
+            description=values["description"],
+            location=values["location"],
+        )
+        if event is None:
+            return Response({"status": "duplicate"}, status=status.HTTP_200_OK)
+        return Response({"status": "recorded"}, status=status.HTTP_202_ACCEPTED)
