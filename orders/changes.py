@@ -12,6 +12,7 @@ belong to fulfilment orders and are cancelled through them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,61 +70,109 @@ class _Release:
 
 
 def _plan_release(order: Order, line: OrderLine, quantity: int) -> _Release:
+    """Units leave in this order: backordered, committed, then allocated (unshipped
+    units at a location, released from their fulfilment order or pickup store)."""
     plan = _Release()
     plan.backordered = min(quantity, line.quantity_backordered)
     rest = quantity - plan.backordered
     committed_now = line.quantity_open - line.quantity_backordered
     plan.committed = min(rest, committed_now)
     rest -= plan.committed
-    if rest and order.pickup_location_id:
-        plan.allocated = min(rest, line.quantity_allocated)
-        rest -= plan.allocated
+    plan.allocated = min(rest, line.quantity_allocated)
+    rest -= plan.allocated
     if rest:
         raise OrderNotCancellable(
-            f"Line {line.line_number} ({line.sku}): {rest} units are allocated to a "
-            "fulfilment order or shipped; cancel them through fulfilment.",
+            f"Line {line.line_number} ({line.sku}): {rest} units have shipped.",
             line=line.line_number,
         )
     return plan
 
 
+def _deallocations(
+    order: Order, plans: list[tuple[OrderLine, _Release]]
+) -> tuple[dict[tuple[int, int], int], list[Any]]:
+    """Where the allocated units to release sit: (location, product) -> units, taken
+    from open fulfilment-order lines first, then a pickup store's pre-routing hold."""
+    from fulfillment.models import FulfillmentOrderLine, FulfillmentStatus
+
+    wanted = {line.pk: plan.allocated for line, plan in plans if plan.allocated}
+    if not wanted:
+        return {}, []
+    fo_lines = list(
+        FulfillmentOrderLine.objects.filter(order_line_id__in=list(wanted))
+        .exclude(
+            fulfillment_order__status__in=[FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED]
+        )
+        .select_related("fulfillment_order")
+        .order_by("-id")
+    )
+    product_of = {line.pk: line.product_id for line, _ in plans}
+    where: dict[tuple[int, int], int] = defaultdict(int)
+    touched = []
+    for fo_line in fo_lines:
+        need = wanted.get(fo_line.order_line_id, 0)
+        take = min(need, fo_line.quantity_open)
+        if take <= 0:
+            continue
+        fo_line.quantity_cancelled += take
+        wanted[fo_line.order_line_id] -= take
+        where[(fo_line.fulfillment_order.location_id, product_of[fo_line.order_line_id])] += take
+        touched.append(fo_line)
+    for line_id, rest in wanted.items():
+        if rest and order.pickup_location_id:
+            where[(order.pickup_location_id, product_of[line_id])] += rest
+        elif rest:
+            raise OrderNotCancellable(f"{rest} allocated units could not be found to release.")
+    return dict(where), touched
+
+
+def _close_emptied_fulfillment_orders(fo_lines: list[Any]) -> None:
+    from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+
+    FulfillmentOrderLine.objects.bulk_update(fo_lines, ["quantity_cancelled"])
+    for fo_id in {li.fulfillment_order_id for li in fo_lines}:
+        fo = FulfillmentOrder.objects.get(pk=fo_id)
+        lines = list(fo.lines.all())
+        if any(li.quantity_open for li in lines):
+            continue
+        shipped = any(li.quantity_shipped for li in lines)
+        fo.status = FulfillmentStatus.CLOSED if shipped else FulfillmentStatus.CANCELLED
+        fo.hold_reason = ""
+        fo.closed_at = timezone.now()
+        fo.save(update_fields=["status", "hold_reason", "closed_at", "updated_at"])
+
+
 def _apply_releases(
     order: Order, plans: list[tuple[OrderLine, _Release]], *, actor: Actor, reason: str
 ) -> None:
-    """Release network commitments and store allocations, then update the buckets."""
-    network_release: dict[int, int] = {}
-    store_release: dict[int, int] = {}
+    """Release network commitments and allocations (through the ledger), then update
+    the buckets and any fulfilment orders the units came from."""
+    network_release: dict[int, int] = defaultdict(int)
     for line, plan in plans:
         if plan.committed:
-            network_release[line.product_id] = (
-                network_release.get(line.product_id, 0) + plan.committed
-            )
-        if plan.allocated:
-            store_release[line.product_id] = store_release.get(line.product_id, 0) + plan.allocated
-    product_ids = sorted({*network_release, *store_release})
+            network_release[line.product_id] += plan.committed
+    deallocate, fo_lines = _deallocations(order, plans)
+    product_ids = sorted({*network_release, *(pid for _, pid in deallocate)})
     if product_ids:
         networks = lock_network_rows(product_ids)
         if network_release:
-            release_demand(network_release, networks=networks)
-        if store_release:
-            store = order.pickup_location
-            assert store is not None  # noqa: S101 - only pickup orders plan allocations
-            levels = stock_levels_for_update((store.pk, pid) for pid in store_release)
+            release_demand(dict(network_release), networks=networks)
+        if deallocate:
+            levels = stock_levels_for_update(deallocate)
             changes = StockChangeSet(
                 actor=actor,
                 reference=order.number,
                 note=reason,
                 networks=networks,
-                active_locations=location_activity_for_share([store.pk]),
+                active_locations=location_activity_for_share({loc for loc, _ in deallocate}),
             )
-            for pid, quantity in store_release.items():
+            for pair, quantity in deallocate.items():
                 changes.change(
-                    levels[(store.pk, pid)],
-                    StockBucket.ALLOCATED,
-                    -quantity,
-                    MovementReason.DEALLOCATION,
+                    levels[pair], StockBucket.ALLOCATED, -quantity, MovementReason.DEALLOCATION
                 )
             changes.commit()
+    if fo_lines:
+        _close_emptied_fulfillment_orders(fo_lines)
     for line, plan in plans:
         line.quantity_backordered -= plan.backordered
         line.quantity_allocated -= plan.allocated

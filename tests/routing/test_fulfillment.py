@@ -251,3 +251,24 @@ def test_packing_slip_barcode_decodes_to_the_order_number(routed, tmp_path, netw
     assert f"CODE-128:{order.number}" in found
     assert f"QR-Code:{order.number}" in found
     assert pick_list_pdf(network["NWK"]).startswith(b"%PDF")
+
+
+def test_cancelling_a_routed_order_releases_the_allocation(routed, network, products):
+    from orders.changes import cancel_order
+
+    order, fo = routed
+    a = products[0]
+    first_line = fo.lines.get(order_line__product=a)
+    ops.ship_fulfillment_order(fo_id=fo.pk, actor=SYSTEM, quantities={first_line.pk: 1})
+
+    cancel_order(order_id=order.pk, reason="customer changed mind", actor=SYSTEM)
+
+    order.refresh_from_db()
+    fo.refresh_from_db()
+    stock = level(network["NWK"], a)
+    assert (stock.on_hand, stock.allocated) == (9, 0)
+    assert fo.status == FulfillmentStatus.CLOSED  # one unit shipped, the rest cancelled
+    assert order.status == OrderStatus.COMPLETED  # what is left was shipped
+    line = order.lines.get(product=a)
+    assert (line.quantity_cancelled, line.quantity_shipped, line.quantity_allocated) == (2, 1, 0)
+    assert NetworkStock.objects.get(product=a).available == 9
