@@ -46,7 +46,16 @@ def clean_postal_address(data: dict[str, Any]) -> dict[str, Any]:
     for required in ("line1", "city", "country"):
         if not cleaned[required]:
             errors[required] = "This field is required."
-    for field, limit in (("line1", 200), ("line2", 200), ("city", 100), ("name", 200)):
+    limits = (
+        ("name", 200),
+        ("line1", 200),
+        ("line2", 200),
+        ("city", 100),
+        ("region", 100),
+        ("postal_code", 20),
+        ("phone", 32),
+    )
+    for field, limit in limits:
         if len(cleaned[field]) > limit:
             errors[field] = f"At most {limit} characters."
     if cleaned["country"] and not is_country_code(cleaned["country"]):
@@ -78,6 +87,8 @@ def _coordinates(
         raise InvalidInput(
             "The address is not valid.", fields={"latitude": "Not a number."}
         ) from exc
+    if lat.is_nan() or lng.is_nan():  # NaN cannot even be compared with a range.
+        raise InvalidInput("The address is not valid.", fields={"latitude": "Not a number."})
     if not (-90 <= lat <= 90 and -180 <= lng <= 180):
         raise InvalidInput(
             "The address is not valid.", fields={"latitude": "Coordinates out of range."}
@@ -106,6 +117,10 @@ def create_company(
         raise InvalidInput("An account number and a name are required.")
     if credit_limit < 0:
         raise InvalidInput("The credit limit cannot be negative.", fields={"credit_limit": "<0"})
+    if approval_threshold is not None and approval_threshold < 0:
+        raise InvalidInput(
+            "The approval threshold cannot be negative.", fields={"approval_threshold": "<0"}
+        )
     if tax_exempt and not tax_exemption_number.strip():
         raise InvalidInput(
             "A tax-exempt company needs its exemption number.",

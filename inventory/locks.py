@@ -11,7 +11,7 @@ foreign key (ledger rows, reservations) proceed while the counters are locked.
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Location, NetworkStock, StockLevel
 
@@ -62,10 +62,15 @@ def stock_levels_for_update(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int,
     ensure_stock_levels(wanted)
     locations = {loc for loc, _ in wanted}
     products = {prod for _, prod in wanted}
+    if len(locations) == 1 or len(products) == 1:
+        match = Q(location_id__in=locations, product_id__in=products)  # exactly the pairs
+    else:
+        # Only the pairs asked for: a cross product would lock rows nobody changes.
+        match = Q(pk__in=[])
+        for loc, prod in wanted:
+            match |= Q(location_id=loc, product_id=prod)
     rows: QuerySet[StockLevel] = (
-        StockLevel.objects.select_for_update(no_key=True)
-        .filter(location_id__in=locations, product_id__in=products)
-        .order_by("id")
+        StockLevel.objects.select_for_update(no_key=True).filter(match).order_by("id")
     )
     found = {(row.location_id, row.product_id): row for row in rows}
     return {pair: found[pair] for pair in wanted}

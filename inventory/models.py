@@ -178,7 +178,7 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id}@{self.location_id}"
+        return f"{self.product.sku} @ {self.location.code}"
 
     @property
     def available_to_promise(self) -> int:

@@ -158,13 +158,15 @@ def _apply_releases(
         if network_release:
             release_demand(dict(network_release), networks=networks)
         if deallocate:
+            # Lock order: location rows, then stock rows.
+            active = location_activity_for_share({loc for loc, _ in deallocate})
             levels = stock_levels_for_update(deallocate)
             changes = StockChangeSet(
                 actor=actor,
                 reference=order.number,
                 note=reason,
                 networks=networks,
-                active_locations=location_activity_for_share({loc for loc, _ in deallocate}),
+                active_locations=active,
             )
             for pair, quantity in deallocate.items():
                 changes.change(
@@ -221,7 +223,12 @@ def cancel_order(
     if not reason.strip():
         raise InvalidInput("A cancellation needs a reason.", fields={"reason": "required"})
     order, order_lines = _lock(order_id)
-    if order.status not in (*OPEN, OrderStatus.DRAFT):
+    if order.status == OrderStatus.DRAFT:
+        # A draft commits nothing (its reservation is its own), and a cancelled order
+        # must have been placed (a CHECK constraint): releasing "its" units would take
+        # them from other orders, and saving would fail.
+        raise OrderNotCancellable(f"Order {order.number} is a draft; it was never placed.")
+    if order.status not in OPEN:
         raise OrderNotCancellable(f"Order {order.number} is {order.status}.")
     by_number = {line.line_number: line for line in order_lines}
     if lines is None:

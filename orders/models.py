@@ -140,7 +140,7 @@ class Order(models.Model):
     tax_shipping = models.BooleanField(default=False)
 
     notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     placed_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -182,6 +182,7 @@ class Order(models.Model):
             models.Index(fields=["customer", "-created_at"]),
             models.Index(fields=["company", "-created_at"]),
             models.Index(fields=["company", "po_number"]),
+            models.Index(fields=["po_number"]),
             models.Index(fields=["email"]),
             models.Index(fields=["ship_phone"]),
             models.Index(fields=["status", "-id"]),

@@ -300,13 +300,14 @@ def _commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
     for line in lines:
         demand[line.product_id] = demand.get(line.product_id, 0) + line.quantity_ordered
     networks = network_stock_for_update(demand)
+    active = location_activity_for_share([store.pk])  # lock order: locations, then stock
     levels = stock_levels_for_update((store.pk, pid) for pid in demand)
     changes = StockChangeSet(
         actor=actor,
         reference=order.number,
         note="store pickup",
         networks=networks,
-        active_locations=location_activity_for_share([store.pk]),
+        active_locations=active,
     )
     short = [
         {

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from oms.api.authentication import ApiClient
 from oms.core.errors import DomainError
 from orders.changes import cancel_order
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.placement import LineRequest, OrderRequest, PlacedOrder, place_order
 from orders.selectors import list_company_orders
 
@@ -129,7 +129,13 @@ class OrderCancelView(APIView):
     @extend_schema(request=CancelInput, responses={200: OrderOutput})
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
-        order = Order.objects.filter(company=client.company, number=number).only("pk").first()
+        # Drafts are not the client's to see (the detail view answers 404), nor to cancel.
+        order = (
+            Order.objects.filter(company=client.company, number=number)
+            .exclude(status=OrderStatus.DRAFT)
+            .only("pk")
+            .first()
+        )
         if order is None:
             from rest_framework.exceptions import NotFound
 

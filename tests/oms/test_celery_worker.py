@@ -42,7 +42,7 @@ def worker_queue():
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own worker
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",

@@ -1,0 +1,303 @@
+"""Building blocks shared by the operator console (the Django admin of every app).
+
+- ``BoundedCountPaginator``: changelists never run an unbounded ``COUNT(*)``.
+- ``OperatorAdminMixin``: the defaults every ``ModelAdmin`` of the console starts from.
+- ``AppendOnlyAdminMixin`` / ``ReadOnlyInlineMixin``: ledgers, timelines and holds are
+  shown, never added, edited or deleted by hand.
+- ``render_form_page`` and ``run_action_with_form``: the pages where an operator types
+  the input of a service call (a reason, a quantity) before it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.formats import date_format, number_format
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import InlineModelAdmin
+
+    _ModelAdminBase = admin.ModelAdmin[Any]
+    _InlineBase = InlineModelAdmin[Any, Any]
+else:
+    _ModelAdminBase = object
+    _InlineBase = object
+
+DEFAULT_EXACT_COUNT_LIMIT = 10_000
+# The limit never goes below this or the page size: a changelist whose count is not
+# above both its page size and Django's "Show all" cap (200 rows) would list the whole
+# queryset unpaginated, which on a large table is exactly what the bound prevents.
+MIN_EXACT_COUNT_LIMIT = 200
+# An action's confirmation page lists this many of the selected rows.
+ACTION_PREVIEW_ROWS = 100
+
+
+def exact_count_limit() -> int:
+    return int(getattr(settings, "OMS_ADMIN_EXACT_COUNT_LIMIT", DEFAULT_EXACT_COUNT_LIMIT))
+
+
+def table_row_estimate(queryset: QuerySet[Any]) -> int | None:
+    """The planner's row estimate for the queryset's table, or None where there is none.
+
+    PostgreSQL keeps it in ``pg_class.reltuples`` (refreshed by VACUUM/ANALYZE); it is
+    -1 for a table never analysed, which we treat as unknown.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table]
+        )
+        row = cursor.fetchone()
+    if row is None or row[0] is None or row[0] < 0:
+        return None
+    return int(row[0])
+
+
+def _is_unfiltered(queryset: QuerySet[Any]) -> bool:
+    query = queryset.query
+    return not query.where and not query.distinct and not query.combinator
+
+
+class BoundedCountPaginator(Paginator):
+    """A paginator whose count never scans more than ``OMS_ADMIN_EXACT_COUNT_LIMIT`` rows.
+
+    An unfiltered table takes the planner's estimate when that is above the limit (one
+    catalog lookup, no scan). Otherwise the count runs over at most limit + 1 rows
+    (``SELECT count(*) FROM (... LIMIT n + 1)``): exact up to the limit, and reported
+    as "more than <limit>" beyond it. Pages past the true end of an estimate are
+    simply empty; that is the price of not counting a million rows on every page view.
+    """
+
+    count_is_exact: bool = True
+    count_label: str = ""
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if not isinstance(object_list, QuerySet):
+            return len(object_list)
+        limit = max(exact_count_limit(), MIN_EXACT_COUNT_LIMIT, self.per_page)
+        if _is_unfiltered(object_list):
+            estimate = table_row_estimate(object_list)
+            if estimate is not None and estimate > limit:
+                self.count_is_exact = False
+                self.count_label = f"about {number_format(estimate, force_grouping=True)}"
+                return estimate
+        # order_by() drops the sort, which a count does not need; select_related joins
+        # are dropped from the subquery by Django itself.
+        bounded = object_list.order_by()[: limit + 1].count()
+        if bounded > limit:
+            self.count_is_exact = False
+            self.count_label = f"more than {number_format(limit, force_grouping=True)}"
+        return bounded
+
+
+def short_datetime(value: dt.datetime | None) -> str:
+    """A timestamp in the site's time zone, compact enough for a table cell."""
+    return date_format(localtime(value), "Y-m-d H:i") if value else "-"
+
+
+def admin_change_url(obj: Model) -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def admin_changelist_url(model: type[Model], query: str = "") -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{query}" if query else url
+
+
+def adopt_saved(obj: Model, saved: Model) -> None:
+    """Make the admin's unsaved ``obj`` the row a service created, so the admin's
+    history entry and redirect after "Save" point at it."""
+    for field in saved._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> SafeString:
+    """A small HTML table for read-only fields; every cell is escaped unless already safe."""
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows),
+    )
+    if not body:
+        return format_html("<p>{}</p>", "Nothing yet.")
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+class OperatorAdminMixin(_ModelAdminBase):
+    """Defaults for every ``ModelAdmin`` of the console.
+
+    - counts are bounded (``BoundedCountPaginator``) and the unfiltered total is never
+      counted (``show_full_result_count = False``);
+    - ``change_select_related`` names the relations the change page shows, fetched with
+      the object instead of one query each;
+    - inlines with ``max_rows`` show only their newest rows (ordered by
+      ``newest_first``), so a long history cannot make a change page slow.
+    """
+
+    paginator = BoundedCountPaginator
+    show_full_result_count = False
+    change_select_related: ClassVar[tuple[str, ...]] = ()
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        if getattr(request, "_oms_change_page", False) and self.change_select_related:
+            return queryset.select_related(*self.change_select_related)
+        return queryset
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        # The change page (and the views hung under it) fetch their object through here;
+        # the flag lets ``get_queryset`` join what the page shows without burdening the
+        # changelist, which has its own ``list_select_related``.
+        request._oms_change_page = True  # type: ignore[attr-defined]
+        try:
+            return super().get_object(request, object_id, from_field)
+        finally:
+            request._oms_change_page = False  # type: ignore[attr-defined]
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        max_rows = getattr(inline, "max_rows", None)
+        if max_rows is not None and obj is not None and obj.pk is not None:
+            # An inline formset filters its queryset by the parent itself, so a sliced
+            # queryset cannot be handed over; a pk__in subquery with the LIMIT can.
+            queryset = kwargs["queryset"]
+            newest = queryset.filter(**{inline.fk_name: obj}).order_by(*inline.newest_first)
+            kwargs["queryset"] = queryset.filter(pk__in=newest.values("pk")[:max_rows])
+        return kwargs
+
+
+class AppendOnlyAdminMixin(_ModelAdminBase):
+    """Rows written only by services (ledgers, timelines): viewable, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInlineMixin(_InlineBase):
+    """An inline that only shows rows; set ``max_rows``, ``fk_name`` and ``newest_first``
+    on the inline to bound it (see ``OperatorAdminMixin``)."""
+
+    extra = 0
+    can_delete = False
+    max_rows: int | None = None
+    newest_first: ClassVar[tuple[str, ...]] = ("-pk",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def render_form_page(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    *,
+    form: forms.Form,
+    title: str,
+    submit_label: str,
+    original: Model | None = None,
+    summary: str = "",
+    cancel_url: str = "",
+    extra: dict[str, Any] | None = None,
+) -> TemplateResponse:
+    """Render a console page holding one form: a stock operation, a hold, an action."""
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "app_label": opts.app_label,
+        "title": title,
+        "form": form,
+        "media": model_admin.media + form.media,
+        "submit_label": submit_label,
+        "original": original,
+        "summary": summary,
+        "cancel_url": cancel_url
+        or (admin_change_url(original) if original else admin_changelist_url(model_admin.model)),
+        **(extra or {}),
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/oms/form_page.html", context)
+
+
+class ConfirmForm(forms.Form):
+    """The confirmation step of an action that needs no input."""
+
+
+def run_action_with_form(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    submit_label: str,
+    apply: Callable[[forms.Form], None],
+) -> HttpResponse | None:
+    """An admin action with an intermediate page: show the selected rows and a form
+    (a reason, a hold kind); on a valid submit call ``apply`` and return to the list.
+
+    The page posts back the action name and the selected ids, so Django routes the
+    second request to the same action; ``apply`` marks that second request.
+    """
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            apply(form)
+            return None
+    else:
+        form = form_class()
+    return render_form_page(
+        model_admin,
+        request,
+        form=form,
+        title=title,
+        submit_label=submit_label,
+        extra={
+            "action_name": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "selected": list(queryset[:ACTION_PREVIEW_ROWS]),
+        },
+    )

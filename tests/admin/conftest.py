@@ -1,0 +1,140 @@
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from customers import services as customer_services
+from customers.api_keys import create_api_key
+from customers.models import PriceList, PriceListEntry
+from inventory import services as inventory_services
+from inventory.commitments import reserve_network
+from inventory.models import StockLevel, StockReservation
+from oms.core.actors import Actor
+from orders import services as order_services
+from orders.models import IdempotencyKey, Order, OrderHold, TaxRate
+from tests.admin.factories import OrderFactory
+from tests.factories import (
+    CompanyFactory,
+    CustomerFactory,
+    LocationFactory,
+    ProductFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def make_staff(db) -> Callable[[str], User]:
+    """A staff user in one of the role groups that ``migrate`` creates."""
+
+    def make(role: str) -> User:
+        user = UserFactory(username=f"{role}-user")
+        user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_staff) -> Callable[[str], Client]:
+    def make(role: str) -> Client:
+        client = Client()
+        client.force_login(make_staff(role))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def operator(admin_user) -> Actor:
+    return Actor.for_user(admin_user)
+
+
+@pytest.fixture
+def stocked_level(db, operator) -> StockLevel:
+    """10 units of one SKU on hand at one warehouse, received through the service."""
+    location = LocationFactory(code="RNO1")
+    product = ProductFactory(sku="MUG-RED")
+    return inventory_services.receive_stock(
+        location=location, product=product, quantity=10, actor=operator, reference="PO-1"
+    )
+
+
+@pytest.fixture
+def placed_order(db) -> Order:
+    return OrderFactory(lines=2, po_number="PO-7788")
+
+
+@pytest.fixture
+def open_hold(placed_order, operator) -> OrderHold:
+    return order_services.place_hold(
+        order=placed_order, kind="fraud_review", reason="Mismatched billing", actor=operator
+    )
+
+
+@pytest.fixture
+def world(stocked_level, open_hold, operator) -> dict[str, Any]:
+    """One row of everything the console shows, written through the services."""
+    company = CompanyFactory()
+    buyer = CustomerFactory(company=company, company_role="buyer", phone="+17755550000")
+    customer_services.add_address(
+        kind="shipping",
+        data={"line1": "2 Elm St", "city": "Reno", "postal_code": "89502", "country": "US"},
+        customer=buyer,
+        make_default=True,
+    )
+    customer_services.add_address(
+        kind="billing",
+        data={"line1": "9 Pine St", "city": "Reno", "postal_code": "89502", "country": "US"},
+        company=company,
+    )
+    customer_services.set_notification_preference(
+        customer=buyer, event="shipped", email=True, sms=True
+    )
+    customer_services.add_customer_note(customer=buyer, body="Prefers phone calls.", actor=operator)
+    reservation = inventory_services.reserve_stock(
+        location=stocked_level.location,
+        product=stocked_level.product,
+        quantity=2,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+        reference="Q-100",
+        actor=operator,
+    )
+    assert isinstance(reservation, StockReservation)
+    with transaction.atomic():
+        reserve_network(
+            {stocked_level.product_id: 1},
+            reference="DRAFT-1",
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+            actor=operator,
+        )
+    price_list = PriceList.objects.create(code="GOLD", name="Gold accounts")
+    PriceListEntry.objects.create(
+        price_list=price_list, product=stocked_level.product, unit_price=Decimal("9.00")
+    )
+    company.price_list = price_list
+    company.save(update_fields=["price_list"])
+    api_key = create_api_key(company=company, name="ERP").api_key
+    TaxRate.objects.create(country="US", region="NV", rate=Decimal("0.0685"))
+    IdempotencyKey.objects.create(
+        company=company,
+        key="retry-1",
+        request_hash="0" * 64,
+        response_status=201,
+        response_body="{}",
+        order=open_hold.order,
+    )
+    return {
+        "company": company,
+        "customer": buyer,
+        "level": stocked_level,
+        "order": open_hold.order,
+        "hold": open_hold,
+        "reservation": reservation,
+        "api_key": api_key,
+    }
