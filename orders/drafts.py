@@ -176,6 +176,29 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
     return PlacedOrder(order=order, lines=lines, holds=holds)
 
 
+@transaction.atomic
+def discard_draft_order(*, order_id: int, reason: str, actor: Actor) -> Order:
+    """Throw a draft away: its reservation is released and it ends cancelled, never
+    having been placed (no e-mail, nothing to fulfil)."""
+    if not reason.strip():
+        raise InvalidInput("Discarding a draft needs a reason.", fields={"reason": "required"})
+    order, lines = _lock_draft(order_id)
+    demand = _demand(lines)
+    networks = lock_network_rows(list(demand))
+    end_network_reservations(order.number, status=ReservationStatus.RELEASED, networks=networks)
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = timezone.now()
+    order.save(update_fields=["status", "cancelled_at", "updated_at"])
+    record_order_event(
+        order=order,
+        type=OrderEventType.CANCELLED,
+        actor=actor,
+        message=f"Draft discarded: {reason.strip()}",
+        payload={"reason": reason.strip(), "draft": True},
+    )
+    return order
+
+
 def release_expired_draft_reservations(*, now: datetime | None = None) -> int:
     """Give back the stock of drafts whose reservation ran out; one transaction each."""
     now = now or timezone.now()

@@ -164,8 +164,10 @@ class Order(models.Model):
                 models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}), name=f"order_{f}_nonneg")
                 for f in ("subtotal", "shipping_total", "discount_total", "tax_total")
             ],
+            # A discarded draft is cancelled without ever having been placed.
             models.CheckConstraint(
-                condition=Q(status=OrderStatus.DRAFT) | Q(placed_at__isnull=False),
+                condition=Q(status__in=[OrderStatus.DRAFT, OrderStatus.CANCELLED])
+                | Q(placed_at__isnull=False),
                 name="order_placed_at_once_placed",
             ),
             models.CheckConstraint(

@@ -95,3 +95,19 @@ def test_submitting_twice_is_refused(customer, stocked, address, standard):
 
     assert committed(stocked[0]) == 1
     assert Order.objects.get().status == OrderStatus.PLACED
+
+
+def test_discarding_a_draft_releases_its_reservation(customer, stocked, address, standard):
+    draft = draft_for(customer, stocked[:1], address, (6,))
+    drafts.reserve_draft_stock(order_id=draft.pk, actor=REP)
+
+    drafts.discard_draft_order(order_id=draft.pk, reason="quote declined", actor=REP)
+
+    draft.refresh_from_db()
+    assert draft.status == OrderStatus.CANCELLED
+    assert draft.placed_at is None
+    assert committed(stocked[0]) == 0
+    assert NetworkReservation.objects.get().status == ReservationStatus.RELEASED
+    assert OutboxEvent.objects.count() == 0
+    with pytest.raises(drafts.NotADraft):
+        drafts.discard_draft_order(order_id=draft.pk, reason="again", actor=REP)
