@@ -69,6 +69,21 @@ def create_vendor_api_key(*, vendor: Location, name: str) -> IssuedKey:
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 
+@transaction.atomic
+def create_storefront_api_key(*, name: str) -> IssuedKey:
+    """Issue a key for the web storefront, which places B2C orders for the customers
+    it names in each order."""
+    prefix = secrets.token_hex(6)
+    raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        is_storefront=True,
+        name=name.strip() or "storefront",
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
 def find_active_key(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key``, or None. One query."""
     parts = raw_key.split("_", 2)
@@ -81,6 +96,8 @@ def find_active_key(raw_key: str) -> ApiKey | None:
     )
     if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_key(raw_key)):
         return None
+    if api_key.is_storefront:
+        return api_key
     owner = api_key.company or api_key.vendor
     return api_key if owner is not None and owner.is_active else None
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models.functions import Lower
-from simple_history.models import HistoricalRecords
 
+from oms.core.history import audit_history
 from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
 
 
@@ -24,7 +24,7 @@ class PriceList(TimeStamped):
     currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["code"]
@@ -88,7 +88,7 @@ class Company(TimeStamped):
     )
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         verbose_name_plural = "companies"
@@ -131,7 +131,7 @@ class Customer(TimeStamped):
     company_role = models.CharField(max_length=16, choices=CompanyRole.choices, blank=True)
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -274,6 +274,10 @@ class ApiKey(models.Model):
         related_name="api_keys",
         help_text="A dropship vendor or 3PL confirming its fulfilment orders.",
     )
+    is_storefront = models.BooleanField(
+        default=False,
+        help_text="The web storefront: places B2C orders for the customers it names.",
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
@@ -286,9 +290,25 @@ class ApiKey(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(company__isnull=False, buyer__isnull=False, vendor__isnull=True)
-                | models.Q(company__isnull=True, buyer__isnull=True, vendor__isnull=False),
-                name="api_key_company_or_vendor",
+                condition=models.Q(
+                    company__isnull=False,
+                    buyer__isnull=False,
+                    vendor__isnull=True,
+                    is_storefront=False,
+                )
+                | models.Q(
+                    company__isnull=True,
+                    buyer__isnull=True,
+                    vendor__isnull=False,
+                    is_storefront=False,
+                )
+                | models.Q(
+                    company__isnull=True,
+                    buyer__isnull=True,
+                    vendor__isnull=True,
+                    is_storefront=True,
+                ),
+                name="api_key_one_kind_of_owner",
             )
         ]
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from oms.core.actors import Actor
 from oms.core.countries import is_country_code
@@ -219,3 +220,29 @@ def add_customer_note(*, customer: Customer, body: str, actor: Actor) -> Custome
     if not body.strip():
         raise InvalidInput("A note cannot be empty.")
     return CustomerNote.objects.create(customer=customer, author_id=actor.user_id, body=body)
+
+
+@transaction.atomic
+def register_shopper(*, email: str, first_name: str, last_name: str, phone: str = "") -> Customer:
+    """The B2C customer with this e-mail (any case), registered on first purchase.
+
+    A business buyer's e-mail is refused: business orders go through the company's
+    own key, so its prices, terms and credit apply.
+    """
+    # lower(email) is what the unique index holds, so this is an index lookup.
+    existing = (
+        Customer.objects.select_related("company")
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower=email.strip().lower())
+        .first()
+    )
+    if existing is None:
+        return create_customer(email=email, first_name=first_name, last_name=last_name, phone=phone)
+    if existing.company_id is not None:
+        raise InvalidInput(
+            f"{email} belongs to a business account; order through the company's account.",
+            fields={"customer.email": "business account"},
+        )
+    if not existing.is_active:
+        raise InvalidInput(f"The customer account {email} is closed.")
+    return existing

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
+
+from oms.core.history import audit_history
 
 
 class Carrier(models.Model):
@@ -65,7 +66,7 @@ class ShippingMethod(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["price", "code"]
@@ -126,7 +127,7 @@ class RoutingRule(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     description = models.CharField(max_length=200, blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["position"]

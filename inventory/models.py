@@ -20,9 +20,9 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
 from oms.core.actors import ActorFields
+from oms.core.history import audit_history
 from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
 
 
@@ -52,7 +52,7 @@ class Location(PostalAddress, TimeStamped):
     contact_email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["code"]
@@ -92,7 +92,7 @@ class Product(TimeStamped):
     )
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["sku"]

@@ -15,6 +15,8 @@ class OmsConfig(AppConfig):
     verbose_name = "OMS"
 
     def ready(self) -> None:
+        from oms.api import schema  # noqa: F401 - registers the API key scheme
+
         # Groups are code, not data: after every migrate they are brought back to the
         # permission sets in ``oms.roles``. ``oms`` is the last installed app, so every
         # other app's permissions exist by the time this runs.

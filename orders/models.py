@@ -437,14 +437,20 @@ class TaxRate(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """Remembers the response to a keyed API write, per company.
+    """Remembers the response to a keyed API write, per tenant (``scope``: a company,
+    or the storefront).
 
     Inserted in the same transaction as the order: a concurrent duplicate waits on
     the unique index until the first commits, then reads the stored response.
     """
 
+    scope = models.CharField(max_length=40)
     company = models.ForeignKey(
-        "customers.Company", on_delete=models.CASCADE, related_name="idempotency_keys"
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="idempotency_keys",
     )
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
@@ -455,8 +461,8 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["company", "key"], name="idempotency_key_unique")
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")
         ]
 
     def __str__(self) -> str:
-        return f"{self.company_id}:{self.key}"
+        return f"{self.scope}:{self.key}"

@@ -5,11 +5,16 @@ from fulfillment.models import Shipment
 from .models import Order, OrderHold
 
 
-def list_company_orders(company_id: int) -> QuerySet[Order]:
-    """A company's orders with everything the API shows, in a fixed number of queries."""
-    return (
+def list_company_orders(company_id: int | None) -> QuerySet[Order]:
+    """A company's orders (``None``: the storefront's B2C web orders) with everything the
+    API shows, in a fixed number of queries."""
+    scoped = (
         Order.objects.filter(company_id=company_id)
-        .exclude(status="draft")
+        if company_id is not None
+        else Order.objects.filter(company__isnull=True, channel="web")
+    )
+    return (
+        scoped.exclude(status="draft")
         .select_related("shipping_method", "pickup_location")
         .prefetch_related(
             "lines",

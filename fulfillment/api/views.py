@@ -46,6 +46,7 @@ def _client(request: Request) -> ApiClient:
 
 
 class OrderShipmentsView(generics.ListAPIView):
+    queryset = Shipment.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = ShipmentOutput
     pagination_class = None
 
@@ -71,6 +72,7 @@ def _vendor_orders(client: ApiClient) -> QuerySet[FulfillmentOrder]:
 
 
 class VendorFulfillmentListView(generics.ListAPIView):
+    queryset = FulfillmentOrder.objects.none()  # for the schema; get_queryset scopes it
     permission_classes = [IsVendorClient]
     serializer_class = FulfillmentOrderOutput
 
@@ -81,6 +83,7 @@ class VendorFulfillmentListView(generics.ListAPIView):
 
 
 class VendorFulfillmentDetailView(generics.RetrieveAPIView):
+    queryset = FulfillmentOrder.objects.none()  # for the schema; get_queryset scopes it
     permission_classes = [IsVendorClient]
     serializer_class = FulfillmentOrderOutput
     lookup_field = "number"

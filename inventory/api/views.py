@@ -51,6 +51,7 @@ class SkuPagination(IdCursorPagination):
 
 
 class ProductListView(generics.ListAPIView):
+    queryset = Product.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = ProductOutput
     pagination_class = SkuPagination
 

@@ -41,7 +41,22 @@ class ApiClient:
         return self.api_key.vendor
 
     @property
+    def is_storefront(self) -> bool:
+        return self.api_key.is_storefront
+
+    @property
+    def scope(self) -> str:
+        """The tenant whose data this key reaches (idempotency keys live in it)."""
+        if self.api_key.is_storefront:
+            return "storefront"
+        if self.api_key.company_id is not None:
+            return f"company:{self.api_key.company_id}"
+        return f"vendor:{self.api_key.vendor_id}"
+
+    @property
     def actor(self) -> Actor:
+        if self.api_key.is_storefront:
+            return Actor.api_client(f"storefront/{self.api_key.name}")
         owner = self.api_key.company or self.api_key.vendor
         code = owner.account_number if isinstance(owner, Company) else owner.code  # type: ignore[union-attr]
         return Actor.api_client(f"{code}/{self.api_key.name}")
@@ -75,11 +90,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class IsApiClient(permissions.BasePermission):
-    """A company's key: the B2B ordering endpoints (the default)."""
+    """A company's key or the storefront's: the ordering endpoints (the default)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return isinstance(user, ApiClient) and user.api_key.company_id is not None
+        return isinstance(user, ApiClient) and (
+            user.api_key.company_id is not None or user.api_key.is_storefront
+        )
 
 
 class IsVendorClient(permissions.BasePermission):

@@ -48,8 +48,10 @@ class ActorFields(models.Model):
     """Columns recording an ``Actor`` on an append-only row."""
 
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    # PROTECT: append-only rows cannot be rewritten to forget who acted, so a staff
+    # user who did something is deactivated, never deleted.
     actor_user = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=150)
 

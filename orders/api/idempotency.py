@@ -46,7 +46,14 @@ def request_fingerprint(data: Any) -> str:
 
 
 def store_response(
-    *, company_id: int, key: str, fingerprint: str, status: int, body: str, order_id: int
+    *,
+    scope: str,
+    company_id: int | None,
+    key: str,
+    fingerprint: str,
+    status: int,
+    body: str,
+    order_id: int,
 ) -> None:
     """Insert the key with its response, inside the placing transaction.
 
@@ -57,18 +64,18 @@ def store_response(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} "  # noqa: S608 - table name from the model
-            "(company_id, key, request_hash, response_status, response_body, order_id, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (company_id, key) DO NOTHING RETURNING id",
-            [company_id, key, fingerprint, status, body, order_id, timezone.now()],
+            "(scope, company_id, key, request_hash, response_status, response_body, order_id,"
+            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            [scope, company_id, key, fingerprint, status, body, order_id, timezone.now()],
         )
         if cursor.fetchone() is None:
             raise DuplicateRequest("This Idempotency-Key was used by another request.")
 
 
-def stored_response(*, company_id: int, key: str, fingerprint: str) -> tuple[int, str] | None:
+def stored_response(*, scope: str, key: str, fingerprint: str) -> tuple[int, str] | None:
     """The response recorded for this key, or None. A different body is refused."""
-    row = IdempotencyKey.objects.filter(company_id=company_id, key=key).first()
+    row = IdempotencyKey.objects.filter(scope=scope, key=key).first()
     if row is None:
         return None
     if row.request_hash != fingerprint:

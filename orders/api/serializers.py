@@ -19,6 +19,13 @@ class AddressInput(serializers.Serializer):
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
+class ShopperInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
 class LineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
@@ -28,6 +35,9 @@ class LineInput(serializers.Serializer):
 
 
 class OrderInput(serializers.Serializer):
+    customer = ShopperInput(
+        required=False, help_text="Storefront keys only: the shopper the order is for."
+    )
     po_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     shipping_address = AddressInput(required=False)
     billing_address = AddressInput(required=False)

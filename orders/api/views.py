@@ -4,6 +4,7 @@ commands are one view per verb calling one service."""
 import json
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -12,10 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers.models import Customer
+from customers.services import register_shopper
 from oms.api.authentication import ApiClient
 from oms.core.errors import DomainError
 from orders.changes import cancel_order
-from orders.models import Order, OrderStatus
+from orders.models import Order
 from orders.placement import LineRequest, OrderRequest, PlacedOrder, place_order
 from orders.selectors import list_company_orders
 
@@ -38,16 +41,21 @@ def _client(request: Request) -> ApiClient:
     return user
 
 
+def _tenant_orders(client: ApiClient) -> Any:
+    return list_company_orders(None if client.is_storefront else client.company.pk)
+
+
 def _json(status_code: int, body: str) -> HttpResponse:
     return HttpResponse(body, status=status_code, content_type="application/json")
 
 
 class OrderListCreateView(generics.ListAPIView):
+    queryset = Order.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = OrderOutput
     filterset_class = OrderFilter
 
     def get_queryset(self) -> Any:
-        return list_company_orders(_client(self.request).company.pk)
+        return _tenant_orders(_client(self.request))
 
     @extend_schema(
         request=OrderInput, responses={201: OrderOutput}, parameters=[IDEMPOTENCY_HEADER]
@@ -57,7 +65,8 @@ class OrderListCreateView(generics.ListAPIView):
         key = clean_key(request.headers.get("Idempotency-Key"))
         data = request.data
         fingerprint = request_fingerprint(data)
-        company_id = client.company.pk
+        scope = client.scope
+        company_id = None if client.is_storefront else client.company.pk
         rendered: dict[str, str] = {}
 
         def remember(placed: PlacedOrder) -> None:
@@ -72,6 +81,7 @@ class OrderListCreateView(generics.ListAPIView):
             ).data
             rendered["body"] = json.dumps(body, separators=(",", ":"))
             store_response(
+                scope=scope,
                 company_id=company_id,
                 key=key,
                 fingerprint=fingerprint,
@@ -83,25 +93,49 @@ class OrderListCreateView(generics.ListAPIView):
         try:
             serializer = OrderInput(data=data)
             serializer.is_valid(raise_exception=True)
-            place_order(
-                request=self._order_request(client, serializer.validated_data),
-                actor=client.actor,
-                before_commit=remember,
-            )
+            if client.is_storefront:
+                self._place_for_shopper(client, serializer.validated_data, remember)
+            else:
+                place_order(
+                    request=self._order_request(client, client.buyer, serializer.validated_data),
+                    actor=client.actor,
+                    before_commit=remember,
+                )
         except (DomainError, ValidationError):
             # A retry of a request that already succeeded gets that success back,
             # even if it would fail now (stock sold since, for instance).
-            replay = stored_response(company_id=company_id, key=key, fingerprint=fingerprint)
+            replay = stored_response(scope=scope, key=key, fingerprint=fingerprint)
             if replay is not None:
                 return _json(*replay)
             raise
         return _json(status.HTTP_201_CREATED, rendered["body"])
 
+    def _place_for_shopper(self, client: ApiClient, data: dict[str, Any], remember: Any) -> None:
+        """Storefront orders name their shopper; a first-time shopper is registered in
+        the same transaction, so a refused order leaves no customer behind."""
+        shopper = data.get("customer")
+        if not shopper:
+            raise ValidationError({"customer": ["Storefront orders name their customer."]})
+        with transaction.atomic():
+            customer = register_shopper(
+                email=shopper["email"],
+                first_name=shopper["first_name"],
+                last_name=shopper["last_name"],
+                phone=shopper["phone"],
+            )
+            place_order(
+                request=self._order_request(client, customer, data, channel="web"),
+                actor=client.actor,
+                before_commit=remember,
+            )
+
     @staticmethod
-    def _order_request(client: ApiClient, data: dict[str, Any]) -> OrderRequest:
+    def _order_request(
+        client: ApiClient, customer: Customer, data: dict[str, Any], channel: str = "b2b_api"
+    ) -> OrderRequest:
         return OrderRequest(
-            customer=client.buyer,
-            channel="b2b_api",
+            customer=customer,
+            channel=channel,
             shipping_method_code=data["shipping_method"],
             pickup_location_code=data["pickup_location"],
             shipping_address=data.get("shipping_address"),
@@ -118,11 +152,12 @@ class OrderListCreateView(generics.ListAPIView):
 
 
 class OrderDetailView(generics.RetrieveAPIView):
+    queryset = Order.objects.none()  # for the schema; get_queryset scopes it
     serializer_class = OrderOutput
     lookup_field = "number"
 
     def get_queryset(self) -> Any:
-        return list_company_orders(_client(self.request).company.pk)
+        return _tenant_orders(_client(self.request))
 
 
 class OrderCancelView(APIView):
@@ -130,13 +165,8 @@ class OrderCancelView(APIView):
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
         # Drafts are not the client's to see (the detail view answers 404), nor to cancel.
-        order = (
-            Order.objects.filter(company=client.company, number=number)
-            .exclude(status=OrderStatus.DRAFT)
-            .only("pk")
-            .first()
-        )
-        if order is None:
+        order_id = _tenant_orders(client).filter(number=number).values_list("pk", flat=True).first()
+        if order_id is None:
             from rest_framework.exceptions import NotFound
 
             raise NotFound()
@@ -144,10 +174,10 @@ class OrderCancelView(APIView):
         serializer.is_valid(raise_exception=True)
         lines = serializer.validated_data.get("lines")
         cancel_order(
-            order_id=order.pk,
+            order_id=order_id,
             reason=serializer.validated_data["reason"],
             actor=client.actor,
             lines={li["line_number"]: li["quantity"] for li in lines} if lines else None,
         )
-        fresh = list_company_orders(client.company.pk).get(pk=order.pk)
+        fresh = _tenant_orders(client).get(pk=order_id)
         return Response(OrderOutput(fresh).data)

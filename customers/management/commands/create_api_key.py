@@ -16,9 +16,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--vendor", default="", help="Location code of a dropship vendor or 3PL instead."
         )
+        parser.add_argument(
+            "--storefront", action="store_true", help="A key for the web storefront (B2C)."
+        )
         parser.add_argument("--buyer", help="E-mail of the buyer orders are recorded for.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["storefront"]:
+            from customers.api_keys import create_storefront_api_key
+
+            issued = create_storefront_api_key(name=options["name"])
+            self.stdout.write(issued.raw_key)
+            self.stderr.write(f"Storefront key {issued.api_key.prefix}. It is not shown again.")
+            return
         if options["vendor"]:
             self._vendor_key(options["vendor"], options["name"])
             return
