@@ -3,8 +3,12 @@
 Each step writes only what is missing, through the domain services, so running the
 seed again changes nothing and an interrupted run picks up where it stopped. Natural
 keys decide what exists: location codes, carrier and method codes, SKUs, account
-numbers, e-mail addresses, usernames; stock is recognised by its ledger rows, and
-historical orders by the timeline event the seed's actor wrote when importing them.
+numbers, e-mail addresses, usernames, tax-rate regions, price-list codes, API key
+names; stock is recognised by its ledger rows, historical orders by the timeline event
+the seed's actor wrote when importing them, and live orders and drafts by the ones it
+wrote when placing or creating them (``oms.demo.live``). Reference data without a
+service (tax rates, price lists) is in ``oms.demo.reference``; the demo's API keys and
+carrier webhook secrets in ``oms.demo.credentials``.
 
 Randomness is deterministic: every entity draws from its own stream seeded with its
 key (``rng("customer", 17)``), so asking for more customers or orders never changes
@@ -84,6 +88,7 @@ STOCK_REFERENCE = "SEED"
 PURCHASE_ORDER_PREFIX = "SEED-PO-"
 DEFAULT_ORDERS = 3000
 DEFAULT_CUSTOMERS = 300
+DEFAULT_LIVE_ORDERS = 150  # today's orders, placed through the services (``.live``)
 HISTORY_DAYS = 180
 # import_historical_order dates completion five days after placement; keeping the newest
 # historical order older than that keeps every completion date in the past.
@@ -169,7 +174,18 @@ def _random_address(r: random.Random, name: str) -> dict[str, str]:
 
 def customer_spec(index: int) -> CustomerSpec:
     """The B2C customer number ``index`` of the demo (the same on every run)."""
-    r = rng("customer", index)
+    return _customer_spec(rng("customer", index), email_tag=str(index + 1))
+
+
+def newcomer_spec(index: int) -> CustomerSpec:
+    """A first-time shopper who places live order ``index`` (``oms.demo.live``).
+
+    Drawn from a stream of its own, so asking for more B2C customers never meets them;
+    the ``.new`` tag keeps their e-mail addresses apart from the regular customers'."""
+    return _customer_spec(rng("newcomer", index), email_tag=f".new{index + 1}")
+
+
+def _customer_spec(r: random.Random, *, email_tag: str) -> CustomerSpec:
     first, last = r.choice(FIRST_NAMES), r.choice(LAST_NAMES)
     name = f"{first} {last}"
     shipping = _random_address(r, name)
@@ -192,7 +208,7 @@ def customer_spec(index: int) -> CustomerSpec:
             (NotificationEvent.DELIVERED, False, False),
         )
     return CustomerSpec(
-        email=f"{email_local_part(first, last)}{index + 1}@{r.choice(CUSTOMER_EMAIL_DOMAINS)}",
+        email=f"{email_local_part(first, last)}{email_tag}@{r.choice(CUSTOMER_EMAIL_DOMAINS)}",
         first_name=first,
         last_name=last,
         phone=phone,
@@ -200,6 +216,26 @@ def customer_spec(index: int) -> CustomerSpec:
         billing=billing,
         preferences=preferences,
     )
+
+
+def create_demo_customer(spec: CustomerSpec) -> Customer:
+    """A B2C customer with default shipping and billing addresses and preferences."""
+    customer = create_customer(
+        email=spec.email,
+        first_name=spec.first_name,
+        last_name=spec.last_name,
+        phone=spec.phone,
+    )
+    add_address(kind=AddressKind.SHIPPING, data=spec.shipping, customer=customer, make_default=True)
+    add_address(
+        kind=AddressKind.BILLING,
+        data=spec.billing or spec.shipping,
+        customer=customer,
+        make_default=True,
+    )
+    for event, email, sms in spec.preferences:
+        set_notification_preference(customer=customer, event=event, email=email, sms=sms)
+    return customer
 
 
 @dataclass(frozen=True)
@@ -288,11 +324,13 @@ class DemoSeeder:
         *,
         orders: int = DEFAULT_ORDERS,
         customers: int = DEFAULT_CUSTOMERS,
+        live_orders: int = DEFAULT_LIVE_ORDERS,
         report: Callable[[StepResult], None] | None = None,
         now: dt.datetime | None = None,
     ) -> None:
         self.order_count = orders
         self.customer_count = customers
+        self.live_order_count = live_orders
         self.report = report or (lambda result: None)
         self.now = now or timezone.now()
         self.locations: dict[str, Location] = {}
@@ -305,16 +343,22 @@ class DemoSeeder:
             ("Staff users", self.seed_users),
             ("Locations", self.seed_locations),
             ("Carriers", self.seed_carriers),
+            ("Carrier webhooks", self.seed_webhook_secrets),
             ("Shipping methods", self.seed_shipping_methods),
+            ("Tax rates", self.seed_tax_rates),
             ("Products", self.seed_products),
             ("Stock receipts", self.seed_stock_receipts),
             ("Safety stock", self.seed_safety_stock),
             ("Incoming stock", self.seed_incoming_stock),
             ("Companies", self.seed_companies),
             ("Company buyers", self.seed_company_buyers),
+            ("Price lists", self.seed_price_lists),
             ("B2C customers", self.seed_customers),
             ("Historical orders", self.seed_orders),
+            ("API keys", self.seed_api_keys),
         ]
+        if self.live_order_count:
+            steps += self._live_steps()
         for name, step in steps:
             result = StepResult(name)
             started = time.perf_counter()
@@ -323,6 +367,50 @@ class DemoSeeder:
             self.results.append(result)
             self.report(result)
         return self.results
+
+    # --- the live operation (``oms.demo.live``) ------------------------------------
+
+    def _live_steps(self) -> list[tuple[str, Callable[[StepResult], None]]]:
+        from . import live
+
+        # Built when first needed: the staff users and price lists are seeded by then.
+        books: list[live.LiveOrderBook] = []
+
+        def book() -> live.LiveOrderBook:
+            if not books:
+                stores = Location.objects.filter(kind=LocationKind.STORE, pickup=True)
+                books.append(
+                    live.LiveOrderBook(
+                        consumers=self._consumers(),
+                        buyers=self._buyers(),
+                        products=sorted(self.products.values(), key=lambda p: p.sku),
+                        users=live.staff_users(),
+                        stores=list(stores.order_by("code")),
+                    )
+                )
+            return books[0]
+
+        def orders() -> list[live.LiveOrder]:
+            return live.live_orders(self.live_order_count)
+
+        def staff(username: str) -> Actor:
+            return live.staff_actor(book().users, username)
+
+        return [
+            (
+                "Live orders",
+                lambda r: live.place_live_orders(r, count=self.live_order_count, book=book()),
+            ),
+            ("Routing", lambda r: live.route_live_orders(r, orders())),
+            ("Partner requests", lambda r: live.answer_partner_requests(r, orders())),
+            ("Cancellations", lambda r: live.cancel_live_orders(r, orders(), agent=staff("agent"))),
+            (
+                "Shipments",
+                lambda r: live.ship_live_orders(r, orders(), warehouse=staff("warehouse")),
+            ),
+            ("Pickups", lambda r: live.hand_over_pickups(r, orders(), staff=staff("warehouse"))),
+            ("Drafts", lambda r: live.seed_drafts(r, book=book())),
+        ]
 
     # --- staff and master data ------------------------------------------------------
 
@@ -377,6 +465,27 @@ class DemoSeeder:
                     tracking_url_template=spec.tracking_url_template,
                 )
                 result.created += 1
+
+    def seed_webhook_secrets(self, result: StepResult) -> None:
+        from .credentials import ensure_webhook_secrets
+
+        result.created, result.existing = ensure_webhook_secrets()
+
+    def seed_tax_rates(self, result: StepResult) -> None:
+        from .reference import ensure_tax_rates
+
+        result.created, result.existing = ensure_tax_rates()
+
+    def seed_price_lists(self, result: StepResult) -> None:
+        from .reference import ensure_price_lists
+
+        products = sorted(self.products.values(), key=lambda p: p.sku)
+        result.created, result.existing = ensure_price_lists(products)
+
+    def seed_api_keys(self, result: StepResult) -> None:
+        from .credentials import ensure_demo_api_keys
+
+        result.created, result.existing = ensure_demo_api_keys()
 
     @transaction.atomic
     def seed_shipping_methods(self, result: StepResult) -> None:
@@ -597,28 +706,7 @@ class DemoSeeder:
             # that exists is complete and the natural key (e-mail) is enough to skip it.
             with transaction.atomic():
                 for spec in chunk:
-                    customer = create_customer(
-                        email=spec.email,
-                        first_name=spec.first_name,
-                        last_name=spec.last_name,
-                        phone=spec.phone,
-                    )
-                    add_address(
-                        kind=AddressKind.SHIPPING,
-                        data=spec.shipping,
-                        customer=customer,
-                        make_default=True,
-                    )
-                    add_address(
-                        kind=AddressKind.BILLING,
-                        data=spec.billing or spec.shipping,
-                        customer=customer,
-                        make_default=True,
-                    )
-                    for event, email, sms in spec.preferences:
-                        set_notification_preference(
-                            customer=customer, event=event, email=email, sms=sms
-                        )
+                    create_demo_customer(spec)
                     result.created += 1
 
     # --- orders ---------------------------------------------------------------------

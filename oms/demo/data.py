@@ -293,8 +293,9 @@ ZIP_CODES: tuple[tuple[str, str, str, str], ...] = (
     ("96813", "Honolulu", "HI", "808"), ("99501", "Anchorage", "AK", "907"),
 )  # fmt: skip
 
-# Approximate combined state and average local sales tax rates, for plausible order
-# totals only; the demo computes no real tax.
+# Approximate combined state and average local sales tax rates. Historical orders carry
+# them as imported; the seed also stores them as ``TaxRate`` rows, which live orders
+# are taxed by. Demo figures, not tax advice.
 SALES_TAX_RATES: dict[str, Decimal] = {
     state: Decimal(rate)
     for state, rate in {
@@ -310,6 +311,67 @@ SALES_TAX_RATES: dict[str, Decimal] = {
         "WA": "0.0938", "WI": "0.0543", "WY": "0.0544",
     }.items()
 }  # fmt: skip
+
+# States that tax the delivery charge along with taxable goods (a simplification: the
+# real rules depend on how shipping is invoiced).
+TAX_SHIPPING_STATES = frozenset({"GA", "MN", "NC", "NJ", "NY", "OH", "PA", "TN", "TX", "WA"})
+
+
+@dataclass(frozen=True)
+class PriceListSpec:
+    """A contract price list: ``sku_count`` of the most popular SKUs whose code starts
+    with one of ``sku_prefixes``, at ``discount`` off list price from one unit, and
+    deeper ``breaks`` (min quantity, discount) on some of them."""
+
+    code: str
+    name: str
+    sku_prefixes: tuple[str, ...]
+    sku_count: int
+    discount: Decimal
+    breaks: tuple[tuple[int, Decimal], ...]
+    companies: tuple[str, ...]  # account numbers that buy on it
+
+
+PRICE_LISTS: tuple[PriceListSpec, ...] = (
+    PriceListSpec(
+        "CONTRACT-HOSP", "Hospitality contract 2026", ("KIT-", "HOM-"), 15, D("0.15"),
+        ((12, D("0.20")), (48, D("0.25"))),
+        ("ACC-10001", "ACC-10006", "ACC-10013", "ACC-10015"),
+    ),
+    PriceListSpec(
+        "CONTRACT-EDU", "Education & non-profit contract 2026", ("OFF-", "APP-"), 12,
+        D("0.18"), ((24, D("0.22")), (100, D("0.28"))),
+        ("ACC-10003", "ACC-10010", "ACC-10017"),
+    ),
+    PriceListSpec(
+        "CONTRACT-CORP", "Corporate gifting & office 2026", ("GFT-", "OUT-300"), 13,
+        D("0.10"), ((10, D("0.14")), (50, D("0.20"))),
+        ("ACC-10004", "ACC-10007", "ACC-10012", "ACC-10018"),
+    ),
+)  # fmt: skip
+
+# Fixed, public secrets for the demo carriers' tracking webhooks (X-Carrier-Token), like
+# the demo passwords: ``demo_logins`` prints them while they are unchanged.
+DEMO_WEBHOOK_SECRET_PREFIX = "demo-webhook-"  # noqa: S105 - a public demo value
+
+CANCEL_REASONS: tuple[str, ...] = (
+    "Customer changed their mind",
+    "Ordered twice by mistake",
+    "Found it cheaper elsewhere",
+    "Delivery date too late for the customer",
+)
+PARTIAL_CANCEL_REASONS: tuple[str, ...] = (
+    "Customer no longer needs all the units",
+    "Wrong size ordered; customer reorders",
+    "Customer removed an item by phone",
+)
+CUSTOMIZATION_VALUES: dict[str, tuple[str, ...]] = {
+    "engraving": ("For J.", "Est. 2019", "Happy 10th", "M & R"),
+    "monogram": ("JRS", "AKL", "MHB", "EO"),
+    "text": ("Welcome home", "The Garcias", "Hello friend"),
+    "gift_message": ("Happy birthday!", "Congratulations on the new job", "With thanks"),
+    "name": ("Maya", "Olivia", "Sofia", "Noah"),
+}
 
 FIRST_NAMES: tuple[str, ...] = (
     "James", "Maria", "Robert", "Linda", "Michael", "Patricia", "David", "Jennifer",
