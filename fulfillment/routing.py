@@ -362,6 +362,7 @@ def _split(
                 "reason": f"lines: {shipped}",
             }
         )
+    remaining = _split_lines(ranked, remaining, need=need, free=free, plan=plan, trace=trace)
     for group in remaining:
         for line in group:
             together = " together with its group" if len(group) > 1 else ""
@@ -376,6 +377,48 @@ def _split(
                 }
             )
     return plan
+
+
+def _split_lines(
+    ranked: list[Candidate],
+    groups: list[list[OrderLine]],
+    *,
+    need: dict[int, int],
+    free: dict[int, dict[int, int]],
+    plan: Plan,
+    trace: list[dict[str, Any]],
+) -> list[list[OrderLine]]:
+    """Last resort for a line no single location can ship whole: take its units from
+    several locations, best-ranked first. Lines that must ship together are not split.
+    Returns the groups still unrouted (a split line's leftover waits for stock)."""
+    left = []
+    for group in groups:
+        if len(group) > 1:
+            left.append(group)
+            continue
+        line = group[0]
+        wanted = need[line.pk]
+        for candidate in ranked:
+            loc = candidate.location
+            if wanted == 0 or not _can_handle(loc, line):
+                continue
+            take = min(free[loc.pk].get(line.product_id, 0), wanted)
+            if take <= 0:
+                continue
+            plan.add(loc.pk, line.pk, take)
+            free[loc.pk][line.product_id] -= take
+            wanted -= take
+            trace.append(
+                {
+                    "step": "plan",
+                    "location": loc.code,
+                    "result": "split line",
+                    "reason": f"{line.sku}×{take}: no single location has all {need[line.pk]}",
+                }
+            )
+        if wanted == need[line.pk]:
+            left.append(group)
+    return left
 
 
 def _describe_rank(candidate: Candidate, rules: list[RoutingRule]) -> list[str]:

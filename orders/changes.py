@@ -214,11 +214,11 @@ def cancel_order(
 ) -> Order:
     """Cancel a whole order (``lines=None``) or some units of some lines.
 
-    ``lines`` maps line numbers to quantities. Only units not yet shipped and not
-    allocated to a fulfilment order can be cancelled; otherwise ``OrderNotCancellable``
-    (409) and nothing changes. Releases network commitments (and a pickup order's
-    store allocation) through the ledger, re-derives totals and status, records the
-    event and emits ``order.cancelled`` (the customer's e-mail).
+    ``lines`` maps line numbers to quantities. Any unit not yet shipped can be
+    cancelled (allocated ones are taken back from their fulfilment order); asking for
+    more gives ``OrderNotCancellable`` (409) and nothing changes. Releases network
+    commitments and allocations through the ledger, re-derives totals and status,
+    records the event and emits ``order.cancelled`` (the customer's e-mail).
     """
     if not reason.strip():
         raise InvalidInput("A cancellation needs a reason.", fields={"reason": "required"})

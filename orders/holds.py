@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from customers.models import PaymentTerms
+
 from .models import HoldKind, Order, OrderStatus
 
 OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PROCESSING)
@@ -25,7 +27,9 @@ def customer_history(customer_id: int, *, exclude_order_id: int | None = None) -
     qs = Order.objects.filter(customer_id=customer_id).exclude(status=OrderStatus.DRAFT)
     if exclude_order_id:
         qs = qs.exclude(pk=exclude_order_id)
-    row = qs.aggregate(total=Count("id"), recent=Count("id", filter=Q(created_at__gte=since)))
+    # placed_at, not created_at: orders imported from an old system are created now but
+    # were placed long ago.
+    row = qs.aggregate(total=Count("id"), recent=Count("id", filter=Q(placed_at__gte=since)))
     return row["total"] or 0, row["recent"] or 0
 
 
@@ -91,7 +95,8 @@ def evaluate_holds(
     company = order.company
     if company is not None:
         exposure = company_exposure + order.grand_total
-        if exposure > company.credit_limit:
+        # Credit matters only to companies buying on terms; prepaid ones pay up front.
+        if company.payment_terms != PaymentTerms.PREPAID and exposure > company.credit_limit:
             decisions.append(
                 HoldDecision(
                     HoldKind.CREDIT_LIMIT,

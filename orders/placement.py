@@ -309,14 +309,16 @@ def _commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
         networks=networks,
         active_locations=active,
     )
+
+    # The store's units must be free there AND not promised to other orders network-wide
+    # (an unrouted order may be counting on them).
+    def free(pid: int) -> int:
+        return min(levels[(store.pk, pid)].available_to_promise, networks[pid].available_to_promise)
+
     short = [
-        {
-            "product_id": pid,
-            "requested": qty,
-            "available": levels[(store.pk, pid)].available_to_promise,
-        }
+        {"product_id": pid, "requested": qty, "available": free(pid)}
         for pid, qty in demand.items()
-        if levels[(store.pk, pid)].available_to_promise < qty
+        if free(pid) < qty
     ]
     if short:
         raise _insufficient(lines, InsufficientStock("short at store", shortages=short))

@@ -200,3 +200,66 @@ def test_pickup_order_allocates_at_its_store(customer, address, pickup_method, s
     assert level.allocated == 3
     assert placed.lines[0].quantity_allocated == 3
     assert NetworkStock.objects.get(product=product).available == 1
+
+
+def test_imported_history_does_not_count_as_recent_velocity(customer, stocked, address, standard):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from orders.services import HistoricalLine, import_historical_order
+
+    for _ in range(6):  # imported now, placed months ago
+        import_historical_order(
+            customer=customer,
+            channel="web",
+            shipping_method=standard,
+            address=address,
+            lines=[HistoricalLine(product=stocked[0], quantity=1, unit_price=Decimal("10.00"))],
+            placed_at=timezone.now() - dt.timedelta(days=90),
+            outcome="completed",
+            actor=ACTOR,
+        )
+
+    placed = place_order(request=request_for(customer, stocked[:1], address), actor=ACTOR)
+
+    assert placed.holds == []
+
+
+def test_prepaid_company_is_not_held_for_credit(buyer, company, stocked, address, standard):
+    company.payment_terms = "prepaid"
+    company.credit_limit = Decimal("0")
+    company.save()
+
+    placed = place_order(
+        request=request_for(buyer, stocked[:1], address, channel="b2b_api"), actor=ACTOR
+    )
+
+    assert HoldKind.CREDIT_LIMIT not in {h.kind for h in placed.holds}
+
+
+def test_pickup_cannot_take_units_promised_to_other_orders(
+    customer, address, pickup_method, standard, system_actor
+):
+    from inventory import services as stock
+    from tests.factories import LocationFactory, ProductFactory
+
+    store = LocationFactory(code="ST-NYC", kind="store", pickup=True, postal_code="10001")
+    product = ProductFactory()
+    stock.receive_stock(location=store, product=product, quantity=3, actor=system_actor)
+    place_order(request=request_for(customer, [product], address, (3,)), actor=ACTOR)  # unrouted
+    before = snapshot()
+
+    with pytest.raises(InsufficientStock):
+        place_order(
+            request=OrderRequest(
+                customer=customer,
+                channel="web",
+                shipping_method_code="PICKUP",
+                pickup_location_code="ST-NYC",
+                lines=[LineRequest(sku=product.sku, quantity=1)],
+            ),
+            actor=ACTOR,
+        )
+
+    assert snapshot() == before

@@ -142,3 +142,16 @@ def test_backorders_are_routed_when_stock_arrives(network, products, method):
     line.refresh_from_db()
     assert (line.quantity_allocated, line.quantity_backordered) == (3, 0)
     assert sorted(fo_map(order)) == ["DAL", "NWK"]
+
+
+def test_a_line_larger_than_any_location_is_split_across_locations(network, products, method):
+    a = products[0]
+    receive(network["NWK"], a, 4)
+    receive(network["DAL"], a, 4)
+    order = place([(a, 7)])
+
+    decision = route_order(order_id=order.pk)
+
+    assert fo_map(order) == {"NWK": [(a.sku, 4)], "DAL": [(a.sku, 3)]}
+    assert decision.outcome == "routed"
+    assert [t["result"] for t in decision.trace if t["step"] == "plan"] == ["split line"] * 2
