@@ -37,7 +37,7 @@ beat: install
 	$(BIN)/celery -A oms beat --loglevel=INFO
 
 test: install
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -n $${PYTEST_WORKERS:-2}
 
 lint: install
 	$(BIN)/ruff check .
@@ -52,3 +52,9 @@ check: lint typecheck
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles
+
+# Order-intake benchmark (OMS, the peer, the SQL limit): writes docs/benchmarks.md.
+# BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"); see bench/run.sh for the rest.
+.PHONY: bench
+bench: install
+	BENCH_COMMAND="make bench" bash bench/run.sh

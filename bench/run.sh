@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Order-intake benchmark: OMS, the peer and the SQL limit, one after the other, at the same
+# client counts; writes docs/benchmarks.md. Everything runs on 127.0.0.1.
+#
+#   bash bench/run.sh [SECONDS [CLIENTS...]]      e.g. bash bench/run.sh 20 1 4 16
+#
+# Settings (environment): BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"), BENCH_WARMUP (3),
+# BENCH_DATABASE_URL (dropped and recreated; its name must contain "bench"),
+# BENCH_REDIS_URL (emptied before and after), BENCH_PORT (58100, or the next free port),
+# OMS_BENCH_PEER_DIR (the peer scripts; default ../shared/bench-peer from the repo root).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+BIN=${VENV:-.venv}/bin
+PY=$BIN/python
+
+seconds=${1:-${BENCH_SECONDS:-20}}
+if [ $# -gt 1 ]; then shift; clients="$*"; else clients=${BENCH_CLIENTS:-"1 4 16"}; fi
+warmup=${BENCH_WARMUP:-3}
+peer_dir=${OMS_BENCH_PEER_DIR:-$root/../shared/bench-peer}
+command_line=${BENCH_COMMAND:-bash bench/run.sh}
+
+# Production settings from the environment, as the README describes them; only what a
+# loopback benchmark needs is relaxed (no TLS in front of gunicorn).
+export DJANGO_SETTINGS_MODULE=oms.settings.base
+export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench}
+export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14}
+export SECRET_KEY
+SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
+export ALLOWED_HOSTS=127.0.0.1,localhost
+export DEBUG=false
+export SECURE_SSL_REDIRECT=false
+export SESSION_COOKIE_SECURE=false
+export CSRF_COOKIE_SECURE=false
+export LOG_LEVEL=${LOG_LEVEL:-WARNING}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/oms-bench.XXXXXX")
+gpid=""
+wpid=""
+
+stop_oms() {
+  if [ -n "$gpid" ]; then
+    kill -TERM "$gpid" 2>/dev/null || true
+    wait "$gpid" 2>/dev/null || true
+    gpid=""
+  fi
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_oms
+  if [ -n "$wpid" ]; then kill "$wpid" 2>/dev/null || true; fi
+  "$PY" bench/intake.py dropdb >/dev/null 2>&1 || echo "could not drop the benchmark database" >&2
+  "$PY" bench/intake.py flushredis >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The peers configure themselves; none of the settings above may leak into them.
+oms_vars=(DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL SECRET_KEY ALLOWED_HOSTS DEBUG
+  SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL)
+peer() { env "${oms_vars[@]/#/--unset=}" bash "$@"; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port=${BENCH_PORT:-58100}
+while port_in_use "$port"; do port=$((port + 1)); done
+
+start_oms() {
+  "$BIN/gunicorn" oms.wsgi:application --bind "127.0.0.1:$port" \
+    --workers 4 --threads 4 --worker-class gthread --log-level warning \
+    >>"$work/gunicorn.log" 2>&1 &
+  gpid=$!
+  if ! "$PY" bench/intake.py wait --port "$port"; then
+    tail -n 30 "$work/gunicorn.log" >&2
+    exit 1
+  fi
+}
+
+peer_note=""
+sql_note=""
+if [ ! -d "$peer_dir" ]; then
+  peer_note="skipped: peer scripts not found (set OMS_BENCH_PEER_DIR)"
+  sql_note=$peer_note
+elif [ "$(id -u)" != 0 ]; then
+  peer_note="skipped: the peer scripts start their own PostgreSQL and need root"
+  sql_note=$peer_note
+fi
+if [ -n "$peer_note" ]; then echo "peer and SQL limit $peer_note"; fi
+
+echo "== setup: database, migrations, seed (DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE)"
+"$PY" bench/intake.py createdb
+"$PY" bench/intake.py flushredis
+"$PY" manage.py migrate --noinput -v 0
+"$PY" bench/intake.py seed --state "$work/state.json"
+"$PY" bench/intake.py meta --out "$work/meta.json" --command-line "$command_line" \
+  --seconds "$seconds" --warmup "$warmup" --clients "$clients" \
+  --peer-note "$peer_note" --sql-note "$sql_note"
+
+echo "== SQL queries per order (in process)"
+"$PY" bench/intake.py queries --state "$work/state.json" --out "$work/queries.json"
+
+for c in $clients; do
+  echo "== $c client(s), ${seconds}s each"
+  start_oms
+  "$PY" bench/intake.py load --state "$work/state.json" --port "$port" --clients "$c" \
+    --seconds "$seconds" --warmup "$warmup" --server-pid "$gpid" --out "$work/oms-$c.json" ||
+    echo "OMS load run failed" >&2
+  stop_oms
+  if [ -z "$peer_note" ]; then
+    # CPU per order of the peer too (its server and database, while its load runs): a
+    # comparison that noise from other work on the machine hardly moves.
+    "$PY" bench/intake.py cpuwatch --server-match wsgi_app:application \
+      --load-match "load.py $c " --db-port 55432 --db-name oscar --skip "$warmup" \
+      --out "$work/peer-$c.cpu.json" &
+    wpid=$!
+    if peer "$peer_dir/oscar/run.sh" throughput "$c" "$seconds" \
+      >"$work/peer-$c.txt" 2>"$work/peer-$c.err"; then
+      cut -d' ' -f1 /proc/loadavg >"$work/peer-$c.load" 2>/dev/null || true
+      echo "peer $(grep -E 'orders/s=' "$work/peer-$c.txt" || echo 'printed no result')"
+    else
+      echo "peer run failed:" >&2
+      tail -n 5 "$work/peer-$c.err" >&2
+    fi
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$wpid" 2>/dev/null || break; sleep 0.5; done
+    kill "$wpid" 2>/dev/null || true
+    wait "$wpid" 2>/dev/null || true
+    wpid=""
+    if peer "$peer_dir/sql-limit/run.sh" "$c" "$seconds" \
+      >"$work/sql-$c.txt" 2>"$work/sql-$c.err"; then
+      cut -d' ' -f1 /proc/loadavg >"$work/sql-$c.load" 2>/dev/null || true
+      echo "SQL limit $(grep -E '^tps' "$work/sql-$c.txt" || echo 'printed no result')"
+    else
+      echo "SQL limit run failed:" >&2
+      tail -n 5 "$work/sql-$c.err" >&2
+    fi
+  fi
+done
+
+# Whitenoise warns about the missing static root (the API serves no static files).
+server_log=$(grep -v -e 'No directory at' -e 'mw_instance = ' "$work/gunicorn.log" || true)
+if [ -n "$server_log" ]; then
+  echo "== gunicorn log (last lines)"
+  tail -n 20 <<<"$server_log"
+fi
+"$PY" bench/intake.py report --results "$work"
