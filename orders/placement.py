@@ -380,6 +380,22 @@ def promise_order(order: Order, *, now: dt.datetime) -> Promise:
     )
 
 
+def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> None:
+    """Lines were written before demand was committed; note any shortfall (rare: only
+    SKUs or companies that allow backorders get here)."""
+    short = [line for line in lines if line.quantity_backordered]
+    if not short:
+        return
+    OrderLine.objects.bulk_update(short, ["quantity_backordered"])
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.NOTE,
+        message="Backordered: " + ", ".join(f"{li.sku} ×{li.quantity_backordered}" for li in short),
+        payload={"backordered": {li.sku: li.quantity_backordered for li in short}},
+        **actor.as_fields(),
+    )
+
+
 def _insert_order(order: Order) -> None:
     if not order.external_reference:
         order.save(force_insert=True)
@@ -430,11 +446,11 @@ def place_order(
         order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
     )
 
+    # A pickup order allocates at its store before its lines are written. Other orders
+    # write everything first and lock the SKUs' network rows last, so that hot SKUs stay
+    # locked for two statements and the commit, not for the whole request.
     if order.pickup_location_id:
         _commit_pickup(order, lines, actor)
-    else:
-        _commit_network(order, lines, products)
-
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
@@ -444,9 +460,6 @@ def place_order(
     ]
     if placed_holds:
         OrderHold.objects.bulk_create(placed_holds)
-    backordered = {
-        line.sku: line.quantity_backordered for line in lines if line.quantity_backordered
-    }
     events = [
         OrderEvent(
             order=order,
@@ -463,7 +476,6 @@ def place_order(
                     }
                     for li in lines
                 ],
-                "backordered": backordered,
             },
             **actor.as_fields(),
         ),
@@ -480,6 +492,9 @@ def place_order(
     ]
     OrderEvent.objects.bulk_create(events)
     outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
+    if not order.pickup_location_id:
+        _commit_network(order, lines, products)
+        _record_backorders(order, lines, actor)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     if before_commit is not None:
         before_commit(placed)

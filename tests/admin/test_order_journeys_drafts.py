@@ -1,0 +1,470 @@
+"""Orders placed on a customer's behalf in the console: build a draft (check prices,
+availability and the promise without writing), save it, reserve its stock, submit it.
+
+Each step is one service call behind ``orders.place_order_on_behalf``; a refused
+step shows why and writes nothing."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from customers import services as customer_services
+from customers.models import PriceList, PriceListEntry
+from fulfillment.models import ServiceLevel
+from inventory import services as inventory_services
+from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
+from oms.core import refcache
+from oms.models import OutboxEvent
+from orders.models import Channel, Order, OrderEvent, OrderEventType, OrderLine, OrderStatus
+from tests.factories import (
+    CompanyFactory,
+    CustomerFactory,
+    LocationFactory,
+    ProductFactory,
+    ShippingMethodFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NEW_DRAFT = "admin:orders_order_new_draft"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache():
+    # Shipping methods and tax rates are cached per process; a cached row of an
+    # earlier (rolled back) test must not leak into this one.
+    refcache.clear()
+    yield
+    refcache.clear()
+
+
+@pytest.fixture
+def standard(db):
+    return ShippingMethodFactory()
+
+
+@pytest.fixture
+def warehouse(db):
+    return LocationFactory(code="RNO1")
+
+
+@pytest.fixture
+def mug(warehouse, operator):
+    product = ProductFactory(sku="MUG-RED", list_price=Decimal("12.00"))
+    inventory_services.receive_stock(
+        location=warehouse, product=product, quantity=10, actor=operator
+    )
+    return product
+
+
+@pytest.fixture
+def buyer(db):
+    """A B2B buyer whose company pays 9.00 a mug from 5 mugs up, with a default
+    shipping address."""
+    company = CompanyFactory()
+    customer = CustomerFactory(email="pat@acme.example", company=company, company_role="buyer")
+    customer_services.add_address(
+        kind="shipping",
+        data={
+            "name": "Pat Buyer",
+            "line1": "2 Elm St",
+            "city": "Reno",
+            "region": "NV",
+            "postal_code": "89502",
+            "country": "US",
+        },
+        customer=customer,
+        make_default=True,
+    )
+    return customer
+
+
+@pytest.fixture
+def contract_price(buyer, mug):
+    price_list = PriceList.objects.create(code="GOLD", name="Gold accounts")
+    PriceListEntry.objects.create(
+        price_list=price_list, product=mug, min_quantity=5, unit_price=Decimal("9.00")
+    )
+    buyer.company.price_list = price_list
+    buyer.company.save(update_fields=["price_list"])
+    return price_list
+
+
+def _draft_data(customer, lines, **overrides) -> dict[str, str]:
+    data = {
+        "customer": customer.email,
+        "shipping_method": "STANDARD",
+        "pickup_location": "",
+        "ship_name": "Pat Buyer",
+        "ship_line1": "2 Elm St",
+        "ship_line2": "",
+        "ship_city": "Reno",
+        "ship_region": "NV",
+        "ship_postal_code": "89502",
+        "ship_country": "US",
+        "ship_phone": "",
+        "po_number": "PO-1",
+        "notes": "",
+        "lines-TOTAL_FORMS": str(max(len(lines), 1)),
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+    }
+    for index, (sku, quantity, customization) in enumerate(lines):
+        data[f"lines-{index}-sku"] = sku
+        data[f"lines-{index}-quantity"] = str(quantity)
+        data[f"lines-{index}-customization"] = customization
+    data.update(overrides)
+    return data
+
+
+def _nothing_written() -> tuple:
+    return (
+        Order.objects.count(),
+        OrderLine.objects.count(),
+        OrderEvent.objects.count(),
+        NetworkReservation.objects.count(),
+        tuple(NetworkStock.objects.order_by("pk").values_list("committed", flat=True)),
+    )
+
+
+def _committed(product) -> int:
+    return NetworkStock.objects.get(product=product).committed
+
+
+# --- the whole journey ---------------------------------------------------------------
+
+
+def test_agent_builds_checks_saves_reserves_and_submits_a_draft(
+    client_for, buyer, mug, contract_price, standard
+):
+    client = client_for("agent")
+
+    # Given the changelist offers the button
+    changelist = client.get(reverse("admin:orders_order_changelist"))
+    assert reverse(NEW_DRAFT) in changelist.content.decode()
+    assert "New order for a customer" in changelist.content.decode()
+
+    # When the agent checks an order of 6 mugs
+    check = client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("mug-red", 6, "")], check="1"))
+
+    # Then the page shows the contract price, live availability and the promise
+    assert check.status_code == 200
+    assert not check.context["form"].errors
+    shown = str(check.context["check"])
+    assert "MUG-RED" in shown
+    assert "12.00" in shown  # list price
+    assert "9.00" in shown  # what this customer pays at 6 units
+    assert "54.00" in shown  # line total
+    assert "10 (network)" in shown
+    assert "RNO1: 10" in shown
+    assert "In stock" in shown
+    assert "Delivery promise" in shown
+    assert Order.objects.count() == 0
+
+    # When the agent saves the draft
+    saved = client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 6, "")], save="1"))
+
+    draft = Order.objects.get()
+    assert saved.status_code == 302
+    assert saved.url == reverse("admin:orders_order_change", args=[draft.pk])
+    assert (draft.status, draft.channel, draft.placed_by.username) == (
+        OrderStatus.DRAFT,
+        Channel.AGENT,
+        "agent-user",
+    )
+    assert draft.po_number == "PO-1"
+    line = draft.lines.get()
+    assert (line.sku, line.quantity_ordered, line.unit_price) == ("MUG-RED", 6, Decimal("9.00"))
+    assert _committed(mug) == 0
+
+    # The draft's page shows its lines with live availability and the draft buttons
+    page = client.get(reverse("admin:orders_order_change", args=[draft.pk]))
+    content = page.content.decode()
+    assert "Draft: lines and live availability" in content
+    assert "RNO1: 10" in content
+    assert reverse("admin:orders_order_reserve_stock", args=[draft.pk]) in content
+    assert reverse("admin:orders_order_submit_draft", args=[draft.pk]) in content
+    assert reverse("admin:orders_order_cancel", args=[draft.pk]) not in content
+
+    # When the agent reserves the stock for 24 hours
+    reserve_url = reverse("admin:orders_order_reserve_stock", args=[draft.pk])
+    assert client.get(reserve_url).status_code == 200
+    reserved = client.post(reserve_url, {})
+    assert reserved.status_code == 302
+    assert _committed(mug) == 6
+    assert NetworkReservation.objects.get().status == ReservationStatus.ACTIVE
+
+    # Then the draft's page counts the reservation as its own
+    page = client.get(reverse("admin:orders_order_change", args=[draft.pk]))
+    assert "Stock reserved until" in page.content.decode()
+
+    # When the agent submits the draft (after a confirmation page)
+    submit_url = reverse("admin:orders_order_submit_draft", args=[draft.pk])
+    confirmation = client.get(submit_url)
+    assert confirmation.status_code == 200
+    assert "Submit order" in confirmation.content.decode()
+    submitted = client.post(submit_url, {})
+
+    # Then the order is placed, its reservation taken over (not doubled)
+    assert submitted.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == OrderStatus.PLACED
+    assert draft.placed_at is not None
+    assert _committed(mug) == 6
+    assert NetworkReservation.objects.get().status == ReservationStatus.CONSUMED
+    assert OrderEvent.objects.filter(order=draft, type=OrderEventType.PLACED).exists()
+    assert OutboxEvent.objects.filter(topic="order.placed").count() == 1
+
+
+def test_a_sales_rep_saves_sales_channel_drafts(client_for, buyer, mug, standard):
+    client = client_for("sales_rep")
+
+    response = client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 1, "")], save="1"))
+
+    assert response.status_code == 302
+    draft = Order.objects.get()
+    assert (draft.channel, draft.placed_by.username) == (Channel.SALES, "sales_rep-user")
+
+
+def test_submit_without_a_reservation_commits_at_once(admin_client, buyer, mug, standard):
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 3, "")], save="1"))
+    draft = Order.objects.get()
+
+    admin_client.post(reverse("admin:orders_order_submit_draft", args=[draft.pk]), {})
+
+    draft.refresh_from_db()
+    assert draft.status == OrderStatus.PLACED
+    assert _committed(mug) == 3
+
+
+# --- prefill ------------------------------------------------------------------------
+
+
+def test_check_fills_an_empty_ship_to_from_the_default_address(admin_client, buyer, mug, standard):
+    blank = {f"ship_{k}": "" for k in ("name", "line1", "city", "region", "postal_code")}
+    data = _draft_data(buyer, [("MUG-RED", 1, "")], check="1", ship_country="", **blank)
+
+    response = admin_client.post(reverse(NEW_DRAFT), data)
+
+    form = response.context["form"]
+    assert form["ship_line1"].value() == "2 Elm St"
+    assert form["ship_postal_code"].value() == "89502"
+    assert response.context["check"] is not None
+    assert Order.objects.count() == 0
+
+
+def test_the_page_opens_prefilled_for_a_customer(admin_client, buyer, standard):
+    response = admin_client.get(reverse(NEW_DRAFT), {"customer": buyer.email.upper()})
+
+    form = response.context["form"]
+    assert form["customer"].value() == buyer.email
+    assert form["ship_city"].value() == "Reno"
+
+
+def test_check_adds_empty_rows_once_every_row_is_used(admin_client, buyer, mug, standard):
+    response = admin_client.post(
+        reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 1, "")], check="1")
+    )
+
+    assert len(response.context["formset"].forms) == 4
+
+
+# --- refusals ----------------------------------------------------------------------
+
+
+def test_an_unknown_sku_is_shown_on_its_line_and_nothing_is_written(
+    admin_client, buyer, mug, standard
+):
+    before = _nothing_written()
+    lines = [("MUG-RED", 1, ""), ("NOPE-1", 2, "")]
+
+    for button in ("check", "save"):
+        response = admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, lines, **{button: "1"}))
+
+        assert response.status_code == 200
+        assert response.context["form"].non_field_errors() == ["Unknown SKU: NOPE-1."]
+        line_errors = [f.errors for f in response.context["formset"].forms]
+        assert line_errors[0] == {}
+        assert line_errors[1] == {"sku": ["Unknown SKU."]}
+        assert "Unknown SKU: NOPE-1." in response.content.decode()
+        assert response.context["check"] is None
+    assert _nothing_written() == before
+
+
+@pytest.mark.parametrize(
+    ("quantity", "error"),
+    [
+        ("0", "Ensure this value is greater than or equal to 1."),
+        ("two", "Enter a whole number."),
+        ("", "Enter a quantity."),
+    ],
+)
+def test_a_bad_quantity_is_refused_and_nothing_is_written(
+    admin_client, buyer, mug, standard, quantity, error
+):
+    before = _nothing_written()
+
+    response = admin_client.post(
+        reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", quantity, "")], save="1")
+    )
+
+    assert response.status_code == 200
+    assert response.context["formset"].forms[0].errors == {"quantity": [error]}
+    assert _nothing_written() == before
+
+
+def test_a_service_refusal_names_the_fields(admin_client, buyer, mug, standard):
+    before = _nothing_written()
+
+    response = admin_client.post(
+        reverse(NEW_DRAFT),
+        _draft_data(buyer, [("MUG-RED", 1, '{"engraving": "Pat"}')], ship_postal_code="00000"),
+    )
+
+    form = response.context["form"]
+    assert form.non_field_errors() == ["The address is not valid."]
+    assert form.errors["ship_postal_code"] == ["Not a known US ZIP code."]
+    assert _nothing_written() == before
+
+
+def test_customisation_of_a_plain_product_is_refused_on_its_line(
+    admin_client, buyer, mug, standard
+):
+    response = admin_client.post(
+        reverse(NEW_DRAFT),
+        _draft_data(buyer, [("MUG-RED", 1, '{"engraving": "Pat"}')], save="1"),
+    )
+
+    assert response.context["form"].non_field_errors() == ["MUG-RED cannot be customised."]
+    assert response.context["formset"].forms[0].errors == {"customization": ["Not customisable."]}
+    assert Order.objects.count() == 0
+
+
+def test_an_unknown_customer_and_bad_json_are_form_errors(admin_client, mug, standard):
+    ghost = CustomerFactory.build(email="ghost@example.com")
+
+    response = admin_client.post(
+        reverse(NEW_DRAFT), _draft_data(ghost, [("MUG-RED", 1, "[1, 2]")], save="1")
+    )
+
+    assert response.context["form"].errors["customer"] == [
+        "No customer with e-mail ghost@example.com."
+    ]
+    assert response.context["formset"].forms[0].errors == {
+        "customization": ['Enter a JSON object, e.g. {"engraving": "Pat"}.']
+    }
+    assert Order.objects.count() == 0
+
+
+def test_a_pickup_draft_needs_a_pickup_store(admin_client, buyer, mug, standard):
+    ShippingMethodFactory(
+        code="PICKUP",
+        name="Store pickup",
+        service_level=ServiceLevel.PICKUP,
+        carrier=None,
+        transit_days_min=0,
+        transit_days_max=0,
+        price=Decimal("0"),
+    )
+
+    response = admin_client.post(
+        reverse(NEW_DRAFT),
+        _draft_data(buyer, [("MUG-RED", 1, "")], shipping_method="PICKUP", save="1"),
+    )
+
+    form = response.context["form"]
+    assert form.non_field_errors() == ["Store pickup needs a pickup location."]
+    assert form.errors["pickup_location"] == ["Required."]
+    assert Order.objects.count() == 0
+
+
+def test_a_short_network_refuses_the_reservation_and_changes_nothing(
+    admin_client, buyer, mug, standard
+):
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 11, "")], save="1"))
+    draft = Order.objects.get()
+    page = admin_client.get(reverse("admin:orders_order_change", args=[draft.pk]))
+    assert "Short by 1" in page.content.decode()
+    before = _nothing_written()
+
+    reserve = admin_client.post(reverse("admin:orders_order_reserve_stock", args=[draft.pk]), {})
+    submit = admin_client.post(reverse("admin:orders_order_submit_draft", args=[draft.pk]), {})
+
+    assert reserve.status_code == submit.status_code == 200
+    assert "Not enough stock" in reserve.context["form"].non_field_errors()[0]
+    assert submit.context["form"].non_field_errors() == [
+        "Not enough stock for MUG-RED (10 available)."
+    ]
+    draft.refresh_from_db()
+    assert draft.status == OrderStatus.DRAFT
+    assert _nothing_written() == before
+
+
+def test_a_placed_order_is_not_submitted_again(admin_client, buyer, mug, standard):
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 1, "")], save="1"))
+    draft = Order.objects.get()
+    submit_url = reverse("admin:orders_order_submit_draft", args=[draft.pk])
+    admin_client.post(submit_url, {})
+    before = _nothing_written()
+
+    stale_page = admin_client.get(submit_url)
+    stale_post = admin_client.post(submit_url, {})
+
+    assert stale_page.status_code == 302
+    assert stale_post.context["form"].non_field_errors() == [
+        f"Order {draft.number} is placed, not a draft."
+    ]
+    assert _nothing_written() == before
+
+
+# --- permissions ---------------------------------------------------------------------
+
+
+def test_drafts_need_the_place_on_behalf_permission(client_for, admin_client, buyer, mug, standard):
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 1, "")], save="1"))
+    draft = Order.objects.get()
+    client = client_for("warehouse")  # may view orders, may not place them
+    before = _nothing_written()
+
+    changelist = client.get(reverse("admin:orders_order_changelist"))
+    page = client.get(reverse("admin:orders_order_change", args=[draft.pk]))
+    responses = [
+        client.get(reverse(NEW_DRAFT)),
+        client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 1, "")], save="1")),
+        client.post(reverse("admin:orders_order_reserve_stock", args=[draft.pk]), {}),
+        client.post(reverse("admin:orders_order_submit_draft", args=[draft.pk]), {}),
+    ]
+
+    assert reverse(NEW_DRAFT) not in changelist.content.decode()
+    assert reverse("admin:orders_order_submit_draft", args=[draft.pk]) not in (
+        page.content.decode()
+    )
+    assert [r.status_code for r in responses] == [403, 403, 403, 403]
+    assert _nothing_written() == before
+
+
+def test_a_discarded_draft_gives_its_reservation_back(client_for, buyer, mug, standard):
+    client = client_for("sales_rep")
+    client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 4, "")], save="1"))
+    draft = Order.objects.get()
+    client.post(reverse("admin:orders_order_reserve_stock", args=[draft.pk]), {})
+    assert _committed(mug) == 4
+    discard_url = reverse("admin:orders_order_discard_draft", args=[draft.pk])
+
+    missing_reason = client.post(discard_url, {"reason": ""})
+    assert missing_reason.context["form"].errors == {"reason": ["This field is required."]}
+    assert _committed(mug) == 4
+
+    response = client.post(discard_url, {"reason": "Buyer went elsewhere"})
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == OrderStatus.CANCELLED
+    assert _committed(mug) == 0
+    assert NetworkReservation.objects.get().status == ReservationStatus.RELEASED
+    assert OrderEvent.objects.filter(order=draft).latest("id").message == (
+        "Draft discarded: Buyer went elsewhere"
+    )
+    assert client_for("warehouse").post(discard_url, {"reason": "x"}).status_code == 403
