@@ -34,6 +34,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.release_hold",
         "fulfillment.view_shippingmethod",
         "fulfillment.view_carrier",
+        # Where an order is and why it went there; the lines back the page's inlines.
+        "fulfillment.view_fulfillmentorder",
+        "fulfillment.view_fulfillmentorderline",
+        "fulfillment.view_shipment",
+        "fulfillment.view_shipmentline",
+        "fulfillment.view_trackingevent",
+        "fulfillment.view_routingdecision",
     ],
     "sales_rep": [
         "customers.view_customer",
@@ -67,6 +74,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_orderline",
         "fulfillment.view_shippingmethod",
         "fulfillment.view_carrier",
+        # The location's work queue: pick, pack, ship, hand over, accept or reject.
+        "fulfillment.view_fulfillmentorder",
+        "fulfillment.view_fulfillmentorderline",
+        "fulfillment.work_fulfillment",
+        "fulfillment.reject_fulfillment",
+        "fulfillment.view_shipment",
+        "fulfillment.view_shipmentline",
+        "fulfillment.view_trackingevent",
     ],
     "finance": [
         "customers.view_customer",
@@ -79,7 +94,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.release_hold",
         "inventory.view_product",
     ],
-    "manager": [],  # filled below: every permission of the domain apps
+    # Filled below: every permission of the domain apps, which includes
+    # fulfillment.change_routingrule (operators reorder and toggle the routing recipe).
+    "manager": [],
 }
 
 DOMAIN_APPS = ("customers", "inventory", "orders", "fulfillment", "returns")

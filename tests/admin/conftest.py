@@ -12,12 +12,16 @@ from django.utils import timezone
 from customers import services as customer_services
 from customers.api_keys import create_api_key
 from customers.models import PriceList, PriceListEntry
+from fulfillment.operations import record_tracking_event, ship_fulfillment_order
+from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.commitments import reserve_network
 from inventory.models import StockLevel, StockReservation
+from oms.core import refcache
 from oms.core.actors import Actor
 from orders import services as order_services
 from orders.models import IdempotencyKey, Order, OrderHold, TaxRate
+from orders.placement import LineRequest, OrderRequest, place_order
 from tests.admin.factories import OrderFactory
 from tests.factories import (
     CompanyFactory,
@@ -128,6 +132,40 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
         response_status=201,
         response_body="{}",
         order=open_hold.order,
+    )
+    # A routed, shipped and scanned order: rows for the fulfilment pages (its own
+    # location and SKU, so the stock above is left as it is).
+    parcel = ProductFactory(sku="MUG-SHIP")
+    inventory_services.receive_stock(
+        location=LocationFactory(code="RNO2"), product=parcel, quantity=1, actor=operator
+    )
+    refcache.clear()
+    shipped = place_order(
+        request=OrderRequest(
+            customer=CustomerFactory(),
+            channel="web",
+            shipping_method_code=open_hold.order.shipping_method.code,
+            shipping_address={
+                "name": "Pat Buyer",
+                "line1": "2 Elm St",
+                "city": "Reno",
+                "region": "NV",
+                "postal_code": "89502",
+                "country": "US",
+            },
+            lines=[LineRequest(sku=parcel.sku, quantity=1)],
+        ),
+        actor=operator,
+    ).order
+    route_order(order_id=shipped.pk)
+    shipment = ship_fulfillment_order(
+        fo_id=shipped.fulfillment_orders.get().pk, actor=operator, tracking_number="1Z-WORLD"
+    )
+    record_tracking_event(
+        shipment_id=shipment.pk,
+        status="in_transit",
+        occurred_at=timezone.now(),
+        external_id="scan-1",
     )
     return {
         "company": company,

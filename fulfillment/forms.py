@@ -1,0 +1,499 @@
+"""Forms for the warehouse and store side of fulfilment in the operator console.
+
+Each action form on a fulfilment order turns what the operator typed (a carrier, a
+tracking number, per-line quantities, a reason, a pickup code) into one call of a
+``fulfillment.operations`` service. Input the form can check is a field error; a
+refusal by the service (``DomainError``) becomes a form error, and since every service
+checks before it writes (and runs in one transaction), nothing has changed when the
+form comes back.
+
+The configuration forms (routing rules, carriers) validate what the routing engine and
+the tracking webhook read, so a typo cannot silently change how orders are routed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseModelFormSet
+from django.utils.html import format_html
+
+from inventory.models import Location, Product
+from oms.core.actors import Actor
+from oms.core.errors import DomainError
+
+from . import operations
+from .models import (
+    Carrier,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+    RequestStatus,
+    RoutingRule,
+    RoutingStep,
+    ServiceLevel,
+)
+
+WORK_PERMISSION = "fulfillment.work_fulfillment"
+REJECT_PERMISSION = "fulfillment.reject_fulfillment"
+
+# Statuses in which units can still be picked, shipped or handed over.
+WORKABLE = (FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS)
+ENDED = (FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED)
+
+
+def customization_text(values: dict[str, Any] | None) -> str:
+    """``{"engraving": "AB"}`` as ``engraving: AB``, for a table cell or a label."""
+    return "; ".join(f"{key}: {value}" for key, value in (values or {}).items())
+
+
+def _units(fo_lines: Sequence[FulfillmentOrderLine], quantities: dict[int, int]) -> str:
+    by_id = {line.pk: line for line in fo_lines}
+    return ", ".join(f"{by_id[pk].order_line.sku}×{qty}" for pk, qty in quantities.items())
+
+
+# --- actions on one fulfilment order ------------------------------------------------------
+
+
+class FulfillmentActionForm(forms.Form):
+    """One action on a fulfilment order: its button, permission, form and service call.
+
+    ``fo`` and ``lines`` (with ``order_line`` joined) are what the page shows; the
+    service locks and re-reads them, so a stale page cannot ship units twice.
+    """
+
+    slug: ClassVar[str]
+    title: ClassVar[str]
+    submit_label: ClassVar[str]
+    permission: ClassVar[str] = WORK_PERMISSION
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        fo: FulfillmentOrder,
+        lines: Sequence[FulfillmentOrderLine] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.fo = fo
+        self.lines = list(lines)
+
+    @classmethod
+    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
+        """Why the action does not apply to ``fo`` now; empty when it does."""
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        """Call the service; return the success message (also kept in the admin history)."""
+        raise NotImplementedError
+
+    def error_field(self, exc: DomainError) -> str | None:
+        return None
+
+    def save(self, *, actor: Actor) -> str | None:
+        """Run the service; on a refusal, record it as a form error and return None."""
+        try:
+            return self.perform(actor)
+        except DomainError as exc:
+            self.add_error(self.error_field(exc), ValidationError(exc.message, code=exc.code))
+            return None
+
+
+class LineQuantitiesMixin(forms.Form):
+    """One quantity field per fulfilment line with open units (``line_<id>``)."""
+
+    lines: list[FulfillmentOrderLine]
+    default_all_open: ClassVar[bool] = True
+
+    def add_line_fields(self) -> None:
+        for line in self.lines:
+            open_units = line.quantity_open
+            if not open_units:
+                continue
+            order_line = line.order_line
+            custom = customization_text(order_line.customization)
+            self.fields[self.line_field(line)] = forms.IntegerField(
+                label=f"{order_line.sku} · {order_line.description}",
+                required=False,
+                min_value=0,
+                max_value=open_units,
+                initial=open_units if self.default_all_open else 0,
+                error_messages={
+                    "max_value": f"Only {open_units} units of {order_line.sku} are open.",
+                    "min_value": "Quantities cannot be negative.",
+                },
+                help_text=format_html(
+                    "{} of {} open{}",
+                    open_units,
+                    line.quantity,
+                    format_html(" · customisation: {}", custom) if custom else "",
+                ),
+                widget=forms.NumberInput(attrs={"class": "vIntegerField"}),
+            )
+
+    @staticmethod
+    def line_field(line: FulfillmentOrderLine) -> str:
+        return f"line_{line.pk}"
+
+    def clean_quantities(self) -> dict[int, int]:
+        quantities = {
+            line.pk: self.cleaned_data[self.line_field(line)]
+            for line in self.lines
+            if self.cleaned_data.get(self.line_field(line))
+        }
+        if not quantities and not self.errors:
+            raise ValidationError("Enter a quantity for at least one line.", code="no_units")
+        return quantities
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["quantities"] = self.clean_quantities()
+        return cleaned
+
+
+class ShipForm(LineQuantitiesMixin, FulfillmentActionForm):
+    slug = "ship"
+    title = "Ship"
+    submit_label = "Ship"
+
+    carrier = forms.ModelChoiceField(
+        queryset=Carrier.objects.filter(is_active=True),
+        to_field_name="code",
+        empty_label=None,
+    )
+    service_level = forms.ChoiceField(
+        choices=[(v, label) for v, label in ServiceLevel.choices if v != ServiceLevel.PICKUP]
+    )
+    tracking_number = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="The number on the carrier's label. Leave it empty with the simulated "
+        "carrier (SIM), which generates one.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        method = self.fo.order.shipping_method
+        if method.carrier is not None:
+            self.fields["carrier"].initial = method.carrier.code
+        if method.service_level != ServiceLevel.PICKUP:
+            self.fields["service_level"].initial = method.service_level
+        self.add_line_fields()
+
+    @classmethod
+    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
+        if fo.is_pickup:
+            return f"{fo.number} is a pickup order: it is handed over, not shipped."
+        if fo.status not in WORKABLE:
+            return f"{fo.number} is {fo.get_status_display().lower()}; nothing can ship."
+        if fo.request_status == RequestStatus.SUBMITTED:
+            return f"{fo.number} waits for {fo.location.code} to accept the request."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        data = self.cleaned_data
+        shipment = operations.ship_fulfillment_order(
+            fo_id=self.fo.pk,
+            actor=actor,
+            carrier_code=data["carrier"].code,
+            service_level=data["service_level"],
+            tracking_number=data["tracking_number"],
+            quantities=data["quantities"],
+        )
+        return (
+            f"{self.fo.number}: shipped {_units(self.lines, data['quantities'])} via "
+            f"{data['carrier'].code} {shipment.tracking_number}."
+        )
+
+
+class RejectLinesForm(LineQuantitiesMixin, FulfillmentActionForm):
+    slug = "reject"
+    title = "Reject lines"
+    submit_label = "Reject"
+    permission = REJECT_PERMISSION
+    # Rejecting is the exception: the operator types the units, nothing is preset.
+    default_all_open = False
+
+    reason = forms.ChoiceField(
+        choices=operations.RejectionReason.choices,
+        help_text="Out of stock writes the units off on hand; damaged moves them to "
+        "unsellable; the other reasons leave the stock as it is. Either way the units go "
+        "back to the network and the order is routed again.",
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept on the ledger rows and in the order's timeline.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_line_fields()
+
+    @classmethod
+    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
+        if fo.status in ENDED:
+            return f"{fo.number} is {fo.get_status_display().lower()}; nothing can be rejected."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        data = self.cleaned_data
+        operations.reject_fulfillment_lines(
+            fo_id=self.fo.pk,
+            reason=data["reason"],
+            note=data["note"],
+            quantities=data["quantities"],
+            actor=actor,
+        )
+        reason = operations.RejectionReason(data["reason"]).label
+        return (
+            f"{self.fo.number}: rejected {_units(self.lines, data['quantities'])} ({reason}); "
+            "the units are committed to the network again for re-routing."
+        )
+
+
+class AcceptRequestForm(FulfillmentActionForm):
+    slug = "accept"
+    title = "Accept request"
+    submit_label = "Accept"
+
+    @classmethod
+    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
+        if fo.request_status != RequestStatus.SUBMITTED:
+            return f"{fo.number} has no request waiting ({fo.get_request_status_display()})."
+        if fo.status in ENDED:
+            return f"{fo.number} is {fo.get_status_display().lower()}."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        fo = operations.accept_fulfillment_request(fo_id=self.fo.pk, actor=actor)
+        return f"{fo.location.code} accepted {fo.number}."
+
+
+class ReadyForPickupForm(FulfillmentActionForm):
+    slug = "ready-for-pickup"
+    title = "Ready for pickup"
+    submit_label = "Mark ready for pickup"
+
+    @classmethod
+    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
+        if not fo.is_pickup:
+            return f"{fo.number} is not a pickup order."
+        if fo.ready_for_pickup_at is not None:
+            return f"{fo.number} is already ready for pickup."
+        if fo.status not in WORKABLE:
+            return f"{fo.number} is {fo.get_status_display().lower()}."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        fo = operations.mark_ready_for_pickup(fo_id=self.fo.pk, actor=actor)
+        return f"{fo.number} is ready for pickup at {fo.location.code}; the customer is told."
+
+
+class HandOverForm(FulfillmentActionForm):
+    slug = "hand-over"
+    title = "Hand over"
+    submit_label = "Hand over"
+
+    code = forms.CharField(
+        label="Pickup code",
+        max_length=12,
+        help_text="The code the customer received with the ready-for-pickup message.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+    @classmethod
+    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
+        if not fo.is_pickup:
+            return f"{fo.number} is not a pickup order."
+        if fo.status not in WORKABLE:
+            return f"{fo.number} is {fo.get_status_display().lower()}."
+        if fo.ready_for_pickup_at is None:
+            return f"{fo.number} is not ready for pickup yet."
+        return ""
+
+    def error_field(self, exc: DomainError) -> str | None:
+        return "code" if isinstance(exc, operations.WrongPickupCode) else None
+
+    def perform(self, actor: Actor) -> str:
+        operations.confirm_pickup(fo_id=self.fo.pk, code=self.cleaned_data["code"], actor=actor)
+        return f"{self.fo.number} handed over to the customer."
+
+
+FULFILLMENT_ACTIONS: dict[str, type[FulfillmentActionForm]] = {
+    form.slug: form
+    for form in (
+        AcceptRequestForm,
+        ShipForm,
+        ReadyForPickupForm,
+        HandOverForm,
+        RejectLinesForm,
+    )
+}
+
+
+class PickListForm(forms.Form):
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.filter(is_active=True),
+        help_text="Every open fulfilment order there, by ship-by date.",
+    )
+
+
+# --- routing rules --------------------------------------------------------------------
+
+# The parameters each step reads; a step missing here takes none.
+ROUTING_PARAMETERS: dict[str, frozenset[str]] = {
+    RoutingStep.SHIP_TOGETHER: frozenset({"skus"}),
+}
+
+
+def clean_routing_parameters(step: str, value: Any) -> dict[str, Any]:
+    """Check a rule's parameters against what the routing engine reads.
+
+    An unknown key is refused rather than ignored: ``{"sku": [...]}`` on ship-together
+    would otherwise mean "every line ships together".
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("Parameters are a JSON object, such as {}.", code="not_an_object")
+    allowed = ROUTING_PARAMETERS.get(step, frozenset())
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        if not allowed:
+            raise ValidationError(
+                "This step takes no parameters; leave {}.", code="unknown_parameter"
+            )
+        raise ValidationError(
+            f"Unknown parameter {unknown[0]!r}; this step takes {', '.join(sorted(allowed))}.",
+            code="unknown_parameter",
+        )
+    if step == RoutingStep.SHIP_TOGETHER and "skus" in value:
+        skus = value["skus"]
+        if not isinstance(skus, list) or not all(isinstance(s, str) and s.strip() for s in skus):
+            raise ValidationError(
+                '"skus" is a list of SKUs, such as ["MUG-RED", "MUG-LID"]; an empty list '
+                "keeps every line of an order together.",
+                code="invalid_skus",
+            )
+        cleaned = list(dict.fromkeys(s.strip().upper() for s in skus))
+        known = set(Product.objects.filter(sku__in=cleaned).values_list("sku", flat=True))
+        missing = [s for s in cleaned if s not in known]
+        if missing:
+            raise ValidationError(f"Unknown SKU {missing[0]!r}.", code="unknown_sku")
+        return {**value, "skus": cleaned}
+    return value
+
+
+def _duplicate_positions(positions: dict[int, int]) -> list[int]:
+    seen: dict[int, int] = {}
+    for position in positions.values():
+        seen[position] = seen.get(position, 0) + 1
+    return sorted(p for p, n in seen.items() if n > 1)
+
+
+def _position_error(duplicates: list[int]) -> ValidationError:
+    return ValidationError(
+        f"Two steps cannot share position {duplicates[0]}: the order of the steps would "
+        "be left to chance.",
+        code="duplicate_position",
+    )
+
+
+class RoutingRuleForm(forms.ModelForm):
+    class Meta:
+        model = RoutingRule
+        fields = ("position", "is_enabled", "parameters", "description")
+        help_texts = {
+            "parameters": 'Ship together: {"skus": ["SKU-1", "SKU-2"]} keeps those SKUs in '
+            'one shipment; {"skus": []} keeps every line together. Other steps take {}.',
+        }
+
+    def clean_parameters(self) -> dict[str, Any]:
+        return clean_routing_parameters(self.instance.step, self.cleaned_data.get("parameters"))
+
+    def clean_position(self) -> int:
+        position: int = self.cleaned_data["position"]
+        positions = dict(RoutingRule.objects.values_list("pk", "position"))
+        positions[self.instance.pk] = position
+        duplicates = _duplicate_positions(positions)
+        if position in duplicates:
+            raise _position_error([position])
+        return position
+
+
+class RoutingRuleListFormSet(BaseModelFormSet):
+    """The changelist's editable positions: checked together, so steps can swap places."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        positions = dict(RoutingRule.objects.values_list("pk", "position"))
+        for form in self.forms:
+            if form.instance.pk is not None and "position" in form.cleaned_data:
+                positions[form.instance.pk] = form.cleaned_data["position"]
+        duplicates = _duplicate_positions(positions)
+        if duplicates:
+            raise _position_error(duplicates)
+
+
+# --- carriers -------------------------------------------------------------------------
+
+MIN_WEBHOOK_SECRET_LENGTH = 16
+
+
+def mask_secret(secret: str) -> str:
+    """A stored secret shown without revealing it: its length class and last characters."""
+    if not secret:
+        return "-"
+    if len(secret) < 12:
+        return "••••••••"
+    return "••••••••" + secret[-4:]
+
+
+class CarrierAdminForm(forms.ModelForm):
+    """The webhook secret is write-only: the page never renders it, an empty field keeps
+    it, and removing it is an explicit choice."""
+
+    new_webhook_secret = forms.CharField(
+        label="New webhook secret",
+        required=False,
+        min_length=MIN_WEBHOOK_SECRET_LENGTH,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The carrier sends it in the X-Carrier-Token header with tracking events. "
+        "Leave empty to keep the current secret.",
+    )
+    remove_webhook_secret = forms.BooleanField(
+        label="Remove the webhook secret",
+        required=False,
+        help_text="The carrier's tracking webhooks are refused until a new secret is set.",
+    )
+
+    class Meta:
+        model = Carrier
+        fields = ("code", "name", "tracking_url_template", "is_active")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("new_webhook_secret") and cleaned.get("remove_webhook_secret"):
+            raise ValidationError(
+                "Either set a new webhook secret or remove it, not both.", code="secret_choice"
+            )
+        return cleaned
+
+    def save(self, commit: bool = True) -> Carrier:
+        carrier: Carrier = super().save(commit=False)
+        if self.cleaned_data.get("new_webhook_secret"):
+            carrier.webhook_secret = self.cleaned_data["new_webhook_secret"]
+        elif self.cleaned_data.get("remove_webhook_secret"):
+            carrier.webhook_secret = ""
+        if commit:
+            carrier.save()
+        return carrier
