@@ -56,14 +56,15 @@ def packing_slip_pdf(fo: FulfillmentOrder) -> bytes:
         .get(pk=fo.pk)
     )
     order = fo.order
+    lines = list(fo.lines.all())
     return _pdf(
         "fulfillment/packing_slip.html",
         {
             "fo": fo,
             "order": order,
-            "lines": [
-                line for line in fo.lines.all() if line.quantity_open or line.quantity_shipped
-            ],
+            # What is still to pack; a reprint after the last parcel shows what shipped.
+            "lines": [line for line in lines if line.quantity_open]
+            or [line for line in lines if line.quantity_shipped],
             "barcode": code128_svg(order.number),
             "qr": qr_svg(order.number),
             "printed_at": timezone.now(),
@@ -77,6 +78,8 @@ def pick_list_pdf(location: Location, *, limit: int = 200) -> bytes:
         FulfillmentOrder.objects.filter(
             location=location,
             status__in=[FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS],
+            # Pickups marked ready are already picked and staged at the counter.
+            ready_for_pickup_at__isnull=True,
         )
         .select_related("order")
         .prefetch_related("lines__order_line")

@@ -209,6 +209,18 @@ class FulfillmentOrder(models.Model):
         indexes = [
             models.Index(fields=["location", "status", "ship_by_date"]),
             models.Index(fields=["location", "created_at"]),
+            # The unfiltered work queue (open work by ship-by date) and the exceptions
+            # queue stay index scans on a large table.
+            models.Index(
+                fields=["ship_by_date", "id"],
+                condition=Q(status__in=["open", "in_progress", "on_hold"]),
+                name="fo_open_by_ship_date",
+            ),
+            models.Index(
+                fields=["at_risk_since"],
+                condition=Q(at_risk_since__isnull=False),
+                name="fo_at_risk",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -32,6 +32,7 @@ from orders.models import (
     can_transition,
     derive_fulfillment_status,
 )
+from orders.pricing import apply_totals
 
 from .carriers import gateway_for
 from .models import (
@@ -184,6 +185,27 @@ def accept_fulfillment_request(*, fo_id: int, actor: Actor) -> FulfillmentOrder:
 # --- rejection -----------------------------------------------------------------------
 
 
+def _give_back_stock(
+    locked: _Locked, per_product: dict[int, int], *, reason: str, actor: Actor, note: str
+) -> dict[int, NetworkStock]:
+    """Deallocate rejected units at the location and correct its stock as the reason
+    says: not found is written off, damaged moves to unsellable."""
+    networks, levels, changes = _stock_changes(
+        locked, sorted(per_product), actor, note or RejectionReason(reason).label
+    )
+    location_id = locked.fo.location_id
+    for product_id, quantity in per_product.items():
+        level = levels[(location_id, product_id)]
+        changes.change(level, StockBucket.ALLOCATED, -quantity, MovementReason.DEALLOCATION)
+        if reason == RejectionReason.OUT_OF_STOCK:
+            changes.change(level, StockBucket.ON_HAND, -quantity, MovementReason.ADJUSTMENT)
+        elif reason == RejectionReason.DAMAGED:
+            changes.change(level, StockBucket.ON_HAND, -quantity, MovementReason.DAMAGE)
+            changes.change(level, StockBucket.UNSELLABLE, quantity, MovementReason.DAMAGE)
+    changes.commit()
+    return networks
+
+
 @transaction.atomic
 def reject_fulfillment_lines(
     *,
@@ -206,49 +228,65 @@ def reject_fulfillment_lines(
     per_product: dict[int, int] = defaultdict(int)
     for fo_line, quantity in picked:
         per_product[fo_line.order_line.product_id] += quantity
-    networks, levels, changes = _stock_changes(
-        locked, sorted(per_product), actor, note or RejectionReason(reason).label
-    )
-    location_id = fo.location_id
-    for product_id, quantity in per_product.items():
-        level = levels[(location_id, product_id)]
-        changes.change(level, StockBucket.ALLOCATED, -quantity, MovementReason.DEALLOCATION)
-        if reason == RejectionReason.OUT_OF_STOCK:
-            changes.change(level, StockBucket.ON_HAND, -quantity, MovementReason.ADJUSTMENT)
-        elif reason == RejectionReason.DAMAGED:
-            changes.change(level, StockBucket.ON_HAND, -quantity, MovementReason.DAMAGE)
-            changes.change(level, StockBucket.UNSELLABLE, quantity, MovementReason.DAMAGE)
-    changes.commit()
-    result = commit_demand(dict(per_product), backorderable=set(per_product), networks=networks)
-    backordered = dict(result.backordered)
+    networks = _give_back_stock(locked, per_product, reason=reason, actor=actor, note=note)
+    # A pickup can only happen at its store: units its store gives back are cancelled
+    # (the customer is told); anything else goes back to the network to be routed.
+    pickup = fo.is_pickup
+    backordered: dict[int, int] = {}
+    if not pickup:
+        result = commit_demand(dict(per_product), backorderable=set(per_product), networks=networks)
+        backordered = dict(result.backordered)
     for fo_line, quantity in picked:
         fo_line.quantity_rejected += quantity
         line = locked.order_lines[fo_line.order_line_id]
         line.quantity_allocated -= quantity
+        if pickup:
+            line.quantity_cancelled += quantity
+            continue
         short = min(backordered.get(line.product_id, 0), quantity)
         if short:
             line.quantity_backordered += short
             backordered[line.product_id] -= short
     FulfillmentOrderLine.objects.bulk_update([li for li, _ in picked], ["quantity_rejected"])
     lines = list(locked.order_lines.values())
-    OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered"])
+    if pickup:
+        apply_totals(locked.order, lines)
+        _settle_order_after_cancel(locked.order, lines)
+    OrderLine.objects.bulk_update(
+        lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled", "tax_total"]
+    )
     if fo.request_status == RequestStatus.SUBMITTED and reason == RejectionReason.PARTNER_REJECTED:
         fo.request_status = RequestStatus.REJECTED
     _settle_fo(fo, locked.fo_lines)
     fo.save()
     locked.order.fulfillment_status = derive_fulfillment_status(lines)
-    locked.order.save(update_fields=["fulfillment_status", "updated_at"])
+    locked.order.save()
     record_order_event(
         order=locked.order,
-        type=OrderEventType.NOTE,
+        type=OrderEventType.LINES_CANCELLED if pickup else OrderEventType.NOTE,
         actor=actor,
         message=f"{fo.location.code} rejected "
         + ", ".join(f"{li.order_line.sku}×{q}" for li, q in picked)
         + f" ({RejectionReason(reason).label})",
         payload={"fulfillment_order": fo.number, "reason": reason, "note": note},
     )
-    outbox.emit("order.released", {"order_id": locked.order.pk, "after": "rejection"})
+    if pickup:
+        outbox.emit("order.cancelled", {"order_id": locked.order.pk, "whole": False})
+    else:
+        outbox.emit("order.released", {"order_id": locked.order.pk, "after": "rejection"})
     return fo
+
+
+def _settle_order_after_cancel(order: Order, lines: list[OrderLine]) -> None:
+    live = sum(line.quantity_live for line in lines)
+    shipped = sum(line.quantity_shipped for line in lines)
+    now = timezone.now()
+    if live == 0 and can_transition(order.status, OrderStatus.CANCELLED):
+        order.status = OrderStatus.CANCELLED
+        order.cancelled_at = now
+    elif live and shipped >= live and can_transition(order.status, OrderStatus.COMPLETED):
+        order.status = OrderStatus.COMPLETED
+        order.completed_at = now
 
 
 # --- shipping ---------------------------------------------------------------------------

@@ -272,3 +272,41 @@ def test_cancelling_a_routed_order_releases_the_allocation(routed, network, prod
     line = order.lines.get(product=a)
     assert (line.quantity_cancelled, line.quantity_shipped, line.quantity_allocated) == (2, 1, 0)
     assert NetworkStock.objects.get(product=a).available == 9
+
+
+def test_units_a_pickup_store_rejects_are_cancelled_not_rerouted(network, products, method):
+    from decimal import Decimal
+
+    from tests.factories import ShippingMethodFactory
+
+    ShippingMethodFactory(
+        code="PICKUP",
+        name="Store pickup",
+        service_level="pickup",
+        carrier=None,
+        transit_days_min=0,
+        transit_days_max=0,
+        price=Decimal("0"),
+    )
+    store = LocationFactory(code="ST-2", kind="store", pickup=True)
+    a = products[0]
+    receive(store, a, 2)
+    receive(network["NWK"], a, 5)
+    order = place(
+        [(a, 2)],
+        shipping_method_code="PICKUP",
+        pickup_location_code="ST-2",
+        customer=CustomerFactory(),
+    )
+    route_order(order_id=order.pk)
+    fo = FulfillmentOrder.objects.get(order=order)
+
+    ops.reject_fulfillment_lines(fo_id=fo.pk, reason="damaged", actor=SYSTEM)
+
+    order.refresh_from_db()
+    line = order.lines.get()
+    assert (line.quantity_cancelled, line.quantity_allocated) == (2, 0)
+    assert order.status == OrderStatus.CANCELLED
+    assert order.grand_total == 0
+    assert NetworkStock.objects.get(product=a).committed == 0
+    assert level(store, a).unsellable == 2
