@@ -188,6 +188,14 @@ class Order(models.Model):
             models.Index(fields=["email"]),
             models.Index(fields=["ship_phone"]),
             models.Index(fields=["status", "-id"]),
+            # The credit rule sums a company's open orders on every placement: an
+            # index-only scan of this partial index, not a walk through the table.
+            models.Index(
+                fields=["company"],
+                include=["grand_total"],
+                condition=Q(status__in=["placed", "processing"]),
+                name="order_company_open_exposure",
+            ),
         ]
         permissions = [
             ("place_order_on_behalf", "Can place orders on behalf of customers"),

@@ -208,3 +208,7 @@ OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
 OMS_SIMULATED_CARRIER_STEP_MINUTES = int(os.environ.get("OMS_SIMULATED_CARRIER_STEP_MINUTES", "5"))
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
+# "after_commit": each request publishes its own outbox events once it commits.
+# "process": a `manage.py relay_outbox` process publishes them in batches (cheaper per
+# request under load); the periodic sweep backs both up.
+OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
