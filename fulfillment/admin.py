@@ -28,6 +28,7 @@ from oms.core.actors import Actor
 from oms.core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
+    OrderNumberSearchMixin,
     ReadOnlyInlineMixin,
     admin_change_url,
     admin_changelist_url,
@@ -210,25 +211,17 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
+class RoutingDecisionAdmin(
+    OrderNumberSearchMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ("created", "order_link", "outcome", "summary")
     list_select_related = ("order",)
     list_filter = (OutcomeFilter,)
-    search_fields = ("order__number",)
-    search_help_text = "Exact order number."
     sortable_by = ("created",)
     ordering = ("-id",)
     change_select_related = ("order",)
     fields = ("order_link", "outcome", "summary", "created_at", "trace_table")
     readonly_fields = ("order_link", "trace_table")
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[RoutingDecision], search_term: str
-    ) -> tuple[QuerySet[RoutingDecision], bool]:
-        term = search_term.strip().upper()
-        if not term:
-            return queryset, False
-        return queryset.filter(order__number=term), False
 
     @admin.display(description="When", ordering="id")
     def created(self, obj: RoutingDecision) -> str:

@@ -23,13 +23,12 @@ from inventory.services import StockChangeSet
 from oms import outbox
 from oms.core.actors import Actor
 from oms.core.errors import Conflict, InvalidInput, NotFound
+from orders.changes import settle_order_status
 from orders.events import record_order_event
 from orders.models import (
     Order,
     OrderEventType,
     OrderLine,
-    OrderStatus,
-    can_transition,
     derive_fulfillment_status,
 )
 from orders.pricing import apply_totals
@@ -106,11 +105,7 @@ def _settle_fo(fo: FulfillmentOrder, fo_lines: list[FulfillmentOrderLine]) -> No
 
 def _settle_order(order: Order, lines: list[OrderLine]) -> None:
     order.fulfillment_status = derive_fulfillment_status(lines)
-    live = sum(line.quantity_live for line in lines)
-    shipped = sum(line.quantity_shipped for line in lines)
-    if live and shipped >= live and can_transition(order.status, OrderStatus.COMPLETED):
-        order.status = OrderStatus.COMPLETED
-        order.completed_at = timezone.now()
+    settle_order_status(order, lines)
     order.save()
 
 
@@ -251,7 +246,7 @@ def reject_fulfillment_lines(
     lines = list(locked.order_lines.values())
     if pickup:
         apply_totals(locked.order, lines)
-        _settle_order_after_cancel(locked.order, lines)
+        settle_order_status(locked.order, lines)
     OrderLine.objects.bulk_update(
         lines, ["quantity_allocated", "quantity_backordered", "quantity_cancelled", "tax_total"]
     )
@@ -275,18 +270,6 @@ def reject_fulfillment_lines(
     else:
         outbox.emit("order.released", {"order_id": locked.order.pk, "after": "rejection"})
     return fo
-
-
-def _settle_order_after_cancel(order: Order, lines: list[OrderLine]) -> None:
-    live = sum(line.quantity_live for line in lines)
-    shipped = sum(line.quantity_shipped for line in lines)
-    now = timezone.now()
-    if live == 0 and can_transition(order.status, OrderStatus.CANCELLED):
-        order.status = OrderStatus.CANCELLED
-        order.cancelled_at = now
-    elif live and shipped >= live and can_transition(order.status, OrderStatus.COMPLETED):
-        order.status = OrderStatus.COMPLETED
-        order.completed_at = now
 
 
 # --- shipping ---------------------------------------------------------------------------

@@ -59,6 +59,7 @@ from oms.core.admin import (
     AppendOnlyAdminMixin,
     ConfirmForm,
     OperatorAdminMixin,
+    OrderNumberSearchMixin,
     ReadOnlyInlineMixin,
     admin_change_url,
     admin_changelist_url,
@@ -1848,7 +1849,9 @@ class HoldStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OrderHold)
-class OrderHoldAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
+class OrderHoldAdmin(
+    OrderNumberSearchMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "order",
         "kind",
@@ -1862,18 +1865,8 @@ class OrderHoldAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin)
     list_select_related = ("order", "released_by")
     list_filter = (HoldStateFilter, "kind")
     date_hierarchy = "placed_at"
-    search_fields = ("order__number",)
-    search_help_text = "Exact order number."
     change_select_related = ("order", "released_by")
     actions = ("release_selected_holds",)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[OrderHold], search_term: str
-    ) -> tuple[QuerySet[OrderHold], bool]:
-        term = search_term.strip().upper()
-        if not term:
-            return queryset, False
-        return queryset.filter(order__number=term), False
 
     @admin.display(description="State")
     def state(self, obj: OrderHold) -> str:
@@ -1903,22 +1896,14 @@ class OrderHoldAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
+class OrderEventAdmin(
+    OrderNumberSearchMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = ("created", "order", "type", "message", "actor")
     list_select_related = ("order",)
     list_filter = ("type", "actor_kind")
-    search_fields = ("order__number",)
-    search_help_text = "Exact order number."
     change_select_related = ("order", "actor_user")
     ordering = ("-id",)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[OrderEvent], search_term: str
-    ) -> tuple[QuerySet[OrderEvent], bool]:
-        term = search_term.strip().upper()
-        if not term:
-            return queryset, False
-        return queryset.filter(order__number=term), False
 
     @admin.display(description="When", ordering="id")
     def created(self, obj: OrderEvent) -> str:

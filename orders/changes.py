@@ -180,22 +180,20 @@ def _apply_releases(
         line.quantity_allocated -= plan.allocated
 
 
-def _settle_status(order: Order, lines: list[OrderLine]) -> str | None:
-    """Move the order to cancelled or completed when its lines say so."""
+def settle_order_status(order: Order, lines: list[OrderLine]) -> str | None:
+    """Move the order to cancelled (nothing live) or completed (everything live shipped)
+    when its lines say so and the transition table allows it; returns the new status."""
     live = sum(line.quantity_live for line in lines)
     shipped = sum(line.quantity_shipped for line in lines)
-    now = timezone.now()
-    target = None
-    if live == 0:
-        target = OrderStatus.CANCELLED
-        order.cancelled_at = now
-    elif shipped >= live:
-        target = OrderStatus.COMPLETED
-        order.completed_at = now
-    if target and can_transition(order.status, target):
-        order.status = target
-        return target
-    return None
+    target = OrderStatus.CANCELLED if live == 0 else OrderStatus.COMPLETED
+    if (live and shipped < live) or not can_transition(order.status, target):
+        return None
+    order.status = target
+    if target == OrderStatus.CANCELLED:
+        order.cancelled_at = timezone.now()
+    else:
+        order.completed_at = timezone.now()
+    return target
 
 
 def _save(order: Order, lines: list[OrderLine], *, line_fields: list[str]) -> None:
@@ -268,7 +266,7 @@ def cancel_order(
         by_number[number].quantity_cancelled += quantity
     before_total = order.grand_total
     apply_totals(order, order_lines)
-    new_status = _settle_status(order, order_lines)
+    new_status = settle_order_status(order, order_lines)
     _save(
         order,
         order_lines,
@@ -302,18 +300,9 @@ def _editable(order: Order) -> None:
 def _reevaluate_holds(order: Order) -> list[str]:
     """Re-run the hold rules after an edit: add holds that now apply, release automatic
     holds whose condition has cleared. Fraud and manual holds stay for a person."""
-    if order.company_id:
-        exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
-        prior, recent = 1, 0
-    else:
-        exposure = Decimal("0")
-        prior, recent = hold_rules.customer_history(order.customer_id, exclude_order_id=order.pk)
-        prior = max(prior, 1)  # an edit is not a new customer's first impression
     wanted = {
         d.kind: d.reason
-        for d in hold_rules.evaluate_holds(
-            order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
-        )
+        for d in hold_rules.decide_holds(order, after_edit=True)
         if d.kind != HoldKind.FRAUD_REVIEW
     }
     open_holds = {

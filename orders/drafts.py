@@ -11,7 +11,6 @@ submission of the same draft run one after the other.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -140,15 +139,7 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
     order.status = OrderStatus.PLACED
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
-    if order.company_id:
-        exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
-        prior, recent = 1, 0
-    else:
-        exposure = Decimal("0")
-        prior, recent = hold_rules.customer_history(order.customer_id, exclude_order_id=order.pk)
-    decisions = hold_rules.evaluate_holds(
-        order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
-    )
+    decisions = hold_rules.decide_holds(order)
     order.save()
     OrderLine.objects.bulk_update(lines, ["quantity_backordered", "quantity_allocated"])
     holds = OrderHold.objects.bulk_create(

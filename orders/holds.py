@@ -57,6 +57,24 @@ def address_problems(order: Order) -> list[str]:
     return problems
 
 
+def decide_holds(order: Order, *, after_edit: bool = False) -> list[HoldDecision]:
+    """The holds ``order`` needs, with their inputs read here (one aggregate query).
+
+    After an edit the customer is no longer new, so the first-order fraud rule no
+    longer applies."""
+    if order.company_id:
+        exposure = company_open_exposure(order.company_id, exclude_order_id=order.pk)
+        prior, recent = 1, 0
+    else:
+        exposure = Decimal("0")
+        prior, recent = customer_history(order.customer_id, exclude_order_id=order.pk)
+        if after_edit:
+            prior = max(prior, 1)
+    return evaluate_holds(
+        order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
+    )
+
+
 def evaluate_holds(
     order: Order,
     *,

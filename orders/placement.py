@@ -436,15 +436,7 @@ def place_order(
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
     _insert_order(order)
 
-    if order.company_id:
-        exposure = hold_rules.company_open_exposure(order.company_id, exclude_order_id=order.pk)
-        prior, recent = 1, 0
-    else:
-        exposure = Decimal("0")
-        prior, recent = hold_rules.customer_history(order.customer_id, exclude_order_id=order.pk)
-    decisions = hold_rules.evaluate_holds(
-        order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
-    )
+    decisions = hold_rules.decide_holds(order)
 
     # A pickup order allocates at its store before its lines are written. Other orders
     # write everything first and lock the SKUs' network rows last, so that hot SKUs stay

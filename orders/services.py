@@ -3,7 +3,7 @@ here: holds, notes and the import of closed historical orders."""
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -30,14 +30,7 @@ from .models import (
     derive_return_status,
 )
 from .numbering import next_order_number
-from .pricing import apply_totals
-
-CENT = Decimal("0.01")
-
-
-def money(value: Decimal) -> Decimal:
-    """Round to cents, half up. The one place money is rounded."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+from .pricing import apply_totals, money
 
 
 class HoldNotFound(Conflict):

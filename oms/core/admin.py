@@ -196,6 +196,22 @@ class OperatorAdminMixin(_ModelAdminBase):
         return kwargs
 
 
+class OrderNumberSearchMixin(_ModelAdminBase):
+    """Search rows that hang off an order by its exact number: an index lookup, never a
+    substring scan of a large table."""
+
+    search_fields = ("order__number",)
+    search_help_text = "Exact order number."
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip().upper()
+        if not term:
+            return queryset, False
+        return queryset.filter(order__number=term), False
+
+
 class AppendOnlyAdminMixin(_ModelAdminBase):
     """Rows written only by services (ledgers, timelines): viewable, never edited here."""
 
