@@ -2,16 +2,14 @@
 
 import os
 
-import dj_database_url
-
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import database_config, env_bool
 
 SECRET_KEY = "test-secret-key"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_config(
         os.environ.get("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres"),
         conn_max_age=0,
     )
