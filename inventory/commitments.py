@@ -9,9 +9,13 @@ quantities of placed orders, which the tests reconcile.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
+from oms.core import rows as sql_rows
 from oms.core.actors import Actor
 
 from .errors import InsufficientStock
@@ -31,14 +35,31 @@ class CommitResult:
     backordered: dict[int, int]
 
 
-def lock_network_rows(product_ids: list[int]) -> dict[int, NetworkStock]:
-    """Lock network rows by product id (step 2 of the global lock order)."""
-    rows = (
-        NetworkStock.objects.select_for_update(no_key=True)
-        .filter(product_id__in=sorted(set(product_ids)))
-        .order_by("product_id")
+@cache
+def _lock_sql(count: int) -> str:
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    return (
+        f"SELECT {sql_rows.columns(NetworkStock, 'n')} FROM {sql_rows.table(NetworkStock)} n "  # noqa: S608
+        f"WHERE n.product_id IN ({sql_rows.placeholders(count)}) ORDER BY n.product_id{lock}"
     )
-    return {row.product_id: row for row in rows}
+
+
+@cache
+def _update_sql(count: int) -> str:
+    cases = " ".join(["WHEN %s THEN CAST(%s AS integer)"] * count)
+    return (
+        f"UPDATE {sql_rows.table(NetworkStock)} SET committed = CASE product_id {cases} END, "  # noqa: S608
+        f"updated_at = %s WHERE product_id IN ({sql_rows.placeholders(count)})"
+    )
+
+
+def lock_network_rows(product_ids: list[int]) -> dict[int, NetworkStock]:
+    """Lock network rows by product id (step 2 of the global lock order). Runs on every
+    placement, so its statement is written by hand."""
+    ids = sorted(set(product_ids))
+    found = sql_rows.fetch(_lock_sql(len(ids)), ids)
+    locked = [sql_rows.instance(NetworkStock, row) for row in found]
+    return {row.product_id: row for row in locked if row is not None}
 
 
 def commit_demand(
@@ -91,15 +112,19 @@ def _apply_committed_deltas(rows: dict[int, NetworkStock], deltas: dict[int, int
     if not deltas:
         return
     now = timezone.now()
-    changed = []
     for product_id, delta in deltas.items():
         row = rows[product_id]
         row.committed += delta
         if row.committed < 0:
             raise ValueError(f"network commitment of product {product_id} would go negative")
         row.updated_at = now
-        changed.append(row)
-    NetworkStock.objects.bulk_update(changed, ["committed", "updated_at"])
+    ids = sorted(deltas)
+    params: list[Any] = []
+    for pid in ids:
+        params += [pid, rows[pid].committed]
+    params += [connection.ops.adapt_datetimefield_value(now), *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(len(ids)), params)
 
 
 def reserve_network(

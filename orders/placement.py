@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from inventory.locks import (
 from inventory.models import Location, MovementReason, NetworkStock, Product, StockBucket
 from inventory.services import StockChangeSet
 from oms import outbox
-from oms.core import refcache
+from oms.core import refcache, rows
 from oms.core.actors import Actor
 
 from . import holds as hold_rules
@@ -128,9 +129,18 @@ def _validate_shape(request: OrderRequest) -> None:
         raise InvalidOrder("The order is not valid.", fields=errors)
 
 
+@cache
+def _products_by_sku_sql(count: int) -> str:
+    return (
+        f"SELECT {rows.columns(Product, 'p')} FROM {rows.table(Product)} p "  # noqa: S608
+        f"WHERE p.sku IN ({rows.placeholders(count)})"
+    )
+
+
 def _load_products(request: OrderRequest) -> dict[str, Product]:
     skus = {line.sku.strip().upper() for line in request.lines}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    found = rows.fetch(_products_by_sku_sql(len(skus)), sorted(skus))
+    products = {p.sku: p for p in (rows.instance(Product, row) for row in found) if p}
     unknown = sorted(skus - products.keys())
     if unknown:
         raise UnknownSku(f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
@@ -398,13 +408,13 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> No
 
 def _insert_order(order: Order) -> None:
     if not order.external_reference:
-        order.save(force_insert=True)
+        rows.insert([order])
         return
     # Imports and marketplaces may send the same order twice: the unique constraint
     # decides, inside a savepoint so the refusal is a clean 409, not a broken transaction.
     try:
         with transaction.atomic():
-            order.save(force_insert=True)
+            rows.insert([order])
     except IntegrityError as exc:
         raise DuplicateOrder(
             f"Order {order.external_reference} from {order.get_channel_display()} "
@@ -445,13 +455,12 @@ def place_order(
         _commit_pickup(order, lines, actor)
     for line in lines:
         line.order = order
-    OrderLine.objects.bulk_create(lines)
+    rows.insert(lines)
     placed_holds = [
         OrderHold(order=order, kind=d.kind, reason=d.reason, placed_by_label="rules")
         for d in decisions
     ]
-    if placed_holds:
-        OrderHold.objects.bulk_create(placed_holds)
+    rows.insert(placed_holds)
     events = [
         OrderEvent(
             order=order,
@@ -482,7 +491,7 @@ def place_order(
             for h in placed_holds
         ],
     ]
-    OrderEvent.objects.bulk_create(events)
+    rows.insert(events)
     outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
     if not order.pickup_location_id:
         _commit_network(order, lines, products)

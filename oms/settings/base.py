@@ -89,7 +89,7 @@ def database_config(url: str, **options: Any) -> dict[str, Any]:
     the server plans the hot path's statements once per connection, not per request.
     ``DB_PREPARE_THRESHOLD`` is how many runs make a statement worth preparing
     ("off" turns both off)."""
-    config: dict[str, Any] = dj_database_url.parse(url, **options)
+    config: dict[str, Any] = dict(dj_database_url.parse(url, **options))
     threshold = os.environ.get("DB_PREPARE_THRESHOLD", "2")
     if config["ENGINE"] == "django.db.backends.postgresql" and threshold != "off":
         config.setdefault("OPTIONS", {}).update(
@@ -225,7 +225,8 @@ OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
 OMS_SIMULATED_CARRIER_STEP_MINUTES = int(os.environ.get("OMS_SIMULATED_CARRIER_STEP_MINUTES", "5"))
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
-# "after_commit": each request publishes its own outbox events once it commits.
-# "process": a `manage.py relay_outbox` process publishes them in batches (cheaper per
-# request under load); the periodic sweep backs both up.
+# "process" (production): requests only write their outbox rows, and a `manage.py
+# relay_outbox` process publishes them in batches, one message per consuming task.
+# "after_commit" (simple setups, the demo): each request publishes its own events once
+# it commits. The periodic sweep backs both up.
 OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
