@@ -1,19 +1,25 @@
 """Thin routing tasks: ids in, one service call, safe to repeat."""
 
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 
+from oms import outbox
 from oms.models import OutboxEvent
 
 from . import routing
 
 
-@shared_task(name="fulfillment.route_order_event", acks_late=True)
-def route_order_event(event_id: int) -> None:
+def _route(event: OutboxEvent) -> None:
+    routing.route_order(order_id=event.payload["order_id"])
+
+
+@shared_task(name="fulfillment.route_order_event", bind=True, acks_late=True)
+def route_order_event(self: Any, event_ids: int | list[int]) -> None:
     if not settings.OMS_AUTO_ROUTE:
         return
-    event = OutboxEvent.objects.get(pk=event_id)
-    routing.route_order(order_id=event.payload["order_id"])
+    outbox.handle_events(self, event_ids, _route)
 
 
 @shared_task(name="fulfillment.route_order", acks_late=True)
@@ -40,15 +46,13 @@ def flag_at_risk() -> int:
     return flag()
 
 
-@shared_task(
-    name="fulfillment.notify_partner",
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=8,
-)
-def notify_partner(event_id: int) -> None:
+def _request_fulfillment(event: OutboxEvent) -> None:
     from .partners import send_fulfillment_request
 
-    event = OutboxEvent.objects.get(pk=event_id)
     send_fulfillment_request(fo_id=event.payload["fulfillment_order_id"])
+
+
+@shared_task(name="fulfillment.notify_partner", bind=True, acks_late=True, max_retries=8)
+def notify_partner(self: Any, event_ids: int | list[int]) -> None:
+    # OSError: the mail server is unreachable or refused us; retried with backoff.
+    outbox.handle_events(self, event_ids, _request_fulfillment, retry_on=(OSError,))

@@ -1,22 +1,30 @@
 """The transactional outbox.
 
-``emit`` writes an ``OutboxEvent`` inside the caller's transaction and asks for it to
-be relayed once that transaction commits. ``relay`` hands events to Celery (or runs
-them inline when no broker is configured) and stamps them published; a broker that
-is down leaves them unpublished, and ``sweep`` (a beat task) publishes them later.
-Handlers receive the event id and must be idempotent.
+``emit`` writes an ``OutboxEvent`` inside the caller's transaction. Publishing is done
+either by the request itself once its transaction commits (``OMS_OUTBOX_RELAY=
+after_commit``, the default) or by the ``relay_outbox`` process (``process``), which
+polls for new rows; the ``sweep_outbox`` beat task backs both up. Either way events go
+out in batches: ``relay_events`` sends one Celery message per consuming task with the
+ids of all the events it consumes, and stamps the published rows with one UPDATE. A
+broker that is down leaves the rows unpublished, with their error, for a later poll.
+
+Consuming tasks take one event id or a list of them and handle each event on its own
+(``handle_events``); they must be idempotent, since an event may be published twice.
 """
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from .core import rows
 from .models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -37,6 +45,11 @@ HANDLERS: dict[str, list[str]] = {
     "tracking.exception": ["oms.notify_order_event"],
 }
 
+# Events one poll of the relay claims and publishes at most.
+RELAY_BATCH = 500
+# Cap, in seconds, of the exponential backoff between retries of failed events.
+RETRY_BACKOFF_MAX = 600
+
 
 def relays_in_process() -> bool:
     """Whether a dedicated ``relay_outbox`` process publishes events, so requests do
@@ -49,72 +62,169 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     request itself or by the relay process."""
     if topic not in HANDLERS:
         raise ValueError(f"unknown outbox topic {topic!r}")
-    event = OutboxEvent.objects.create(topic=topic, payload=payload)
+    event = OutboxEvent(topic=topic, payload=payload)
+    rows.insert([event])  # every placement emits: its INSERT is written once per process
     if not relays_in_process():
         transaction.on_commit(lambda: relay_events([event]))
     return event
 
 
-def _dispatch(event: OutboxEvent) -> None:
+def _publish(task_name: str, event_ids: list[int]) -> None:
     from .celery import app
 
-    for task_name in HANDLERS.get(event.topic, []):
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            if task_name not in app.tasks:
-                # Task modules are discovered lazily; inline runs may come first.
-                app.loader.import_default_modules()
-            app.tasks[task_name].apply(args=[event.pk], throw=True)
-        else:
-            # retry=False: a dead broker must fail fast; the sweep will try again.
-            app.send_task(task_name, args=[event.pk], retry=False)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        if task_name not in app.tasks:
+            # Task modules are discovered lazily; inline runs may come first.
+            app.loader.import_default_modules()
+        app.tasks[task_name].apply(args=[event_ids], throw=True)
+    else:
+        # retry=False: a dead broker must fail fast; a later poll will try again.
+        app.send_task(task_name, args=[event_ids], retry=False)
 
 
-def relay(event_ids: Iterable[int]) -> int:
-    """Publish the given events if still unpublished; returns how many were."""
-    events = OutboxEvent.objects.filter(pk__in=list(event_ids), published_at__isnull=True)
-    return relay_events(list(events))
+def relay_events(events: Sequence[OutboxEvent]) -> int:
+    """Publish events; returns how many were published. Never raises.
 
-
-def relay_events(events: list[OutboxEvent]) -> int:
-    """Publish events; returns how many were published. Never raises. The published
-    ones are stamped with one UPDATE, whatever their number."""
-    published: list[int] = []
+    Sends one message per consuming task, carrying the ids of all the events of
+    ``events`` it consumes, whatever their number. If a message cannot be sent, the
+    events it carries stay unpublished (their other consumers may have been sent
+    already and will get them again: consumers are idempotent). The published events
+    are stamped with one UPDATE, the others have their attempt counted and their
+    error recorded with another.
+    """
+    batches: dict[str, list[int]] = {}
     for event in events:
+        for task_name in HANDLERS.get(event.topic, []):
+            batches.setdefault(task_name, []).append(event.pk)
+    errors: dict[int, str] = {}
+    for task_name, event_ids in batches.items():
         try:
-            _dispatch(event)
+            _publish(task_name, event_ids)
         except Exception as exc:
-            logger.warning("outbox event %s not published: %s", event.pk, exc)
-            OutboxEvent.objects.filter(pk=event.pk).update(
-                attempts=F("attempts") + 1, last_error=str(exc)[:300]
+            logger.warning(
+                "outbox: %s for %d events not published: %s", task_name, len(event_ids), exc
             )
-            continue
-        published.append(event.pk)
+            for event_id in event_ids:
+                errors.setdefault(event_id, f"{task_name}: {exc}"[:300])
+    published = [event.pk for event in events if event.pk not in errors]
     if published:
         OutboxEvent.objects.filter(pk__in=published).update(
             published_at=timezone.now(), attempts=F("attempts") + 1, last_error=""
         )
+    if errors:
+        by_error: dict[str, list[int]] = {}
+        for event_id, error in errors.items():
+            by_error.setdefault(error, []).append(event_id)
+        OutboxEvent.objects.filter(pk__in=list(errors)).update(
+            attempts=F("attempts") + 1,
+            last_error=Case(
+                *(When(pk__in=ids, then=Value(error)) for error, ids in by_error.items()),
+                default=F("last_error"),
+            ),
+        )
     return len(published)
 
 
-def sweep(*, older_than: timedelta = timedelta(seconds=5), limit: int = 500) -> int:
-    """Publish events the after-commit relay missed. Safe to run concurrently."""
-    cutoff = timezone.now() - older_than
+def _publish_due(*, older_than: timedelta, limit: int) -> tuple[int, int]:
+    """One poll: claim up to ``limit`` unpublished events created at least
+    ``older_than`` ago, publish and stamp them. Returns (claimed, published).
+
+    BEGIN, one SELECT, the stamping UPDATE(s) and COMMIT, plus one message per
+    consuming task, whatever the number of events. The claimed rows stay locked
+    (``SKIP LOCKED``) until they are stamped, so concurrent relays and the sweep skip
+    them instead of publishing them twice. Holding these locks while publishing is
+    safe: nothing but a poll ever locks outbox rows, and a publication fails fast
+    (no retry, a short connection timeout) when the broker is down. Inline (eager)
+    tasks run inside this transaction.
+    """
+    due = OutboxEvent.objects.select_for_update(skip_locked=True).filter(published_at__isnull=True)
+    if older_than:
+        due = due.filter(created_at__lte=timezone.now() - older_than)
     with transaction.atomic():
-        ids = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(published_at__isnull=True, created_at__lte=cutoff)
-            .order_by("id")
-            .values_list("pk", flat=True)[:limit]
-        )
-    return relay(ids) if ids else 0
+        events = list(due.order_by("id")[:limit])
+        return len(events), (relay_events(events) if events else 0)
 
 
-def run_relay(*, poll_seconds: float = 0.1, batch: int = 500, stop: Any = None) -> None:
+def sweep(*, older_than: timedelta = timedelta(seconds=5), limit: int = RELAY_BATCH) -> int:
+    """Publish up to ``limit`` events left unpublished for ``older_than`` (missed by
+    the after-commit relay, or refused by a broker that was down); returns how many
+    were published. Safe to run beside the relay process and other sweeps."""
+    return _publish_due(older_than=older_than, limit=limit)[1]
+
+
+def _anything_due() -> bool:
+    # An index-only probe of the partial index on unpublished rows.
+    return OutboxEvent.objects.filter(published_at__isnull=True).exists()
+
+
+def run_relay(
+    *,
+    poll_seconds: float = 0.1,
+    batch: int = RELAY_BATCH,
+    stop: Callable[[], bool] | None = None,
+) -> None:
     """The relay process: publish new events as they commit, batch by batch, until
-    ``stop()`` says so. Events are picked with SKIP LOCKED, so several relays (and the
-    periodic sweep) can run side by side; a rare double publication is harmless."""
-    import time
+    ``stop()`` says so.
 
+    While idle, a poll is one cheap query that finds nothing to claim. Once events
+    show up, each poll claims and publishes a batch (see ``_publish_due``), and full
+    batches follow each other without pausing until the backlog is drained.
+    """
+    claimed = 0
     while not (stop and stop()):
-        if sweep(older_than=timedelta(0), limit=batch) < batch:
-            time.sleep(poll_seconds)
+        if claimed or _anything_due():
+            claimed, published = _publish_due(older_than=timedelta(0), limit=batch)
+            if claimed == batch and published == claimed:
+                continue
+        time.sleep(poll_seconds)
+
+
+def handle_events(
+    task: Any,
+    event_ids: int | Sequence[int],
+    handle: Callable[[OutboxEvent], object],
+    *,
+    retry_on: tuple[type[Exception], ...] = (),
+) -> None:
+    """Run ``handle`` on each event of a message; the body of the consuming tasks.
+
+    ``task`` is the bound task; ``event_ids`` one event id (a message queued before
+    messages carried batches) or a list. The events are loaded with one query and
+    handled one by one, each independently of the others:
+
+    - an event whose handling raises one of ``retry_on`` (a transient error) is
+      retried later, together with the other transient failures of the message and
+      nothing else, by ``task.retry`` with exponential backoff (capped at
+      ``RETRY_BACKOFF_MAX`` seconds, at most ``task.max_retries`` times; then the
+      error is raised);
+    - any other error is logged with its traceback, and once every event has been
+      handled the first one is raised, so the run shows as failed (the retry of the
+      transient failures, if any, is scheduled first). Such events are not retried.
+
+    Ids of events that no longer exist are skipped.
+    """
+    ids = [event_ids] if isinstance(event_ids, int) else list(event_ids)
+    transient: list[int] = []
+    transient_error: Exception | None = None
+    errors: list[Exception] = []
+    for event in OutboxEvent.objects.filter(pk__in=ids).order_by("id"):
+        try:
+            handle(event)
+        except retry_on as exc:
+            logger.warning("%s: outbox event %s will be retried: %s", task.name, event.pk, exc)
+            transient.append(event.pk)
+            transient_error = exc
+        except Exception as exc:
+            logger.exception("%s: outbox event %s failed", task.name, event.pk)
+            errors.append(exc)
+    if transient:
+        countdown = get_exponential_backoff_interval(
+            factor=1,
+            retries=task.request.retries,
+            maximum=RETRY_BACKOFF_MAX,
+            full_jitter=True,
+        )
+        # Raises Retry unless another error is to be raised below.
+        task.retry(args=[transient], countdown=countdown, exc=transient_error, throw=not errors)
+    if errors:
+        raise errors[0]

@@ -1,4 +1,6 @@
-"""Thin tasks: an id in, one call out. Safe to run twice."""
+"""Thin tasks: ids in, one call out. Safe to run twice."""
+
+from typing import Any
 
 from celery import shared_task
 
@@ -18,18 +20,9 @@ ORDER_TOPIC_EVENTS = {
 REPEATABLE_TOPICS = {"order.cancelled"}
 
 
-@shared_task(
-    name="oms.notify_order_event",
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
-def notify_order_event(event_id: int) -> None:
+def _notify(event: OutboxEvent) -> None:
     from .notifications import send_order_notification
 
-    event = OutboxEvent.objects.get(pk=event_id)
     payload = event.payload
     send_order_notification(
         order_id=payload["order_id"],
@@ -38,6 +31,12 @@ def notify_order_event(event_id: int) -> None:
         fulfillment_order_id=payload.get("fulfillment_order_id"),
         occurrence=f"outbox-{event.pk}" if event.topic in REPEATABLE_TOPICS else "",
     )
+
+
+@shared_task(name="oms.notify_order_event", bind=True, acks_late=True, max_retries=8)
+def notify_order_event(self: Any, event_ids: int | list[int]) -> None:
+    # OSError: the mail server is unreachable or refused us; retried with backoff.
+    outbox.handle_events(self, event_ids, _notify, retry_on=(OSError,))
 
 
 @shared_task(name="oms.sweep_outbox", acks_late=True)

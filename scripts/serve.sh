@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Serve the demo: the web server, plus a Celery worker and beat when REDIS_URL is set.
+# Serve the demo: the web server, plus a Celery worker, beat and the outbox relay when
+# REDIS_URL is set (requests then only write their outbox rows; the relay publishes them).
 set -euo pipefail
 HOST=${1:-127.0.0.1}
 PORT=${2:-8000}
@@ -14,7 +15,10 @@ if [ -n "${REDIS_URL:-}" ]; then
   pids+=($!)
   "$BIN/celery" -A oms beat --loglevel=INFO &
   pids+=($!)
-  echo "Celery worker and beat started on $REDIS_URL"
+  export OMS_OUTBOX_RELAY=process
+  "$BIN/python" manage.py relay_outbox &
+  pids+=($!)
+  echo "Celery worker, beat and outbox relay started on $REDIS_URL"
 else
   echo "No REDIS_URL: background tasks run inline (eager mode)."
 fi

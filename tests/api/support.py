@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection, connections
 from django.db.models import F, Sum
 from django.test import override_settings
+from kombu import pools as kombu_pools
 
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
 from oms.models import Notification, OutboxEvent
@@ -176,8 +177,9 @@ def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterat
     saved = {name: conf[name] for name in ("broker_url", "task_default_queue", "task_always_eager")}
 
     def drop_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # The pools live in kombu's process-wide registry, keyed by broker URL: one
+        # closed but left there would be handed out the next time the URL is used.
+        kombu_pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from oms.outbox import run_relay, sweep
+from oms.outbox import RELAY_BATCH, run_relay, sweep
 
 
 class Command(BaseCommand):
@@ -16,7 +16,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            self.stdout.write(f"published {sweep(older_than=timedelta(0))} events")
+            total = 0
+            while True:
+                published = sweep(older_than=timedelta(0), limit=RELAY_BATCH)
+                total += published
+                # A short batch means the backlog is drained, or the broker refused it.
+                if published < RELAY_BATCH:
+                    break
+            self.stdout.write(f"published {total} events")
             return
         stopping = {"now": False}
 
