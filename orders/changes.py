@@ -297,12 +297,12 @@ def _editable(order: Order) -> None:
         raise OrderNotEditable(f"Order {order.number} is {order.status}; it cannot be edited.")
 
 
-def _reevaluate_holds(order: Order) -> list[str]:
+def _reevaluate_holds(order: Order, *, total_before: Decimal) -> list[str]:
     """Re-run the hold rules after an edit: add holds that now apply, release automatic
     holds whose condition has cleared. Fraud and manual holds stay for a person."""
     wanted = {
         d.kind: d.reason
-        for d in hold_rules.decide_holds(order, after_edit=True)
+        for d in hold_rules.decide_holds(order, after_edit=True, counted_total=total_before)
         if d.kind != HoldKind.FRAUD_REVIEW
     }
     open_holds = {
@@ -376,11 +376,12 @@ def _finish_edit(
     after: dict[str, Any],
     line_fields: list[str],
 ) -> Order:
-    before["grand_total"] = str(order.grand_total)
+    total_before = order.grand_total
+    before["grand_total"] = str(total_before)
     apply_totals(order, lines)
     after["grand_total"] = str(order.grand_total)
     _save(order, lines, line_fields=line_fields)
-    holds = _reevaluate_holds(order)
+    holds = _reevaluate_holds(order, total_before=total_before)
     record_order_event(
         order=order,
         type=OrderEventType.EDITED,
