@@ -341,6 +341,14 @@ def _commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
         line.quantity_allocated = line.quantity_ordered
 
 
+def _backorderable(order: Order, products: Mapping[str, Product]) -> set[int]:
+    """The products of this order whose shortfall is backordered instead of refused."""
+    company = order.company
+    if company is not None and company.allow_backorders:
+        return {p.pk for p in products.values()}
+    return {p.pk for p in products.values() if p.allow_backorder}
+
+
 def _commit_network(
     order: Order,
     lines: list[OrderLine],
@@ -357,14 +365,10 @@ def _commit_network(
         demand[line.product_id] = demand.get(line.product_id, 0) + line.quantity_ordered
     to_commit = {pid: qty - already.get(pid, 0) for pid, qty in demand.items()}
     to_commit = {pid: qty for pid, qty in to_commit.items() if qty > 0}
-    company = order.company
-    backorderable = {
-        p.pk
-        for p in products.values()
-        if p.allow_backorder or (company is not None and company.allow_backorders)
-    }
     try:
-        result = commit_demand(to_commit, backorderable=backorderable, networks=networks)
+        result = commit_demand(
+            to_commit, backorderable=_backorderable(order, products), networks=networks
+        )
     except InsufficientStock as exc:
         raise _insufficient(lines, exc) from exc
     # Spread a product's backorder over its lines, last lines first.
@@ -437,8 +441,9 @@ def place_order(
     (409, naming the short lines) without writing anything. Side effects: commits
     network demand (a pickup order allocates at its store), records holds, the
     timeline, and an ``order.placed`` outbox event (confirmation e-mail, routing).
-    ``before_commit`` runs last inside the transaction (the API stores its
-    idempotency record there); if it raises, nothing is written.
+    ``before_commit`` runs inside the transaction once the order is final (the API
+    renders its response and stores its idempotency record there); if it, or the
+    demand commitment after it, raises, nothing is written.
     """
     order, lines, products = build_order(request)
     order.number = next_order_number()
@@ -493,10 +498,20 @@ def place_order(
     ]
     rows.insert(events)
     outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
-    if not order.pickup_location_id:
-        _commit_network(order, lines, products)
-        _record_backorders(order, lines, actor)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
+    if order.pickup_location_id:
+        if before_commit is not None:
+            before_commit(placed)
+        return placed
+    if before_commit is not None and not _backorderable(order, products):
+        # Committing demand cannot change the lines now (it succeeds as they are or
+        # refuses the order), so the caller's work runs first and the SKUs' network
+        # rows stay locked for two statements and the commit only.
+        before_commit(placed)
+        _commit_network(order, lines, products)
+        return placed
+    _commit_network(order, lines, products)
+    _record_backorders(order, lines, actor)
     if before_commit is not None:
         before_commit(placed)
     return placed

@@ -2,6 +2,7 @@
 serializers only validate shape — the services decide everything else."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,122 @@ class OrderInput(serializers.Serializer):
     )
     lines = LineInput(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# --- reading an order body --------------------------------------------------------
+#
+# Every order POST is validated. DRF builds and deep-copies a field tree per request,
+# which costs more than pricing the order, so ``read_order_input`` first tries a plain
+# reading that accepts only the ordinary shapes (text as str, quantities as int) and
+# gives exactly what ``OrderInput`` would; anything else, valid or not, goes through
+# ``OrderInput`` itself, so error messages and coercions stay DRF's.
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_ADDRESS_TEXT = (
+    ("name", 200, True),
+    ("line1", 200, True),
+    ("line2", 200, False),
+    ("city", 100, True),
+    ("region", 100, False),
+    ("postal_code", 20, False),
+    ("country", 2, True),
+    ("phone", 32, False),
+)
+_ORDER_TEXT = (
+    ("po_number", 64, False),
+    ("shipping_method", 32, True),
+    ("pickup_location", 32, False),
+    ("notes", 2000, False),
+)
+_PLAIN = object()  # "not an ordinary shape": let OrderInput decide
+
+
+def _text(value: Any, max_length: int, *, required: bool, min_length: int = 0) -> Any:
+    """A CharField's value (trimmed), or _PLAIN when the input is not a plain string
+    that CharField would accept unchanged in meaning."""
+    if not isinstance(value, str) or "\x00" in value:
+        return _PLAIN
+    if not value.isascii() and _SURROGATES.search(value):
+        return _PLAIN
+    value = value.strip()
+    if (required and not value) or len(value) > max_length or len(value) < min_length:
+        return _PLAIN
+    return value
+
+
+def _address(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return _PLAIN
+    cleaned: dict[str, Any] = {}
+    for name, max_length, required in _ADDRESS_TEXT:
+        if name not in data:
+            if required:
+                return _PLAIN
+            cleaned[name] = ""
+            continue
+        min_length = 2 if name == "country" else 0
+        value = _text(data[name], max_length, required=required, min_length=min_length)
+        if value is _PLAIN or (name == "country" and not value):
+            return _PLAIN
+        cleaned[name] = value
+    return cleaned
+
+
+def _line(data: Any) -> Any:
+    if not isinstance(data, dict) or "sku" not in data or "quantity" not in data:
+        return _PLAIN
+    sku = _text(data["sku"], 64, required=True)
+    quantity = data["quantity"]
+    if sku is _PLAIN or type(quantity) is not int or not 1 <= quantity <= 10_000:
+        return _PLAIN
+    customization: dict[str, str] = {}
+    if "customization" in data:
+        given = data["customization"]
+        if not isinstance(given, dict):
+            return _PLAIN
+        for key, value in given.items():
+            text = _text(value, 200, required=True)
+            if not isinstance(key, str) or text is _PLAIN:
+                return _PLAIN
+            customization[key] = text
+    return {"sku": sku, "quantity": quantity, "customization": customization}
+
+
+def _plain_order_input(data: Any) -> dict[str, Any] | None:
+    """What ``OrderInput`` would validate ``data`` into, when ``data`` has only the
+    ordinary shapes; None otherwise (including every invalid body)."""
+    if not isinstance(data, dict) or "customer" in data:
+        return None
+    cleaned: dict[str, Any] = {}
+    for name, max_length, required in _ORDER_TEXT:
+        value = _text(data[name], max_length, required=required) if name in data else ""
+        if value is _PLAIN or (required and not value):
+            return None
+        cleaned[name] = value
+    for name in ("shipping_address", "billing_address"):
+        if name in data:
+            address = _address(data[name])
+            if address is _PLAIN:
+                return None
+            cleaned[name] = address
+    given = data.get("lines")
+    if not isinstance(given, list) or not 1 <= len(given) <= 200:
+        return None
+    lines = [_line(line) for line in given]
+    if any(line is _PLAIN for line in lines):
+        return None
+    cleaned["lines"] = lines
+    return cleaned
+
+
+def read_order_input(data: Any) -> dict[str, Any]:
+    """The validated order body; raises DRF's ``ValidationError`` when it is invalid."""
+    plain = _plain_order_input(data)
+    if plain is not None:
+        return plain
+    serializer = OrderInput(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class CancelLineInput(serializers.Serializer):

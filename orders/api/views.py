@@ -24,7 +24,7 @@ from orders.selectors import list_company_orders
 
 from .filters import OrderFilter
 from .idempotency import clean_key, request_fingerprint, store_response, stored_response
-from .serializers import CancelInput, OrderInput, OrderOutput
+from .serializers import CancelInput, OrderInput, OrderOutput, read_order_input
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -91,13 +91,12 @@ class OrderListCreateView(generics.ListAPIView):
             )
 
         try:
-            serializer = OrderInput(data=data)
-            serializer.is_valid(raise_exception=True)
+            validated = read_order_input(data)
             if client.is_storefront:
-                self._place_for_shopper(client, serializer.validated_data, remember)
+                self._place_for_shopper(client, validated, remember)
             else:
                 place_order(
-                    request=self._order_request(client, client.buyer, serializer.validated_data),
+                    request=self._order_request(client, client.buyer, validated),
                     actor=client.actor,
                     before_commit=remember,
                 )
