@@ -1,3 +1,14 @@
+"""The WSGI application (gunicorn ``oms.wsgi``).
+
+Once it is loaded, the URL configuration is imported too (and with it every view,
+service and the ZIP code table), and everything that now exists is frozen out of
+the garbage collector's reach: those objects live as long as the process, and each
+full collection that scanned them stalled a worker, all its threads included, for
+about 90 ms every few hundred requests. After the freeze such a collection takes a
+few milliseconds.
+"""
+
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -5,3 +16,14 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.local")
 
 application = get_wsgi_application()
+
+
+def _load_and_freeze() -> None:
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports every view module now
+    gc.collect()
+    gc.freeze()
+
+
+_load_and_freeze()
