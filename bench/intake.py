@@ -440,8 +440,9 @@ class CpuMeter:
     depends on what else runs on the machine, so it gives a capacity estimate that
     survives a noisy neighbour. Linux only; silently absent elsewhere."""
 
-    def __init__(self, server_pid: int | None):
+    def __init__(self, server_pid: int | None, extra_pids: tuple[int, ...] = ()):
         self.server_pid = server_pid
+        self.extra_pids = set(extra_pids)  # counted with the server (the outbox relay)
 
     def _backend_pids(self) -> list[int]:
         try:
@@ -461,7 +462,10 @@ class CpuMeter:
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 found = _proc_cpu_seconds(int(entry.name))
-                if found and (int(entry.name) == self.server_pid or found[0] == self.server_pid):
+                pid = int(entry.name)
+                if found and (
+                    pid == self.server_pid or found[0] == self.server_pid or pid in self.extra_pids
+                ):
                     server[int(entry.name)] = found[1]
         database = {}
         for pid in self._backend_pids():
@@ -556,7 +560,7 @@ def load(args: argparse.Namespace) -> None:
             seconds=args.warmup,
             reconnect=True,
         ).run()
-    meter = CpuMeter(args.server_pid)
+    meter = CpuMeter(args.server_pid, tuple(args.relay_pid or ()))
     before = meter.sample()
     result = Phase(port=args.port, state=state, clients=args.clients, seconds=args.seconds).run()
     after = meter.sample()
@@ -803,13 +807,15 @@ counts.
 
 - **OMS**: production settings (`oms.settings.base` from environment variables,
   `DEBUG=false`, persistent database connections) on a fresh database on the local
-  PostgreSQL server; tasks are queued to Redis and no worker runs, so the measured path
-  ends at the API response. Served by gunicorn, 4 workers × 4 threads (gthread),
-  restarted for each client count. Each client thread keeps one HTTP/1.1 connection and
-  POSTs orders of 3 distinct random SKUs (of 50, stocked at 3 locations), quantities
+  PostgreSQL server. As in production (`OMS_OUTBOX_RELAY=process`), requests write their
+  outbox rows and an outbox relay process beside the server publishes them to Redis in
+  batches; no Celery worker runs, so the measured path ends at the API response and the
+  relay's publication. Served by gunicorn, 4 workers × 4 threads (gthread), restarted
+  with the relay for each client count. Each client thread keeps one HTTP/1.1 connection
+  and POSTs orders of 3 distinct random SKUs (of 50, stocked at 3 locations), quantities
   1–3, a fresh `Idempotency-Key` each, for the whole measurement, after a {warmup} s
-  warm-up that is not counted. orders/s counts 201 responses; the latencies are those
-  of the 201 responses.
+  warm-up that is not counted. orders/s counts 201 responses; the latencies are those of
+  the 201 responses.
 - **Peer**: its own script, unchanged: the same gunicorn shape on its own PostgreSQL
   cluster. One order is three requests (add to basket, read basket, checkout); its
   p50/p99 are those of the checkout request alone, so its latency per order is higher
@@ -818,14 +824,15 @@ counts.
   lines with conditional stock updates, an outbox row) on its own cluster, with no
   application in between: the ceiling for this machine. Its latency is pgbench's
   average.
-- **CPU per order**: the CPU time of OMS's gunicorn processes and of the database
-  backends serving the benchmark database during the measured phase, divided by the
-  orders placed. For the peer, the same, watched from the outside while its load
-  generator runs, leaving out its first {warmup} s (its workers start cold) and
-  pro-rating its orders to that window, which flatters the peer a little. CPU per
-  order moves much less than throughput when other work shares the machine (contention
-  still inflates it somewhat); cores × 1000 ÷ CPU-ms per order is a ceiling for a
-  machine with nothing else on it (lock waits and disk flushes come on top).
+- **CPU per order**: the CPU time of OMS's gunicorn processes and outbox relay
+  ("server") and of the database backends serving the benchmark database during the
+  measured phase, divided by the orders placed. For the peer, the same, watched from the
+  outside while its load generator runs, leaving out its first {warmup} s (its workers
+  start cold) and pro-rating its orders to that window, which flatters the peer a
+  little. CPU per order moves much less than throughput when other work shares the
+  machine (contention still inflates it somewhat); cores × 1000 ÷ CPU-ms per order is a
+  ceiling for a machine with nothing else on it (lock waits and disk flushes come on
+  top).
 - The three never run at the same time. Percentiles use the peer's definition (the
   value at rank ⌊p·n⌋ of the sorted latencies).
 - Settings of `bench/run.sh`: `BENCH_CLIENTS` (default "1 4 16"), `BENCH_SECONDS`
@@ -969,6 +976,9 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--warmup", type=float, default=3)
     p.add_argument("--server-pid", type=int, help="gunicorn master: measure its CPU per order")
+    p.add_argument(
+        "--relay-pid", type=int, action="append", help="outbox relay, counted with the server"
+    )
     p.add_argument("--out", required=True)
     p.set_defaults(func=load)
     p = sub.add_parser("cpuwatch")

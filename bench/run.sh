@@ -34,10 +34,13 @@ export SECURE_SSL_REDIRECT=false
 export SESSION_COOKIE_SECURE=false
 export CSRF_COOKIE_SECURE=false
 export LOG_LEVEL=${LOG_LEVEL:-WARNING}
+# As deployed in production: a relay process publishes the outbox, requests only write it.
+export OMS_OUTBOX_RELAY=${OMS_OUTBOX_RELAY:-process}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/oms-bench.XXXXXX")
 gpid=""
 wpid=""
+rpid=""
 
 stop_oms() {
   if [ -n "$gpid" ]; then
@@ -67,7 +70,7 @@ trap 'exit 130' INT TERM
 
 # The peers configure themselves; none of the settings above may leak into them.
 oms_vars=(DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL SECRET_KEY ALLOWED_HOSTS DEBUG
-  SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL)
+  SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL OMS_OUTBOX_RELAY)
 peer() { env "${oms_vars[@]/#/--unset=}" bash "$@"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -75,9 +78,9 @@ port=${BENCH_PORT:-58100}
 while port_in_use "$port"; do port=$((port + 1)); done
 
 start_oms() {
-  # With OMS_OUTBOX_RELAY=process the outbox is published by a relay process beside the
-  # server (its CPU is not in the "CPU per order" figure; orders/s includes its cost).
-  if [ "${OMS_OUTBOX_RELAY:-after_commit}" = process ]; then
+  # With OMS_OUTBOX_RELAY=process (the default here) the outbox is published by a relay
+  # process beside the server; its CPU is counted with the server's.
+  if [ "$OMS_OUTBOX_RELAY" = process ]; then
     "$PY" manage.py relay_outbox >>"$work/relay.log" 2>&1 &
     rpid=$!
   fi
@@ -118,7 +121,8 @@ for c in $clients; do
   echo "== $c client(s), ${seconds}s each"
   start_oms
   "$PY" bench/intake.py load --state "$work/state.json" --port "$port" --clients "$c" \
-    --seconds "$seconds" --warmup "$warmup" --server-pid "$gpid" --out "$work/oms-$c.json" ||
+    --seconds "$seconds" --warmup "$warmup" --server-pid "$gpid" ${rpid:+--relay-pid "$rpid"} \
+    --out "$work/oms-$c.json" ||
     echo "OMS load run failed" >&2
   stop_oms
   if [ -z "$peer_note" ]; then
