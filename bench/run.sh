@@ -84,8 +84,9 @@ start_oms() {
     "$PY" manage.py relay_outbox >>"$work/relay.log" 2>&1 &
     rpid=$!
   fi
-  "$BIN/gunicorn" oms.wsgi:application --bind "127.0.0.1:$port" \
-    --workers 4 --threads 4 --worker-class gthread --log-level warning \
+  # The repository's gunicorn.conf.py (read from this directory) is the production
+  # shape: 4 workers x 4 threads, at most 4 connections per worker.
+  "$BIN/gunicorn" oms.wsgi:application --bind "127.0.0.1:$port" --log-level warning \
     >>"$work/gunicorn.log" 2>&1 &
   gpid=$!
   if ! "$PY" bench/intake.py wait --port "$port"; then
