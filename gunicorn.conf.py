@@ -1,10 +1,13 @@
 """gunicorn settings, read when gunicorn starts in this directory (`gunicorn oms.wsgi`).
 
-Each worker process serves at most as many connections as it has threads: a client's
-keep-alive connection stays with the worker that accepted it, and without this cap
-one worker could hold several busy connections (its threads sharing one interpreter
-lock) while another sat idle, which stretched the slow end of the latency spread
-several times over. With it, a busy worker leaves new connections to the others.
+Each worker takes no more connections than it has threads. gthread then closes a
+connection after its response instead of keeping it alive, so every request is
+accepted by whichever worker has a free thread. With keep-alive, a client's
+connection stayed with the worker that first accepted it: one worker could hold six
+busy clients (its threads sharing one interpreter lock) while another held two, and
+the slow end of the latency spread was four to seven times the median instead of
+about twice. Behind a reverse proxy, connections to the upstream are short-lived
+anyway; set GUNICORN_WORKER_CONNECTIONS higher to keep client connections alive.
 """
 
 import os

@@ -812,11 +812,12 @@ counts.
   batches; no Celery worker runs, so the measured path ends at the API response and the
   relay's publication. Served by gunicorn with the repository's `gunicorn.conf.py`: 4
   workers × 4 threads (gthread), at most 4 connections per worker, restarted with the
-  relay for each client count. Each client thread keeps one HTTP/1.1 connection and
-  POSTs orders of 3 distinct random SKUs (of 50, stocked at 3 locations), quantities
-  1–3, a fresh `Idempotency-Key` each, for the whole measurement, after a {warmup} s
-  warm-up that is not counted. orders/s counts 201 responses; the latencies are those of
-  the 201 responses.
+  relay for each client count. Each client thread POSTs orders, one at a time over
+  HTTP/1.1 (reconnecting when the server closes the connection after a response, as this
+  configuration does), of 3 distinct random SKUs (of 50, stocked at 3 locations),
+  quantities 1–3, a fresh `Idempotency-Key` each, for the whole measurement after a
+  {warmup} s warm-up that is not counted. orders/s counts 201 responses; the latencies
+  are those of the 201 responses.
 - **Peer**: its own script, unchanged: gunicorn with 4 workers × 4 threads on its own
   PostgreSQL cluster. One order is three requests (add to basket, read basket, checkout); its
   p50/p99 are those of the checkout request alone, so its latency per order is higher

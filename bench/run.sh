@@ -156,8 +156,10 @@ for c in $clients; do
   fi
 done
 
-# Whitenoise warns about the missing static root (the API serves no static files).
-server_log=$(grep -v -e 'No directory at' -e 'mw_instance = ' "$work/gunicorn.log" || true)
+# Whitenoise warns about the missing static root (the API serves no static files);
+# gthread notes that keep-alive is off (gunicorn.conf.py turns it off on purpose).
+server_log=$(grep -v -e 'No directory at' -e 'mw_instance = ' -e 'No keepalived connections' \
+  "$work/gunicorn.log" || true)
 if [ -n "$server_log" ]; then
   echo "== gunicorn log (last lines)"
   tail -n 20 <<<"$server_log"
