@@ -183,6 +183,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "oms.api.negotiation.ApiContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
