@@ -98,7 +98,7 @@ def test_concurrent_placements_keep_the_total_exact(buyer, company, stocked, add
         try:
             for _ in range(3):
                 place(buyer, stocked[index % 3 :][:2], address, (1 + index % 2, 1))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
