@@ -76,9 +76,7 @@ def test_committed_orders_count_against_the_credit_limit(
     assert "130.00" in held.holds[0].reason
 
 
-def test_an_edit_counts_the_order_once_at_its_new_total(
-    buyer, company, stocked, address, standard
-):
+def test_an_edit_counts_the_order_once_at_its_new_total(buyer, company, stocked, address, standard):
     company.credit_limit = Decimal("100")
     company.save()
     order = place(buyer, stocked[:1], address, (6,))  # 65.00
