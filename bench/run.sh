@@ -74,6 +74,13 @@ oms_vars=(DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL SECRET_KEY ALLOWED_HOSTS
 peer() { env "${oms_vars[@]/#/--unset=}" bash "$@"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for_peer_exit() {
+  for _ in $(seq 120); do
+    if ! port_in_use 58000 && ! port_in_use 55432; then return 0; fi
+    sleep 0.5
+  done
+  echo "the peer's server or database is still up after 60 s" >&2
+}
 port=${BENCH_PORT:-58100}
 while port_in_use "$port"; do port=$((port + 1)); done
 
@@ -106,6 +113,7 @@ elif [ "$(id -u)" != 0 ]; then
 fi
 if [ -n "$peer_note" ]; then echo "peer and SQL limit $peer_note"; fi
 
+if [ -z "$peer_note" ]; then wait_for_peer_exit; fi
 echo "== setup: database, migrations, seed (DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE)"
 "$PY" bench/intake.py createdb
 "$PY" bench/intake.py flushredis
@@ -141,6 +149,9 @@ for c in $clients; do
       echo "peer run failed:" >&2
       tail -n 5 "$work/peer-$c.err" >&2
     fi
+    # The peer stops its server and database without waiting for them: let them go
+    # before anything else is measured (and before its next run needs their ports).
+    wait_for_peer_exit
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$wpid" 2>/dev/null || break; sleep 0.5; done
     kill "$wpid" 2>/dev/null || true
     wait "$wpid" 2>/dev/null || true
