@@ -3,6 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from fulfillment.models import FulfillmentOrder, Shipment, ShipmentStatus
+from orders.api.serializers import shipping_address
 
 
 class TrackingEventOutput(serializers.Serializer):
@@ -55,17 +56,7 @@ class FulfillmentOrderOutput(serializers.Serializer):
     lines = FulfillmentLineOutput(many=True)
 
     def get_ship_to(self, fo: FulfillmentOrder) -> dict[str, str]:
-        order = fo.order
-        return {
-            "name": order.ship_name,
-            "line1": order.ship_line1,
-            "line2": order.ship_line2,
-            "city": order.ship_city,
-            "region": order.ship_region,
-            "postal_code": order.ship_postal_code,
-            "country": order.ship_country,
-            "phone": order.ship_phone,
-        }
+        return shipping_address(fo.order)
 
 
 class LineQuantityInput(serializers.Serializer):

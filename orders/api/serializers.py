@@ -216,7 +216,7 @@ def hold_representation(hold: OrderHold) -> dict[str, Any]:
     return {"kind": hold.kind, "reason": hold.reason, "placed_at": _datetime(hold.placed_at)}
 
 
-def shipping_address(order: Order) -> dict[str, Any]:
+def shipping_address(order: Order) -> dict[str, str]:
     return {
         "name": order.ship_name,
         "line1": order.ship_line1,
