@@ -62,6 +62,9 @@ cleanup() {
   if [ -n "$wpid" ]; then kill "$wpid" 2>/dev/null || true; fi
   "$PY" bench/intake.py dropdb >/dev/null 2>&1 || echo "could not drop the benchmark database" >&2
   "$PY" bench/intake.py flushredis >/dev/null 2>&1 || true
+  if [ "${reserved_changed:-}" = 1 ]; then
+    echo "$reserved_before" >"$reserved_file" 2>/dev/null || true
+  fi
   rm -rf "$work"
   exit "$rc"
 }
@@ -112,6 +115,18 @@ elif [ "$(id -u)" != 0 ]; then
   sql_note=$peer_note
 fi
 if [ -n "$peer_note" ]; then echo "peer and SQL limit $peer_note"; fi
+
+# OMS's server closes each connection after its response (gunicorn.conf.py), so the
+# load generator goes through thousands of ephemeral client ports, and a closed one
+# waits a minute before it can be bound again. The peers listen on fixed ports inside
+# the ephemeral range: keep those out of it while the benchmark runs.
+reserved_file=/proc/sys/net/ipv4/ip_local_reserved_ports
+reserved_before=""
+if [ -z "$peer_note" ] && [ -w "$reserved_file" ]; then
+  reserved_before=$(cat "$reserved_file")
+  echo "${reserved_before:+$reserved_before,}55432,55433,58000" >"$reserved_file"
+  reserved_changed=1
+fi
 
 if [ -z "$peer_note" ]; then wait_for_peer_exit; fi
 echo "== setup: database, migrations, seed (DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE)"
