@@ -157,25 +157,30 @@ def _anything_due() -> bool:
     return OutboxEvent.objects.filter(published_at__isnull=True).exists()
 
 
+def drain(*, batch: int = RELAY_BATCH, stop: Callable[[], bool] | None = None) -> int:
+    """Publish what is due now, batch by batch (see ``_publish_due``), until a batch
+    comes back short (the backlog is drained, or the broker refused some) or ``stop()``
+    says so; returns how many events were published."""
+    total = 0
+    while True:
+        claimed, published = _publish_due(older_than=timedelta(0), limit=batch)
+        total += published
+        if claimed < batch or published < claimed or (stop and stop()):
+            return total
+
+
 def run_relay(
     *,
     poll_seconds: float = 0.1,
     batch: int = RELAY_BATCH,
     stop: Callable[[], bool] | None = None,
 ) -> None:
-    """The relay process: publish new events as they commit, batch by batch, until
-    ``stop()`` says so.
-
-    While idle, a poll is one cheap query that finds nothing to claim. Once events
-    show up, each poll claims and publishes a batch (see ``_publish_due``), and full
-    batches follow each other without pausing until the backlog is drained.
-    """
-    claimed = 0
+    """The relay process: publish new events as they commit until ``stop()`` says so.
+    While idle, a poll is one cheap query that finds nothing to claim; once events
+    show up, they are drained batch by batch without pausing."""
     while not (stop and stop()):
-        if claimed or _anything_due():
-            claimed, published = _publish_due(older_than=timedelta(0), limit=batch)
-            if claimed == batch and published == claimed:
-                continue
+        if _anything_due():
+            drain(batch=batch, stop=stop)
         time.sleep(poll_seconds)
 
 

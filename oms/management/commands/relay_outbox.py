@@ -1,10 +1,9 @@
 import signal
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from oms.outbox import RELAY_BATCH, run_relay, sweep
+from oms.outbox import drain, run_relay
 
 
 class Command(BaseCommand):
@@ -16,14 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            total = 0
-            while True:
-                published = sweep(older_than=timedelta(0), limit=RELAY_BATCH)
-                total += published
-                # A short batch means the backlog is drained, or the broker refused it.
-                if published < RELAY_BATCH:
-                    break
-            self.stdout.write(f"published {total} events")
+            self.stdout.write(f"published {drain()} events")
             return
         stopping = {"now": False}
 
