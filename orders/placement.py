@@ -499,19 +499,17 @@ def place_order(
     rows.insert(events)
     outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
-    if order.pickup_location_id:
-        if before_commit is not None:
-            before_commit(placed)
-        return placed
-    if before_commit is not None and not _backorderable(order, products):
-        # Committing demand cannot change the lines now (it succeeds as they are or
-        # refuses the order), so the caller's work runs first and the SKUs' network
-        # rows stay locked for two statements and the commit only.
+    # Committing network demand either succeeds with the lines as they are or refuses
+    # the order, unless something can be backordered. So, when nothing can, the
+    # caller's work runs first and the SKUs' network rows stay locked for two
+    # statements and the commit only.
+    commits_network = not order.pickup_location_id
+    lines_may_change = commits_network and bool(_backorderable(order, products))
+    if before_commit is not None and not lines_may_change:
         before_commit(placed)
+    if commits_network:
         _commit_network(order, lines, products)
-        return placed
-    _commit_network(order, lines, products)
-    _record_backorders(order, lines, actor)
-    if before_commit is not None:
+        _record_backorders(order, lines, actor)
+    if before_commit is not None and lines_may_change:
         before_commit(placed)
     return placed

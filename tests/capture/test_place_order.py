@@ -263,3 +263,50 @@ def test_pickup_cannot_take_units_promised_to_other_orders(
         )
 
     assert snapshot() == before
+
+
+def _committed(product):
+    return NetworkStock.objects.get(product=product).committed
+
+
+def test_before_commit_runs_before_the_sku_rows_are_locked(customer, stocked, address, standard):
+    """Nothing can be backordered: the caller's work runs while the network rows are
+    still untouched, and its failure still leaves nothing written."""
+    seen = []
+    place_order(
+        request=request_for(customer, stocked[:1], address, (2,)),
+        actor=ACTOR,
+        before_commit=lambda placed: seen.append(_committed(stocked[0])),
+    )
+    assert seen == [0]
+    assert _committed(stocked[0]) == 2
+
+    before = snapshot()
+
+    def refuse(placed):
+        raise InvalidOrder("refused by the caller")
+
+    with pytest.raises(InvalidOrder):
+        place_order(
+            request=request_for(customer, stocked[:1], address, (2,)),
+            actor=ACTOR,
+            before_commit=refuse,
+        )
+    assert snapshot() == before
+
+
+def test_before_commit_sees_backorders_when_there_can_be_some(customer, stocked, address, standard):
+    product = stocked[0]
+    product.allow_backorder = True
+    product.save()
+    seen = []
+
+    place_order(
+        request=request_for(customer, [product], address, (105,)),
+        actor=ACTOR,
+        before_commit=lambda placed: seen.append(
+            (_committed(product), placed.lines[0].quantity_backordered)
+        ),
+    )
+
+    assert seen == [(100, 5)]
