@@ -230,6 +230,11 @@ def _statement_kind(sql: str) -> str:
     """'INSERT orders_order' style label for one captured statement."""
     words = sql.split()
     verb = words[0].upper() if words else "?"
+    if verb == "WITH":
+        # Several rows inserted by one statement: name every table it writes.
+        tables = re.findall(r'\bINSERT\s+INTO\s+"?(\w+)', sql, re.IGNORECASE)
+        if tables:
+            return "INSERT " + " + ".join(tables) + " (one statement)"
     table = ""
     pattern = {
         "SELECT": r'\bFROM\s+"?(\w+)',

@@ -60,13 +60,27 @@ def relays_in_process() -> bool:
 def emit(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     """Record a side effect in the current transaction; relayed after commit, by the
     request itself or by the relay process."""
+    event = new_event(topic, payload)
+    rows.insert([event])  # every placement emits: its INSERT is written once per process
+    emitted(event)
+    return event
+
+
+def new_event(topic: str, payload: dict[str, Any]) -> OutboxEvent:
+    """An unsaved event, for a caller that inserts it with other rows; it must then
+    call ``emitted`` with the saved event, in the same transaction."""
     if topic not in HANDLERS:
         raise ValueError(f"unknown outbox topic {topic!r}")
-    event = OutboxEvent(topic=topic, payload=payload)
-    rows.insert([event])  # every placement emits: its INSERT is written once per process
+    return OutboxEvent(topic=topic, payload=payload)
+
+
+def emitted(event: OutboxEvent) -> None:
+    """Have an event inserted by this transaction relayed once it commits (unless the
+    relay process publishes events)."""
+    if event.pk is None:
+        raise ValueError("an outbox event must be saved before it is emitted")
     if not relays_in_process():
         transaction.on_commit(lambda: relay_events([event]))
-    return event
 
 
 def _publish(task_name: str, event_ids: list[int]) -> None:

@@ -9,6 +9,19 @@ from django.db import connection
 
 PREFIX = "SO-"
 START = 1_000_001
+WIDTH = 7
+
+
+def next_order_number_sql() -> str | None:
+    """An SQL expression that takes the next order number, so that an ``INSERT`` can
+    number its order without a query of its own (PostgreSQL), else None."""
+    if connection.vendor != "postgresql":
+        return None
+    return (
+        f"(SELECT '{PREFIX}' || CASE WHEN s.n < {10 ** (WIDTH - 1)} "  # noqa: S608 - constants
+        f"THEN lpad(s.n::text, {WIDTH}, '0') ELSE s.n::text END "
+        "FROM nextval('order_number_seq') AS s(n))"
+    )
 
 
 def next_order_number() -> str:
@@ -21,4 +34,4 @@ def next_order_number() -> str:
 
         last = Order.objects.order_by("-id").values_list("number", flat=True).first()
         value = int(last.removeprefix(PREFIX)) + 1 if last else START
-    return f"{PREFIX}{value:07d}"
+    return f"{PREFIX}{value:0{WIDTH}d}"

@@ -49,7 +49,7 @@ from .models import (
     OrderStatus,
     TaxRate,
 )
-from .numbering import next_order_number
+from .numbering import next_order_number, next_order_number_sql
 from .pricing import apply_totals, contract_prices, money, tax_rate_for, unit_price_for
 
 if TYPE_CHECKING:
@@ -411,14 +411,19 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> No
 
 
 def _insert_order(order: Order) -> None:
+    """Insert the order; on PostgreSQL its number is taken by the same statement."""
+    number_sql = next_order_number_sql()
+    if number_sql is None:
+        order.number = next_order_number()
+    computed = {"number": number_sql} if number_sql else None
     if not order.external_reference:
-        rows.insert([order])
+        rows.insert([order], computed=computed)
         return
     # Imports and marketplaces may send the same order twice: the unique constraint
     # decides, inside a savepoint so the refusal is a clean 409, not a broken transaction.
     try:
         with transaction.atomic():
-            rows.insert([order])
+            rows.insert([order], computed=computed)
     except IntegrityError as exc:
         raise DuplicateOrder(
             f"Order {order.external_reference} from {order.get_channel_display()} "
@@ -446,7 +451,6 @@ def place_order(
     demand commitment after it, raises, nothing is written.
     """
     order, lines, products = build_order(request)
-    order.number = next_order_number()
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
     _insert_order(order)
@@ -460,12 +464,10 @@ def place_order(
         _commit_pickup(order, lines, actor)
     for line in lines:
         line.order = order
-    rows.insert(lines)
     placed_holds = [
         OrderHold(order=order, kind=d.kind, reason=d.reason, placed_by_label="rules")
         for d in decisions
     ]
-    rows.insert(placed_holds)
     events = [
         OrderEvent(
             order=order,
@@ -496,8 +498,10 @@ def place_order(
             for h in placed_holds
         ],
     ]
-    rows.insert(events)
-    outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
+    placed_event = outbox.new_event("order.placed", {"order_id": order.pk, "number": order.number})
+    # One statement for all of them (they refer to the order only, not to each other).
+    rows.insert_groups(lines, placed_holds, events, [placed_event])
+    outbox.emitted(placed_event)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     # Committing network demand either succeeds with the lines as they are or refuses
     # the order, unless something can be backordered. So, when nothing can, the
