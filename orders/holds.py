@@ -51,6 +51,17 @@ def _open_exposure_sql() -> str:
     )
 
 
+def open_exposure_returning_sql() -> str | None:
+    """For an order's INSERT … RETURNING: its company's committed exposure, read by the
+    same statement (PostgreSQL; None elsewhere). The new order is not in it."""
+    if connection.vendor != "postgresql":
+        return None
+    return (
+        f"(SELECT COALESCE(SUM(e.open_orders_total), 0) FROM {rows.table(CompanyExposure)} e "  # noqa: S608
+        f"WHERE e.company_id = {rows.table(Order)}.company_id)"
+    )
+
+
 def company_open_exposure(
     company_id: int,
     *,
@@ -89,16 +100,25 @@ def address_problems(order: Order) -> list[str]:
 
 
 def decide_holds(
-    order: Order, *, after_edit: bool = False, counted_total: Decimal = Decimal("0")
+    order: Order,
+    *,
+    after_edit: bool = False,
+    counted_total: Decimal = Decimal("0"),
+    company_exposure: Decimal | None = None,
 ) -> list[HoldDecision]:
     """The holds ``order`` needs, with their inputs read here (one query).
 
     After an edit the customer is no longer new, so the first-order fraud rule no
     longer applies, and ``counted_total`` is the order's total before the edit (what
-    its company's exposure still counts for it)."""
+    its company's exposure still counts for it). A caller that has read the company's
+    exposure already (``open_exposure_returning_sql``) passes it, saving the query."""
     if order.company_id:
-        exposure = company_open_exposure(
-            order.company_id, exclude_order_id=order.pk, counted_total=counted_total
+        exposure = (
+            company_exposure - counted_total
+            if company_exposure is not None
+            else company_open_exposure(
+                order.company_id, exclude_order_id=order.pk, counted_total=counted_total
+            )
         )
         prior, recent = 1, 0
     else:

@@ -410,26 +410,34 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> No
     )
 
 
-def _insert_order(order: Order) -> None:
-    """Insert the order; on PostgreSQL its number is taken by the same statement."""
+def _insert_order(order: Order) -> Decimal | None:
+    """Insert the order. On PostgreSQL the same statement takes its number and reads
+    its company's exposure for the credit rule (returned; None when not read)."""
     number_sql = next_order_number_sql()
     if number_sql is None:
         order.number = next_order_number()
     computed = {"number": number_sql} if number_sql else None
+    exposure_sql = hold_rules.open_exposure_returning_sql() if order.company_id else None
+    returning = (exposure_sql,) if exposure_sql else ()
     if not order.external_reference:
-        rows.insert([order], computed=computed)
-        return
+        return _exposure(rows.insert([order], computed=computed, returning=returning))
     # Imports and marketplaces may send the same order twice: the unique constraint
     # decides, inside a savepoint so the refusal is a clean 409, not a broken transaction.
     try:
         with transaction.atomic():
-            rows.insert([order], computed=computed)
+            returned = rows.insert([order], computed=computed, returning=returning)
     except IntegrityError as exc:
         raise DuplicateOrder(
             f"Order {order.external_reference} from {order.get_channel_display()} "
             "was already imported.",
             external_reference=order.external_reference,
         ) from exc
+    return _exposure(returned)
+
+
+def _exposure(returned: list[tuple[Any, ...]]) -> Decimal | None:
+    extra = returned[0]
+    return Decimal(extra[0]) if extra else None
 
 
 @transaction.atomic
@@ -453,9 +461,9 @@ def place_order(
     order, lines, products = build_order(request)
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
-    _insert_order(order)
+    exposure = _insert_order(order)
 
-    decisions = hold_rules.decide_holds(order)
+    decisions = hold_rules.decide_holds(order, company_exposure=exposure)
 
     # A pickup order allocates at its store before its lines are written. Other orders
     # write everything first and lock the SKUs' network rows last, so that hot SKUs stay

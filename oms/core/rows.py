@@ -130,10 +130,13 @@ class _InsertPlan:
 
 
 @cache
-def _insert_plan(model: type[Model], computed: tuple[tuple[str, str], ...] = ()) -> _InsertPlan:
+def _insert_plan(
+    model: type[Model], computed: tuple[tuple[str, str], ...] = (), extra: tuple[str, ...] = ()
+) -> _InsertPlan:
     """How to insert ``model`` rows: every concrete field but an auto primary key.
     ``computed`` maps attnames to SQL expressions that the database evaluates
-    instead of taking a value (their results come back through RETURNING)."""
+    instead of taking a value (their results come back through RETURNING); ``extra``
+    are more expressions for RETURNING, after the fields."""
     meta = model._meta
     pk = meta.pk
     expressions = dict(computed)
@@ -158,7 +161,7 @@ def _insert_plan(model: type[Model], computed: tuple[tuple[str, str], ...] = ())
         head=head,
         values=values,
         returned=tuple(f.attname for f in returned_fields),
-        returning=" RETURNING " + ", ".join(quote(f.column) for f in returned_fields),
+        returning=" RETURNING " + ", ".join([*(quote(f.column) for f in returned_fields), *extra]),
         unnest=f"SELECT * FROM unnest({arrays})",  # noqa: S608 - types from model metadata
     )
 
@@ -187,13 +190,18 @@ def _saved(
         raise RuntimeError(f"{len(objs)} rows inserted, {len(returned)} returned")
     names = plan.returned
     for obj, values in zip(objs, returned, strict=True):
-        for name, value in zip(names, values, strict=True):
+        for name, value in zip(names, values[: len(names)], strict=True):
             setattr(obj, name, value)
         obj._state.adding = False
         obj._state.db = db.alias
 
 
-def insert(objs: Sequence[Model], *, computed: Mapping[str, str] | None = None) -> None:
+def insert(
+    objs: Sequence[Model],
+    *,
+    computed: Mapping[str, str] | None = None,
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
     """Insert new instances of one model in one statement and set their primary keys,
     as ``bulk_create`` does (no signals, no ``save()``); field ``pre_save`` hooks
     (``auto_now_add``) still run. The SQL is written once per process; on PostgreSQL
@@ -201,11 +209,13 @@ def insert(objs: Sequence[Model], *, computed: Mapping[str, str] | None = None) 
     statement serves every row count.
 
     ``computed`` (attname → SQL expression, for text and integer fields) lets the
-    database fill a field, e.g. from a sequence; the instances get its value back."""
+    database fill a field, e.g. from a sequence; the instances get its value back.
+    ``returning`` are more SQL expressions, which may name the new row's columns by
+    its table name; their values are returned, a tuple per row."""
     if not objs:
-        return
+        return []
     db = connections[DEFAULT_DB_ALIAS]
-    plan = _insert_plan(type(objs[0]), tuple(sorted((computed or {}).items())))
+    plan = _insert_plan(type(objs[0]), tuple(sorted((computed or {}).items())), returning)
     rows = [_row(plan, obj, db) for obj in objs]
     if len(rows) > 1 and db.vendor == "postgresql" and not computed:
         sql = plan.head + plan.unnest + plan.returning
@@ -217,6 +227,7 @@ def insert(objs: Sequence[Model], *, computed: Mapping[str, str] | None = None) 
         cursor.execute(sql, params)
         returned = cursor.fetchall()
     _saved(plan, objs, returned, db)
+    return [tuple(row[len(plan.returned) :]) for row in returned]
 
 
 @cache
