@@ -235,6 +235,9 @@ def _statement_kind(sql: str) -> str:
         tables = re.findall(r'\bINSERT\s+INTO\s+"?(\w+)', sql, re.IGNORECASE)
         if tables:
             return "INSERT " + " + ".join(tables) + " (one statement)"
+        updated = re.findall(r'\bUPDATE\s+"?(\w+)', sql, re.IGNORECASE)
+        if updated and "FOR NO KEY UPDATE" in sql.upper():
+            return f"SELECT … FOR NO KEY UPDATE + UPDATE {updated[0]} (one statement)"
     table = ""
     pattern = {
         "SELECT": r'\bFROM\s+"?(\w+)',
