@@ -9,6 +9,8 @@ and runs the peers at the same client counts:
                         50 SKUs stocked at 3 locations, all through the services
     queries             SQL queries per order for 1, 3 and 20 lines, measured in process
                         through the whole HTTP stack (Django test client)
+    inprocess           CPU per order of one thread placing orders through the WSGI
+                        application, and of its database backend (not run by run.sh)
     wait                until the served OMS answers /healthz
     load                N keep-alive clients POSTing 3-line orders for S seconds, and the
                         server's and database's CPU time per order
@@ -300,6 +302,78 @@ def queries(args: argparse.Namespace) -> None:
     )
     for statement in statements:
         print(f"  {statement}")
+
+
+def inprocess(args: argparse.Namespace) -> None:
+    """CPU per order of one thread placing orders straight through the WSGI application
+    (no HTTP server, no load generator), and of its database backend: the steadiest
+    measure of the order path's own cost on a shared machine."""
+    _django()
+    import io
+
+    from django.db import connection
+
+    from oms.wsgi import application
+
+    state = json.loads(Path(args.state).read_text())
+    rng = random.Random(11)
+
+    def place(sequence: int) -> None:
+        body = order_body(rng, state["skus"], LINES_PER_ORDER, f"PO-INPROCESS-{sequence}")
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": ORDERS_PATH,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {state['api_key']}",
+            "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        statuses: list[str] = []
+        result = application(
+            environ, lambda status, headers, exc_info=None: statuses.append(status)
+        )
+        payload = b"".join(result)
+        if not statuses[0].startswith("201"):
+            sys.exit(f"in-process order failed: {statuses[0]} {payload[:300]!r}")
+
+    def backend_seconds() -> float | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        measured = _proc_cpu_seconds(pid)
+        return measured[1] if measured else None
+
+    for sequence in range(args.warmup):
+        place(sequence)
+    database_before = backend_seconds()
+    began = time.process_time()
+    for sequence in range(args.orders):
+        place(args.warmup + sequence)
+    server = (time.process_time() - began) / args.orders * 1000
+    database_after = backend_seconds()
+    database = (
+        f"{(database_after - database_before) / args.orders * 1000:.2f} ms"
+        if database_before is not None and database_after is not None
+        else "not measured (the database is not on this machine)"
+    )
+    print(
+        f"in process, {args.orders} orders of {LINES_PER_ORDER} lines: CPU per order "
+        f"{server:.2f} ms in Python, database backend {database}"
+    )
 
 
 # --- serving and load --------------------------------------------------------------------
@@ -962,12 +1036,19 @@ def meta(args: argparse.Namespace) -> None:
 # --- command line --------------------------------------------------------------------------
 
 
+def _inprocess_parser(sub: Any) -> None:
+    p = sub.add_parser("inprocess")
+    p.add_argument("--state", required=True)
+    p.add_argument("--orders", type=int, default=1000)
+    p.add_argument("--warmup", type=int, default=50)
+    p.set_defaults(func=inprocess)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="step", required=True)
-    sub.add_parser("createdb").set_defaults(func=createdb)
-    sub.add_parser("dropdb").set_defaults(func=dropdb)
-    sub.add_parser("flushredis").set_defaults(func=flushredis)
+    for name, step in (("createdb", createdb), ("dropdb", dropdb), ("flushredis", flushredis)):
+        sub.add_parser(name).set_defaults(func=step)
     p = sub.add_parser("seed")
     p.add_argument("--state", required=True)
     p.set_defaults(func=seed)
@@ -975,6 +1056,7 @@ def main() -> None:
     p.add_argument("--state", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=queries)
+    _inprocess_parser(sub)
     p = sub.add_parser("wait")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--timeout", type=float, default=60)

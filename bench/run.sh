@@ -84,10 +84,26 @@ wait_for_peer_exit() {
   done
   echo "the peer's server or database is still up after 60 s" >&2
 }
+# Whether a server could listen on the port now: nothing listens there, and no socket
+# (a load generator's connection that has just closed, say) still holds it locally.
+port_bindable() {
+  "$PY" -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+wait_for_port() {
+  for _ in $(seq 120); do
+    if port_bindable "$1"; then return 0; fi
+    sleep 0.5
+  done
+  echo "port $1 is still taken after 60 s" >&2
+}
 port=${BENCH_PORT:-58100}
-while port_in_use "$port"; do port=$((port + 1)); done
+while port_in_use "$port" || ! port_bindable "$port"; do port=$((port + 1)); done
 
 start_oms() {
+  wait_for_port "$port"
   # With OMS_OUTBOX_RELAY=process (the default here) the outbox is published by a relay
   # process beside the server; its CPU is counted with the server's.
   if [ "$OMS_OUTBOX_RELAY" = process ]; then
@@ -118,13 +134,15 @@ if [ -n "$peer_note" ]; then echo "peer and SQL limit $peer_note"; fi
 
 # OMS's server closes each connection after its response (gunicorn.conf.py), so the
 # load generator goes through thousands of ephemeral client ports, and a closed one
-# waits a minute before it can be bound again. The peers listen on fixed ports inside
-# the ephemeral range: keep those out of it while the benchmark runs.
+# waits a minute before it can be bound again. OMS and the peers listen on fixed ports
+# inside the ephemeral range: keep those out of it while the benchmark runs.
 reserved_file=/proc/sys/net/ipv4/ip_local_reserved_ports
 reserved_before=""
-if [ -z "$peer_note" ] && [ -w "$reserved_file" ]; then
+if [ -w "$reserved_file" ]; then
   reserved_before=$(cat "$reserved_file")
-  echo "${reserved_before:+$reserved_before,}55432,55433,58000" >"$reserved_file"
+  ports=$port
+  if [ -z "$peer_note" ]; then ports="$ports,55432,55433,58000"; fi
+  echo "${reserved_before:+$reserved_before,}$ports" >"$reserved_file"
   reserved_changed=1
 fi
 
