@@ -3,6 +3,7 @@ serializers only validate shape — the services decide everything else."""
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -62,62 +63,85 @@ class OrderInput(serializers.Serializer):
 # ``OrderInput`` itself, so error messages and coercions stay DRF's.
 
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
-_ADDRESS_TEXT = (
-    ("name", 200, True),
-    ("line1", 200, True),
-    ("line2", 200, False),
-    ("city", 100, True),
-    ("region", 100, False),
-    ("postal_code", 20, False),
-    ("country", 2, True),
-    ("phone", 32, False),
-)
-_ORDER_TEXT = (
-    ("po_number", 64, False),
-    ("shipping_method", 32, True),
-    ("pickup_location", 32, False),
-    ("notes", 2000, False),
-)
 _PLAIN = object()  # "not an ordinary shape": let OrderInput decide
 
 
-def _text(value: Any, max_length: int, *, required: bool, min_length: int = 0) -> Any:
+@dataclass(frozen=True)
+class _TextRule:
+    """What a CharField of the input serializers accepts, read off the field itself so
+    that the plain reading follows the serializers' limits."""
+
+    name: str
+    required: bool  # must be present
+    allow_blank: bool
+    min_length: int
+    max_length: int
+
+    @classmethod
+    def of(cls, name: str, field: Any) -> "_TextRule":
+        return cls(
+            name=name,
+            required=field.required,
+            allow_blank=field.allow_blank,
+            min_length=field.min_length or 0,
+            max_length=field.max_length,
+        )
+
+
+def _text_rules(serializer: serializers.Serializer) -> tuple[_TextRule, ...]:
+    return tuple(
+        _TextRule.of(name, field)
+        for name, field in serializer.fields.items()
+        if type(field) is serializers.CharField
+    )
+
+
+_ADDRESS_RULES = _text_rules(AddressInput())
+_ORDER_RULES = _text_rules(OrderInput())
+_LINE_FIELDS: Any = LineInput().fields
+_SKU_RULE = _TextRule.of("sku", _LINE_FIELDS["sku"])
+_QUANTITY_RANGE = (_LINE_FIELDS["quantity"].min_value, _LINE_FIELDS["quantity"].max_value)
+_CUSTOMIZATION_RULE = _TextRule.of("customization", _LINE_FIELDS["customization"].child)
+_MAX_LINES: int = OrderInput().fields["lines"].max_length  # type: ignore[attr-defined]
+
+
+def _text(value: Any, rule: _TextRule) -> Any:
     """A CharField's value (trimmed), or _PLAIN when the input is not a plain string
-    that CharField would accept unchanged in meaning."""
+    that the field would accept unchanged in meaning."""
     if not isinstance(value, str) or "\x00" in value:
         return _PLAIN
     if not value.isascii() and _SURROGATES.search(value):
         return _PLAIN
     value = value.strip()
-    if (required and not value) or len(value) > max_length or len(value) < min_length:
+    if not value and not rule.allow_blank:
+        return _PLAIN
+    if value and not rule.min_length <= len(value) <= rule.max_length:
         return _PLAIN
     return value
 
 
-def _address(data: Any) -> Any:
-    if not isinstance(data, dict):
-        return _PLAIN
+def _fields(data: dict[str, Any], rules: tuple[_TextRule, ...]) -> dict[str, Any] | None:
     cleaned: dict[str, Any] = {}
-    for name, max_length, required in _ADDRESS_TEXT:
-        if name not in data:
-            if required:
-                return _PLAIN
-            cleaned[name] = ""
+    for rule in rules:
+        if rule.name not in data:
+            if rule.required:
+                return None
+            cleaned[rule.name] = ""
             continue
-        min_length = 2 if name == "country" else 0
-        value = _text(data[name], max_length, required=required, min_length=min_length)
-        if value is _PLAIN or (name == "country" and not value):
-            return _PLAIN
-        cleaned[name] = value
+        value = _text(data[rule.name], rule)
+        if value is _PLAIN:
+            return None
+        cleaned[rule.name] = value
     return cleaned
 
 
 def _line(data: Any) -> Any:
     if not isinstance(data, dict) or "sku" not in data or "quantity" not in data:
         return _PLAIN
-    sku = _text(data["sku"], 64, required=True)
+    sku = _text(data["sku"], _SKU_RULE)
     quantity = data["quantity"]
-    if sku is _PLAIN or type(quantity) is not int or not 1 <= quantity <= 10_000:
+    low, high = _QUANTITY_RANGE
+    if sku is _PLAIN or type(quantity) is not int or not low <= quantity <= high:
         return _PLAIN
     customization: dict[str, str] = {}
     if "customization" in data:
@@ -125,7 +149,7 @@ def _line(data: Any) -> Any:
         if not isinstance(given, dict):
             return _PLAIN
         for key, value in given.items():
-            text = _text(value, 200, required=True)
+            text = _text(value, _CUSTOMIZATION_RULE)
             if not isinstance(key, str) or text is _PLAIN:
                 return _PLAIN
             customization[key] = text
@@ -137,20 +161,17 @@ def _plain_order_input(data: Any) -> dict[str, Any] | None:
     ordinary shapes; None otherwise (including every invalid body)."""
     if not isinstance(data, dict) or "customer" in data:
         return None
-    cleaned: dict[str, Any] = {}
-    for name, max_length, required in _ORDER_TEXT:
-        value = _text(data[name], max_length, required=required) if name in data else ""
-        if value is _PLAIN or (required and not value):
-            return None
-        cleaned[name] = value
+    cleaned = _fields(data, _ORDER_RULES)
+    if cleaned is None:
+        return None
     for name in ("shipping_address", "billing_address"):
         if name in data:
-            address = _address(data[name])
-            if address is _PLAIN:
+            address = _fields(data[name], _ADDRESS_RULES) if isinstance(data[name], dict) else None
+            if address is None:
                 return None
             cleaned[name] = address
     given = data.get("lines")
-    if not isinstance(given, list) or not 1 <= len(given) <= 200:
+    if not isinstance(given, list) or not 1 <= len(given) <= _MAX_LINES:
         return None
     lines = [_line(line) for line in given]
     if any(line is _PLAIN for line in lines):
