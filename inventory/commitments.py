@@ -67,9 +67,7 @@ def _commit_all_sql(count: int) -> str:
     demand = ", ".join(["(%s::bigint, %s::integer)"] * count)
     return (
         f"WITH demand(product_id, quantity) AS (VALUES {demand}), "  # noqa: S608
-        f"locked AS (SELECT {sql_rows.columns(NetworkStock, 'n')} FROM {network} n "
-        f"WHERE n.product_id IN ({sql_rows.placeholders(count)}) "
-        "ORDER BY n.product_id FOR NO KEY UPDATE), "
+        f"locked AS ({_lock_sql(count)}), "
         "short AS (SELECT d.product_id FROM demand d "
         "LEFT JOIN locked l ON l.product_id = d.product_id "
         "WHERE l.product_id IS NULL OR GREATEST(l.available - l.committed, 0) < d.quantity), "
@@ -89,13 +87,11 @@ def _commit_all_or_nothing(demand: Mapping[int, int]) -> CommitResult:
     for pid in ids:
         params += [pid, demand[pid]]
     found = sql_rows.fetch(_commit_all_sql(len(ids)), [*params, *ids, now])
-    rows = {
-        row.product_id: row
-        for row in (sql_rows.instance(NetworkStock, values) for values in found)
-        if row is not None
-    }
     applied = found[0][-1] if found else 0
     if applied != len(ids):
+        # Refused: the rows as they were tell what each short product has.
+        locked = (sql_rows.instance(NetworkStock, values) for values in found)
+        rows = {row.product_id: row for row in locked if row is not None}
         shortages = []
         for pid in ids:
             available = rows[pid].available_to_promise if pid in rows else 0

@@ -36,14 +36,19 @@ def customer_history(customer_id: int, *, exclude_order_id: int | None = None) -
     return row["total"] or 0, row["recent"] or 0
 
 
+def _exposure_slots_sum(company_id: str) -> str:
+    """SQL summing the trigger-kept slots of the company ``company_id`` names (a few
+    rows, however many orders are open)."""
+    return (
+        "SELECT COALESCE(SUM(e.open_orders_total), 0) "  # noqa: S608
+        f"FROM {rows.table(CompanyExposure)} e WHERE e.company_id = {company_id}"
+    )
+
+
 @cache
 def _open_exposure_sql() -> str:
     if connection.vendor == "postgresql":
-        # The trigger-kept slots: a few rows, however many orders are open.
-        return (
-            "SELECT COALESCE(SUM(e.open_orders_total), 0) "  # noqa: S608
-            f"FROM {rows.table(CompanyExposure)} e WHERE e.company_id = %s"
-        )
+        return _exposure_slots_sum("%s")
     statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
     return (
         f"SELECT COALESCE(SUM(o.grand_total), 0) FROM {rows.table(Order)} o "  # noqa: S608
@@ -56,10 +61,7 @@ def open_exposure_returning_sql() -> str | None:
     same statement (PostgreSQL; None elsewhere). The new order is not in it."""
     if connection.vendor != "postgresql":
         return None
-    return (
-        f"(SELECT COALESCE(SUM(e.open_orders_total), 0) FROM {rows.table(CompanyExposure)} e "  # noqa: S608
-        f"WHERE e.company_id = {rows.table(Order)}.company_id)"
-    )
+    return f"({_exposure_slots_sum(f'{rows.table(Order)}.company_id')})"
 
 
 def company_open_exposure(
