@@ -347,6 +347,7 @@ def inprocess(args: argparse.Namespace) -> None:
             environ, lambda status, headers, exc_info=None: statuses.append(status)
         )
         payload = b"".join(result)
+        result.close()  # as a WSGI server does: ends the request (request_finished)
         if not statuses[0].startswith("201"):
             sys.exit(f"in-process order failed: {statuses[0]} {payload[:300]!r}")
 
