@@ -54,6 +54,7 @@ from .models import (
     Carrier,
     FulfillmentOrder,
     FulfillmentOrderLine,
+    FulfillmentStatus,
     RoutingDecision,
     RoutingRule,
     Shipment,
@@ -269,6 +270,56 @@ class ExceptionsQueueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class WorkQueueFilter(admin.SimpleListFilter):
+    """What the queue opens on: the work that can be done now. Held fulfillment orders
+    (their order is on hold) leave it for their own list until the hold is released."""
+
+    title = "queue"
+    parameter_name = "queue"
+    TO_WORK = (FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS)
+    DONE = (FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED, FulfillmentStatus.INCOMPLETE)
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("work", "To work (open, in progress)"),
+            ("held", "On hold"),
+            ("done", "Done (closed, cancelled)"),
+            ("all", "All"),
+        ]
+
+    def value(self) -> str | None:
+        value = super().value()
+        # A status picked in the status filter speaks for itself; otherwise open on the work.
+        if value is None and "status__exact" not in self.used_parameters_all:
+            return "work"
+        return value
+
+    def __init__(self, request: HttpRequest, params: Any, model: Any, model_admin: Any) -> None:
+        self.used_parameters_all = set(request.GET)
+        super().__init__(request, params, model, model_admin)
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value()
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string(
+                    {self.parameter_name: lookup}, ["status__exact"]
+                ),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        value = self.value()
+        if value == "work":
+            return queryset.filter(status__in=self.TO_WORK)
+        if value == "held":
+            return queryset.filter(status=FulfillmentStatus.ON_HOLD)
+        if value == "done":
+            return queryset.filter(status__in=self.DONE)
+        return queryset
+
+
 class FulfillmentOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = FulfillmentOrderLine
     verbose_name = "line"
@@ -357,6 +408,7 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("order", "location")
     list_filter = (
+        WorkQueueFilter,
         "location",
         "status",
         "request_status",

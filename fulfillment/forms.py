@@ -45,6 +45,13 @@ WORKABLE = (FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS)
 ENDED = (FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED)
 
 
+def held_reason(fo: FulfillmentOrder) -> str:
+    """The refusal for work on a held fulfillment order, naming what holds it."""
+    if fo.status != FulfillmentStatus.ON_HOLD:
+        return ""
+    return f"{fo.number} is on hold: {fo.hold_reason or 'its order is on hold.'}"
+
+
 def customization_text(values: dict[str, Any] | None) -> str:
     """``{"engraving": "AB"}`` as ``engraving: AB``, for a table cell or a label."""
     return "; ".join(f"{key}: {value}" for key, value in (values or {}).items())
@@ -188,6 +195,8 @@ class ShipForm(LineQuantitiesMixin, FulfillmentActionForm):
     def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
         if fo.is_pickup:
             return f"{fo.number} is a pickup order: it is handed over, not shipped."
+        if held_reason(fo):
+            return held_reason(fo)
         if fo.status not in WORKABLE:
             return f"{fo.number} is {fo.get_status_display().lower()}; nothing can ship."
         if fo.request_status == RequestStatus.SUBMITTED:
@@ -266,6 +275,8 @@ class AcceptRequestForm(FulfillmentActionForm):
     def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
         if fo.request_status != RequestStatus.SUBMITTED:
             return f"{fo.number} has no request waiting ({fo.get_request_status_display()})."
+        if held_reason(fo):
+            return held_reason(fo)
         if fo.status in ENDED:
             return f"{fo.number} is {fo.get_status_display().lower()}."
         return ""
@@ -286,6 +297,8 @@ class ReadyForPickupForm(FulfillmentActionForm):
             return f"{fo.number} is not a pickup order."
         if fo.ready_for_pickup_at is not None:
             return f"{fo.number} is already ready for pickup."
+        if held_reason(fo):
+            return held_reason(fo)
         if fo.status not in WORKABLE:
             return f"{fo.number} is {fo.get_status_display().lower()}."
         return ""
@@ -311,6 +324,8 @@ class HandOverForm(FulfillmentActionForm):
     def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
         if not fo.is_pickup:
             return f"{fo.number} is not a pickup order."
+        if held_reason(fo):
+            return held_reason(fo)
         if fo.status not in WORKABLE:
             return f"{fo.number} is {fo.get_status_display().lower()}."
         if fo.ready_for_pickup_at is None:

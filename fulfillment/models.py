@@ -153,7 +153,16 @@ FULFILLMENT_TRANSITIONS: dict[str, set[str]] = {
         FulfillmentStatus.CLOSED,
         FulfillmentStatus.CANCELLED,
     },
-    FulfillmentStatus.ON_HOLD: {FulfillmentStatus.OPEN, FulfillmentStatus.CANCELLED},
+    # A held fulfillment order goes back to where it was (open or in progress) when the
+    # order's last hold is released; a partner or the location may still give its units
+    # back, which can close it.
+    FulfillmentStatus.ON_HOLD: {
+        FulfillmentStatus.OPEN,
+        FulfillmentStatus.IN_PROGRESS,
+        FulfillmentStatus.INCOMPLETE,
+        FulfillmentStatus.CLOSED,
+        FulfillmentStatus.CANCELLED,
+    },
     FulfillmentStatus.IN_PROGRESS: {
         FulfillmentStatus.ON_HOLD,
         FulfillmentStatus.INCOMPLETE,
@@ -193,6 +202,12 @@ class FulfillmentOrder(models.Model):
         max_length=16, choices=RequestStatus.choices, default=RequestStatus.NOT_REQUIRED
     )
     hold_reason = models.CharField(max_length=200, blank=True)
+    status_before_hold = models.CharField(
+        max_length=16,
+        choices=FulfillmentStatus.choices,
+        blank=True,
+        help_text="Where it goes back to when the order's holds are released.",
+    )
     ship_by_date = models.DateField()
     is_pickup = models.BooleanField(default=False)
     pickup_code = models.CharField(max_length=12, blank=True)
@@ -226,6 +241,10 @@ class FulfillmentOrder(models.Model):
             models.CheckConstraint(
                 condition=Q(status=FulfillmentStatus.ON_HOLD) | Q(hold_reason=""),
                 name="fo_hold_reason_only_on_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=FulfillmentStatus.ON_HOLD) | Q(status_before_hold=""),
+                name="fo_status_before_hold_only_on_hold",
             ),
             models.CheckConstraint(
                 condition=Q(is_pickup=False) | ~Q(pickup_code=""),

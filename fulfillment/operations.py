@@ -34,6 +34,7 @@ from orders.models import (
 from orders.pricing import apply_totals
 
 from .carriers import gateway_for
+from .holds import refuse_while_held
 from .models import (
     FULFILLMENT_TRANSITIONS,
     Carrier,
@@ -84,6 +85,9 @@ def _move(fo: FulfillmentOrder, status: str) -> None:
         return
     if status not in FULFILLMENT_TRANSITIONS[fo.status]:
         raise FulfillmentConflict(f"{fo.number} cannot go from {fo.status} to {status}.")
+    if fo.status == FulfillmentStatus.ON_HOLD:
+        fo.hold_reason = ""
+        fo.status_before_hold = ""
     fo.status = status
     if status in (FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED):
         fo.closed_at = timezone.now()
@@ -91,7 +95,10 @@ def _move(fo: FulfillmentOrder, status: str) -> None:
 
 def _settle_fo(fo: FulfillmentOrder, fo_lines: list[FulfillmentOrderLine]) -> None:
     if any(line.quantity_open for line in fo_lines):
-        if any(line.quantity_shipped for line in fo_lines):
+        # A held one stays held while units remain (units given back do not release it).
+        if fo.status != FulfillmentStatus.ON_HOLD and any(
+            line.quantity_shipped for line in fo_lines
+        ):
             _move(fo, FulfillmentStatus.IN_PROGRESS)
         return
     shipped = any(line.quantity_shipped for line in fo_lines)
@@ -163,6 +170,7 @@ def accept_fulfillment_request(*, fo_id: int, actor: Actor) -> FulfillmentOrder:
     fo = locked.fo
     if fo.request_status == RequestStatus.ACCEPTED:
         return fo
+    refuse_while_held(fo, "accepted")
     if fo.request_status != RequestStatus.SUBMITTED:
         raise FulfillmentConflict(f"{fo.number} has no pending request ({fo.request_status}).")
     fo.request_status = RequestStatus.ACCEPTED
@@ -290,11 +298,8 @@ def ship_fulfillment_order(
     the shipment (the customer's e-mail with tracking)."""
     locked = _lock(fo_id)
     fo = locked.fo
-    if fo.status in (
-        FulfillmentStatus.ON_HOLD,
-        FulfillmentStatus.CLOSED,
-        FulfillmentStatus.CANCELLED,
-    ):
+    refuse_while_held(fo, "shipped")
+    if fo.status in (FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED):
         raise FulfillmentConflict(f"{fo.number} is {fo.get_status_display().lower()}.")
     if fo.request_status == RequestStatus.SUBMITTED:
         raise FulfillmentConflict(f"{fo.location.code} has not accepted {fo.number} yet.")
@@ -397,6 +402,7 @@ def mark_ready_for_pickup(*, fo_id: int, actor: Actor) -> FulfillmentOrder:
     fo = locked.fo
     if not fo.is_pickup:
         raise FulfillmentConflict(f"{fo.number} is not a pickup order.")
+    refuse_while_held(fo, "made ready for pickup")
     if fo.status not in (FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS):
         raise FulfillmentConflict(f"{fo.number} is {fo.status}.")
     if fo.ready_for_pickup_at is not None:
@@ -424,6 +430,7 @@ def confirm_pickup(*, fo_id: int, code: str, actor: Actor) -> Shipment:
     """Hand a ready pickup order to the customer who gives its code."""
     locked = _lock(fo_id)
     fo = locked.fo
+    refuse_while_held(fo, "handed over")
     if not fo.is_pickup or fo.ready_for_pickup_at is None:
         raise FulfillmentConflict(f"{fo.number} is not ready for pickup.")
     if not hmac.compare_digest(fo.pickup_code, (code or "").strip()):

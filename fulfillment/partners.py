@@ -17,16 +17,23 @@ from .models import FulfillmentOrder
 PARTNER_KINDS = (LocationKind.THIRD_PARTY, LocationKind.DROPSHIP_VENDOR)
 
 
-def send_fulfillment_request(*, fo_id: int) -> Notification | None:
-    fo = FulfillmentOrder.objects.select_related("location", "order").get(pk=fo_id)
+def _send_to_partner(
+    fo: FulfillmentOrder,
+    *,
+    dedupe_key: str,
+    event: str,
+    subject: str,
+    template: str,
+    attachments: tuple[tuple[str, bytes, str], ...] = (),
+) -> Notification | None:
+    """E-mail the fulfillment order's partner once per ``dedupe_key``."""
     location = fo.location
     if location.kind not in PARTNER_KINDS or not location.contact_email:
         return None
-    subject = f"Fulfilment request {fo.number} from OMS"
     claim = _claim(
-        f"fo:{fo.pk}:request:email",
+        dedupe_key,
         channel="email",
-        event="fulfillment_request",
+        event=event,
         recipient=location.contact_email,
         subject=subject,
         order=fo.order,
@@ -35,11 +42,12 @@ def send_fulfillment_request(*, fo_id: int) -> Notification | None:
         return None
     message = EmailMessage(
         subject=subject,
-        body=render_to_string("emails/fulfillment_request.txt", {"fo": fo, "order": fo.order}),
+        body=render_to_string(template, {"fo": fo, "order": fo.order}),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[location.contact_email],
     )
-    message.attach(f"{fo.number}.pdf", packing_slip_pdf(fo), "application/pdf")
+    for attachment in attachments:
+        message.attach(*attachment)
     try:
         message.send()
     except Exception as exc:
@@ -52,3 +60,35 @@ def send_fulfillment_request(*, fo_id: int) -> Notification | None:
             status=NotificationStatus.SENT, sent_at=timezone.now()
         )
     return claim
+
+
+def send_fulfillment_request(*, fo_id: int) -> Notification | None:
+    fo = FulfillmentOrder.objects.select_related("location", "order").get(pk=fo_id)
+    if fo.location.kind not in PARTNER_KINDS or not fo.location.contact_email:
+        return None
+    return _send_to_partner(
+        fo,
+        dedupe_key=f"fo:{fo.pk}:request:email",
+        event="fulfillment_request",
+        subject=f"Fulfillment request {fo.number} from OMS",
+        template="emails/fulfillment_request.txt",
+        attachments=((f"{fo.number}.pdf", packing_slip_pdf(fo), "application/pdf"),),
+    )
+
+
+def send_hold_notice(*, fo_id: int, held: bool, occurrence: int) -> Notification | None:
+    """Tell a partner to stop work on a fulfillment order (its order went on hold) or
+    to go on with it (released); once per hold or release (``occurrence``)."""
+    fo = FulfillmentOrder.objects.select_related("location", "order").get(pk=fo_id)
+    kind = "hold" if held else "resume"
+    return _send_to_partner(
+        fo,
+        dedupe_key=f"fo:{fo.pk}:{kind}:{occurrence}:email",
+        event="fulfillment_hold" if held else "fulfillment_resumed",
+        subject=(
+            f"STOP: do not ship {fo.number} (order on hold)"
+            if held
+            else f"Go ahead: {fo.number} is released"
+        ),
+        template="emails/fulfillment_hold.txt" if held else "emails/fulfillment_resumed.txt",
+    )

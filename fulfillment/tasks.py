@@ -47,9 +47,13 @@ def flag_at_risk() -> int:
 
 
 def _request_fulfillment(event: OutboxEvent) -> None:
-    from .partners import send_fulfillment_request
+    from .partners import send_fulfillment_request, send_hold_notice
 
-    send_fulfillment_request(fo_id=event.payload["fulfillment_order_id"])
+    fo_id = event.payload["fulfillment_order_id"]
+    if event.topic == "fulfillment.created":
+        send_fulfillment_request(fo_id=fo_id)
+    else:
+        send_hold_notice(fo_id=fo_id, held=event.topic == "fulfillment.held", occurrence=event.pk)
 
 
 @shared_task(name="fulfillment.notify_partner", bind=True, acks_late=True, max_retries=8)

@@ -31,7 +31,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.edit_placed_order",
         "orders.place_order_on_behalf",
         "orders.place_hold",
-        "orders.release_hold",
+        # Agents fix what a customer can tell them: the address, and their own manual holds.
+        "orders.release_address_hold",
+        "orders.release_manual_hold",
         "fulfillment.view_shippingmethod",
         "fulfillment.view_carrier",
         # Where an order is and why it went there; the lines back the page's inlines.
@@ -91,11 +93,32 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_orderline",
         "orders.view_orderevent",
         "orders.view_orderhold",
-        "orders.release_hold",
+        # Money holds are finance's call; fraud and approvals are not.
+        "orders.release_credit_hold",
+        "orders.release_payment_hold",
         "inventory.view_product",
     ],
+    # Fraud review: reads what an order and its customer look like, releases fraud holds
+    # (or cancels through a manager). Kept apart from the agents who take the calls.
+    "risk": [
+        "customers.view_customer",
+        "customers.view_company",
+        "customers.view_address",
+        "customers.view_customernote",
+        "orders.view_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_orderhold",
+        "orders.place_hold",
+        "orders.release_fraud_hold",
+        "fulfillment.view_fulfillmentorder",
+        "fulfillment.view_fulfillmentorderline",
+        "fulfillment.view_shipment",
+        "fulfillment.view_routingdecision",
+    ],
     # Filled below: every permission of the domain apps, which includes
-    # fulfillment.change_routingrule (operators reorder and toggle the routing recipe).
+    # fulfillment.change_routingrule (operators reorder and toggle the routing recipe)
+    # and the release of every kind of hold (B2B approvals in the admin, fraud reviews).
     "manager": [],
 }
 

@@ -4,7 +4,8 @@ Orders are read-only here. Every change is one service call behind its own
 permission, from a button on the order page, a changelist action or a page of the
 changelist, each asking for its input (and a reason where one is kept) first:
 
-- holds: ``orders.services.place_hold`` / ``release_hold``;
+- holds: ``fulfillment.holds.place_order_hold`` / ``release_order_hold`` (the order's
+  fulfillment orders follow its holds); each kind of hold has its own release permission;
 - drafts placed on a customer's behalf: ``orders.drafts`` (create, reserve, submit);
 - cancellation and edits of placed orders: ``orders.changes``;
 - file imports: ``orders.imports`` (a dry run, then the real run of the same file).
@@ -45,6 +46,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from customers.models import Address, AddressKind, Customer
+from fulfillment import holds as hold_workflows
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -99,6 +101,8 @@ from .imports import (
     read_dataset,
 )
 from .models import (
+    HOLD_RELEASE_PERMISSIONS,
+    HOLD_RELEASED_BY,
     HoldKind,
     IdempotencyKey,
     Order,
@@ -114,7 +118,6 @@ from .placement import OrderRequest, build_order, promise_order
 TIMELINE_ROWS = 200
 
 PLACE_HOLD_PERMISSION = "orders.place_hold"
-RELEASE_HOLD_PERMISSION = "orders.release_hold"
 PLACE_ON_BEHALF_PERMISSION = "orders.place_order_on_behalf"
 CANCEL_PERMISSION = "orders.cancel_order"
 EDIT_PERMISSION = "orders.edit_placed_order"
@@ -148,6 +151,15 @@ def _open_holds(order: Order) -> QuerySet[OrderHold]:
     return OrderHold.objects.filter(order=order, released_at__isnull=True).order_by("placed_at")
 
 
+def _releasable_kinds(user: Any) -> list[str]:
+    """The kinds of hold ``user``'s role may release."""
+    return [kind for kind in HoldKind.values if services.may_release_hold(user, kind)]
+
+
+def _may_release_any(user: Any) -> bool:
+    return any(user.has_perm(perm) for perm in HOLD_RELEASE_PERMISSIONS.values())
+
+
 class HoldReasonField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
@@ -172,11 +184,13 @@ class ReleaseHoldForm(forms.Form):
     hold = HoldChoiceField(queryset=OrderHold.objects.none(), empty_label=None)
     reason = HoldReasonField(label="Release reason")
 
-    def __init__(self, *args: Any, order: Order, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, order: Order, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Only this order's open holds can be picked, so a stale or forged id is a
-        # plain "select a valid choice" error.
-        self.fields["hold"].queryset = _open_holds(order)  # type: ignore[attr-defined]
+        # Only this order's open holds of the kinds this user may release can be
+        # picked, so a stale or forged id is a plain "select a valid choice" error.
+        self.fields["hold"].queryset = _open_holds(order).filter(  # type: ignore[attr-defined]
+            kind__in=_releasable_kinds(user)
+        )
 
 
 class ReleaseHoldsForm(forms.Form):
@@ -237,7 +251,7 @@ class OrderHoldInline(ReadOnlyInlineMixin, admin.TabularInline):
         "placed_at",
         "placed_by_label",
         "released_at",
-        "released_by",
+        "releaser",
         "release_reason",
     )
     readonly_fields = fields
@@ -247,7 +261,15 @@ class OrderHoldInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     @admin.display(description="State")
     def state(self, obj: OrderHold) -> str:
-        return "Open" if obj.is_open else "Released"
+        if obj.is_open:
+            return f"Open: released by {HOLD_RELEASED_BY[obj.kind]}"
+        return "Released"
+
+    @admin.display(description="Released by")
+    def releaser(self, obj: OrderHold) -> str:
+        if obj.is_open:
+            return ""
+        return obj.released_by_label or (obj.released_by.get_username() if obj.released_by else "")
 
 
 class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -944,7 +966,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(PLACE_HOLD_PERMISSION)
 
     def has_release_hold_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(RELEASE_HOLD_PERMISSION)
+        return _may_release_any(request.user)
 
     def has_cancel_order_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CANCEL_PERMISSION)
@@ -1088,9 +1110,19 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             is_draft = obj.status == OrderStatus.DRAFT
             shipped_to_address = not obj.pickup_location_id
             context["can_place_hold"] = not closed and self.has_place_hold_permission(request)
-            context["can_release_hold"] = (
-                self.has_release_hold_permission(request) and _open_holds(obj).exists()
-            )
+            releasable = set(_releasable_kinds(user))
+            open_holds = list(_open_holds(obj))
+            context["can_release_hold"] = any(h.kind in releasable for h in open_holds)
+            # Everyone sees what stops the order and who may release it.
+            context["open_holds"] = [
+                {
+                    "kind": h.get_kind_display(),
+                    "reason": h.reason,
+                    "can_release": h.kind in releasable,
+                    "released_by": HOLD_RELEASED_BY[h.kind],
+                }
+                for h in open_holds
+            ]
             on_behalf = is_draft and user.has_perm(PLACE_ON_BEHALF_PERMISSION)
             # A pickup draft takes its store's stock on submit; it has nothing to reserve.
             context["can_reserve_stock"] = on_behalf and shipped_to_address
@@ -1133,7 +1165,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         form = PlaceHoldForm(request.POST if request.method == "POST" else None)
         if form.is_valid():
             try:
-                hold = services.place_hold(
+                hold = hold_workflows.place_order_hold(
                     order=order,
                     kind=form.cleaned_data["kind"],
                     reason=form.cleaned_data["reason"],
@@ -1159,17 +1191,37 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         )
 
     def release_hold_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        order = self._order_for(request, object_id, RELEASE_HOLD_PERMISSION)
-        if not _open_holds(order).exists():
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            raise Http404("No such order.")
+        if not (self.has_view_permission(request, order) and _may_release_any(request.user)):
+            raise PermissionDenied
+        assert isinstance(order, Order)  # noqa: S101 - narrows the type
+        open_holds = list(_open_holds(order))
+        if not open_holds:
             self.message_user(request, f"{order.number} has no open hold.", messages.WARNING)
             return HttpResponseRedirect(admin_change_url(order))
+        releasable = set(_releasable_kinds(request.user))
+        if not any(h.kind in releasable for h in open_holds):
+            self.message_user(
+                request,
+                "; ".join(
+                    f"{h.get_kind_display()} holds are released by {HOLD_RELEASED_BY[h.kind]}"
+                    for h in open_holds
+                )
+                + ".",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(admin_change_url(order))
         if request.method == "POST":
-            form = ReleaseHoldForm(request.POST, order=order)
+            form = ReleaseHoldForm(request.POST, order=order, user=request.user)
         else:
-            form = ReleaseHoldForm(initial={"hold": request.GET.get("hold")}, order=order)
+            form = ReleaseHoldForm(
+                initial={"hold": request.GET.get("hold")}, order=order, user=request.user
+            )
         if form.is_valid():
             try:
-                hold = services.release_hold(
+                hold = hold_workflows.release_order_hold(
                     hold_id=form.cleaned_data["hold"].pk,
                     reason=form.cleaned_data["reason"],
                     actor=_actor(request),
@@ -1771,7 +1823,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             held, refused = 0, []
             for order in queryset:
                 try:
-                    services.place_hold(
+                    hold_workflows.place_order_hold(
                         order=order,
                         kind=form.cleaned_data["kind"],
                         reason=form.cleaned_data["reason"],
@@ -1822,7 +1874,7 @@ def _release_holds(
     released, refused = 0, []
     for hold_id in holds.order_by("pk").values_list("pk", flat=True):
         try:
-            services.release_hold(hold_id=hold_id, reason=reason, actor=_actor(request))
+            hold_workflows.release_order_hold(hold_id=hold_id, reason=reason, actor=_actor(request))
         except DomainError as exc:
             refused.append(exc.message)
         else:
@@ -1873,7 +1925,7 @@ class OrderHoldAdmin(
         return "Open" if obj.is_open else "Released"
 
     def has_release_hold_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(RELEASE_HOLD_PERMISSION)
+        return _may_release_any(request.user)
 
     @admin.action(description="Release selected holds…", permissions=["release_hold"])
     def release_selected_holds(

@@ -1,4 +1,4 @@
-from oms.core.errors import Conflict, InvalidInput
+from oms.core.errors import Conflict, InvalidInput, NotAllowed
 
 
 class InvalidOrder(InvalidInput):
@@ -26,3 +26,17 @@ class OrderNotEditable(Conflict):
 
 class DuplicateOrder(Conflict):
     code = "duplicate_order"
+
+
+class OrderOnHold(Conflict):
+    """Work on the order (shipping, handing over, accepting) waits for its holds."""
+
+    code = "order_on_hold"
+
+
+class HoldReleaseNotAllowed(NotAllowed):
+    code = "hold_release_not_allowed"
+
+
+class NotAnApprover(NotAllowed):
+    code = "not_an_approver"

@@ -196,8 +196,15 @@ class Order(models.Model):
             ("place_order_on_behalf", "Can place orders on behalf of customers"),
             ("cancel_order", "Can cancel orders"),
             ("edit_placed_order", "Can edit placed orders"),
-            ("release_hold", "Can release order holds"),
             ("place_hold", "Can put orders on hold"),
+            # Releasing a hold is a decision of the team the hold protects; see
+            # HOLD_RELEASE_PERMISSIONS below and oms/roles.py.
+            ("release_fraud_hold", "Can release fraud review holds"),
+            ("release_payment_hold", "Can release payment holds"),
+            ("release_credit_hold", "Can release credit limit holds"),
+            ("release_approval_hold", "Can release B2B approval holds"),
+            ("release_address_hold", "Can release address holds"),
+            ("release_manual_hold", "Can release manual holds"),
         ]
 
     def __str__(self) -> str:
@@ -341,9 +348,32 @@ class HoldKind(models.TextChoices):
     MANUAL = "manual", "Manual"
 
 
+# Who may release each kind of hold: the permission, and the people who hold it (shown
+# to everyone else on the order page). A B2B approval is also released by the buyer's
+# company approver through the API (``orders.services.approve_order``).
+HOLD_RELEASE_PERMISSIONS: dict[str, str] = {
+    HoldKind.FRAUD_REVIEW: "orders.release_fraud_hold",
+    HoldKind.PAYMENT: "orders.release_payment_hold",
+    HoldKind.CREDIT_LIMIT: "orders.release_credit_hold",
+    HoldKind.B2B_APPROVAL: "orders.release_approval_hold",
+    HoldKind.ADDRESS: "orders.release_address_hold",
+    HoldKind.MANUAL: "orders.release_manual_hold",
+}
+
+HOLD_RELEASED_BY: dict[str, str] = {
+    HoldKind.FRAUD_REVIEW: "a risk analyst or a manager",
+    HoldKind.PAYMENT: "finance or a manager",
+    HoldKind.CREDIT_LIMIT: "finance or a manager",
+    HoldKind.B2B_APPROVAL: "the company's approver (through the API) or a manager",
+    HoldKind.ADDRESS: "an agent or a manager",
+    HoldKind.MANUAL: "an agent or a manager",
+}
+
+
 class OrderHold(models.Model):
-    """A typed reason an order may not be released for fulfilment. At most one open
-    hold of each kind per order."""
+    """A typed reason an order may not be fulfilled. At most one open hold of each kind
+    per order. While any hold is open, the order's unshipped fulfillment orders are on
+    hold too (``fulfillment.holds``)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
     kind = models.CharField(max_length=16, choices=HoldKind.choices)
@@ -353,6 +383,12 @@ class OrderHold(models.Model):
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_by_label = models.CharField(
+        "released by (name)",
+        max_length=150,
+        blank=True,
+        help_text="Who released it: a staff user, a company approver or the hold rules.",
     )
     release_reason = models.TextField(blank=True)
 

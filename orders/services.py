@@ -6,19 +6,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import CompanyRole, Customer
 from customers.services import clean_postal_address
 from fulfillment.models import ShippingMethod
 from inventory.models import Product
 from oms import outbox
-from oms.core.actors import Actor
+from oms.core.actors import Actor, ActorKind
 from oms.core.errors import Conflict, InvalidInput, NotFound
 
+from .changes import cancel_order
+from .errors import HoldReleaseNotAllowed, NotAnApprover
 from .events import record_order_event
 from .models import (
+    HOLD_RELEASE_PERMISSIONS,
+    HOLD_RELEASED_BY,
     Channel,
     HoldKind,
     Order,
@@ -44,16 +49,21 @@ def order_for_update(order_id: int) -> Order:
 
 @transaction.atomic
 def place_hold(*, order: Order, kind: str, reason: str, actor: Actor) -> OrderHold:
-    """Put an order on hold. One open hold per kind; a second of the same kind is refused."""
+    """Put an order on hold. One open hold per kind; a second of the same kind is refused.
+
+    This records the order-level hold only; ``fulfillment.holds.place_order_hold`` also
+    stops the order's fulfillment orders, and is what entry points call."""
     if kind not in HoldKind.values:
-        raise InvalidInput(f"Unknown hold kind {kind!r}.")
+        raise InvalidInput(f"Unknown hold kind {kind!r}.", fields={"kind": kind})
     if not reason.strip():
-        raise InvalidInput("A hold needs a reason.")
+        raise InvalidInput("A hold needs a reason.", fields={"reason": "required"})
     locked = order_for_update(order.pk)
     if locked.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
         raise Conflict(f"Order {locked.number} is {locked.status}; it cannot be held.")
     if OrderHold.objects.filter(order=locked, kind=kind, released_at__isnull=True).exists():
-        raise Conflict(f"Order {locked.number} already has an open {kind} hold.")
+        raise Conflict(
+            f"Order {locked.number} already has an open {HoldKind(kind).label.lower()} hold."
+        )
     hold = OrderHold.objects.create(
         order=locked, kind=kind, reason=reason.strip(), placed_by_label=actor.label
     )
@@ -67,22 +77,33 @@ def place_hold(*, order: Order, kind: str, reason: str, actor: Actor) -> OrderHo
     return hold
 
 
-@transaction.atomic
-def release_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
-    """Release an open hold with a reason. Refuses a hold already released."""
-    if not reason.strip():
-        raise InvalidInput("Releasing a hold needs a reason.")
-    hold = OrderHold.objects.filter(pk=hold_id).first()
-    if hold is None:
-        raise NotFound("There is no such hold.", hold_id=hold_id)
-    order = order_for_update(hold.order_id)
-    hold = OrderHold.objects.select_for_update().get(pk=hold_id)
-    if hold.released_at is not None:
-        raise HoldNotFound(f"This {hold.kind} hold was already released.")
+def may_release_hold(user: Any, kind: str) -> bool:
+    """Whether a staff ``user`` may release holds of ``kind`` (their role's permission)."""
+    return bool(user.is_active and user.has_perm(HOLD_RELEASE_PERMISSIONS[kind]))
+
+
+def _check_release_allowed(hold: OrderHold, actor: Actor) -> None:
+    """Staff release the kinds their role owns; the hold rules release what they
+    decided; API clients release nothing here (an approver uses ``approve_order``)."""
+    if actor.kind == ActorKind.SYSTEM:
+        return
+    user = get_user_model().objects.filter(pk=actor.user_id).first() if actor.user_id else None
+    if actor.kind == ActorKind.USER and user is not None and may_release_hold(user, hold.kind):
+        return
+    raise HoldReleaseNotAllowed(
+        f"{hold.get_kind_display()} holds are released by {HOLD_RELEASED_BY[hold.kind]}.",
+        kind=hold.kind,
+    )
+
+
+def _release(order: Order, hold: OrderHold, *, reason: str, actor: Actor) -> OrderHold:
+    """Close ``hold`` (its order locked by the caller); announce the order once its last
+    hold is gone."""
     hold.released_at = timezone.now()
     hold.released_by_id = actor.user_id
+    hold.released_by_label = actor.label[:150]
     hold.release_reason = reason.strip()
-    hold.save(update_fields=["released_at", "released_by", "release_reason"])
+    hold.save(update_fields=["released_at", "released_by", "released_by_label", "release_reason"])
     record_order_event(
         order=order,
         type=OrderEventType.HOLD_RELEASED,
@@ -91,9 +112,87 @@ def release_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
         payload={"hold_id": hold.pk, "kind": hold.kind},
     )
     if not OrderHold.objects.filter(order=order, released_at__isnull=True).exists():
-        # The last hold is gone: the order may now be routed.
+        # The last hold is gone: the order may now be routed, and the customer hears
+        # it is confirmed.
         outbox.emit("order.released", {"order_id": order.pk})
     return hold
+
+
+@transaction.atomic
+def release_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
+    """Release an open hold with a reason, if ``actor`` may release its kind
+    (``HOLD_RELEASE_PERMISSIONS``). Refuses a hold already released.
+
+    This releases the order-level hold only; ``fulfillment.holds.release_order_hold``
+    also returns held fulfillment orders to work, and is what entry points call."""
+    if not reason.strip():
+        raise InvalidInput("Releasing a hold needs a reason.", fields={"reason": "required"})
+    hold = OrderHold.objects.filter(pk=hold_id).first()
+    if hold is None:
+        raise NotFound("There is no such hold.", hold_id=hold_id)
+    _check_release_allowed(hold, actor)
+    order = order_for_update(hold.order_id)
+    hold = OrderHold.objects.select_for_update().get(pk=hold_id)
+    if hold.released_at is not None:
+        raise HoldNotFound(f"This {hold.get_kind_display().lower()} hold was already released.")
+    return _release(order, hold, reason=reason, actor=actor)
+
+
+def _approval_hold_for(order_id: int, approver: Customer) -> tuple[Order, OrderHold]:
+    """Lock the order and find its open approval hold, if ``approver`` may decide it."""
+    order = order_for_update(order_id)
+    if not (
+        approver.is_active
+        and approver.company_id is not None
+        and approver.company_id == order.company_id
+        and approver.company_role in (CompanyRole.APPROVER, CompanyRole.ADMIN)
+    ):
+        raise NotAnApprover(
+            f"{approver.full_name or approver.email} is not an approver of this company; "
+            "ask the company's approver or account admin.",
+        )
+    hold = (
+        OrderHold.objects.select_for_update()
+        .filter(order=order, kind=HoldKind.B2B_APPROVAL, released_at__isnull=True)
+        .first()
+    )
+    if hold is None:
+        raise HoldNotFound(f"Order {order.number} is not waiting for approval.")
+    return order, hold
+
+
+@transaction.atomic
+def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> OrderHold:
+    """The company's approver (a buyer with the approver or account-admin role) releases
+    the order's B2B approval hold. Refuses other buyers (403) and orders not waiting
+    for approval (409)."""
+    if not reason.strip():
+        raise InvalidInput("An approval needs a reason.", fields={"reason": "required"})
+    order, hold = _approval_hold_for(order_id, approver)
+    return _release(order, hold, reason=f"Approved by {approver.full_name}: {reason}", actor=actor)
+
+
+@transaction.atomic
+def reject_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
+    """The company's approver refuses the order: the approval hold is closed with the
+    reason and the whole order is cancelled (its stock released, the buyer told)."""
+    if not reason.strip():
+        raise InvalidInput("A rejection needs a reason.", fields={"reason": "required"})
+    order, hold = _approval_hold_for(order_id, approver)
+    hold.released_at = timezone.now()
+    hold.released_by_label = actor.label[:150]
+    hold.release_reason = f"Rejected by {approver.full_name}: {reason.strip()}"
+    hold.save(update_fields=["released_at", "released_by_label", "release_reason"])
+    record_order_event(
+        order=order,
+        type=OrderEventType.HOLD_RELEASED,
+        actor=actor,
+        message=f"B2B approval refused: {reason.strip()}",
+        payload={"hold_id": hold.pk, "kind": hold.kind, "decision": "rejected"},
+    )
+    return cancel_order(
+        order_id=order.pk, reason=f"Rejected by the approver: {reason.strip()}", actor=actor
+    )
 
 
 @transaction.atomic

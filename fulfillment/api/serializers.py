@@ -49,6 +49,9 @@ class FulfillmentOrderOutput(serializers.Serializer):
     number = serializers.CharField()
     order_number = serializers.CharField(source="order.number")
     status = serializers.CharField()
+    hold_reason = serializers.CharField(
+        help_text="Why it is on hold (status on_hold): do not ship until it is released."
+    )
     request_status = serializers.CharField()
     ship_by_date = serializers.DateField()
     shipping_method = serializers.CharField(source="order.shipping_method.code")
@@ -88,3 +91,9 @@ class CarrierEventInput(serializers.Serializer):
     event_id = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, default="")
     location = serializers.CharField(max_length=120, required=False, default="")
+
+
+class ApprovalDecisionInput(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500, help_text="Why the approver decided so; kept on the order's timeline."
+    )

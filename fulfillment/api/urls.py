@@ -9,6 +9,14 @@ urlpatterns = [
         name="api-order-shipments",
     ),
     path(
+        "v1/orders/<str:number>/approve/",
+        views.OrderApproveView.as_view(),
+        name="api-order-approve",
+    ),
+    path(
+        "v1/orders/<str:number>/reject/", views.OrderRejectView.as_view(), name="api-order-reject"
+    ),
+    path(
         "v1/fulfillment-orders/",
         views.VendorFulfillmentListView.as_view(),
         name="api-vendor-fulfillment-orders",

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fulfillment import holds as hold_workflows
 from fulfillment import operations as ops
 from fulfillment.models import (
     Carrier,
@@ -21,10 +22,14 @@ from fulfillment.models import (
     FulfillmentStatus,
     Shipment,
 )
-from oms.api.authentication import ApiClient, IsVendorClient
+from oms.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
+from oms.core.actors import Actor
+from orders.api.serializers import OrderOutput
 from orders.models import Order
+from orders.selectors import list_company_orders
 
 from .serializers import (
+    ApprovalDecisionInput,
     CarrierEventInput,
     FulfillmentOrderOutput,
     RejectInput,
@@ -77,8 +82,14 @@ class VendorFulfillmentListView(generics.ListAPIView):
     serializer_class = FulfillmentOrderOutput
 
     def get_queryset(self) -> QuerySet[FulfillmentOrder]:
+        # Held work stays listed (status on_hold, with its reason) so the partner
+        # knows to stop rather than wonder where it went.
         return _vendor_orders(_client(self.request)).filter(
-            status__in=[FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS]
+            status__in=[
+                FulfillmentStatus.OPEN,
+                FulfillmentStatus.IN_PROGRESS,
+                FulfillmentStatus.ON_HOLD,
+            ]
         )
 
 
@@ -158,6 +169,53 @@ class VendorShipView(_VendorCommand):
             ShipmentOutput(shipments_queryset().get(pk=shipment.pk)).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+class _ApprovalDecision(APIView):
+    """A company's approver decides an order waiting for B2B approval, with the
+    company's key of a buyer who has the approver (or account admin) role."""
+
+    permission_classes = [IsCompanyClient]
+
+    def decide(self, request: Request, number: str, *, approve: bool) -> Response:
+        client = _client(request)
+        order_id = (
+            list_company_orders(client.company.pk)
+            .filter(number=number)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if order_id is None:
+            raise NotFound()
+        data = ApprovalDecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        buyer = client.buyer
+        actor = Actor.api_client(f"{client.actor.label} ({buyer.full_name})")
+        decide = hold_workflows.approve_order if approve else hold_workflows.reject_order
+        decide(order_id=order_id, approver=buyer, reason=data.validated_data["reason"], actor=actor)
+        fresh = list_company_orders(client.company.pk).get(pk=order_id)
+        return Response(OrderOutput(fresh).data)
+
+
+class OrderApproveView(_ApprovalDecision):
+    @extend_schema(
+        request=ApprovalDecisionInput,
+        responses={200: OrderOutput},
+        description="Release the order's B2B approval hold (403 for a buyer who is not an "
+        "approver, 409 when the order is not waiting for approval).",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        return self.decide(request, number, approve=True)
+
+
+class OrderRejectView(_ApprovalDecision):
+    @extend_schema(
+        request=ApprovalDecisionInput,
+        responses={200: OrderOutput},
+        description="Refuse an order waiting for B2B approval: it is cancelled.",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        return self.decide(request, number, approve=False)
 
 
 class CarrierEventView(APIView):

@@ -99,6 +99,14 @@ class IsApiClient(permissions.BasePermission):
         )
 
 
+class IsCompanyClient(permissions.BasePermission):
+    """A company's key only (not the storefront's): decisions a company takes."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return isinstance(user, ApiClient) and user.api_key.company_id is not None
+
+
 class IsVendorClient(permissions.BasePermission):
     """A dropship vendor's or 3PL's key: its fulfilment orders only."""
 

@@ -25,6 +25,13 @@ class NotFound(DomainError):
     status = 404
 
 
+class NotAllowed(DomainError):
+    """The caller is known but this decision is not theirs to take."""
+
+    code = "not_allowed"
+    status = 403
+
+
 class Conflict(DomainError):
     code = "conflict"
     status = 409

@@ -37,6 +37,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("sales", "demo-sales-2026", "Sam", "Okafor", "sales_rep"),
     DemoUser("warehouse", "demo-warehouse-2026", "Wes", "Nakamura", "warehouse"),
     DemoUser("finance", "demo-finance-2026", "Fran", "Lindqvist", "finance"),
+    DemoUser("risk", "demo-risk-2026", "Riley", "Chen", "risk"),
     DemoUser("manager", "demo-manager-2026", "Morgan", "Hayes", "manager"),
     DemoUser("admin", "demo-admin-2026", "Ada", "Admin", None, is_superuser=True),
 )

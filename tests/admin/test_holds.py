@@ -78,14 +78,18 @@ def test_release_hold_with_a_reason_releases_it_and_writes_an_event(
     assert _messages(response) == [f"{order.number}: Fraud review hold released."]
 
 
-def test_agent_can_release_a_hold(client_for, open_hold):
+def test_agent_can_release_a_manual_hold(client_for, placed_order, operator):
+    hold = order_services.place_hold(
+        order=placed_order, kind="manual", reason="Customer asked to wait", actor=operator
+    )
     response = client_for("agent").post(
-        _release_url(open_hold.order), {"hold": open_hold.pk, "reason": "Cleared"}
+        _release_url(placed_order), {"hold": hold.pk, "reason": "Cleared"}
     )
 
     assert response.status_code == 302
-    open_hold.refresh_from_db()
-    assert open_hold.released_by.username == "agent-user"
+    hold.refresh_from_db()
+    assert hold.released_by.username == "agent-user"
+    assert hold.released_by_label == "agent-user"
 
 
 def test_release_hold_without_the_permission_is_refused(client_for, open_hold):
@@ -158,7 +162,7 @@ def test_a_second_open_hold_of_the_same_kind_is_refused(admin_client, open_hold)
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
-        f"Order {open_hold.order.number} already has an open fraud_review hold."
+        f"Order {open_hold.order.number} already has an open fraud review hold."
     ]
     assert OrderHold.objects.count() == 1
     assert OrderEvent.objects.count() == events

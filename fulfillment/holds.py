@@ -1,0 +1,172 @@
+"""Order holds stop the work: while an order has an open hold, every fulfillment order of
+it that still has units to ship is on hold too.
+
+The rule, applied by ``sync_fulfillment_holds`` under the order's row lock whenever a
+hold opens or closes:
+
+- an open or in-progress fulfillment order with units not yet shipped goes on hold; it
+  remembers where it was (``status_before_hold``) and says which holds stop it;
+- while on hold it is out of the warehouse queue and pick lists, and ship, hand over,
+  ready-for-pickup, vendor ship and accept are refused (``OrderOnHold``, 409
+  ``order_on_hold``); the location or partner may still give its units back;
+- one in progress (being packed) when the hold lands stops before the ship step: the
+  packed parcel waits beside the bench, the queue shows it under "On hold" with a banner;
+- when the last hold is released, each goes back to where it was;
+- partners (3PLs, dropship vendors) that have the request are told by e-mail to stop,
+  and later to go on, and see ``on_hold`` with the reason in the vendor API.
+
+Entry points call ``place_order_hold`` / ``release_order_hold`` / ``approve_order`` /
+``reject_order`` here, not the order-level services, so that no hold misses its
+fulfillment orders.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from customers.models import Customer
+from inventory.models import LocationKind
+from oms import outbox
+from oms.core.actors import Actor
+from orders import services as order_services
+from orders.errors import OrderOnHold
+from orders.events import record_order_event
+from orders.models import HoldKind, Order, OrderEventType, OrderHold
+from orders.services import order_for_update
+
+from .models import FulfillmentOrder, FulfillmentStatus, RequestStatus
+
+WORKING = (FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS)
+PARTNER_KINDS = (LocationKind.THIRD_PARTY, LocationKind.DROPSHIP_VENDOR)
+
+
+def hold_reason_for(kinds: list[str]) -> str:
+    """What a held fulfillment order says: the kinds, never the internal reasons (a
+    fraud signal is not a partner's business)."""
+    labels = ", ".join(HoldKind(kind).label.lower() for kind in kinds)
+    return f"Order on hold ({labels}). Do not ship until it is released."[:200]
+
+
+def _tells_partner(fo: FulfillmentOrder) -> bool:
+    return fo.location.kind in PARTNER_KINDS and fo.request_status in (
+        RequestStatus.SUBMITTED,
+        RequestStatus.ACCEPTED,
+    )
+
+
+def sync_fulfillment_holds(*, order: Order, actor: Actor) -> list[FulfillmentOrder]:
+    """Make the order's fulfillment orders follow its holds (see the module docstring).
+
+    The caller holds the order's row lock (fulfillment orders hang off it). Returns the
+    fulfillment orders whose state changed."""
+    kinds = list(
+        OrderHold.objects.filter(order=order, released_at__isnull=True)
+        .order_by("placed_at", "id")
+        .values_list("kind", flat=True)
+    )
+    candidates = FulfillmentOrder.objects.filter(order=order).select_related("location")
+    if kinds:
+        reason = hold_reason_for(kinds)
+        changed = []
+        for fo in candidates.filter(
+            status__in=[*WORKING, FulfillmentStatus.ON_HOLD]
+        ).prefetch_related("lines"):
+            if fo.status == FulfillmentStatus.ON_HOLD:
+                if fo.hold_reason != reason:
+                    fo.hold_reason = reason
+                    fo.save(update_fields=["hold_reason", "updated_at"])
+                continue
+            if not any(line.quantity_open for line in fo.lines.all()):
+                continue
+            fo.status_before_hold = fo.status
+            fo.status = FulfillmentStatus.ON_HOLD
+            fo.hold_reason = reason
+            fo.save(update_fields=["status", "status_before_hold", "hold_reason", "updated_at"])
+            changed.append(fo)
+        if changed:
+            record_order_event(
+                order=order,
+                type=OrderEventType.NOTE,
+                actor=actor,
+                message="Fulfillment stopped by the hold: "
+                + ", ".join(f"{fo.number} at {fo.location.code}" for fo in changed),
+                payload={"fulfillment_orders": [fo.number for fo in changed], "held": True},
+            )
+            for fo in changed:
+                if _tells_partner(fo):
+                    outbox.emit(
+                        "fulfillment.held", {"order_id": order.pk, "fulfillment_order_id": fo.pk}
+                    )
+        return changed
+    resumed = list(candidates.filter(status=FulfillmentStatus.ON_HOLD))
+    for fo in resumed:
+        fo.status = fo.status_before_hold or FulfillmentStatus.OPEN
+        fo.status_before_hold = ""
+        fo.hold_reason = ""
+        fo.save(update_fields=["status", "status_before_hold", "hold_reason", "updated_at"])
+    if resumed:
+        record_order_event(
+            order=order,
+            type=OrderEventType.NOTE,
+            actor=actor,
+            message="Fulfillment resumed: "
+            + ", ".join(f"{fo.number} at {fo.location.code}" for fo in resumed),
+            payload={"fulfillment_orders": [fo.number for fo in resumed], "held": False},
+        )
+        for fo in resumed:
+            if _tells_partner(fo):
+                outbox.emit(
+                    "fulfillment.resumed", {"order_id": order.pk, "fulfillment_order_id": fo.pk}
+                )
+    return resumed
+
+
+def refuse_while_held(fo: FulfillmentOrder, what: str) -> None:
+    """Refuse ``what`` (ship, hand over, accept…) on a held fulfillment order."""
+    if fo.status == FulfillmentStatus.ON_HOLD:
+        raise OrderOnHold(
+            f"{fo.number} cannot be {what}: {fo.hold_reason or 'its order is on hold.'}",
+            fulfillment_order=fo.number,
+        )
+
+
+@transaction.atomic
+def place_order_hold(*, order: Order, kind: str, reason: str, actor: Actor) -> OrderHold:
+    """Put ``order`` on hold and stop its fulfillment orders, in one transaction."""
+    hold = order_services.place_hold(order=order, kind=kind, reason=reason, actor=actor)
+    sync_fulfillment_holds(order=hold.order, actor=actor)
+    return hold
+
+
+@transaction.atomic
+def release_order_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
+    """Release a hold (if ``actor`` may release its kind); when it was the last one, the
+    order's fulfillment orders go back to work."""
+    hold = order_services.release_hold(hold_id=hold_id, reason=reason, actor=actor)
+    sync_fulfillment_holds(order=hold.order, actor=actor)
+    return hold
+
+
+@transaction.atomic
+def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
+    """The company's approver releases the B2B approval hold (see
+    ``orders.services.approve_order``); fulfillment follows the holds."""
+    hold = order_services.approve_order(
+        order_id=order_id,
+        approver=approver,
+        reason=reason,
+        actor=actor,
+    )
+    sync_fulfillment_holds(order=hold.order, actor=actor)
+    return order_for_update(order_id)
+
+
+@transaction.atomic
+def reject_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
+    """The company's approver refuses the order, which is cancelled."""
+    return order_services.reject_order(
+        order_id=order_id,
+        approver=approver,
+        reason=reason,
+        actor=actor,
+    )
