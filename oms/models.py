@@ -47,6 +47,9 @@ class Notification(models.Model):
     """One message to one customer about one event on one channel.
 
     ``dedupe_key`` is unique: a task that runs twice finds the row and sends nothing.
+    ``claimed_at`` is when the current sender claimed it (status "sending"); a claim
+    older than ``OMS_NOTIFICATION_CLAIM_TIMEOUT`` was left by a worker that died, and
+    the next attempt takes it over.
     """
 
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -64,6 +67,8 @@ class Notification(models.Model):
     status = models.CharField(max_length=16, choices=NotificationStatus.choices)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Null on rows claimed before claims were timed: their created_at stands in.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import transaction
@@ -198,6 +199,15 @@ def run_relay(
         time.sleep(poll_seconds)
 
 
+class RetryLater(Exception):
+    """A transient condition: the consuming task retries the event whatever its
+    ``retry_on``, no sooner than ``retry_after`` seconds from now."""
+
+    def __init__(self, message: str, *, retry_after: float = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def handle_events(
     task: Any,
     event_ids: int | Sequence[int],
@@ -211,11 +221,15 @@ def handle_events(
     messages carried batches) or a list. The events are loaded with one query and
     handled one by one, each independently of the others:
 
-    - an event whose handling raises one of ``retry_on`` (a transient error) is
-      retried later, together with the other transient failures of the message and
-      nothing else, by ``task.retry`` with exponential backoff (capped at
-      ``RETRY_BACKOFF_MAX`` seconds, at most ``task.max_retries`` times; then the
-      error is raised);
+    - an event whose handling raises one of ``retry_on`` or ``RetryLater`` (a
+      transient error) is retried later, together with the other transient failures
+      of the message and nothing else, by ``task.retry`` with exponential backoff
+      (capped at ``RETRY_BACKOFF_MAX`` seconds, and no sooner than the largest
+      ``RetryLater.retry_after``; at most ``task.max_retries`` times, then the error
+      is raised);
+    - when the run reaches its soft time limit (``SoftTimeLimitExceeded``), the event
+      being handled and those not yet handled go back for a retry as well, and the
+      run ends there, well before the hard limit would kill the worker;
     - any other error is logged with its traceback, and once every event has been
       handled the first one is raised, so the run shows as failed (the retry of the
       transient failures, if any, is scheduled first). Such events are not retried.
@@ -223,25 +237,41 @@ def handle_events(
     Ids of events that no longer exist are skipped.
     """
     ids = [event_ids] if isinstance(event_ids, int) else list(event_ids)
+    events = list(OutboxEvent.objects.filter(pk__in=ids).order_by("id"))
     transient: list[int] = []
     transient_error: Exception | None = None
+    not_before = 0.0
     errors: list[Exception] = []
-    for event in OutboxEvent.objects.filter(pk__in=ids).order_by("id"):
+    retryable: tuple[type[Exception], ...] = (RetryLater, *retry_on)
+    for position, event in enumerate(events):
         try:
             handle(event)
-        except retry_on as exc:
+        except SoftTimeLimitExceeded as exc:
+            unfinished = [later.pk for later in events[position:]]
+            logger.warning(
+                "%s: out of time; %d outbox events will be retried", task.name, len(unfinished)
+            )
+            transient.extend(unfinished)
+            transient_error = exc
+            break
+        except retryable as exc:
             logger.warning("%s: outbox event %s will be retried: %s", task.name, event.pk, exc)
             transient.append(event.pk)
             transient_error = exc
+            if isinstance(exc, RetryLater):
+                not_before = max(not_before, exc.retry_after)
         except Exception as exc:
             logger.exception("%s: outbox event %s failed", task.name, event.pk)
             errors.append(exc)
     if transient:
-        countdown = get_exponential_backoff_interval(
-            factor=1,
-            retries=task.request.retries,
-            maximum=RETRY_BACKOFF_MAX,
-            full_jitter=True,
+        countdown = max(
+            get_exponential_backoff_interval(
+                factor=1,
+                retries=task.request.retries,
+                maximum=RETRY_BACKOFF_MAX,
+                full_jitter=True,
+            ),
+            not_before,
         )
         # Raises Retry unless another error is to be raised below.
         task.retry(args=[transient], countdown=countdown, exc=transient_error, throw=not errors)

@@ -4,7 +4,7 @@ from typing import Any
 
 from celery import shared_task
 
-from . import outbox
+from . import outbox, retention
 from .models import OutboxEvent
 
 ORDER_TOPIC_EVENTS = {
@@ -42,3 +42,8 @@ def notify_order_event(self: Any, event_ids: int | list[int]) -> None:
 @shared_task(name="oms.sweep_outbox", acks_late=True)
 def sweep_outbox() -> int:
     return outbox.sweep()
+
+
+@shared_task(name="oms.prune_old_records", acks_late=True)
+def prune_old_records() -> dict[str, int]:
+    return retention.prune_old_records()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -144,11 +145,22 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # A dead broker must not stall a request: connect fast, and let the outbox sweep retry.
 CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "1"))
-CELERY_BEAT_SCHEDULE = {
-    "release-expired-reservations": {
-        "task": "inventory.release_expired_reservations",
-        "schedule": 60.0,
+# Every task runs under a soft time limit, then a hard one (seconds). At the soft limit
+# the task gets SoftTimeLimitExceeded: a consuming task hands the events it has not
+# finished back for a retry, anything else fails and is run again by its schedule. At
+# the hard limit the worker process running it is killed and replaced, so nothing can
+# hold a worker forever. A task that needs more time gets an entry in
+# CELERY_TASK_ANNOTATIONS below.
+CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
+CELERY_TASK_ANNOTATIONS = {
+    # Renders a packing slip PDF for each fulfillment order of its batch.
+    "fulfillment.notify_partner": {
+        "soft_time_limit": 2 * CELERY_TASK_SOFT_TIME_LIMIT,
+        "time_limit": 2 * CELERY_TASK_TIME_LIMIT,
     },
+}
+CELERY_BEAT_SCHEDULE = {
     "release-expired-draft-reservations": {
         "task": "orders.release_expired_draft_reservations",
         "schedule": 60.0,
@@ -160,6 +172,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "sla-monitor": {"task": "fulfillment.flag_at_risk", "schedule": 600.0},
+    "prune-old-records": {"task": "oms.prune_old_records", "schedule": crontab(hour=3, minute=17)},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -169,6 +182,9 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds to connect to the mail server and for each exchange with it: a mail server
+# that hangs fails the send (an OSError, retried later) instead of stalling a worker.
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "OMS <orders@example.com>")
 
 # --- API --------------------------------------------------------------------
@@ -231,3 +247,24 @@ OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # "after_commit" (simple setups, the demo): each request publishes its own events once
 # it commits. The periodic sweep backs both up.
 OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
+
+# --- Background work ------------------------------------------------------------
+# A notification is claimed ("sending") before it is sent. A claim older than this many
+# seconds was left by a worker that died mid-send, and the next attempt takes it over.
+# Keep it above the hard time limit of the tasks that send (fulfillment.notify_partner
+# has twice CELERY_TASK_TIME_LIMIT): a worker still sending would otherwise be raced.
+OMS_NOTIFICATION_CLAIM_TIMEOUT = int(os.environ.get("OMS_NOTIFICATION_CLAIM_TIMEOUT", "900"))
+
+# Retention (days) of the records the daily prune task (oms.prune_old_records) deletes.
+# Unpublished outbox rows and notifications still being sent are never deleted, and each
+# order keeps its latest routing decision. Notifications also stop an event from being
+# e-mailed twice: keep them longer than the outbox rows.
+OMS_RETENTION_OUTBOX_DAYS = int(os.environ.get("OMS_RETENTION_OUTBOX_DAYS", "30"))
+OMS_RETENTION_IDEMPOTENCY_DAYS = int(os.environ.get("OMS_RETENTION_IDEMPOTENCY_DAYS", "30"))
+OMS_RETENTION_NOTIFICATION_DAYS = int(os.environ.get("OMS_RETENTION_NOTIFICATION_DAYS", "365"))
+OMS_RETENTION_ROUTING_DAYS = int(os.environ.get("OMS_RETENTION_ROUTING_DAYS", "180"))
+# Rows per DELETE (one primary-key range each, its own transaction), and DELETEs per
+# table and run: a run removes at most the product of the two from each table and
+# leaves the rest to the next day.
+OMS_RETENTION_BATCH_SIZE = int(os.environ.get("OMS_RETENTION_BATCH_SIZE", "1000"))
+OMS_RETENTION_MAX_BATCHES = int(os.environ.get("OMS_RETENTION_MAX_BATCHES", "200"))
