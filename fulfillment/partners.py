@@ -3,13 +3,11 @@ with its packing slip as a PDF, exactly once."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from inventory.models import LocationKind
-from oms.models import Notification, NotificationStatus
-from oms.notifications import _claim
+from oms.models import Notification
+from oms.notifications import claim_notification, mark_failed, mark_sent
 
 from .documents import packing_slip_pdf
 from .models import FulfillmentOrder
@@ -30,7 +28,7 @@ def _send_to_partner(
     location = fo.location
     if location.kind not in PARTNER_KINDS or not location.contact_email:
         return None
-    claim = _claim(
+    claim = claim_notification(
         dedupe_key,
         channel="email",
         event=event,
@@ -50,15 +48,10 @@ def _send_to_partner(
         message.attach(*attachment)
     try:
         message.send()
-    except Exception as exc:
-        Notification.objects.filter(pk=claim.pk).update(
-            status=NotificationStatus.FAILED, error=str(exc)[:300]
-        )
+    except Exception as exc:  # a soft time limit interrupting the send included
+        mark_failed(claim, exc)
         raise
-    with transaction.atomic():
-        Notification.objects.filter(pk=claim.pk).update(
-            status=NotificationStatus.SENT, sent_at=timezone.now()
-        )
+    mark_sent(claim)
     return claim
 
 

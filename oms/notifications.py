@@ -115,10 +115,6 @@ def mark_failed(claim: Notification, error: BaseException) -> None:
     )
 
 
-# The partner hand-off (fulfillment.partners) claims through this name.
-_claim = claim_notification
-
-
 def send_order_notification(
     *,
     order_id: int,
