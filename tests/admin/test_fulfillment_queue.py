@@ -370,3 +370,26 @@ def test_fulfilment_order_page_query_count_does_not_grow(client_for, locations):
 
     client.get(page(small))  # warm the per-process content type cache
     assert _queries(client, page(small)) == _queries(client, page(big)) == FO_PAGE_QUERIES
+
+
+def test_a_held_fulfillment_order_leaves_the_queue_and_cannot_be_shipped(client_for, make_fos):
+    from fulfillment.holds import place_order_hold
+    from fulfillment.models import FulfillmentStatus
+
+    held, other = make_fos(2)
+    place_order_hold(order=held.order, kind="fraud_review", reason="Odd card", actor=SYSTEM)
+    client = client_for("warehouse")
+
+    assert _listed(client) == [other]
+    assert _listed(client, queue="held") == [held]
+    page = client.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[held.pk]))
+    text = page.content.decode()
+    assert "On hold: do not ship." in text
+    assert reverse("admin:fulfillment_fulfillmentorder_ship", args=[held.pk]) not in text
+    refused = client.post(
+        reverse("admin:fulfillment_fulfillmentorder_ship", args=[held.pk]), follow=True
+    )
+    assert f"{held.number} is on hold: Order on hold (fraud review)" in refused.content.decode()
+    held.refresh_from_db()
+    assert held.status == FulfillmentStatus.ON_HOLD
+    assert not held.shipments.exists()

@@ -288,3 +288,35 @@ def test_an_edit_that_opens_a_hold_stops_the_fulfillment_orders(db, network, met
     ).exists()
     fo.refresh_from_db()
     assert fo.status == FulfillmentStatus.ON_HOLD
+
+
+def test_the_vendor_api_shows_held_work_and_refuses_to_ship_it(vendor_routed, sim):
+    from customers.api_keys import create_vendor_api_key
+    from rest_framework.test import APIClient
+
+    order, fo = vendor_routed
+    vendor_api = APIClient()
+    vendor_api.credentials(
+        HTTP_AUTHORIZATION="Bearer "
+        + create_vendor_api_key(vendor=fo.location, name="vendor").raw_key
+    )
+    _hold(order, kind=HoldKind.PAYMENT, reason="Card declined")
+
+    listing = vendor_api.get("/api/v1/fulfillment-orders/").json()["results"]
+    detail = vendor_api.get(f"/api/v1/fulfillment-orders/{fo.number}/").json()
+    shipped = vendor_api.post(
+        f"/api/v1/fulfillment-orders/{fo.number}/shipments/",
+        {"carrier": "SIM", "tracking_number": "SIM-1"},
+        format="json",
+    )
+    accepted = vendor_api.post(f"/api/v1/fulfillment-orders/{fo.number}/accept/")
+
+    assert [(f["number"], f["status"]) for f in listing] == [(fo.number, "on_hold")]
+    assert "payment" in detail["hold_reason"]
+    for refused in (shipped, accepted):
+        assert refused.status_code == 409
+        assert refused["Content-Type"] == "application/problem+json"
+        assert refused.json()["code"] == "order_on_hold"
+    assert not Shipment.objects.exists()
+    fo.refresh_from_db()
+    assert fo.request_status == RequestStatus.SUBMITTED
