@@ -75,9 +75,7 @@ def test_the_approver_approves_and_the_order_is_released(
     assert "Budget line 7" in hold.release_reason
     assert "approvals" in hold.released_by_label
     # Released, the order is routed (the last hold was the approval).
-    assert FulfillmentOrder.objects.filter(
-        order=waiting, status=FulfillmentStatus.OPEN
-    ).exists()
+    assert FulfillmentOrder.objects.filter(order=waiting, status=FulfillmentStatus.OPEN).exists()
 
 
 def test_a_buyer_who_is_not_an_approver_is_refused(keys, waiting):
@@ -127,7 +125,8 @@ def test_the_approver_rejects_and_the_order_is_cancelled(keys, waiting, stocked)
     waiting.refresh_from_db()
     assert waiting.status == OrderStatus.CANCELLED
     hold = OrderHold.objects.get(order=waiting, kind=HoldKind.B2B_APPROVAL)
-    assert hold.released_at is not None and hold.release_reason.startswith("Rejected")
+    assert hold.released_at is not None
+    assert hold.release_reason.startswith("Rejected")
     # The committed demand went back to the network.
     from inventory.models import NetworkStock
 

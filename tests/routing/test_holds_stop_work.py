@@ -80,14 +80,15 @@ def test_shipping_a_held_fulfillment_order_is_refused_and_changes_nothing(routed
         ops.ship_fulfillment_order(fo_id=fo.pk, actor=SYSTEM)
 
     assert refused.value.code == "order_on_hold"
-    assert fo.number in refused.value.message and "fraud review" in refused.value.message
+    assert fo.number in refused.value.message
+    assert "fraud review" in refused.value.message
     assert _stock_snapshot() == before
     order.refresh_from_db()
     assert order.status == OrderStatus.PROCESSING
 
 
 def test_a_held_fulfillment_order_leaves_the_pick_list(routed, network):
-    order, fo = routed
+    order, _fo = routed
     listed = pick_list_pdf(network["NWK"])
     _hold(order)
 
@@ -108,7 +109,8 @@ def test_releasing_the_last_hold_returns_the_fulfillment_order_to_where_it_was(r
     manual = _hold(order, kind=HoldKind.MANUAL, reason="Customer asked us to wait")
     fo.refresh_from_db()
     assert fo.status == FulfillmentStatus.ON_HOLD
-    assert "fraud review" in fo.hold_reason and "manual" in fo.hold_reason
+    assert "fraud review" in fo.hold_reason
+    assert "manual" in fo.hold_reason
 
     _release(fraud)
     fo.refresh_from_db()
@@ -180,7 +182,8 @@ def test_a_partner_is_told_to_stop_and_then_to_go_on(
         hold = _hold(order)
     assert OutboxEvent.objects.filter(topic="fulfillment.held").count() == 1
     stop = [m for m in mail.outbox if m.to == ["orders@vendor.example"]]
-    assert len(stop) == 1 and stop[0].subject.startswith("STOP")
+    assert len(stop) == 1
+    assert stop[0].subject.startswith("STOP")
     assert fo.number in stop[0].body
 
     with pytest.raises(OrderOnHold):
@@ -192,7 +195,8 @@ def test_a_partner_is_told_to_stop_and_then_to_go_on(
     with django_capture_on_commit_callbacks(execute=True):
         _release(hold)
     go_on = [m for m in mail.outbox if m.to == ["orders@vendor.example"]]
-    assert len(go_on) == 1 and "released" in go_on[0].subject
+    assert len(go_on) == 1
+    assert "released" in go_on[0].subject
     fo.refresh_from_db()
     assert fo.status == FulfillmentStatus.OPEN
     ops.accept_fulfillment_request(fo_id=fo.pk, actor=SYSTEM)
@@ -291,8 +295,9 @@ def test_an_edit_that_opens_a_hold_stops_the_fulfillment_orders(db, network, met
 
 
 def test_the_vendor_api_shows_held_work_and_refuses_to_ship_it(vendor_routed, sim):
-    from customers.api_keys import create_vendor_api_key
     from rest_framework.test import APIClient
+
+    from customers.api_keys import create_vendor_api_key
 
     order, fo = vendor_routed
     vendor_api = APIClient()
