@@ -33,10 +33,15 @@ logger = logging.getLogger(__name__)
 # topic -> Celery task names that consume it.
 HANDLERS: dict[str, list[str]] = {
     "order.placed": ["oms.notify_order_event", "fulfillment.route_order_event"],
-    "order.released": ["fulfillment.route_order_event"],
+    # The last hold released (or lines rejected): route again; a held order's customer
+    # now hears it is confirmed (once: the confirmation is deduplicated).
+    "order.released": ["oms.notify_order_event", "fulfillment.route_order_event"],
     "order.cancelled": ["oms.notify_order_event"],
     "order.edited": ["fulfillment.route_order_event"],
     "fulfillment.created": ["fulfillment.notify_partner"],
+    # A hold stops a partner's fulfillment order, or its release lets it go on.
+    "fulfillment.held": ["fulfillment.notify_partner"],
+    "fulfillment.resumed": ["fulfillment.notify_partner"],
     "shipment.created": ["oms.notify_order_event"],
     "shipment.picked_up": [],
     "pickup.ready": ["oms.notify_order_event"],

@@ -9,6 +9,7 @@ from .models import OutboxEvent
 
 ORDER_TOPIC_EVENTS = {
     "order.placed": "order_confirmed",
+    "order.released": "order_confirmed",
     "order.cancelled": "cancelled",
     "shipment.created": "shipped",
     "tracking.out_for_delivery": "out_for_delivery",
