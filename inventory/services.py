@@ -8,7 +8,6 @@ counters and the network totals together inside the caller's transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -443,41 +442,14 @@ def record_cycle_count(
 
 
 @transaction.atomic
-def reserve_stock(
-    *,
-    location: Location,
-    product: Product,
-    quantity: int,
-    expires_at: dt.datetime,
-    reference: str,
-    actor: Actor,
-) -> StockReservation:
-    """Hold units at a location for a draft or a quote until ``expires_at``."""
-    _positive_quantity(quantity)
-    if expires_at <= timezone.now():
-        raise InvalidStockChange("A reservation must expire in the future.")
-    if not reference.strip():
-        raise InvalidStockChange("A reservation needs a reference (draft or quote number).")
-    changes, levels = _lock_for_change([(location, product)], actor=actor, reference=reference)
-    level = levels[(location.pk, product.pk)]
-    if level.available_to_promise < quantity:
-        raise InsufficientStock(
-            f"{location.code} can promise only {level.available_to_promise} of {product.sku}.",
-            sku=product.sku,
-            available=level.available_to_promise,
-        )
-    changes.change(level, StockBucket.RESERVED, quantity, MovementReason.RESERVATION)
-    changes.commit()
-    return StockReservation.objects.create(
-        stock_level=level,
-        quantity=quantity,
-        reference=reference,
-        expires_at=expires_at,
-        **actor.as_fields(),
-    )
+def release_reservation(*, reservation_id: int, actor: Actor) -> bool:
+    """Give the units of a location reservation back. Returns False when it had already
+    ended (idempotent).
 
-
-def _end_reservation(reservation_id: int, *, status: str, actor: Actor) -> bool:
+    Nothing makes location reservations any more: drafts and quotes reserve against
+    the network (``inventory.commitments.reserve_network``), where a reservation cannot
+    take units that placed orders have committed. This releases the ones made before.
+    """
     reservation = (
         StockReservation.objects.select_related("stock_level__location", "stock_level__product")
         .filter(pk=reservation_id)
@@ -498,33 +470,7 @@ def _end_reservation(reservation_id: int, *, status: str, actor: Actor) -> bool:
         locked, StockBucket.RESERVED, -reservation.quantity, MovementReason.RESERVATION_RELEASE
     )
     changes.commit()
-    reservation.status = status
+    reservation.status = ReservationStatus.RELEASED
     reservation.ended_at = timezone.now()
     reservation.save(update_fields=["status", "ended_at"])
     return True
-
-
-@transaction.atomic
-def release_reservation(*, reservation_id: int, actor: Actor) -> bool:
-    """Give reserved units back. Returns False when it had already ended (idempotent)."""
-    return _end_reservation(reservation_id, status=ReservationStatus.RELEASED, actor=actor)
-
-
-def release_expired_reservations(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
-    """Release reservations past their expiry, each in its own transaction."""
-    now = now or timezone.now()
-    due = list(
-        StockReservation.objects.filter(status=ReservationStatus.ACTIVE, expires_at__lte=now)
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    released = 0
-    for reservation_id in due:
-        with transaction.atomic():
-            if _end_reservation(
-                reservation_id,
-                status=ReservationStatus.EXPIRED,
-                actor=Actor.system("reservation expiry"),
-            ):
-                released += 1
-    return released

@@ -30,6 +30,7 @@ from tests.factories import (
     ProductFactory,
     UserFactory,
 )
+from tests.inventory.legacy import legacy_reservation
 
 
 @pytest.fixture
@@ -101,11 +102,10 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
         customer=buyer, event="shipped", email=True, sms=True
     )
     customer_services.add_customer_note(customer=buyer, body="Prefers phone calls.", actor=operator)
-    reservation = inventory_services.reserve_stock(
+    reservation = legacy_reservation(
         location=stocked_level.location,
         product=stocked_level.product,
         quantity=2,
-        expires_at=timezone.now() + dt.timedelta(hours=1),
         reference="Q-100",
         actor=operator,
     )

@@ -1,14 +1,10 @@
 """Products, locations and reservations in the console: writes go through the
 inventory services, and the network totals follow."""
 
-import datetime as dt
-
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
-from django.utils import timezone
 
-from inventory import services as inventory_services
 from inventory.models import (
     Location,
     MovementReason,
@@ -17,16 +13,17 @@ from inventory.models import (
     ReservationStatus,
     StockMovement,
 )
+from tests.inventory.legacy import legacy_reservation
 
 pytestmark = pytest.mark.django_db
 
 
 def test_release_reservation_action_gives_units_back(admin_client, stocked_level, operator):
-    reservation = inventory_services.reserve_stock(
+    # given a location reservation made before they were replaced by network ones
+    reservation = legacy_reservation(
         location=stocked_level.location,
         product=stocked_level.product,
         quantity=3,
-        expires_at=timezone.now() + dt.timedelta(hours=1),
         reference="Q-1",
         actor=operator,
     )

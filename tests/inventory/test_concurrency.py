@@ -17,15 +17,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory import services
+from inventory.commitments import reserve_network
 from inventory.errors import InsufficientStock
 from inventory.models import (
     Location,
     MovementReason,
+    NetworkReservation,
     NetworkStock,
     ReservationStatus,
     StockLevel,
     StockMovement,
-    StockReservation,
 )
 from oms.core.actors import Actor
 from oms.core.errors import Conflict
@@ -142,15 +143,11 @@ def test_many_buyers_of_the_last_units_exactly_that_many_win():
     expires_at = timezone.now() + dt.timedelta(hours=1)
     buyers = 30
 
-    def reserve(number: int) -> StockReservation:
-        return services.reserve_stock(
-            location=location,
-            product=product,
-            quantity=1,
-            expires_at=expires_at,
-            reference=f"QUOTE-{number}",
-            actor=actor,
-        )
+    def reserve(number: int) -> list[NetworkReservation]:
+        with transaction.atomic():
+            return reserve_network(
+                {product.pk: 1}, reference=f"QUOTE-{number}", expires_at=expires_at, actor=actor
+            )
 
     # when 30 buyers reserve one unit each at the same moment
     outcomes = run_together([lambda n=n: reserve(n) for n in range(buyers)])
@@ -159,10 +156,10 @@ def test_many_buyers_of_the_last_units_exactly_that_many_win():
     kinds = Counter(kind for kind, _ in outcomes)
     assert kinds == {"ok": 10, "error": buyers - 10}
     assert all(isinstance(exc, InsufficientStock) for exc in errors_of(outcomes))
-    level = StockLevel.objects.get(location=location, product=product)
-    assert (level.on_hand, level.reserved, level.safety_stock) == (12, 10, 2)
-    assert StockReservation.objects.filter(status=ReservationStatus.ACTIVE).count() == 10
-    assert NetworkStock.objects.get(product=product).available == 0
+    network = NetworkStock.objects.get(product=product)
+    assert (network.available, network.committed) == (10, 10)
+    active = NetworkReservation.objects.filter(product=product, status=ReservationStatus.ACTIVE)
+    assert active.count() == 10
     assert_stock_consistent([product.pk])
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, InternalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,6 +32,7 @@ from inventory.services import MAX_STOCK_QUANTITY
 from oms.core.errors import Conflict, InvalidInput
 from tests.factories import LocationFactory, ProductFactory
 from tests.inventory.ledger import allocate, assert_stock_consistent, nothing_written
+from tests.inventory.legacy import legacy_reservation
 
 pytestmark = pytest.mark.django_db
 
@@ -65,13 +67,8 @@ def stock(location: Location, product: Product, on_hand: int, actor, **extra: in
     if extra.get("allocated"):
         allocate(location, product, extra["allocated"], actor)
     if extra.get("reserved"):
-        services.reserve_stock(
-            location=location,
-            product=product,
-            quantity=extra["reserved"],
-            expires_at=later(),
-            reference="QUOTE-0",
-            actor=actor,
+        legacy_reservation(
+            location=location, product=product, quantity=extra["reserved"], actor=actor
         )
     if extra.get("safety_stock"):
         services.set_safety_stock(
@@ -479,76 +476,14 @@ def test_cycle_count_refuses_below_what_is_promised_and_bad_numbers(
 # --- reservations -------------------------------------------------------------------
 
 
-def test_reserve_holds_units_and_takes_them_out_of_the_network(location, product, system_actor):
-    stock(location, product, 10, system_actor)
-    expires_at = later(hours=2)
-
-    reservation = services.reserve_stock(
-        location=location,
-        product=product,
-        quantity=4,
-        expires_at=expires_at,
-        reference="Q-1",
-        actor=system_actor,
-    )
-
-    reservation.refresh_from_db()
-    assert (reservation.status, reservation.quantity, reservation.reference) == (
-        ReservationStatus.ACTIVE,
-        4,
-        "Q-1",
-    )
-    assert (reservation.expires_at, reservation.ended_at) == (expires_at, None)
-    assert level_of(location, product).reserved == 4
-    row = StockMovement.objects.get(reason=MovementReason.RESERVATION)
-    assert (row.bucket, row.delta, row.reference) == (StockBucket.RESERVED, 4, "Q-1")
-    assert network_of(product) == 6
-    assert_stock_consistent([product.pk])
-
-
-def test_reserve_more_than_promisable_is_refused_with_nothing_changed(
-    location, product, system_actor
-):
-    # given 10 on hand, 3 reserved and 2 kept as safety stock: 5 can be promised
-    stock(location, product, 10, system_actor, reserved=3, safety_stock=2)
-
-    # when / then
-    with nothing_written(), pytest.raises(InsufficientStock) as refused:
-        services.reserve_stock(
-            location=location,
-            product=product,
-            quantity=6,
-            expires_at=later(),
-            reference="Q-2",
-            actor=system_actor,
-        )
-    assert refused.value.details == {"sku": product.sku, "available": 5}
-    services.reserve_stock(
-        location=location,
-        product=product,
-        quantity=5,
-        expires_at=later(),
-        reference="Q-3",
-        actor=system_actor,
-    )
-    assert network_of(product) == 0
-
-
-@pytest.mark.parametrize(
-    ("quantity", "hours", "reference"),
-    [(1, -1, "Q"), (1, 0, "Q"), (1, 1, "  "), (0, 1, "Q"), (True, 1, "Q")],
-)
-def test_reserve_refuses_bad_requests(location, product, system_actor, quantity, hours, reference):
-    stock(location, product, 10, system_actor)
-    with nothing_written(), pytest.raises(InvalidStockChange):
-        services.reserve_stock(
-            location=location,
-            product=product,
-            quantity=quantity,
-            expires_at=later(hours=hours),
-            reference=reference,
-            actor=system_actor,
-        )
+def test_location_reservations_are_no_longer_made():
+    # Drafts and quotes reserve against the network; a reservation at one location
+    # could take units that placed orders had committed, so nothing makes them, and
+    # nothing needs to expire them.
+    assert not hasattr(services, "reserve_stock")
+    assert not hasattr(services, "release_expired_reservations")
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert not {task for task in scheduled if task.startswith("inventory.")}
 
 
 def test_release_gives_units_back_once(location, product, system_actor):
@@ -576,41 +511,6 @@ def test_release_gives_units_back_once(location, product, system_actor):
             reservation_id=reservation.pk + 99, actor=system_actor
         )
     assert (again, unknown) == (False, False)
-    assert_stock_consistent([product.pk])
-
-
-def test_release_expired_ends_only_the_past_due(location, product, system_actor):
-    # given reservations expiring in 1 h, 2 h and 5 h
-    stock(location, product, 20, system_actor)
-    ids = [
-        services.reserve_stock(
-            location=location,
-            product=product,
-            quantity=hours,
-            expires_at=later(hours=hours),
-            reference=f"Q-{hours}",
-            actor=system_actor,
-        ).pk
-        for hours in (1, 2, 5)
-    ]
-
-    # when nothing is due yet, then 3 hours from now
-    nothing_due = services.release_expired_reservations()
-    released = services.release_expired_reservations(now=later(hours=3))
-
-    # then the first two expired, the third still holds its units
-    assert (nothing_due, released) == (0, 2)
-    statuses = dict(StockReservation.objects.values_list("pk", "status"))
-    assert statuses == {
-        ids[0]: ReservationStatus.EXPIRED,
-        ids[1]: ReservationStatus.EXPIRED,
-        ids[2]: ReservationStatus.ACTIVE,
-    }
-    assert level_of(location, product).reserved == 5
-    rows = StockMovement.objects.filter(reason=MovementReason.RESERVATION_RELEASE)
-    assert {(r.delta, r.actor_kind) for r in rows} == {(-1, "system"), (-2, "system")}
-    assert network_of(product) == 15
-    assert services.release_expired_reservations(now=later(hours=3)) == 0
     assert_stock_consistent([product.pk])
 
 

@@ -13,9 +13,7 @@ from celery import Celery
 from django.conf import settings
 from django.utils import timezone
 
-from inventory import services
-from inventory.models import ReservationStatus, StockReservation
-from tests.factories import LocationFactory, ProductFactory
+from oms.models import OutboxEvent
 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 
@@ -73,30 +71,21 @@ def worker_queue():
             process.wait(timeout=5)
 
 
-def test_worker_releases_expired_reservation(worker_queue, system_actor):
-    location, product = LocationFactory(), ProductFactory()
-    services.receive_stock(location=location, product=product, quantity=5, actor=system_actor)
-    reservation = services.reserve_stock(
-        location=location,
-        product=product,
-        quantity=3,
-        expires_at=timezone.now() + timedelta(seconds=1),
-        reference="QUOTE-1",
-        actor=system_actor,
+def test_worker_prunes_old_records(worker_queue, settings):
+    # given a published outbox event older than the retention, and a young one
+    old, young = (
+        OutboxEvent.objects.create(topic="order.placed", payload={"order_id": n}) for n in (1, 2)
     )
-    time.sleep(1.2)
+    long_ago = timezone.now() - timedelta(days=settings.OMS_RETENTION_OUTBOX_DAYS + 1)
+    OutboxEvent.objects.filter(pk=old.pk).update(created_at=long_ago, published_at=long_ago)
+    OutboxEvent.objects.filter(pk=young.pk).update(published_at=timezone.now())
 
+    # when a real worker runs the daily prune
     producer = Celery(broker=REDIS_URL)
-    producer.send_task("inventory.release_expired_reservations", queue=worker_queue)
+    producer.send_task("oms.prune_old_records", queue=worker_queue)
 
+    # then the old event goes and the young one stays
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        reservation.refresh_from_db()
-        if reservation.status != ReservationStatus.ACTIVE:
-            break
+    while time.monotonic() < deadline and OutboxEvent.objects.filter(pk=old.pk).exists():
         time.sleep(0.2)
-    assert reservation.status == ReservationStatus.EXPIRED
-    assert StockReservation.objects.get(pk=reservation.pk).ended_at is not None
-    level = reservation.stock_level
-    level.refresh_from_db()
-    assert level.reserved == 0
+    assert list(OutboxEvent.objects.values_list("pk", flat=True)) == [young.pk]
