@@ -289,8 +289,9 @@ class WorkQueueFilter(admin.SimpleListFilter):
 
     def value(self) -> str | None:
         value = super().value()
-        # A status picked in the status filter speaks for itself; otherwise open on the work.
-        if value is None and "status__exact" not in self.used_parameters_all:
+        # A status picked in the status filter, or a search for one number, speaks for
+        # itself; otherwise the queue opens on the work to do.
+        if value is None and not {"status__exact", "q"} & self.used_parameters_all:
             return "work"
         return value
 

@@ -382,6 +382,8 @@ def test_a_held_fulfillment_order_leaves_the_queue_and_cannot_be_shipped(client_
 
     assert _listed(client) == [other]
     assert _listed(client, queue="held") == [held]
+    # A search for its number still finds it.
+    assert _listed(client, q=held.number) == [held]
     page = client.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[held.pk]))
     text = page.content.decode()
     assert "On hold: do not ship." in text
