@@ -1,26 +1,43 @@
 """Delivery promises: when an order leaves a location and when it reaches the buyer.
 
 A location ships on the method's operating days; an order placed after the cut-off
-(or on a day off) ships on the next operating day. Transit grows with distance
-between the location and the destination: the method's shortest transit within
-``NEAR_KM``, its longest beyond ``FAR_KM``, the midpoint between. Transit days are
-counted on operating days only (weekend delivery is a method that operates on
+(or on a day off) ships on the next operating day. Cut-offs and days are read on the
+location's own clock (``Location.time_zone``), not the server's: 13:30 in Denver is
+before a 14:00 cut-off there whatever zone the server runs in. Transit grows with
+distance between the location and the destination: the method's shortest transit
+within ``NEAR_KM``, its longest beyond ``FAR_KM``, the midpoint between. Transit days
+are counted on operating days only (weekend delivery is a method that operates on
 Saturday and Sunday).
+
+Before routing, an order is promised from its pickup store or the nearest shipping
+location (``estimate_promise``). Once it is routed, its true date is the day its last
+open fulfillment order arrives (``routed_delivery_date``); changing the destination or
+the method, a re-route and a backorder's arrival set the order's promise to it.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.utils import timezone
+from django.conf import settings
 
+from inventory.models import Location
+from oms.core import refcache
 from oms.geo import distance_km
 
-from .models import ShippingMethod
+from .models import FulfillmentOrder, FulfillmentStatus, ShippingMethod
 
 NEAR_KM = 300
 FAR_KM = 1500
 ALL_WEEK = [1, 2, 3, 4, 5, 6, 7]
+# Fulfillment orders whose units are still to leave their location.
+UNSHIPPED = (FulfillmentStatus.OPEN, FulfillmentStatus.ON_HOLD, FulfillmentStatus.IN_PROGRESS)
+
+Coordinates = tuple[Decimal | float, Decimal | float]
 
 
 @dataclass(frozen=True)
@@ -32,14 +49,29 @@ class Promise:
     distance_km: float | None = None
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def location_zone(time_zone: str = "") -> ZoneInfo:
+    """The clock a location's cut-off is read on: its zone, else the server's
+    (``settings.TIME_ZONE``, never the zone a request happens to have activated)."""
+    return _zone(time_zone or settings.TIME_ZONE)
+
+
 def _operating_days(method: ShippingMethod) -> set[int]:
     days = {int(d) for d in (method.operating_days or ALL_WEEK) if 1 <= int(d) <= 7}
     return days or set(ALL_WEEK)
 
 
-def ship_date(method: ShippingMethod, now: dt.datetime) -> dt.date:
-    """The first operating day an order placed at ``now`` (aware) can leave."""
-    local = timezone.localtime(now)
+def ship_date(method: ShippingMethod, now: dt.datetime, *, time_zone: str = "") -> dt.date:
+    """The first operating day an order placed at ``now`` (aware) can leave a location
+    whose clock is ``time_zone`` (IANA name; the server's zone when empty)."""
+    local = now.astimezone(location_zone(time_zone))
     days = _operating_days(method)
     day = local.date()
     if local.time() > method.cutoff_time or day.isoweekday() not in days:
@@ -75,11 +107,18 @@ def promise_for(
     *,
     now: dt.datetime,
     origin_code: str = "",
-    origin: tuple[Decimal | float, Decimal | float] | None = None,
-    destination: tuple[Decimal | float, Decimal | float] | None = None,
+    origin: Coordinates | None = None,
+    destination: Coordinates | None = None,
+    time_zone: str = "",
+    leaves_not_before: dt.date | None = None,
 ) -> Promise:
+    """The promise of a parcel leaving ``origin`` (a location whose clock is
+    ``time_zone``) for ``destination``; ``leaves_not_before`` is a ship-by date the
+    location was already given."""
     km = distance_km(*origin, *destination) if origin and destination else None
-    leaves = ship_date(method, now)
+    leaves = ship_date(method, now, time_zone=time_zone)
+    if leaves_not_before is not None and leaves_not_before > leaves:
+        leaves = leaves_not_before
     transit = 0 if method.is_pickup else transit_days(method, km)
     return Promise(
         ship_by_date=leaves,
@@ -90,16 +129,28 @@ def promise_for(
     )
 
 
-def _shipping_locations() -> list[tuple[str, float, float]]:
-    from inventory.models import Location
+@dataclass(frozen=True)
+class _Site:
+    code: str
+    time_zone: str
+    ships: bool
+    latitude: float | None
+    longitude: float | None
 
-    rows = Location.objects.filter(is_active=True, ships=True, latitude__isnull=False).values_list(
-        "code", "latitude", "longitude"
+
+def _active_locations() -> list[_Site]:
+    rows = Location.objects.filter(is_active=True).values_list(
+        "code", "time_zone", "ships", "latitude", "longitude"
     )
     return [
-        (code, float(lat), float(lng))
-        for code, lat, lng in rows
-        if lat is not None and lng is not None
+        _Site(
+            code,
+            zone,
+            ships,
+            float(lat) if lat is not None else None,
+            float(lng) if lng is not None else None,
+        )
+        for code, zone, ships, lat, lng in rows
     ]
 
 
@@ -107,22 +158,100 @@ def estimate_promise(
     method: ShippingMethod,
     *,
     now: dt.datetime,
-    destination: tuple[Decimal | float, Decimal | float] | None,
+    destination: Coordinates | None,
     pickup_origin: tuple[str, Decimal | float | None, Decimal | float | None] | None = None,
 ) -> Promise:
     """The promise given before routing: from the pickup store, or else from the
     nearest shipping location (routing prefers the nearest that has the stock, and
     fixes the real ship-by date on each fulfilment order)."""
-    from oms.core import refcache
-
+    sites = refcache.cached(("active_locations",), _active_locations, ttl=60)
     if pickup_origin is not None:
-        return promise_for(method, now=now, origin_code=pickup_origin[0])
-    candidates = refcache.cached(("shipping_locations",), _shipping_locations, ttl=60)
+        store = next((s for s in sites if s.code == pickup_origin[0]), None)
+        return promise_for(
+            method,
+            now=now,
+            origin_code=pickup_origin[0],
+            time_zone=store.time_zone if store else "",
+        )
+    candidates = [
+        (site, (site.latitude, site.longitude))
+        for site in sites
+        if site.ships and site.latitude is not None and site.longitude is not None
+    ]
     if destination is None or not candidates:
         return promise_for(method, now=now)
-    code, lat, lng = min(
-        candidates, key=lambda c: distance_km(c[1], c[2], destination[0], destination[1])
-    )
+    to_lat, to_lng = destination
+    nearest, origin = min(candidates, key=lambda c: distance_km(c[1][0], c[1][1], to_lat, to_lng))
     return promise_for(
-        method, now=now, origin_code=code, origin=(lat, lng), destination=destination
+        method,
+        now=now,
+        origin_code=nearest.code,
+        origin=origin,
+        destination=destination,
+        time_zone=nearest.time_zone,
     )
+
+
+class PromisedOrder(Protocol):
+    """What a delivery promise reads of an order."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def shipping_method(self) -> ShippingMethod: ...
+
+    @property
+    def ship_latitude(self) -> Decimal | None: ...
+
+    @property
+    def ship_longitude(self) -> Decimal | None: ...
+
+
+def _legs(order: PromisedOrder) -> Iterable[FulfillmentOrder]:
+    return (
+        FulfillmentOrder.objects.filter(order_id=order.pk, status__in=UNSHIPPED)
+        .select_related("location")
+        .order_by("id")
+    )
+
+
+def routed_delivery_date(
+    order: PromisedOrder, *, now: dt.datetime, unrouted: bool = False
+) -> dt.date | None:
+    """The day a routed order's last part arrives, as things stand at ``now``.
+
+    Each unshipped fulfillment order leaves its location on its ship-by date, or on the
+    first day it still can (its cut-off read on its location's clock), and travels as
+    far as its location is from the destination. Units committed but not yet at a
+    location (``unrouted``) are counted from the nearest shipping location. Backordered
+    units have no date until they arrive; None when nothing has one.
+    """
+    method = order.shipping_method
+    destination = (
+        (order.ship_latitude, order.ship_longitude)
+        if order.ship_latitude is not None and order.ship_longitude is not None
+        else None
+    )
+    dates = []
+    for fo in _legs(order):
+        location = fo.location
+        origin = (
+            (location.latitude, location.longitude)
+            if location.latitude is not None and location.longitude is not None
+            else None
+        )
+        dates.append(
+            promise_for(
+                method,
+                now=now,
+                origin_code=location.code,
+                origin=origin,
+                destination=destination,
+                time_zone=location.time_zone,
+                leaves_not_before=fo.ship_by_date,
+            ).delivery_date
+        )
+    if unrouted:
+        dates.append(estimate_promise(method, now=now, destination=destination).delivery_date)
+    return max(dates) if dates else None

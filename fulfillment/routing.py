@@ -37,7 +37,7 @@ from .models import (
     RoutingRule,
     RoutingStep,
 )
-from .promise import ship_date
+from .promise import routed_delivery_date, ship_date
 
 ROUTABLE = (OrderStatus.PLACED, OrderStatus.PROCESSING)
 SYSTEM = Actor.system("routing")
@@ -493,7 +493,9 @@ def _allocate(
             number=f"{order.number}-F{existing}",
             order=order,
             location=location,
-            ship_by_date=ship_date(order.shipping_method, timezone.now()),
+            ship_by_date=ship_date(
+                order.shipping_method, timezone.now(), time_zone=location.time_zone
+            ),
             request_status=(
                 RequestStatus.SUBMITTED
                 if location.kind in (LocationKind.THIRD_PARTY, LocationKind.DROPSHIP_VENDOR)
@@ -534,7 +536,7 @@ def _pickup_fulfillment(order: Order, lines: list[OrderLine]) -> list[Fulfillmen
         number=f"{order.number}-F{count}",
         order=order,
         location=store,
-        ship_by_date=ship_date(order.shipping_method, timezone.now()),
+        ship_by_date=ship_date(order.shipping_method, timezone.now(), time_zone=store.time_zone),
         is_pickup=True,
         pickup_code=_pickup_code(),
     )
@@ -548,7 +550,9 @@ def _pickup_fulfillment(order: Order, lines: list[OrderLine]) -> list[Fulfillmen
 
 
 @transaction.atomic
-def route_order(*, order_id: int, actor: Actor = SYSTEM) -> RoutingDecision | None:
+def route_order(
+    *, order_id: int, actor: Actor = SYSTEM, while_held: bool = False
+) -> RoutingDecision | None:
     """Allocate an order's committed, unallocated units to locations.
 
     Safe to run any number of times: it only routes what is committed and not yet
@@ -559,7 +563,9 @@ def route_order(*, order_id: int, actor: Actor = SYSTEM) -> RoutingDecision | No
     order, lines = _lock_order(order_id)
     if order.status not in ROUTABLE:
         return None
-    if OrderHold.objects.filter(order=order, released_at__isnull=True).exists():
+    # ``while_held``: a change of destination replaces a held order's fulfillment
+    # orders; the caller puts the new ones on hold (fulfillment.rerouting).
+    if not while_held and OrderHold.objects.filter(order=order, released_at__isnull=True).exists():
         return None
     trace: list[dict[str, Any]] = []
     if order.pickup_location_id:
@@ -580,6 +586,12 @@ def route_order(*, order_id: int, actor: Actor = SYSTEM) -> RoutingDecision | No
     if created and order.status == OrderStatus.PLACED:
         order.status = OrderStatus.PROCESSING
         order.save(update_fields=["status", "updated_at"])
+    if created and _promise_moves(order, created, trace):
+        order.promised_delivery_date = (
+            routed_delivery_date(order, now=timezone.now(), unrouted=bool(_open_need(lines)))
+            or order.promised_delivery_date
+        )
+        order.save(update_fields=["promised_delivery_date", "updated_at"])
     codes = ", ".join(f"{fo.number} @ {fo.location.code}" for fo in created)
     outcome = "routed" if created and not unrouted else "partial" if created else "unrouted"
     summary = (
@@ -602,6 +614,17 @@ def route_order(*, order_id: int, actor: Actor = SYSTEM) -> RoutingDecision | No
         for fo in created:
             outbox.emit("fulfillment.created", {"fulfillment_order_id": fo.pk})
     return decision
+
+
+def _promise_moves(
+    order: Order, created: list[FulfillmentOrder], trace: list[dict[str, Any]]
+) -> bool:
+    """A re-route (the order had fulfillment orders before) or a backorder's arrival
+    makes the promise the buyer was given untrue; the first routing keeps it, so that
+    the SLA monitor measures the routing against what was promised."""
+    if any(step.get("step") == "backorder" for step in trace):
+        return True
+    return FulfillmentOrder.objects.filter(order=order).count() > len(created)
 
 
 def orders_awaiting_routing(limit: int = 1000) -> list[int]:

@@ -36,7 +36,7 @@ from oms.core.admin import (
 from oms.core.errors import DomainError
 
 from . import services
-from .forms import STOCK_OPERATIONS, StockOperationForm, initial_from_query
+from .forms import STOCK_OPERATIONS, StockOperationForm, TimeZoneField, initial_from_query
 from .models import (
     Location,
     NetworkReservation,
@@ -60,6 +60,8 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 class LocationAdminForm(PostalAddressForm):
+    time_zone = TimeZoneField()
+
     class Meta:
         model = Location
         fields = (
@@ -74,6 +76,7 @@ class LocationAdminForm(PostalAddressForm):
             "daily_capacity",
             "cost_per_shipment",
             "contact_email",
+            "time_zone",
             "line1",
             "line2",
             "city",
@@ -89,6 +92,24 @@ class LocationAdminForm(PostalAddressForm):
         # Codes are stored upper-case; normalising here lets the unique check see
         # "abc" and "ABC" as the same code before the service does.
         return str(self.cleaned_data["code"]).strip().upper()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "time_zone" in self.errors or any(
+            name in self.errors for name in ("country", "postal_code")
+        ):
+            return cleaned
+        # A blank zone is the one of the location's ZIP code, on a new location (the
+        # service decides) and on an edited one alike.
+        try:
+            cleaned["time_zone"] = services.location_time_zone(
+                cleaned.get("time_zone") or "",
+                country=str(cleaned.get("country") or ""),
+                postal_code=str(cleaned.get("postal_code") or ""),
+            )
+        except DomainError as exc:
+            self.add_error("time_zone", exc.message)
+        return cleaned
 
 
 @admin.register(Location)
@@ -120,6 +141,7 @@ class LocationAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
                     "daily_capacity",
                     "cost_per_shipment",
                     "contact_email",
+                    "time_zone",
                 )
             },
         ),
@@ -186,6 +208,7 @@ class LocationAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
             daily_capacity=data["daily_capacity"],
             cost_per_shipment=data["cost_per_shipment"],
             contact_email=data["contact_email"],
+            time_zone=data["time_zone"],
         )
         adopt_saved(obj, created)
 

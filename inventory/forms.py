@@ -18,10 +18,27 @@ from oms.core.errors import DomainError
 
 from . import services
 from .errors import UnknownLocation, UnknownSku
-from .models import Location, Product, StockBucket, StockLevel
+from .models import Location, Product, StockBucket, StockLevel, known_time_zones
 from .selectors import get_location_by_code, get_product_by_sku
 
 REASON_HELP = "Why the stock changes; it is kept on the ledger rows."
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [
+        ("", "From the ZIP code (else the server's zone)"),
+        *((zone, zone.replace("_", " ")) for zone in sorted(known_time_zones())),
+    ]
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A location's IANA time zone, picked from the zones this machine knows; blank
+    lets the service take the zone of the location's US ZIP code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault("help_text", "Shipping cut-offs and working days are read on this clock.")
+        super().__init__(choices=time_zone_choices, required=False, **kwargs)
 
 
 def _product(sku: str) -> Product:

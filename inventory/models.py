@@ -17,7 +17,11 @@ transaction; the counters always equal the sum of their ledger rows.
 """
 
 from decimal import Decimal
+from functools import cache
+from zoneinfo import available_timezones
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -32,6 +36,25 @@ class LocationKind(models.TextChoices):
     DISTRIBUTION_CENTER = "dc", "Distribution centre"
     THIRD_PARTY = "3pl", "Third-party logistics"
     DROPSHIP_VENDOR = "dropship", "Dropship vendor"
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    """IANA zone names this machine's time-zone database knows."""
+    return frozenset(available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in known_time_zones():
+        raise ValidationError(
+            "%(value)s is not a known time zone; use an IANA name such as America/Denver.",
+            code="unknown_time_zone",
+            params={"value": value},
+        )
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class Location(PostalAddress, TimeStamped):
@@ -50,6 +73,13 @@ class Location(PostalAddress, TimeStamped):
     )
     cost_per_shipment = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     contact_email = models.EmailField(blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Where the location's clock runs (IANA name, e.g. America/Denver): "
+        "shipping cut-offs and working days are read on it.",
+    )
     is_active = models.BooleanField(default=True)
 
     history = audit_history()

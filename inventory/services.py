@@ -18,6 +18,7 @@ from django.utils import timezone
 from customers.services import clean_postal_address
 from oms.core.actors import Actor
 from oms.core.errors import Conflict, InvalidInput
+from oms.geo import time_zone_for_postal_code
 
 from .errors import InsufficientStock, InvalidStockChange
 from .locks import (
@@ -36,6 +37,8 @@ from .models import (
     StockLevel,
     StockMovement,
     StockReservation,
+    default_time_zone,
+    known_time_zones,
 )
 
 MAX_STOCK_QUANTITY = 10_000_000
@@ -187,8 +190,12 @@ def create_location(
     daily_capacity: int | None = None,
     cost_per_shipment: Decimal = Decimal("0"),
     contact_email: str = "",
+    time_zone: str = "",
 ) -> Location:
-    """Create a fulfilment location; its address is validated and geocoded."""
+    """Create a fulfilment location; its address is validated and geocoded.
+
+    ``time_zone`` (an IANA name) is the clock its shipping cut-offs are read on; left
+    empty, it is the zone of its US ZIP code, else the server's."""
     code = code.strip().upper()
     if not code:
         raise InvalidInput("A location code is required.")
@@ -198,6 +205,9 @@ def create_location(
         raise Conflict(f"Location code {code} is already taken.")
     cleaned = clean_postal_address({"name": name, **address})
     cleaned["name"] = name
+    zone = location_time_zone(
+        time_zone, country=cleaned["country"], postal_code=cleaned["postal_code"]
+    )
     return Location.objects.create(
         code=code,
         kind=kind,
@@ -208,8 +218,23 @@ def create_location(
         daily_capacity=daily_capacity,
         cost_per_shipment=cost_per_shipment,
         contact_email=contact_email,
+        time_zone=zone,
         **cleaned,
     )
+
+
+def location_time_zone(time_zone: str, *, country: str, postal_code: str) -> str:
+    """A location's zone: the one given (checked), else its US ZIP code's, else the
+    server's."""
+    zone = (time_zone or "").strip()
+    if not zone:
+        return time_zone_for_postal_code(country, postal_code) or default_time_zone()
+    if zone not in known_time_zones():
+        raise InvalidInput(
+            f"{zone} is not a known time zone; use an IANA name such as America/Denver.",
+            fields={"time_zone": "unknown"},
+        )
+    return zone
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Offline geography: US ZIP codes to coordinates, and great-circle distances."""
+"""Offline geography: US ZIP codes to coordinates, states and time zones, and
+great-circle distances."""
 
 import math
 import re
@@ -22,20 +23,78 @@ def coordinates_for_postal_code(country: str, postal_code: str) -> tuple[Decimal
 
 
 @lru_cache(maxsize=50_000)
-def _zip_coordinates(zip5: str) -> tuple[Decimal, Decimal] | None:
+def _zip_record(zip5: str) -> dict[str, str] | None:
     # The package scans its whole data set on every call; ZIP codes do not move.
     try:
         found = zipcodes.matching(zip5)
     except (ValueError, TypeError):
         return None
-    if not found:
+    return found[0] if found else None
+
+
+def _zip_coordinates(zip5: str) -> tuple[Decimal, Decimal] | None:
+    record = _zip_record(zip5)
+    if record is None:
         return None
-    return Decimal(found[0]["lat"]), Decimal(found[0]["long"])
+    return Decimal(record["lat"]), Decimal(record["long"])
+
+
+def _us_zip_record(country: str, postal_code: str) -> dict[str, str] | None:
+    if country.upper() != "US":
+        return None
+    match = _US_ZIP.match(postal_code.strip())
+    return _zip_record(match.group(1)) if match else None
 
 
 def is_valid_us_zip(postal_code: str) -> bool:
     match = _US_ZIP.match(postal_code.strip())
     return match is not None and _zip_coordinates(match.group(1)) is not None
+
+
+# Full names people type for a US state or territory, to their postal abbreviation.
+US_STATE_CODES = {
+    name.upper(): code
+    for code, name in (
+        ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
+        ("CA", "California"), ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"),
+        ("DC", "District of Columbia"), ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"),
+        ("ID", "Idaho"), ("IL", "Illinois"), ("IN", "Indiana"), ("IA", "Iowa"),
+        ("KS", "Kansas"), ("KY", "Kentucky"), ("LA", "Louisiana"), ("ME", "Maine"),
+        ("MD", "Maryland"), ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"),
+        ("MS", "Mississippi"), ("MO", "Missouri"), ("MT", "Montana"), ("NE", "Nebraska"),
+        ("NV", "Nevada"), ("NH", "New Hampshire"), ("NJ", "New Jersey"), ("NM", "New Mexico"),
+        ("NY", "New York"), ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"),
+        ("OK", "Oklahoma"), ("OR", "Oregon"), ("PA", "Pennsylvania"), ("RI", "Rhode Island"),
+        ("SC", "South Carolina"), ("SD", "South Dakota"), ("TN", "Tennessee"), ("TX", "Texas"),
+        ("UT", "Utah"), ("VT", "Vermont"), ("VA", "Virginia"), ("WA", "Washington"),
+        ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"),
+        ("AS", "American Samoa"), ("GU", "Guam"), ("MP", "Northern Mariana Islands"),
+        ("PR", "Puerto Rico"), ("VI", "U.S. Virgin Islands"), ("VI", "Virgin Islands"),
+    )
+}  # fmt: skip
+
+
+def us_state_code(region: str) -> str:
+    """``"nv"``, ``"NV"`` or ``"Nevada"`` -> ``"NV"``; anything else is returned as typed
+    (upper-cased when it has two letters)."""
+    value = region.strip()
+    if len(value) == 2:
+        return value.upper()
+    return US_STATE_CODES.get(value.upper(), value)
+
+
+def state_for_postal_code(country: str, postal_code: str) -> str:
+    """The two-letter state (or territory, or military post) a US ZIP code belongs to;
+    empty when unknown or not in the US."""
+    record = _us_zip_record(country, postal_code)
+    return str(record.get("state") or "") if record else ""
+
+
+def time_zone_for_postal_code(country: str, postal_code: str) -> str:
+    """The IANA time zone of a US ZIP code (e.g. ``America/Denver``); empty when
+    unknown or not in the US."""
+    record = _us_zip_record(country, postal_code)
+    return str(record.get("timezone") or "") if record else ""
 
 
 def distance_km(

@@ -446,6 +446,7 @@ class DemoSeeder:
                 daily_capacity=spec.daily_capacity,
                 cost_per_shipment=spec.cost_per_shipment,
                 contact_email=spec.contact_email,
+                time_zone=spec.time_zone,
             )
             result.created += 1
 

@@ -35,6 +35,8 @@ class LocationSpec:
     pickup: bool = False
     customization: bool = False
     contact_email: str = ""
+    # Where its clock runs: shipping cut-offs are read on it (the zone of its state).
+    time_zone: str = ""
 
 
 LOCATIONS: tuple[LocationSpec, ...] = (
@@ -43,48 +45,56 @@ LOCATIONS: tuple[LocationSpec, ...] = (
         "300 Raritan Center Pkwy", "Edison", "NJ", "08817", "+1 732-555-0140",
         priority=10, daily_capacity=2000, cost_per_shipment=Decimal("4.50"),
         customization=True, contact_email="dc-nj@example.com",
+        time_zone="America/New_York",
     ),
     LocationSpec(
         "WH-TX", "Central Warehouse (Coppell)", LocationKind.WAREHOUSE,
         "1200 Freeport Pkwy", "Coppell", "TX", "75019", "+1 214-555-0172",
         priority=20, daily_capacity=1500, cost_per_shipment=Decimal("4.25"),
         contact_email="wh-tx@example.com",
+        time_zone="America/Chicago",
     ),
     LocationSpec(
         "DC-NV", "West Coast DC (Reno)", LocationKind.DISTRIBUTION_CENTER,
         "4855 Longley Ln", "Reno", "NV", "89502", "+1 775-555-0118",
         priority=30, daily_capacity=1200, cost_per_shipment=Decimal("4.75"),
         contact_email="dc-nv@example.com",
+        time_zone="America/Los_Angeles",
     ),
     LocationSpec(
         "ST-NYC", "Store: New York Herald Square", LocationKind.STORE,
         "151 W 34th St", "New York", "NY", "10001", "+1 212-555-0123",
         priority=70, daily_capacity=150, cost_per_shipment=Decimal("8.00"),
         pickup=True, customization=True, contact_email="store-nyc@example.com",
+        time_zone="America/New_York",
     ),
     LocationSpec(
         "ST-CHI", "Store: Chicago Magnificent Mile", LocationKind.STORE,
         "520 N Michigan Ave", "Chicago", "IL", "60611", "+1 312-555-0166",
         priority=75, daily_capacity=120, cost_per_shipment=Decimal("7.50"),
         pickup=True, contact_email="store-chi@example.com",
+        time_zone="America/Chicago",
     ),
     LocationSpec(
         "ST-LA", "Store: Los Angeles Fairfax", LocationKind.STORE,
         "6333 W 3rd St", "Los Angeles", "CA", "90036", "+1 323-555-0109",
         priority=80, daily_capacity=100, cost_per_shipment=Decimal("8.25"),
         pickup=True, customization=True, contact_email="store-la@example.com",
+        time_zone="America/Los_Angeles",
     ),
     LocationSpec(
         "3PL-MEM", "Riverbend Logistics (3PL, Memphis)", LocationKind.THIRD_PARTY,
         "3950 Tchulahoma Rd", "Memphis", "TN", "38118", "+1 901-555-0185",
         priority=50, daily_capacity=800, cost_per_shipment=Decimal("6.25"),
         contact_email="ops@riverbend-logistics.example.com",
+        time_zone="America/Chicago",
     ),
     LocationSpec(
         "VND-EVG", "Evergreen Outdoor & Home (dropship)", LocationKind.DROPSHIP_VENDOR,
         "12000 NE Airport Way", "Portland", "OR", "97230", "+1 503-555-0131",
         priority=90, daily_capacity=300, cost_per_shipment=Decimal("3.00"),
         contact_email="orders@evergreen-outdoor.example.com",
+        time_zone="America/Los_Angeles",
     ),
 )  # fmt: skip
 
