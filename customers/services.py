@@ -9,7 +9,12 @@ from django.db.models.functions import Lower
 from oms.core.actors import Actor
 from oms.core.countries import is_country_code
 from oms.core.errors import Conflict, InvalidInput
-from oms.geo import coordinates_for_postal_code, is_valid_us_zip
+from oms.geo import (
+    coordinates_for_postal_code,
+    is_valid_us_zip,
+    state_for_postal_code,
+    us_state_code,
+)
 
 from .models import (
     Address,
@@ -66,12 +71,29 @@ def clean_postal_address(data: dict[str, Any]) -> dict[str, Any]:
             errors["postal_code"] = "A ZIP code is required for US addresses."
         elif not is_valid_us_zip(cleaned["postal_code"]):
             errors["postal_code"] = "Not a known US ZIP code."
+        elif cleaned["region"] and "region" not in errors:
+            _check_us_state(cleaned, errors)
     if (data.get("latitude") is None) != (data.get("longitude") is None):
         errors["latitude"] = "Give both latitude and longitude, or neither."
     if errors:
         raise InvalidInput("The address is not valid.", fields=errors)
     cleaned["latitude"], cleaned["longitude"] = _coordinates(data, cleaned)
     return cleaned
+
+
+def _check_us_state(cleaned: dict[str, Any], errors: dict[str, str]) -> None:
+    """A US ZIP code belongs to one state: a state that is not the ZIP's is a typo in
+    one of them, and would tax, route and promise the order for the wrong place. The
+    state is stored as its two-letter code (``Nevada`` and ``nv`` become ``NV``)."""
+    state = us_state_code(cleaned["region"])
+    zip_state = state_for_postal_code("US", cleaned["postal_code"])
+    if zip_state and state != zip_state:
+        errors["postal_code"] = (
+            f"ZIP code {cleaned['postal_code']} is in {zip_state}, not {cleaned['region']}; "
+            "check the ZIP code and the state."
+        )
+        return
+    cleaned["region"] = state
 
 
 def _coordinates(

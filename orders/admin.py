@@ -47,6 +47,7 @@ from django.utils.safestring import SafeString
 
 from customers.models import Address, AddressKind, Customer
 from fulfillment import holds as hold_workflows
+from fulfillment import rerouting
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -145,6 +146,12 @@ IMPORT_STAGING_MAX_AGE = dt.timedelta(days=1)
 
 def _actor(request: HttpRequest) -> Actor:
     return Actor.for_user(request.user)
+
+
+def _promised(order: Order) -> str:
+    """The end of a change-of-destination message: the delivery promise it now has."""
+    promised = order.promised_delivery_date
+    return f"; delivery promised by {promised.isoformat()}." if promised else "."
 
 
 def _open_holds(order: Order) -> QuerySet[OrderHold]:
@@ -1640,10 +1647,13 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
         def perform(data: dict[str, Any]) -> str:
             assert isinstance(form, ShippingAddressForm)  # noqa: S101 - narrows the type
-            changed = changes.change_shipping_address(
+            # A routed order's fulfillment orders move with it (fulfillment.rerouting).
+            changed = rerouting.change_shipping_address(
                 order_id=order.pk, address=form.address(), actor=_actor(request)
             )
-            return f"now ships to {changed.ship_to_one_line}."
+            if changed.updated_at == order.updated_at:
+                return f"nothing to change: it already ships to {changed.ship_to_one_line}."
+            return f"now ships to {changed.ship_to_one_line}{_promised(changed)}"
 
         return self._edit_page(
             request,
@@ -1666,10 +1676,12 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
         def perform(data: dict[str, Any]) -> str:
             method = data["shipping_method"]
-            changes.change_shipping_method(
+            changed = rerouting.change_shipping_method(
                 order_id=order.pk, code=method.code, actor=_actor(request)
             )
-            return f"now ships by {method.name}."
+            if changed.updated_at == order.updated_at:
+                return f"nothing to change: it already ships by {method.name}."
+            return f"now ships by {method.name}{_promised(changed)}"
 
         return self._edit_page(
             request,

@@ -43,7 +43,13 @@ from .models import (
     can_transition,
     derive_fulfillment_status,
 )
-from .placement import _clean_customization, _shipping_method, _snapshot_address, _tax_rate
+from .placement import (
+    _clean_customization,
+    _shipping_method,
+    _snapshot_address,
+    _tax_rate,
+    promise_order,
+)
 from .pricing import apply_totals, contract_prices, money, unit_price_for
 
 OPEN = (OrderStatus.PLACED, OrderStatus.PROCESSING)
@@ -382,6 +388,12 @@ def _finish_edit(
     after["grand_total"] = str(order.grand_total)
     _save(order, lines, line_fields=line_fields)
     holds = _reevaluate_holds(order, total_before=total_before)
+    if holds:
+        # A hold that opened or closed with the edit stops or restarts the order's
+        # fulfillment orders in this same transaction.
+        from fulfillment.holds import sync_fulfillment_holds
+
+        sync_fulfillment_holds(order=order, actor=actor)
     record_order_event(
         order=order,
         type=OrderEventType.EDITED,
@@ -494,6 +506,114 @@ def add_line(
     )
 
 
+# --- where the order goes ---------------------------------------------------------
+#
+# The pieces below change an order's destination (ship-to address, shipping method).
+# ``change_shipping_address`` / ``change_shipping_method`` here serve orders not yet
+# routed; a routed order's fulfillment orders must move too, which is the workflow of
+# ``fulfillment.rerouting`` (it uses these pieces, under the same order lock).
+
+SHIP_TO_FIELDS = (
+    "ship_name",
+    "ship_line1",
+    "ship_line2",
+    "ship_city",
+    "ship_region",
+    "ship_postal_code",
+    "ship_country",
+    "ship_phone",
+    "ship_latitude",
+    "ship_longitude",
+)
+
+
+def lock_order(order_id: int) -> tuple[Order, list[OrderLine]]:
+    """The order under its row lock (the top of the global lock order), and its lines."""
+    return _lock(order_id)
+
+
+def ensure_editable(order: Order) -> None:
+    """Refuse (409 ``order_not_editable``) unless the order is placed or processing."""
+    _editable(order)
+
+
+def destination_of(order: Order) -> dict[str, Any]:
+    """What a change of destination shows before and after, for the timeline."""
+    promised = order.promised_delivery_date
+    return {
+        "name": order.ship_name,
+        "address": order.ship_to_one_line,
+        "shipping_method": order.shipping_method.code,
+        "shipping_total": str(order.shipping_total),
+        "tax_total": str(order.tax_total),
+        "grand_total": str(order.grand_total),
+        "promised_delivery_date": promised.isoformat() if promised else None,
+    }
+
+
+def set_shipping_address(order: Order, address: dict[str, Any]) -> bool:
+    """Point ``order`` (in memory) at a new ship-to address, checked by
+    ``clean_postal_address``, taxed at the new destination's rate. Returns False, with
+    nothing to save, when it is the address the order already has."""
+    if order.pickup_location_id:
+        raise OrderNotEditable("A pickup order has no shipping address.")
+    cleaned = clean_postal_address(address)
+    before = [getattr(order, name) for name in SHIP_TO_FIELDS]
+    _snapshot_address(order, cleaned, order.customer)
+    if [getattr(order, name) for name in SHIP_TO_FIELDS] == before:
+        return False
+    if not (order.company and order.company.tax_exempt):
+        rate = _tax_rate(order.ship_country, order.ship_region)
+        order.tax_rate = rate.rate if rate else Decimal("0")
+        order.tax_shipping = bool(rate and rate.taxes_shipping)
+    return True
+
+
+def set_shipping_method(order: Order, code: str) -> bool:
+    """Switch ``order`` (in memory) to another delivery method; the shipping charge
+    follows. Returns False, with nothing to save, when it is the method it has."""
+    method = _shipping_method(code)
+    if method.is_pickup or order.pickup_location_id:
+        raise OrderNotEditable("Switching to or from store pickup means a new order.")
+    if method.pk == order.shipping_method_id:
+        return False
+    order.shipping_method = method
+    order.shipping_total = method.price
+    return True
+
+
+def save_destination_change(
+    order: Order, lines: list[OrderLine], *, total_before: Decimal, line_fields: list[str]
+) -> list[str]:
+    """Totals from the lines (tax at the new rate, the new shipping charge), the order
+    and its lines saved, and the hold rules run again; returns the holds added (+kind)
+    and released (-kind)."""
+    apply_totals(order, lines)
+    _save(order, lines, line_fields=line_fields)
+    return _reevaluate_holds(order, total_before=total_before)
+
+
+def record_destination_change(
+    order: Order,
+    *,
+    actor: Actor,
+    what: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    holds: list[str],
+) -> None:
+    """One timeline event showing the destination before and after, and
+    ``order.edited`` for what follows an edit."""
+    record_order_event(
+        order=order,
+        type=OrderEventType.EDITED,
+        actor=actor,
+        message=what,
+        payload={"before": before, "after": after, "holds": holds},
+    )
+    outbox.emit("order.edited", {"order_id": order.pk})
+
+
 def _nothing_shipped_or_routed(order: Order, lines: list[OrderLine], what: str) -> None:
     if any(li.quantity_shipped for li in lines) or (
         not order.pickup_location_id and any(li.quantity_allocated for li in lines)
@@ -505,53 +625,62 @@ def _nothing_shipped_or_routed(order: Order, lines: list[OrderLine], what: str) 
 
 @transaction.atomic
 def change_shipping_address(*, order_id: int, address: dict[str, Any], actor: Actor) -> Order:
-    """Replace the ship-to address before routing; tax follows the new destination."""
+    """Replace the ship-to address of an order not yet routed; tax, totals and the
+    delivery promise follow the new destination. The same address records nothing.
+    Raises ``OrderNotEditable`` (409) once it is routed or shipped."""
     order, lines = _lock(order_id)
     _editable(order)
     if order.pickup_location_id:
         raise OrderNotEditable("A pickup order has no shipping address.")
     _nothing_shipped_or_routed(order, lines, "shipping address")
-    cleaned = clean_postal_address(address)
-    before = {"address": order.ship_to_one_line, "name": order.ship_name}
-    _snapshot_address(order, cleaned, order.customer)
-    if not (order.company and order.company.tax_exempt):
-        rate = _tax_rate(order.ship_country, order.ship_region)
-        order.tax_rate = rate.rate if rate else Decimal("0")
-        order.tax_shipping = bool(rate and rate.taxes_shipping)
-    after = {"address": order.ship_to_one_line, "name": order.ship_name}
-    return _finish_edit(
+    before = destination_of(order)
+    total_before = order.grand_total
+    if not set_shipping_address(order, address):
+        return order
+    return _finish_destination_change(
         order,
         lines,
         actor=actor,
         what="Shipping address changed",
         before=before,
-        after=after,
-        line_fields=[],
+        total_before=total_before,
     )
 
 
 @transaction.atomic
 def change_shipping_method(*, order_id: int, code: str, actor: Actor) -> Order:
-    """Switch between delivery methods before routing; the shipping charge follows."""
+    """Switch the delivery method of an order not yet routed; the shipping charge,
+    totals and the delivery promise follow. The same method records nothing. Raises
+    ``OrderNotEditable`` (409) once it is routed or shipped."""
     order, lines = _lock(order_id)
     _editable(order)
     _nothing_shipped_or_routed(order, lines, "shipping method")
-    method = _shipping_method(code)
-    if method.is_pickup or order.pickup_location_id:
-        raise OrderNotEditable("Switching to or from store pickup means a new order.")
-    before = {
-        "shipping_method": order.shipping_method.code,
-        "shipping_total": str(order.shipping_total),
-    }
-    order.shipping_method = method
-    order.shipping_total = method.price
-    after = {"shipping_method": method.code, "shipping_total": str(method.price)}
-    return _finish_edit(
+    before = destination_of(order)
+    total_before = order.grand_total
+    if not set_shipping_method(order, code):
+        return order
+    return _finish_destination_change(
         order,
         lines,
         actor=actor,
-        what=f"Shipping method {before['shipping_method']} → {method.code}",
+        what=f"Shipping method {before['shipping_method']} → {order.shipping_method.code}",
         before=before,
-        after=after,
-        line_fields=[],
+        total_before=total_before,
     )
+
+
+def _finish_destination_change(
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    actor: Actor,
+    what: str,
+    before: dict[str, Any],
+    total_before: Decimal,
+) -> Order:
+    order.promised_delivery_date = promise_order(order, now=timezone.now()).delivery_date
+    holds = save_destination_change(order, lines, total_before=total_before, line_fields=[])
+    record_destination_change(
+        order, actor=actor, what=what, before=before, after=destination_of(order), holds=holds
+    )
+    return order

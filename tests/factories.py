@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from customers.models import Company, Customer
 from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
 from inventory.models import Location, LocationKind, NetworkStock, Product
+from oms.geo import state_for_postal_code
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -48,8 +49,11 @@ class LocationFactory(factory.django.DjangoModelFactory):
     kind = LocationKind.WAREHOUSE
     line1 = "1 Dock Road"
     city = "Reno"
-    region = "NV"
     postal_code = "89502"
+    # The state of the ZIP code: an address whose ZIP is in another state is refused.
+    region = factory.LazyAttribute(
+        lambda loc: state_for_postal_code(loc.country, loc.postal_code) or "NV"
+    )
     country = "US"
     latitude = Decimal("39.4941")
     longitude = Decimal("-119.7452")

@@ -200,6 +200,14 @@ class CancelInput(serializers.Serializer):
     lines = CancelLineInput(many=True, required=False, allow_empty=False)
 
 
+class ChangeAddressInput(serializers.Serializer):
+    shipping_address = AddressInput()
+
+
+class ChangeShippingMethodInput(serializers.Serializer):
+    shipping_method = serializers.CharField(max_length=32)
+
+
 def _datetime(value: dt.datetime | None) -> str | None:
     """As DRF's ``DateTimeField`` writes it: ISO 8601 in the current time zone, UTC as Z."""
     if value is None:

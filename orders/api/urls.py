@@ -6,4 +6,14 @@ urlpatterns = [
     path("orders/", views.OrderListCreateView.as_view(), name="api-orders"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="api-order-detail"),
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="api-order-cancel"),
+    path(
+        "orders/<str:number>/change-address/",
+        views.OrderChangeAddressView.as_view(),
+        name="api-order-change-address",
+    ),
+    path(
+        "orders/<str:number>/change-shipping-method/",
+        views.OrderChangeShippingMethodView.as_view(),
+        name="api-order-change-shipping-method",
+    ),
 ]

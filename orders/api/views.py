@@ -8,13 +8,14 @@ from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
 from customers.services import register_shopper
+from fulfillment import rerouting
 from oms.api.authentication import ApiClient
 from oms.core.errors import DomainError
 from orders.changes import cancel_order
@@ -24,7 +25,14 @@ from orders.selectors import list_company_orders
 
 from .filters import OrderFilter
 from .idempotency import clean_key, request_fingerprint, store_response, stored_response
-from .serializers import CancelInput, OrderInput, OrderOutput, read_order_input
+from .serializers import (
+    CancelInput,
+    ChangeAddressInput,
+    ChangeShippingMethodInput,
+    OrderInput,
+    OrderOutput,
+    read_order_input,
+)
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -180,3 +188,48 @@ class OrderCancelView(APIView):
         )
         fresh = _tenant_orders(client).get(pk=order_id)
         return Response(OrderOutput(fresh).data)
+
+
+def _order_id(client: ApiClient, number: str) -> int:
+    """The id of the client's order ``number``; 404 for anything it may not see."""
+    order_id = _tenant_orders(client).filter(number=number).values_list("pk", flat=True).first()
+    if order_id is None:
+        raise NotFound()
+    return int(order_id)
+
+
+class OrderChangeAddressView(APIView):
+    """Send the order to another address. Its fulfillment orders move with it until a
+    location starts picking or a partner accepts (then 409 ``fulfillment_started``,
+    naming the fulfillment order and whom to call); tax, totals and the delivery
+    promise follow. The address it already has changes nothing."""
+
+    @extend_schema(request=ChangeAddressInput, responses={200: OrderOutput})
+    def post(self, request: Request, number: str) -> Response:
+        client = _client(request)
+        order_id = _order_id(client, number)
+        serializer = ChangeAddressInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rerouting.change_shipping_address(
+            order_id=order_id,
+            address=dict(serializer.validated_data["shipping_address"]),
+            actor=client.actor,
+        )
+        return Response(OrderOutput(_tenant_orders(client).get(pk=order_id)).data)
+
+
+class OrderChangeShippingMethodView(APIView):
+    """Ship the order by another method, on the same terms as a change of address."""
+
+    @extend_schema(request=ChangeShippingMethodInput, responses={200: OrderOutput})
+    def post(self, request: Request, number: str) -> Response:
+        client = _client(request)
+        order_id = _order_id(client, number)
+        serializer = ChangeShippingMethodInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rerouting.change_shipping_method(
+            order_id=order_id,
+            code=serializer.validated_data["shipping_method"],
+            actor=client.actor,
+        )
+        return Response(OrderOutput(_tenant_orders(client).get(pk=order_id)).data)
