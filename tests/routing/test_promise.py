@@ -1,10 +1,14 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from fulfillment.models import ShippingMethod
-from fulfillment.promise import promise_for, ship_date
+from fulfillment.promise import estimate_promise, location_zone, promise_for, ship_date
+from oms.geo import coordinates_for_postal_code
+
+from .conftest import make_location
 
 UTC = dt.UTC
 
@@ -66,3 +70,59 @@ def test_weekend_delivery_and_same_day(settings):
     with timezone.override("UTC"):
         assert promise_for(weekend, now=friday).delivery_date == dt.date(2026, 11, 28)
         assert promise_for(same_day, now=friday).delivery_date == dt.date(2026, 11, 27)
+
+
+# --- cut-offs on the location's clock ----------------------------------------------------
+
+DENVER = "America/Denver"
+
+
+def denver(*args):
+    return dt.datetime(*args, tzinfo=ZoneInfo(DENVER))
+
+
+@pytest.mark.parametrize("server_zone", ["UTC", "America/New_York"])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (denver(2026, 11, 23, 13, 30), dt.date(2026, 11, 23)),  # before 14:00 there: today
+        (denver(2026, 11, 23, 14, 30), dt.date(2026, 11, 24)),  # after: next working day
+        (denver(2026, 11, 27, 14, 30), dt.date(2026, 11, 30)),  # Friday after: Monday
+        (denver(2026, 11, 23, 23, 30), dt.date(2026, 11, 24)),  # Tuesday already in UTC
+    ],
+)
+def test_the_cutoff_is_read_on_the_locations_clock(settings, server_zone, now, expected):
+    settings.TIME_ZONE = server_zone
+
+    with timezone.override(server_zone):
+        assert ship_date(method(), now, time_zone=DENVER) == expected
+
+
+def test_the_zone_a_request_activated_does_not_move_the_cutoff(settings):
+    settings.TIME_ZONE = "UTC"
+    monday_1330_in_denver = denver(2026, 11, 23, 13, 30)  # 20:30 UTC
+
+    with timezone.override("Asia/Tokyo"):  # a viewer's zone, not the warehouse's
+        assert ship_date(method(), monday_1330_in_denver) == dt.date(2026, 11, 24)
+        assert ship_date(method(), monday_1330_in_denver, time_zone=DENVER) == dt.date(2026, 11, 23)
+
+
+def test_an_unknown_zone_falls_back_to_the_servers(settings):
+    settings.TIME_ZONE = "UTC"
+
+    assert location_zone("Mars/Olympus_Mons") == ZoneInfo("UTC")
+    assert location_zone("") == ZoneInfo("UTC")
+
+
+@pytest.mark.django_db
+def test_the_estimate_reads_the_cutoff_of_the_nearest_location(settings, network, method):
+    settings.TIME_ZONE = "America/New_York"
+    denver_dock = {"postal_code": "80216", "city": "Denver", "region": "CO"}
+    make_location("DEN", denver_dock, time_zone=DENVER)
+    destination = coordinates_for_postal_code("US", "80202")
+
+    before = estimate_promise(method, now=denver(2026, 11, 23, 13, 30), destination=destination)
+    after = estimate_promise(method, now=denver(2026, 11, 23, 14, 30), destination=destination)
+
+    assert (before.origin_code, before.ship_by_date) == ("DEN", dt.date(2026, 11, 23))
+    assert after.ship_by_date == dt.date(2026, 11, 24)
