@@ -2,8 +2,14 @@
 
 ``route_order`` reads the candidate stock without locks, plans, then locks (order →
 network rows → location rows → stock rows) and allocates, re-checking each unit under
-the locks. The recipe is the ordered, editable ``RoutingRule`` list: filter steps
-drop locations, ranking steps order the plans. Every run stores a ``RoutingDecision``
+the locks. The network rows of every product the order may touch (its lines with units
+not yet allocated or shipped, backordered ones included) are locked in one call,
+sorted: before promoting backorders when there are some, else after planning. Locking
+the backordered products first and the plan's later could take a lower product id
+after a higher one, against placement's order (see ``inventory.locks``).
+
+The recipe is the ordered, editable ``RoutingRule`` list: filter steps drop
+locations, ranking steps order the plans. Every run stores a ``RoutingDecision``
 whose trace says, per location, why it was dropped or where it ranked.
 """
 
@@ -20,7 +26,14 @@ from django.utils import timezone
 
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.locks import location_activity_for_share, stock_levels_for_update
-from inventory.models import Location, LocationKind, MovementReason, StockBucket, StockLevel
+from inventory.models import (
+    Location,
+    LocationKind,
+    MovementReason,
+    NetworkStock,
+    StockBucket,
+    StockLevel,
+)
 from inventory.services import StockChangeSet
 from oms import outbox
 from oms.core.actors import Actor
@@ -74,15 +87,23 @@ def _lock_order(order_id: int) -> tuple[Order, list[OrderLine]]:
     return order, lines
 
 
-def _promote_backorders(order: Order, lines: list[OrderLine], trace: list[dict[str, Any]]) -> None:
-    """Commit backordered units the network can now cover."""
+def _products_to_lock(lines: list[OrderLine]) -> list[int]:
+    """Every product routing may commit, allocate or release for: the lines with units
+    neither allocated, shipped nor cancelled (backordered ones included)."""
+    return sorted({line.product_id for line in lines if line.quantity_open > 0})
+
+
+def _promote_backorders(
+    lines: list[OrderLine], networks: dict[int, NetworkStock], trace: list[dict[str, Any]]
+) -> None:
+    """Commit backordered units the network can now cover (``networks``: locked)."""
     wanted: dict[int, int] = defaultdict(int)
     for line in lines:
         if line.quantity_backordered:
             wanted[line.product_id] += line.quantity_backordered
-    if not wanted or order.pickup_location_id:
+    if not wanted:
         return
-    result = commit_demand(dict(wanted), backorderable=set(wanted))
+    result = commit_demand(dict(wanted), backorderable=set(wanted), networks=networks)
     for line in lines:
         take = min(result.committed.get(line.product_id, 0), line.quantity_backordered)
         if take:
@@ -440,12 +461,15 @@ def _pickup_code() -> str:
 
 
 def _allocate(
-    order: Order, lines: list[OrderLine], plan: Plan, trace: list[dict[str, Any]]
+    order: Order,
+    lines: list[OrderLine],
+    plan: Plan,
+    networks: dict[int, NetworkStock],
+    trace: list[dict[str, Any]],
 ) -> list[FulfillmentOrder]:
-    """Lock and allocate the plan; units that vanished since planning stay committed."""
+    """Lock the plan's locations and stock rows (the network rows are locked already)
+    and allocate; units that vanished since planning stay committed."""
     by_id = {line.pk: line for line in lines}
-    products = sorted({by_id[lid].product_id for per in plan.assignments.values() for lid in per})
-    networks = lock_network_rows(products)
     location_ids = sorted(plan.assignments)
     active = location_activity_for_share(location_ids)
     pairs = sorted(
@@ -572,7 +596,13 @@ def route_order(
         created = _pickup_fulfillment(order, lines)
         unrouted = 0
     else:
-        _promote_backorders(order, lines, trace)
+        # One lock call over every product this run may touch (see the module
+        # docstring): early when backorders may be promoted, else after planning, so
+        # that hot SKUs are not held while the plan is made.
+        networks = None
+        if any(line.quantity_backordered for line in lines):
+            networks = lock_network_rows(_products_to_lock(lines))
+            _promote_backorders(lines, networks, trace)
         need = _open_need(lines)
         if not need:
             OrderLine.objects.bulk_update(lines, ["quantity_backordered"])
@@ -580,7 +610,11 @@ def route_order(
         rules = _rules()
         candidates = _candidates(order, lines, need, rules, trace)
         plan = _plan(candidates, _groups(lines, need, rules), need, rules, trace)
-        created = _allocate(order, lines, plan, trace) if plan.assignments else []
+        created = []
+        if plan.assignments:
+            if networks is None:
+                networks = lock_network_rows(_products_to_lock(lines))
+            created = _allocate(order, lines, plan, networks, trace)
         OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered"])
         unrouted = sum(_open_need(lines).values()) + sum(li.quantity_backordered for li in lines)
     if created and order.status == OrderStatus.PLACED:

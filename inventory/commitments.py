@@ -1,6 +1,15 @@
 """Network-level demand: placed orders commit units of a SKU before any location is
 chosen. Callers hold the order's lock (or create the order) in the same transaction.
 
+Lock order (the global one, written out in ``inventory.locks``): the order row, the
+company's credit-decision locks, request keys (idempotency record), then the network
+rows here, then location and stock rows. The network rows of a transaction are locked
+in ONE call, sorted by product id: a caller that will commit, release or allocate for
+several products locks them all first with ``lock_network_rows`` and passes the result
+as ``networks`` to every later call, which then locks nothing more. A function given
+no ``networks`` locks its own products, so it must be the transaction's only network
+lock.
+
 Commitments are recorded on the order's timeline (its lines say how much each
 committed); ``NetworkStock.committed`` always equals the open, non-backordered
 quantities of placed orders, which the tests reconcile.
@@ -112,8 +121,9 @@ def _insufficient_stock(shortages: list[Shortage]) -> InsufficientStock:
 
 
 def lock_network_rows(product_ids: list[int]) -> dict[int, NetworkStock]:
-    """Lock network rows by product id (step 2 of the global lock order). Runs on every
-    placement, so its statement is written by hand."""
+    """Lock network rows by product id, sorted (level 4 of the global lock order): one
+    call per transaction, over every product it may touch. Runs on every placement, so
+    its statement is written by hand."""
     ids = sorted(set(product_ids))
     found = sql_rows.fetch(_lock_sql(len(ids)), ids)
     locked = [sql_rows.instance(NetworkStock, row) for row in found]

@@ -1,11 +1,33 @@
 """Row locks for stock, always taken in one global order.
 
-The order is: order row (orders app) → ``NetworkStock`` rows by product id →
-``Location`` rows by id → ``StockLevel`` rows by id. Every writer follows it, so two
-transactions can wait on each other's rows but never in a cycle: no deadlocks, whatever
-the concurrency.
-``no_key=True`` (FOR NO KEY UPDATE) lets inserts that reference these rows through a
-foreign key (ledger rows, reservations) proceed while the counters are locked.
+Every writer takes its locks in this order, each level at once in one sorted call and
+never going back up, so two transactions can wait on each other's rows but never in a
+cycle: no deadlocks, whatever the concurrency.
+
+1. The order row (``orders_order``, FOR NO KEY UPDATE). Rows that belong to one order
+   (its lines, holds, fulfillment orders and their lines, shipments, a draft's network
+   reservations) are changed only under it and take no lock of their own.
+2. The company's credit-decision locks (transaction advisory locks, per company: see
+   ``orders.holds``). Placement takes them first of all: its order row is new, so no
+   one can be waiting for it.
+3. Request keys: a new order's external reference and the API's idempotency record,
+   unique-index inserts that wait for a concurrent holder of the same key.
+4. ``NetworkStock`` rows, by product id, in ONE call over every product the
+   transaction may touch (``network_stock_for_update`` here, or
+   ``inventory.commitments.lock_network_rows``). A second call could take a lower id
+   after a higher one: routing locks the union of its order's products up front.
+5. ``Location`` rows by id: FOR KEY SHARE (``location_activity_for_share``), or FOR
+   UPDATE when a location opens or closes.
+6. ``StockLevel`` rows by id (``stock_levels_for_update``), then a stock row's own
+   reservations.
+7. ``CompanyExposure`` slots, updated by a deferred trigger when the transaction
+   commits: always the last locks taken.
+
+A writer may skip levels, never go back to an earlier one. ``no_key=True`` (FOR NO
+KEY UPDATE) lets inserts that reference these rows through a foreign key (ledger rows,
+reservations) proceed while the counters are locked. The scheduled backorder run's
+single-run lock (``fulfillment.routing``) is a session lock taken outside any
+transaction, so it sits above all of these.
 """
 
 from collections.abc import Iterable
@@ -17,6 +39,8 @@ from .models import Location, NetworkStock, StockLevel
 
 
 def network_stock_for_update(product_ids: Iterable[int]) -> dict[int, NetworkStock]:
+    """Lock (creating missing ones) the network rows of ``product_ids``: level 4, all
+    of the transaction's products in this one call."""
     ids = sorted(set(product_ids))
     NetworkStock.objects.bulk_create(
         [NetworkStock(product_id=pid) for pid in ids], ignore_conflicts=True

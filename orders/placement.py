@@ -1,10 +1,13 @@
 """``place_order``: the one way an order enters the system, whatever the channel.
 
 Reads and validation happen first, without locks. The transaction then inserts the
-order, locks the SKUs' network rows in product-id order (the global lock order),
-commits demand, and writes lines, holds, timeline events and the outbox row. The
-network locks are taken as late as possible so hot SKUs are held for a few
-statements only. The query count does not depend on the number of lines.
+order, writes lines, holds, timeline events and the outbox row, runs the caller's
+``before_commit`` (the API's idempotency record), and last locks the SKUs' network
+rows in product-id order and commits demand (a pickup order: allocates at its store).
+That is the global lock order of ``inventory.locks``: request keys (the order's
+external reference, the idempotency record) before any stock row, on every path. The
+network locks come last so hot SKUs are held for a statement or two and the commit.
+The query count does not depend on the number of lines.
 """
 
 from __future__ import annotations
@@ -394,12 +397,12 @@ def promise_order(order: Order, *, now: dt.datetime) -> Promise:
     )
 
 
-def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> None:
+def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> bool:
     """Lines were written before demand was committed; note any shortfall (rare: only
-    SKUs or companies that allow backorders get here)."""
+    SKUs or companies that allow backorders get here). True if there was one."""
     short = [line for line in lines if line.quantity_backordered]
     if not short:
-        return
+        return False
     OrderLine.objects.bulk_update(short, ["quantity_backordered"])
     OrderEvent.objects.create(
         order=order,
@@ -408,6 +411,7 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> No
         payload={"backordered": {li.sku: li.quantity_backordered for li in short}},
         **actor.as_fields(),
     )
+    return True
 
 
 def _insert_order(order: Order) -> Decimal | None:
@@ -454,9 +458,12 @@ def place_order(
     (409, naming the short lines) without writing anything. Side effects: commits
     network demand (a pickup order allocates at its store), records holds, the
     timeline, and an ``order.placed`` outbox event (confirmation e-mail, routing).
-    ``before_commit`` runs inside the transaction once the order is final (the API
-    renders its response and stores its idempotency record there); if it, or the
-    demand commitment after it, raises, nothing is written.
+    ``before_commit`` runs inside the transaction once the order's rows are written,
+    before any stock row is locked (the API renders its response and stores its
+    idempotency record there: request keys come before stock rows in the lock order).
+    If committing demand then backorders some units, it runs once more with the final
+    lines (the API updates the response it stored). If it, or the demand commitment
+    after it, raises, nothing is written.
     """
     order, lines, products = build_order(request)
     order.placed_at = timezone.now()
@@ -465,13 +472,14 @@ def place_order(
 
     decisions = hold_rules.decide_holds(order, company_exposure=exposure)
 
-    # A pickup order allocates at its store before its lines are written. Other orders
-    # write everything first and lock the SKUs' network rows last, so that hot SKUs stay
-    # locked for two statements and the commit, not for the whole request.
-    if order.pickup_location_id:
-        _commit_pickup(order, lines, actor)
+    # Everything is written first and the SKUs' rows are locked last, so that hot SKUs
+    # stay locked for two statements and the commit, not for the whole request. A
+    # pickup order takes all its units at its store or is refused, so its lines are
+    # written allocated.
     for line in lines:
         line.order = order
+        if order.pickup_location_id:
+            line.quantity_allocated = line.quantity_ordered
     placed_holds = [
         OrderHold(order=order, kind=d.kind, reason=d.reason, placed_by_label="rules")
         for d in decisions
@@ -511,17 +519,15 @@ def place_order(
     rows.insert_groups(lines, placed_holds, events, [placed_event])
     outbox.emitted(placed_event)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
-    # Committing network demand either succeeds with the lines as they are or refuses
-    # the order, unless something can be backordered. So, when nothing can, the
-    # caller's work runs first and the SKUs' network rows stay locked for two
-    # statements and the commit only.
-    commits_network = not order.pickup_location_id
-    lines_may_change = commits_network and bool(_backorderable(order, products))
-    if before_commit is not None and not lines_may_change:
+    # The caller's idempotency record is a request key: it is written before any stock
+    # row is locked, on every path (inventory.locks), so a request waiting for a
+    # duplicate's key holds no SKU another request needs.
+    if before_commit is not None:
         before_commit(placed)
-    if commits_network:
+    if order.pickup_location_id:
+        _commit_pickup(order, lines, actor)
+    else:
         _commit_network(order, lines, products)
-        _record_backorders(order, lines, actor)
-    if before_commit is not None and lines_may_change:
-        before_commit(placed)
+        if _record_backorders(order, lines, actor) and before_commit is not None:
+            before_commit(placed)  # the response shows what was backordered
     return placed

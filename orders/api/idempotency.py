@@ -55,10 +55,13 @@ def store_response(
     body: str,
     order_id: int,
 ) -> None:
-    """Insert the key with its response, inside the placing transaction.
+    """Insert the key with its response, inside the placing transaction, before any
+    stock row is locked (a request key, in the global lock order of
+    ``inventory.locks``).
 
     ``ON CONFLICT DO NOTHING`` waits for a concurrent holder of the same key to
-    finish; if it committed, this request becomes a duplicate and rolls back.
+    finish; if it committed, this request becomes a duplicate and rolls back. The wait
+    happens while this request holds no SKU's row, so the holder can always finish.
     """
     table = IdempotencyKey._meta.db_table
     with connection.cursor() as cursor:
@@ -71,6 +74,12 @@ def store_response(
         )
         if cursor.fetchone() is None:
             raise DuplicateRequest("This Idempotency-Key was used by another request.")
+
+
+def update_response(*, scope: str, key: str, body: str) -> None:
+    """Replace the response this transaction stored for its key (the order changed
+    after it was rendered: some units were backordered)."""
+    IdempotencyKey.objects.filter(scope=scope, key=key).update(response_body=body)
 
 
 def stored_response(*, scope: str, key: str, fingerprint: str) -> tuple[int, str] | None:

@@ -24,7 +24,13 @@ from orders.placement import LineRequest, OrderRequest, PlacedOrder, place_order
 from orders.selectors import list_company_orders
 
 from .filters import OrderFilter
-from .idempotency import clean_key, request_fingerprint, store_response, stored_response
+from .idempotency import (
+    clean_key,
+    request_fingerprint,
+    store_response,
+    stored_response,
+    update_response,
+)
 from .serializers import (
     CancelInput,
     ChangeAddressInput,
@@ -87,7 +93,12 @@ class OrderListCreateView(generics.ListAPIView):
                     "shipments": {order.pk: []},
                 },
             ).data
+            stored = "body" in rendered
             rendered["body"] = json.dumps(body, separators=(",", ":"))
+            if stored:
+                # Called again once backorders changed the lines: the key is ours.
+                update_response(scope=scope, key=key, body=rendered["body"])
+                return
             store_response(
                 scope=scope,
                 company_id=company_id,

@@ -66,6 +66,26 @@ def test_the_created_order_reads_back_exactly_as_it_was_returned(
     assert read.json() == created.json()
 
 
+def test_a_backordered_order_is_returned_and_replayed_with_its_backorder(
+    api, company, stocked, address, standard, tax
+):
+    """The idempotency record is written before the SKU rows are locked; when units
+    then turn out backordered, the stored response is brought up to date."""
+    company.allow_backorders = True
+    company.save()
+
+    created = post_order(api, order_body([(stocked[0].sku, 105)], address), "k-1")
+    replayed = post_order(api, order_body([(stocked[0].sku, 105)], address), "k-1")
+    read = api.get(f"{ORDERS_URL}{created.json()['number']}/")
+
+    assert created.status_code == 201
+    assert created.json()["lines"][0]["quantity_backordered"] == 5
+    assert replayed.status_code == 201
+    assert replayed.content == created.content
+    assert read.json() == created.json()
+    assert Order.objects.count() == IdempotencyKey.objects.count() == 1
+
+
 def test_the_same_key_with_another_body_is_refused(api, stocked, address, standard):
     first = post_order(api, order_body([(stocked[0].sku, 1)], address), "k-1")
     assert first.status_code == 201

@@ -295,7 +295,12 @@ def test_before_commit_runs_before_the_sku_rows_are_locked(customer, stocked, ad
     assert snapshot() == before
 
 
-def test_before_commit_sees_backorders_when_there_can_be_some(customer, stocked, address, standard):
+def test_before_commit_runs_before_the_locks_and_again_once_units_are_backordered(
+    customer, stocked, address, standard
+):
+    """The caller's idempotency record is written before any SKU row is locked on every
+    path (the lock order); when units then turn out backordered, it runs once more
+    with the final lines, so the response it keeps shows them."""
     product = stocked[0]
     product.allow_backorder = True
     product.save()
@@ -309,4 +314,4 @@ def test_before_commit_sees_backorders_when_there_can_be_some(customer, stocked,
         ),
     )
 
-    assert seen == [(100, 5)]
+    assert seen == [(0, 0), (100, 5)]
