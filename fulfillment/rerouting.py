@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from inventory.commitments import commit_demand, lock_network_rows
 from inventory.locks import location_activity_for_share, stock_levels_for_update
-from inventory.models import MovementReason, StockBucket, StockLevel
+from inventory.models import MovementReason, NetworkStock, StockBucket, StockLevel
 from inventory.services import StockChangeSet
 from oms.core.actors import Actor
 from orders.changes import (
@@ -116,7 +116,9 @@ def _replaceable(order: Order, what: str) -> list[FulfillmentOrder]:
     return [fo for fo in fos if fo.status in REPLACEABLE]
 
 
-def _lock_stock(lines: list[OrderLine]) -> tuple[Any, dict[int, bool], dict[Any, StockLevel]]:
+def _lock_stock(
+    lines: list[OrderLine],
+) -> tuple[dict[int, NetworkStock], dict[int, bool], dict[tuple[int, int], StockLevel]]:
     """Network rows of the order's products, then every location that stocks them and
     their stock rows: all the rows withdrawing and routing again may change."""
     product_ids = sorted({line.product_id for line in lines})
@@ -143,16 +145,20 @@ def _withdraw(
     by_line = {line.pk: line for line in lines}
     at_location: dict[tuple[int, int], int] = defaultdict(int)
     per_product: dict[int, int] = defaultdict(int)
-    fo_lines = [line for fo in fos for line in fo.lines.all()]
-    for fo_line in fo_lines:
-        units = fo_line.quantity_open
-        if not units:
-            continue
-        line = by_line[fo_line.order_line_id]
-        fo_line.quantity_cancelled += units
-        line.quantity_allocated -= units
-        at_location[(fo_line.fulfillment_order.location_id, line.product_id)] += units
-        per_product[line.product_id] += units
+    per_line: dict[int, int] = defaultdict(int)
+    fo_lines = []
+    for fo in fos:
+        for fo_line in fo.lines.all():
+            units = fo_line.quantity_open
+            if not units:
+                continue
+            line = by_line[fo_line.order_line_id]
+            fo_line.quantity_cancelled += units
+            line.quantity_allocated -= units
+            at_location[(fo.location_id, line.product_id)] += units
+            per_product[line.product_id] += units
+            per_line[line.pk] += units
+            fo_lines.append(fo_line)
     if at_location:
         changes = StockChangeSet(
             actor=actor,
@@ -167,7 +173,7 @@ def _withdraw(
         result = commit_demand(dict(per_product), backorderable=set(per_product), networks=networks)
         short = dict(result.backordered)
         for line in lines:
-            take = min(short.get(line.product_id, 0), per_product.get(line.product_id, 0))
+            take = min(short.get(line.product_id, 0), per_line[line.pk])
             if take:
                 line.quantity_backordered += take
                 short[line.product_id] -= take
@@ -178,6 +184,7 @@ def _withdraw(
         fo.hold_reason = ""
         fo.status_before_hold = ""
         fo.closed_at = now
+        fo.updated_at = now  # bulk_update does not touch auto_now fields
     FulfillmentOrder.objects.bulk_update(
         fos, ["status", "hold_reason", "status_before_hold", "closed_at", "updated_at"]
     )

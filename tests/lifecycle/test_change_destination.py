@@ -330,6 +330,36 @@ def test_an_unrouted_order_is_routed_for_its_new_address(clock, network, product
     assert_commitments_match_orders()
 
 
+def test_units_the_network_cannot_cover_again_are_backordered(clock, network, methods, tax):
+    """Newark closed after routing: its units leave the network, so the moved order
+    waits for stock instead of taking someone else's."""
+    last_two = ProductFactory(list_price=Decimal("10.00"))
+    stock.receive_stock(location=network["NWK"], product=last_two, quantity=2, actor=AGENT)
+    order = place_order(
+        request=OrderRequest(
+            customer=CustomerFactory(),
+            channel="web",
+            shipping_method_code="STANDARD",
+            shipping_address=NEW_YORK,
+            lines=[LineRequest(last_two.sku, 2)],
+        ),
+        actor=AGENT,
+    ).order
+    route_order(order_id=order.pk)
+    stock.set_location_active(location=network["NWK"], active=False, actor=AGENT)
+    clock.now = CALLED_AT
+
+    rerouting.change_shipping_address(order_id=order.pk, address=DENVER, actor=AGENT)
+
+    line = order.lines.get()
+    assert (line.quantity_allocated, line.quantity_backordered) == (0, 2)
+    assert not FulfillmentOrder.objects.filter(order=order, status=FulfillmentStatus.OPEN)
+    assert allocated(network["NWK"], last_two) == 0
+    assert_ledger_reconciles()
+    assert_commitments_match_orders()
+    assert len(edited_events(order)) == 1
+
+
 # --- saving what the order already has ------------------------------------------------
 
 
