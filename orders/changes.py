@@ -144,8 +144,11 @@ def _close_emptied_fulfillment_orders(fo_lines: list[Any]) -> None:
         shipped = any(li.quantity_shipped for li in lines)
         fo.status = FulfillmentStatus.CLOSED if shipped else FulfillmentStatus.CANCELLED
         fo.hold_reason = ""
+        fo.status_before_hold = ""
         fo.closed_at = timezone.now()
-        fo.save(update_fields=["status", "hold_reason", "closed_at", "updated_at"])
+        fo.save(
+            update_fields=["status", "hold_reason", "status_before_hold", "closed_at", "updated_at"]
+        )
 
 
 def _apply_releases(
