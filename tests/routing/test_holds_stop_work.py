@@ -325,3 +325,17 @@ def test_the_vendor_api_shows_held_work_and_refuses_to_ship_it(vendor_routed, si
     assert not Shipment.objects.exists()
     fo.refresh_from_db()
     assert fo.request_status == RequestStatus.SUBMITTED
+
+
+def test_cancelling_a_held_order_cancels_its_held_fulfillment_order(routed, network, products):
+    from orders.changes import cancel_order
+
+    order, fo = routed
+    _hold(order)
+
+    cancel_order(order_id=order.pk, reason="Fraud confirmed", actor=SYSTEM)
+
+    fo.refresh_from_db()
+    assert fo.status == FulfillmentStatus.CANCELLED
+    assert (fo.hold_reason, fo.status_before_hold) == ("", "")
+    assert StockLevel.objects.get(location=network["NWK"], product=products[0]).allocated == 0
