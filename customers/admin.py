@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.forms.models import BaseInlineFormSet
@@ -24,11 +24,15 @@ from oms.core.admin import (
     admin_change_url,
     admin_changelist_url,
     adopt_saved,
+    count_of,
+    refusal_of,
     render_table,
+    report_outcome,
     run_action_with_form,
     short_datetime,
 )
 from oms.core.errors import DomainError, InvalidInput
+from oms.core.money import format_money
 
 from . import services
 from .api_keys import create_api_key, create_vendor_api_key, revoke_api_key
@@ -43,7 +47,7 @@ from .models import (
     PriceListEntry,
 )
 
-# Locations that may hold a vendor API key (they confirm their own fulfilment orders).
+# Locations that may hold a vendor API key (they confirm their own fulfillment orders).
 VENDOR_KINDS = (LocationKind.DROPSHIP_VENDOR, LocationKind.THIRD_PARTY)
 # Orders listed on a customer's page; the full list is one click away.
 RECENT_ORDERS = 20
@@ -488,13 +492,13 @@ class CustomerAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
 
         orders = Order.objects.filter(customer=obj).order_by("-id")[:RECENT_ORDERS]
         table = render_table(
-            ("Order", "Status", "Fulfilment", "Total", "Created"),
+            ("Order", "Status", "Fulfillment", "Total", "Created"),
             (
                 (
                     format_html('<a href="{}">{}</a>', admin_change_url(order), order.number),
                     order.get_status_display(),
                     order.get_fulfillment_status_display(),
-                    f"{order.grand_total} {order.currency}",
+                    format_money(order.grand_total, order.currency),
                     short_datetime(order.created_at),
                 )
                 for order in orders
@@ -797,15 +801,23 @@ class ApiKeyAdmin(OperatorAdminMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         def apply(form: forms.Form) -> None:
-            revoked = 0
-            for key_id in queryset.filter(revoked_at__isnull=True).values_list("pk", flat=True):
+            revoked, refused = 0, []
+            active = queryset.filter(revoked_at__isnull=True).values_list("pk", "name")
+            for key_id, name in active:
                 try:
                     revoke_api_key(api_key_id=key_id)
                 except DomainError as exc:
-                    self.message_user(request, exc.message, messages.ERROR)
+                    refused.append(refusal_of(f"Key {name}", exc.message))
                 else:
                     revoked += 1
-            self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+            report_outcome(
+                self,
+                request,
+                done=revoked,
+                done_message=f"Revoked {count_of(revoked, 'key')}.",
+                refused=refused,
+                nothing_message="Every selected key was already revoked.",
+            )
 
         return run_action_with_form(
             self,

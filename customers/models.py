@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from oms.core.history import audit_history
 from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
+from oms.core.money import format_money
 
 
 class PaymentTerms(models.TextChoices):
@@ -59,7 +60,10 @@ class PriceListEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product_id} ≥{self.min_quantity}: {self.unit_price}"
+        return (
+            f"{self.product.sku} from {self.min_quantity} unit(s): "
+            f"{format_money(self.unit_price, self.price_list.currency)}"
+        )
 
 
 class Company(TimeStamped):
@@ -227,7 +231,8 @@ class NotificationPreference(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id}:{self.event}"
+        channels = [name for name, on in (("e-mail", self.email), ("SMS", self.sms)) if on]
+        return f"{self.get_event_display()}: {' and '.join(channels) or 'not notified'}"
 
 
 class CustomerNote(models.Model):
@@ -248,7 +253,7 @@ class CustomerNote(models.Model):
 
 class ApiKey(models.Model):
     """A credential for the API: a company's (B2B ordering) or a dropship vendor's
-    (fulfilment confirmations). Only a hash of the secret is stored.
+    (fulfillment confirmations). Only a hash of the secret is stored.
 
     The key handed out is ``oms_<prefix>_<secret>``; the prefix finds the row, the
     SHA-256 of the whole key proves it. Keys are 256-bit random, so a fast hash is

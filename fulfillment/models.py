@@ -1,4 +1,4 @@
-"""Carriers and shipping methods. Routing, fulfilment orders and shipments build on these."""
+"""Carriers and shipping methods. Routing, fulfillment orders and shipments build on these."""
 
 import datetime as dt
 from decimal import Decimal
@@ -183,7 +183,7 @@ class RequestStatus(models.TextChoices):
 
 
 class FulfillmentOrder(models.Model):
-    """The part of an order one location fulfils."""
+    """The part of an order one location fulfills."""
 
     number = models.CharField(max_length=40, unique=True)
     order = models.ForeignKey(
@@ -287,7 +287,7 @@ class FulfillmentOrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.fulfillment_order_id}: {self.order_line_id} × {self.quantity}"
+        return f"{self.order_line.sku} × {self.quantity}"
 
     @property
     def quantity_open(self) -> int:
@@ -312,7 +312,7 @@ class RoutingDecision(models.Model):
         indexes = [models.Index(fields=["order", "-id"])]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.summary}"
+        return f"{self.order}: {self.summary}"
 
 
 # --- shipments -------------------------------------------------------------------
@@ -352,7 +352,7 @@ class Shipment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.tracking_number or f"shipment {self.pk}"
+        return f"Shipment {self.tracking_number}" if self.tracking_number else "Shipment"
 
     @property
     def tracking_url(self) -> str:
@@ -372,7 +372,7 @@ class ShipmentLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.shipment_id}: {self.quantity}"
+        return f"{self.fulfillment_line.order_line.sku} × {self.quantity}"
 
 
 class TrackingEvent(models.Model):
@@ -395,4 +395,5 @@ class TrackingEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.shipment_id}: {self.status}"
+        status = self.get_status_display()
+        return f"{status}: {self.description}" if self.description else status

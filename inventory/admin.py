@@ -28,8 +28,11 @@ from oms.core.admin import (
     admin_change_url,
     admin_changelist_url,
     adopt_saved,
+    count_of,
+    refusal_of,
     render_form_page,
     render_table,
+    report_outcome,
     run_action_with_form,
     short_datetime,
 )
@@ -229,7 +232,13 @@ class LocationAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
                     location=location, active=active, actor=_actor(request)
                 )
                 changed += 1
-            self.message_user(request, f"{verb}ed {changed} location(s).", messages.SUCCESS)
+            report_outcome(
+                self,
+                request,
+                done=changed,
+                done_message=f"{verb}ed {count_of(changed, 'location')}.",
+                nothing_message=f"Every selected location was already {verb.lower()}ed.",
+            )
 
         return run_action_with_form(
             self,
@@ -721,23 +730,27 @@ class StockReservationAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.Mode
         self, request: HttpRequest, queryset: QuerySet[StockReservation]
     ) -> HttpResponse | None:
         def apply(form: forms.Form) -> None:
-            released, skipped = 0, 0
-            for reservation_id in queryset.values_list("pk", flat=True):
+            released, skipped, refused = 0, 0, []
+            for reservation_id, reference in queryset.values_list("pk", "reference"):
                 try:
                     ended = services.release_reservation(
                         reservation_id=reservation_id, actor=_actor(request)
                     )
                 except DomainError as exc:
-                    self.message_user(request, exc.message, messages.ERROR)
+                    refused.append(refusal_of(f"Reservation for {reference}", exc.message))
                     continue
                 if ended:
                     released += 1
                 else:
                     skipped += 1
-            self.message_user(
+            already = f"; {skipped} had already ended" if skipped else ""
+            report_outcome(
+                self,
                 request,
-                f"Released {released} reservation(s); {skipped} had already ended.",
-                messages.SUCCESS,
+                done=released,
+                done_message=f"Released {count_of(released, 'reservation')}{already}.",
+                refused=refused,
+                nothing_message="Every selected reservation had already ended.",
             )
 
         return run_action_with_form(

@@ -3,7 +3,7 @@
 Stock buckets per (location, SKU):
 
 - ``on_hand``: sellable units physically there;
-- ``allocated``: units of ``on_hand`` promised to fulfilment orders at this location;
+- ``allocated``: units of ``on_hand`` promised to fulfillment orders at this location;
 - ``reserved``: units of ``on_hand`` held by soft reservations (drafts, quotes);
 - ``safety_stock``: units kept back from promising;
 - ``unsellable``: damaged or in QC, physically there but not part of ``on_hand``;
@@ -159,7 +159,7 @@ class NetworkStock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"network stock of product {self.product_id}"
+        return f"{self.product.sku} across the network"
 
     @property
     def available_to_promise(self) -> int:
@@ -208,7 +208,7 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product.sku} @ {self.location.code}"
+        return f"{self.product.sku} at {self.location.code}"
 
     @property
     def available_to_promise(self) -> int:
@@ -262,7 +262,7 @@ class StockMovement(ActorFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bucket} {self.delta:+d} ({self.reason})"
+        return f"{self.get_bucket_display()} {self.delta:+d} ({self.get_reason_display()})"
 
 
 class ReservationStatus(models.TextChoices):
@@ -313,7 +313,8 @@ class StockReservation(ActorFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.stock_level} ({self.status})"
+        status = self.get_status_display()
+        return f"{self.quantity} × {self.stock_level} for {self.reference} ({status})"
 
 
 class NetworkReservation(ActorFields):
@@ -354,4 +355,7 @@ class NetworkReservation(ActorFields):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × product {self.product_id} for {self.reference}"
+        return (
+            f"{self.quantity} × {self.product.sku} for {self.reference} "
+            f"({self.get_status_display()})"
+        )

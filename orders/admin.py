@@ -66,12 +66,16 @@ from oms.core.admin import (
     ReadOnlyInlineMixin,
     admin_change_url,
     admin_changelist_url,
+    count_of,
+    refusal_of,
     render_form_page,
     render_table,
+    report_outcome,
     run_action_with_form,
     short_datetime,
 )
 from oms.core.errors import DomainError
+from oms.core.money import format_money
 from oms.models import Notification
 
 from . import changes, drafts, services
@@ -123,7 +127,7 @@ PLACE_ON_BEHALF_PERMISSION = "orders.place_order_on_behalf"
 CANCEL_PERMISSION = "orders.cancel_order"
 EDIT_PERMISSION = "orders.edit_placed_order"
 
-# What an order's page shows of its fulfilment, newest first; each is one query (two
+# What an order's page shows of its fulfillment, newest first; each is one query (two
 # with its prefetch), whatever the counts.
 FULFILLMENT_ORDER_ROWS = 50
 SHIPMENT_ROWS = 50
@@ -212,11 +216,22 @@ class ReleaseReasonForm(forms.Form):
 
 
 def _report(
-    request: HttpRequest, model_admin: admin.ModelAdmin, done: str, refused: list[str]
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    *,
+    done: int,
+    done_message: str,
+    refused: list[str],
+    nothing_message: str,
 ) -> None:
-    model_admin.message_user(request, done, messages.SUCCESS)
-    if refused:
-        model_admin.message_user(request, "Refused: " + "; ".join(refused), messages.ERROR)
+    report_outcome(
+        model_admin,
+        request,
+        done=done,
+        done_message=done_message,
+        refused=refused,
+        nothing_message=nothing_message,
+    )
 
 
 # --- inlines ----------------------------------------------------------------------------
@@ -224,29 +239,88 @@ def _report(
 
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderLine
+    verbose_name = "line"
+    verbose_name_plural = "lines"
+    # Short captions for the table, and money as money; the line total counts the live
+    # units only (cancelled ones are not charged), as the order's subtotal does.
     fields = (
-        "line_number",
+        "line",
         "sku",
         "description",
-        "unit_price",
-        "quantity_ordered",
-        "quantity_cancelled",
+        "price",
+        "ordered",
+        "cancelled",
         "open_quantity",
-        "quantity_backordered",
-        "quantity_allocated",
-        "quantity_shipped",
-        "quantity_delivered",
-        "quantity_return_requested",
-        "quantity_returned",
-        "discount_total",
-        "tax_total",
-        "line_total",
+        "backordered",
+        "allocated",
+        "shipped",
+        "delivered",
+        "return_requested",
+        "returned",
+        "discount",
+        "tax",
+        "total",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderLine]:
+        return super().get_queryset(request).select_related("order")
+
+    @admin.display(description="Line")
+    def line(self, obj: OrderLine) -> int:
+        return obj.line_number
+
+    @admin.display(description="Unit price")
+    def price(self, obj: OrderLine) -> str:
+        return format_money(obj.unit_price, obj.order.currency)
+
+    @admin.display(description="Ordered")
+    def ordered(self, obj: OrderLine) -> int:
+        return obj.quantity_ordered
+
+    @admin.display(description="Cancelled")
+    def cancelled(self, obj: OrderLine) -> int:
+        return obj.quantity_cancelled
 
     @admin.display(description="Open")
     def open_quantity(self, obj: OrderLine) -> int:
         return obj.quantity_open
+
+    @admin.display(description="Backordered")
+    def backordered(self, obj: OrderLine) -> int:
+        return obj.quantity_backordered
+
+    @admin.display(description="Allocated")
+    def allocated(self, obj: OrderLine) -> int:
+        return obj.quantity_allocated
+
+    @admin.display(description="Shipped")
+    def shipped(self, obj: OrderLine) -> int:
+        return obj.quantity_shipped
+
+    @admin.display(description="Delivered")
+    def delivered(self, obj: OrderLine) -> int:
+        return obj.quantity_delivered
+
+    @admin.display(description="Return requested")
+    def return_requested(self, obj: OrderLine) -> int:
+        return obj.quantity_return_requested
+
+    @admin.display(description="Returned")
+    def returned(self, obj: OrderLine) -> int:
+        return obj.quantity_returned
+
+    @admin.display(description="Discount")
+    def discount(self, obj: OrderLine) -> str:
+        return format_money(obj.discount_total, obj.order.currency)
+
+    @admin.display(description="Tax")
+    def tax(self, obj: OrderLine) -> str:
+        return format_money(obj.tax_total, obj.order.currency)
+
+    @admin.display(description="Line total")
+    def total(self, obj: OrderLine) -> str:
+        return format_money(obj.live_total, obj.order.currency)
 
 
 class OrderHoldInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -256,7 +330,7 @@ class OrderHoldInline(ReadOnlyInlineMixin, admin.TabularInline):
         "state",
         "reason",
         "placed_at",
-        "placed_by_label",
+        "placed_by",
         "released_at",
         "releaser",
         "release_reason",
@@ -264,7 +338,7 @@ class OrderHoldInline(ReadOnlyInlineMixin, admin.TabularInline):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderHold]:
-        return super().get_queryset(request).select_related("released_by")
+        return super().get_queryset(request).select_related("order", "released_by")
 
     @admin.display(description="State")
     def state(self, obj: OrderHold) -> str:
@@ -278,6 +352,10 @@ class OrderHoldInline(ReadOnlyInlineMixin, admin.TabularInline):
             return ""
         return obj.released_by_label or (obj.released_by.get_username() if obj.released_by else "")
 
+    @admin.display(description="Placed by")
+    def placed_by(self, obj: OrderHold) -> str:
+        return obj.placed_by_label
+
 
 class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = OrderEvent
@@ -289,35 +367,71 @@ class OrderEventInline(ReadOnlyInlineMixin, admin.TabularInline):
     max_rows = TIMELINE_ROWS
     newest_first = ("-created_at", "-id")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
+        return super().get_queryset(request).select_related("order")
+
     @admin.display(description="By")
     def actor(self, obj: OrderEvent) -> str:
         return obj.actor_display
 
     @admin.display(description="Before → after")
     def changes(self, obj: OrderEvent) -> str:
-        return describe_changes(obj.payload)
+        return describe_changes(obj.payload, currency=obj.order.currency)
 
 
-def describe_changes(payload: Any) -> str:
-    """The ``before``/``after`` of an edit event as "field: old → new; …" (only what
-    changed), or the lines of a cancellation; empty for other events."""
+# How the keys of an edit event's ``before``/``after`` read on screen; keys not named
+# here read as words ("promised_delivery_date" -> "Promised delivery date").
+CHANGE_LABELS = {
+    "grand_total": "Total",
+    "shipping_total": "Shipping",
+    "tax_total": "Tax",
+    "unit_price": "Unit price",
+    "line": "Line",
+    "lines": "Lines",
+    "name": "Recipient",
+}
+MONEY_KEYS = {"grand_total", "shipping_total", "tax_total", "subtotal", "unit_price", "line_total"}
+
+
+def _change_label(key: str) -> str:
+    return CHANGE_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _change_value(key: str, value: Any, currency: str) -> str:
+    if value is None or value == "":
+        return "–"
+    if key in MONEY_KEYS and isinstance(value, (str, int)):
+        with contextlib.suppress(ValueError):
+            return format_money(value, currency)
+    return str(value)
+
+
+def _cancelled_line(key: str) -> str:
+    """A cancellation payload's ``"MUG-RED#1"`` as ``line 1 (MUG-RED)``."""
+    sku, _, number = str(key).rpartition("#")
+    return f"line {number} ({sku})" if sku and number.isdigit() else str(key)
+
+
+def describe_changes(payload: Any, *, currency: str = "USD") -> str:
+    """The ``before``/``after`` of an edit event as "Field: old → new; …" (only what
+    changed, money as money), or the lines of a cancellation; empty for other events."""
     if not isinstance(payload, dict):
         return ""
     before, after = payload.get("before"), payload.get("after")
     if isinstance(before, dict) and isinstance(after, dict):
         keys = [*before, *(k for k in after if k not in before)]
         return "; ".join(
-            f"{key}: {before.get(key, '–')} → {after.get(key, '–')}"
+            f"{_change_label(key)}: {_change_value(key, before.get(key), currency)} → "
+            f"{_change_value(key, after.get(key), currency)}"
             for key in keys
             if before.get(key) != after.get(key)
         )
     lines = payload.get("lines")
     if "grand_total_after" in payload and isinstance(lines, dict):
-        cancelled = ", ".join(f"{line} × {qty}" for line, qty in lines.items())
-        return (
-            f"cancelled {cancelled}; grand_total: {payload.get('grand_total_before', '–')} "
-            f"→ {payload['grand_total_after']}"
-        )
+        cancelled = ", ".join(f"{_cancelled_line(key)} × {qty}" for key, qty in lines.items())
+        total_before = _change_value("grand_total", payload.get("grand_total_before"), currency)
+        total_after = _change_value("grand_total", payload["grand_total_after"], currency)
+        return f"Cancelled {cancelled}; total: {total_before} → {total_after}"
     return ""
 
 
@@ -424,9 +538,9 @@ def check_draft(order_request: OrderRequest) -> SafeString:
                 line.sku,
                 line.description,
                 line.quantity_ordered,
-                line.product.list_price,
-                line.unit_price,
-                line.line_total,
+                format_money(line.product.list_price, order.currency),
+                format_money(line.unit_price, order.currency),
+                format_money(line.line_total, order.currency),
                 f"{availability[line.sku].available} ({availability[line.sku].source})",
                 availability[line.sku].locations,
                 availability[line.sku].status,
@@ -435,15 +549,14 @@ def check_draft(order_request: OrderRequest) -> SafeString:
         ),
     )
     return format_html(
-        "{}<p>Subtotal {} · shipping {} · tax {} · <strong>total {} {}</strong></p>"
+        "{}<p>Subtotal {} · shipping {} · tax {} · <strong>total {}</strong></p>"
         "<p>Delivery promise: ships by {}, delivered by <strong>{}</strong> "
         "({} transit day(s), {}).</p>",
         table,
-        order.subtotal,
-        order.shipping_total,
-        order.tax_total,
-        order.grand_total,
-        order.currency,
+        format_money(order.subtotal, order.currency),
+        format_money(order.shipping_total, order.currency),
+        format_money(order.tax_total, order.currency),
+        format_money(order.grand_total, order.currency),
         promise.ship_by_date,
         promise.delivery_date,
         promise.transit_days,
@@ -489,7 +602,7 @@ def draft_lines_table(order: Order) -> SafeString:
                 line.sku,
                 line.description,
                 line.quantity_ordered,
-                line.unit_price,
+                format_money(line.unit_price, order.currency),
                 reserved.get(line.sku, 0),
                 f"{availability[line.sku].available} ({availability[line.sku].source})",
                 availability[line.sku].locations,
@@ -526,31 +639,45 @@ def lines_summary(order: Order, *, with_lines: bool = True) -> SafeString:
                 li.line_number,
                 li.sku,
                 li.description,
-                li.unit_price,
+                format_money(li.unit_price, order.currency),
                 li.quantity_ordered,
                 li.quantity_cancelled,
                 li.quantity_allocated,
                 li.quantity_shipped,
-                li.line_total,
+                format_money(li.live_total, order.currency),
             )
             for li in rows
         ),
     )
     return format_html(
-        "<p>Order <strong>{}</strong> of {} — {}, {}; total {} {}; ships to {} by {}.</p>{}",
+        "<p>Order <strong>{}</strong> of {} — {}, {}; total {}; ships to {} by {}.</p>{}",
         order.number,
         order.customer,
         order.get_status_display(),
         order.get_fulfillment_status_display(),
-        order.grand_total,
-        order.currency,
+        format_money(order.grand_total, order.currency),
         order.ship_to_one_line,
         order.shipping_method,
         table if with_lines else "",
     )
 
 
-# --- the order's fulfilment, for its page -------------------------------------------------
+def _cancellation_message(order: Order, cancelled_before: dict[int, int]) -> str:
+    """What a cancellation did, read back from the lines: the whole order, or which
+    units of which lines (also when "cancel everything" left shipped units)."""
+    if order.status == OrderStatus.CANCELLED:
+        return f"{order.number}: cancelled."
+    units = [
+        f"line {line.line_number} ({line.sku}) × {cancelled}"
+        for line in order.lines.order_by("line_number")
+        if (cancelled := line.quantity_cancelled - cancelled_before.get(line.line_number, 0))
+    ]
+    what = ", ".join(units) if units else "nothing was left to cancel"
+    total = format_money(order.grand_total, order.currency)
+    return f"{order.number}: cancelled {what}; new total {total}."
+
+
+# --- the order's fulfillment, for its page ------------------------------------------------
 
 
 def _link_or_text(obj: Any, text: str) -> SafeString:
@@ -648,7 +775,7 @@ def shipments_table(order: Order) -> SafeString:
 
     return render_table(
         (
-            "Fulfilment order",
+            "Fulfillment order",
             "Carrier",
             "Service",
             "Tracking number",
@@ -908,7 +1035,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
                     "placed_by",
                     "po_number",
                     "external_reference",
-                    "email",
+                    "e_mail",
                 )
             },
         ),
@@ -916,28 +1043,28 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             "Delivery",
             {
                 "fields": (
-                    "ship_name",
+                    "recipient",
                     "ship_to",
-                    "ship_phone",
-                    ("ship_latitude", "ship_longitude"),
+                    "phone",
+                    "coordinates",
                     "shipping_method",
                     "pickup_location",
                     "promised_delivery_date",
-                    "billing_address",
+                    "billing",
                 )
             },
         ),
         (
+            # Money as money, in the order's currency (see "Words on screen").
             "Money",
             {
                 "fields": (
-                    "currency",
-                    "subtotal",
-                    "shipping_total",
-                    "discount_total",
-                    "tax_total",
-                    "grand_total",
-                    ("tax_rate", "tax_shipping"),
+                    "subtotal_money",
+                    "shipping_money",
+                    "discount_money",
+                    "tax_money",
+                    "total_money",
+                    ("tax_rate_percent", "tax_on_shipping"),
                 )
             },
         ),
@@ -948,7 +1075,19 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         ("Notes", {"fields": ("notes",)}),
     )
     readonly_fields = (
+        "e_mail",
+        "recipient",
         "ship_to",
+        "phone",
+        "coordinates",
+        "billing",
+        "subtotal_money",
+        "shipping_money",
+        "discount_money",
+        "tax_money",
+        "total_money",
+        "tax_rate_percent",
+        "tax_on_shipping",
         "draft_lines",
         "fulfillment_orders",
         "shipments",
@@ -983,14 +1122,14 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         if obj is None:
             return fieldsets
         if obj.status == OrderStatus.DRAFT:
-            # A draft has no fulfilment yet; what matters is whether its stock is there.
+            # A draft has no fulfillment yet; what matters is whether its stock is there.
             return [
                 ("Draft: lines and live availability", {"fields": ("draft_lines",)}),
                 *fieldsets,
             ]
         return [
             *fieldsets,
-            ("Fulfilment", {"fields": ("fulfillment_orders", "shipments")}),
+            ("Fulfillment", {"fields": ("fulfillment_orders", "shipments")}),
             ("Routing", {"fields": ("routing",)}),
             ("Notifications", {"fields": ("notifications",)}),
         ]
@@ -1020,7 +1159,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Total", ordering="grand_total")
     def total(self, obj: Order) -> str:
-        return f"{obj.grand_total} {obj.currency}"
+        return format_money(obj.grand_total, obj.currency)
 
     @admin.display(description="Created", ordering="id")
     def created(self, obj: Order) -> str:
@@ -1030,13 +1169,68 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
     def ship_to(self, obj: Order) -> str:
         return obj.ship_to_one_line
 
+    # Captions a person reads, instead of the model's field names.
+
+    @admin.display(description="E-mail")
+    def e_mail(self, obj: Order) -> str:
+        return obj.email or "-"
+
+    @admin.display(description="Recipient")
+    def recipient(self, obj: Order) -> str:
+        return obj.ship_name or "-"
+
+    @admin.display(description="Phone")
+    def phone(self, obj: Order) -> str:
+        return obj.ship_phone or "-"
+
+    @admin.display(description="Coordinates (for routing)")
+    def coordinates(self, obj: Order) -> str:
+        if obj.ship_latitude is None or obj.ship_longitude is None:
+            return "-"
+        return f"{obj.ship_latitude}, {obj.ship_longitude}"
+
+    @admin.display(description="Billing address")
+    def billing(self, obj: Order) -> str:
+        address = obj.billing_address
+        if not isinstance(address, dict) or not address:
+            return "-"
+        return ", ".join(str(value) for value in address.values() if value)
+
+    @admin.display(description="Subtotal")
+    def subtotal_money(self, obj: Order) -> str:
+        return format_money(obj.subtotal, obj.currency)
+
+    @admin.display(description="Shipping")
+    def shipping_money(self, obj: Order) -> str:
+        return format_money(obj.shipping_total, obj.currency)
+
+    @admin.display(description="Discount")
+    def discount_money(self, obj: Order) -> str:
+        return format_money(obj.discount_total, obj.currency)
+
+    @admin.display(description="Tax")
+    def tax_money(self, obj: Order) -> str:
+        return format_money(obj.tax_total, obj.currency)
+
+    @admin.display(description="Total")
+    def total_money(self, obj: Order) -> str:
+        return format_money(obj.grand_total, obj.currency)
+
+    @admin.display(description="Tax rate")
+    def tax_rate_percent(self, obj: Order) -> str:
+        return f"{(obj.tax_rate * 100).normalize():f} %"
+
+    @admin.display(description="Tax on shipping", boolean=True)
+    def tax_on_shipping(self, obj: Order) -> bool:
+        return obj.tax_shipping
+
     # Each of these is a fixed number of queries, however many rows the order has.
 
     @admin.display(description="Lines")
     def draft_lines(self, obj: Order) -> str:
         return draft_lines_table(obj)
 
-    @admin.display(description="Fulfilment orders")
+    @admin.display(description="Fulfillment orders")
     def fulfillment_orders(self, obj: Order) -> str:
         return fulfillment_orders_table(obj)
 
@@ -1315,7 +1509,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
                             request,
                             draft,
                             f"Draft {draft.number} saved for {draft.customer.full_name} "
-                            f"({draft.grand_total} {draft.currency}).",
+                            f"({format_money(draft.grand_total, draft.currency)}).",
                         )
         else:
             initial: dict[str, Any] = {}
@@ -1424,8 +1618,9 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
                 return self._done(
                     request,
                     placed.order,
-                    f"{placed.order.number} placed ({placed.order.grand_total} "
-                    f"{placed.order.currency})" + (f"; on hold: {held}." if held else "."),
+                    f"{placed.order.number} placed "
+                    f"({format_money(placed.order.grand_total, placed.order.currency)})"
+                    + (f"; on hold: {held}." if held else "."),
                 )
         return render_form_page(
             self,
@@ -1437,10 +1632,9 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             summary=format_html(
                 "<p>Places the order for {}: its reservation (if any) becomes the "
                 "order's commitment, the rest is committed now, holds are checked and the "
-                "customer is sent a confirmation. Total {} {}.</p>{}",
+                "customer is sent a confirmation. Total {}.</p>{}",
                 order.customer,
-                order.grand_total,
-                order.currency,
+                format_money(order.grand_total, order.currency),
                 draft_lines_table(order),
             ),
         )
@@ -1487,6 +1681,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         formset = CancelLineFormSet(posted, lines=lines, prefix=CANCEL_LINES_PREFIX)
         if posted is not None and form.is_valid() and formset.is_valid():
             quantities = formset.quantities()
+            cancelled_before = {line.line_number: line.quantity_cancelled for line in lines}
             try:
                 cancelled = changes.cancel_order(
                     order_id=order.pk,
@@ -1497,13 +1692,9 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             except DomainError as exc:
                 add_domain_error(form, exc)
             else:
-                what = (
-                    "cancelled"
-                    if cancelled.status == OrderStatus.CANCELLED
-                    else "units cancelled: "
-                    + ", ".join(f"line {n} × {q}" for n, q in sorted(quantities.items()))
+                return self._done(
+                    request, order, _cancellation_message(cancelled, cancelled_before)
                 )
-                return self._done(request, order, f"{order.number}: {what}.")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -1524,7 +1715,7 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         def apply(form: forms.Form) -> None:
             cancelled, refused = 0, []
             # One transaction per order, so one refusal does not undo the others.
-            for order_id in queryset.order_by("pk").values_list("pk", flat=True):
+            for order_id, number in queryset.order_by("pk").values_list("pk", "number"):
                 try:
                     changes.cancel_order(
                         order_id=order_id,
@@ -1532,10 +1723,17 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
                         actor=_actor(request),
                     )
                 except DomainError as exc:
-                    refused.append(exc.message)
+                    refused.append(refusal_of(number, exc.message))
                 else:
                     cancelled += 1
-            _report(request, self, f"Cancelled {cancelled} order(s).", refused)
+            _report(
+                request,
+                self,
+                done=cancelled,
+                done_message=f"Cancelled {count_of(cancelled, 'order')}.",
+                refused=refused,
+                nothing_message="No order was cancelled.",
+            )
 
         return run_action_with_form(
             self,
@@ -1842,10 +2040,17 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
                         actor=_actor(request),
                     )
                 except DomainError as exc:
-                    refused.append(exc.message)
+                    refused.append(refusal_of(order.number, exc.message))
                 else:
                     held += 1
-            _report(request, self, f"Put {held} order(s) on hold.", refused)
+            _report(
+                request,
+                self,
+                done=held,
+                done_message=f"Put {count_of(held, 'order')} on hold.",
+                refused=refused,
+                nothing_message="No order was put on hold.",
+            )
 
         return run_action_with_form(
             self,
@@ -1866,7 +2071,14 @@ class OrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             if form.cleaned_data["kind"]:
                 holds = holds.filter(kind=form.cleaned_data["kind"])
             released, refused = _release_holds(request, holds, form.cleaned_data["reason"])
-            _report(request, self, f"Released {released} hold(s).", refused)
+            _report(
+                request,
+                self,
+                done=released,
+                done_message=f"Released {count_of(released, 'hold')}.",
+                refused=refused,
+                nothing_message="No open hold of that kind on the selected orders.",
+            )
 
         return run_action_with_form(
             self,
@@ -1884,11 +2096,11 @@ def _release_holds(
 ) -> tuple[int, list[str]]:
     """Release each hold in its own transaction, so one refusal does not undo the rest."""
     released, refused = 0, []
-    for hold_id in holds.order_by("pk").values_list("pk", flat=True):
+    for hold_id, number in holds.order_by("pk").values_list("pk", "order__number"):
         try:
             hold_workflows.release_order_hold(hold_id=hold_id, reason=reason, actor=_actor(request))
         except DomainError as exc:
-            refused.append(exc.message)
+            refused.append(refusal_of(number, exc.message))
         else:
             released += 1
     return released, refused
@@ -1946,7 +2158,14 @@ class OrderHoldAdmin(
         def apply(form: forms.Form) -> None:
             open_holds = queryset.filter(released_at__isnull=True)
             released, refused = _release_holds(request, open_holds, form.cleaned_data["reason"])
-            _report(request, self, f"Released {released} hold(s).", refused)
+            _report(
+                request,
+                self,
+                done=released,
+                done_message=f"Released {count_of(released, 'hold')}.",
+                refused=refused,
+                nothing_message="None of the selected holds is open.",
+            )
 
         return run_action_with_form(
             self,

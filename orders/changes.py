@@ -7,7 +7,7 @@ order's lock, so they need no lock of their own.
 Units of a line are, in order of release: backordered (nothing held), committed to
 the network (``NetworkStock.committed``), allocated at a location. Allocations of a
 pickup order sit at its store and are released here; allocations made by routing
-belong to fulfilment orders and are cancelled through them.
+belong to fulfillment orders and are cancelled through them.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class _Release:
 
 def _plan_release(order: Order, line: OrderLine, quantity: int) -> _Release:
     """Units leave in this order: backordered, committed, then allocated (unshipped
-    units at a location, released from their fulfilment order or pickup store)."""
+    units at a location, released from their fulfillment order or pickup store)."""
     plan = _Release()
     plan.backordered = min(quantity, line.quantity_backordered)
     rest = quantity - plan.backordered
@@ -98,7 +98,7 @@ def _deallocations(
     order: Order, plans: list[tuple[OrderLine, _Release]]
 ) -> tuple[dict[tuple[int, int], int], list[Any]]:
     """Where the allocated units to release sit: (location, product) -> units, taken
-    from open fulfilment-order lines first, then a pickup store's pre-routing hold."""
+    from open fulfillment-order lines first, then a pickup store's pre-routing hold."""
     from fulfillment.models import FulfillmentOrderLine, FulfillmentStatus
 
     wanted = {line.pk: plan.allocated for line, plan in plans if plan.allocated}
@@ -155,7 +155,7 @@ def _apply_releases(
     order: Order, plans: list[tuple[OrderLine, _Release]], *, actor: Actor, reason: str
 ) -> None:
     """Release network commitments and allocations (through the ledger), then update
-    the buckets and any fulfilment orders the units came from."""
+    the buckets and any fulfillment orders the units came from."""
     network_release: dict[int, int] = defaultdict(int)
     for line, plan in plans:
         if plan.committed:
@@ -222,7 +222,7 @@ def cancel_order(
     """Cancel a whole order (``lines=None``) or some units of some lines.
 
     ``lines`` maps line numbers to quantities. Any unit not yet shipped can be
-    cancelled (allocated ones are taken back from their fulfilment order); asking for
+    cancelled (allocated ones are taken back from their fulfillment order); asking for
     more gives ``OrderNotCancellable`` (409) and nothing changes. Releases network
     commitments and allocations through the ledger, re-derives totals and status,
     records the event and emits ``order.cancelled`` (the customer's e-mail).
@@ -236,7 +236,7 @@ def cancel_order(
         # them from other orders, and saving would fail.
         raise OrderNotCancellable(f"Order {order.number} is a draft; it was never placed.")
     if order.status not in OPEN:
-        raise OrderNotCancellable(f"Order {order.number} is {order.status}.")
+        raise OrderNotCancellable(f"Order {order.number} is {order.get_status_display().lower()}.")
     by_number = {line.line_number: line for line in order_lines}
     if lines is None:
         wanted = {

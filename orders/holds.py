@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from customers.models import PaymentTerms
 from oms.core import rows
+from oms.core.money import format_money
 
 from .models import CompanyExposure, HoldKind, Order, OrderStatus
 
@@ -49,9 +50,19 @@ def _exposure_slots_sum(company_id: str) -> str:
 def _open_exposure_sql() -> str:
     if connection.vendor == "postgresql":
         return _exposure_slots_sum("%s")
+    return sqlite_exposure_sql()
+
+
+def sqlite_exposure_sql() -> str:
+    """SQL summing a company's open orders other than one, in whole cents (SQLite).
+
+    SQLite keeps decimals as floating point and would SUM them into a float with
+    binary noise (188621.1399999999999636…, which a hold reason once showed); each
+    total rounded to whole cents sums exactly."""
     statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
     return (
-        f"SELECT COALESCE(SUM(o.grand_total), 0) FROM {rows.table(Order)} o "  # noqa: S608
+        "SELECT COALESCE(SUM(CAST(ROUND(o.grand_total * 100) AS INTEGER)), 0) "  # noqa: S608
+        f"FROM {rows.table(Order)} o "
         f"WHERE o.company_id = %s AND o.status IN ({statuses}) AND o.id <> %s"
     )
 
@@ -82,7 +93,7 @@ def company_open_exposure(
         found = rows.fetch(_open_exposure_sql(), [company_id])
         return Decimal(found[0][0]) - counted_total
     found = rows.fetch(_open_exposure_sql(), [company_id, exclude_order_id or 0])
-    return Decimal(found[0][0])
+    return Decimal(int(found[0][0])).scaleb(-2)
 
 
 def address_problems(order: Order) -> list[str]:
@@ -148,8 +159,9 @@ def evaluate_holds(
             decisions.append(
                 HoldDecision(
                     HoldKind.FRAUD_REVIEW,
-                    f"First order of a new customer over {new_customer_limit} "
-                    f"({order.grand_total}).",
+                    "First order of a new customer over "
+                    f"{format_money(new_customer_limit, order.currency)} "
+                    f"({format_money(order.grand_total, order.currency)}).",
                 )
             )
         billing_country = (order.billing_address or {}).get("country")
@@ -176,8 +188,9 @@ def evaluate_holds(
             decisions.append(
                 HoldDecision(
                     HoldKind.CREDIT_LIMIT,
-                    f"Open orders would total {exposure}, over the credit limit of "
-                    f"{company.credit_limit}.",
+                    f"Open orders would total {format_money(exposure, company.currency)}, "
+                    "over the credit limit of "
+                    f"{format_money(company.credit_limit, company.currency)}.",
                 )
             )
         if company.approval_threshold is not None and order.grand_total > (
@@ -186,8 +199,9 @@ def evaluate_holds(
             decisions.append(
                 HoldDecision(
                     HoldKind.B2B_APPROVAL,
-                    f"Total {order.grand_total} is above the approval threshold of "
-                    f"{company.approval_threshold}.",
+                    f"Total {format_money(order.grand_total, order.currency)} is above "
+                    "the approval threshold of "
+                    f"{format_money(company.approval_threshold, company.currency)}.",
                 )
             )
     problems = address_problems(order)

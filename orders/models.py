@@ -1,7 +1,7 @@
 """Orders, their lines with quantity buckets, holds and the event timeline.
 
 An order's ``status`` moves only along ``ALLOWED_TRANSITIONS`` and only through
-``orders.services``. Fulfilment and return statuses are derived from the line
+``orders.services``. Fulfillment and return statuses are derived from the line
 buckets (``derive_fulfillment_status``), never typed by hand.
 """
 
@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 
 from oms.core.actors import ActorFields
+from oms.core.money import format_money, to_cents
 
 
 class Channel(models.TextChoices):
@@ -291,7 +292,7 @@ class OrderLine(models.Model):
         indexes = [models.Index(fields=["sku"])]
 
     def __str__(self) -> str:
-        return f"{self.order_id}#{self.line_number} {self.sku} × {self.quantity_ordered}"
+        return f"Line {self.line_number}: {self.sku} × {self.quantity_ordered}"
 
     @property
     def quantity_open(self) -> int:
@@ -307,6 +308,14 @@ class OrderLine(models.Model):
     def quantity_live(self) -> int:
         """Units still expected to reach the customer."""
         return self.quantity_ordered - self.quantity_cancelled
+
+    @property
+    def live_total(self) -> Decimal:
+        """What the live units cost, before tax: the figure the order's subtotal adds
+        up (``line_total`` stays the total as ordered, cancelled units included)."""
+        if self.quantity_live <= 0:
+            return Decimal("0.00")
+        return to_cents(self.unit_price * self.quantity_live - self.discount_total)
 
 
 def derive_fulfillment_status(lines: list[OrderLine]) -> str:
@@ -415,7 +424,7 @@ class OrderHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.order_id}"
+        return f"{self.get_kind_display()} hold on {self.order}"
 
     @property
     def is_open(self) -> bool:
@@ -456,7 +465,7 @@ class OrderEvent(ActorFields):
         indexes = [models.Index(fields=["order", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.type}"
+        return f"{self.order} · {self.get_type_display()}"
 
 
 class CompanyExposure(models.Model):
@@ -485,7 +494,8 @@ class CompanyExposure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.company_id}/{self.slot}: {self.open_orders_total}"
+        total = format_money(self.open_orders_total)
+        return f"Open orders of {self.company} (share {self.slot}): {total}"
 
 
 class TaxRate(models.Model):
@@ -505,7 +515,8 @@ class TaxRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.country}-{self.region or '*'}: {self.rate}"
+        place = f"{self.country}, {self.region}" if self.region else f"{self.country} (everywhere)"
+        return f"{place}: {(self.rate * 100).normalize():f} %"
 
 
 class IdempotencyKey(models.Model):
@@ -537,4 +548,4 @@ class IdempotencyKey(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.scope}:{self.key}"
+        return f"Idempotency key {self.key}"

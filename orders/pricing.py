@@ -1,19 +1,18 @@
 """Prices, tax and totals. Money is rounded once per line and once per total, half up,
-in ``money`` — nowhere else."""
+in ``money`` (``oms.core.money.to_cents``) — nowhere else."""
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from customers.models import Company, PriceListEntry
 from inventory.models import Product
+from oms.core.money import to_cents
 
 from .models import Order, OrderLine, TaxRate
 
-CENT = Decimal("0.01")
-
 
 def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return to_cents(value)
 
 
 def contract_prices(

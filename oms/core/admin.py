@@ -6,6 +6,8 @@
   shown, never added, edited or deleted by hand.
 - ``render_form_page`` and ``run_action_with_form``: the pages where an operator types
   the input of a service call (a reason, a quantity) before it runs.
+- ``report_outcome``: what a bulk action did, told honestly (see "Words on screen" in
+  docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
@@ -149,6 +152,36 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Sa
     return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
+def count_of(count: int, noun: str, plural: str = "") -> str:
+    """``1 order``, ``3 orders``; ``plural`` for nouns that do not just take an s."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def refusal_of(label: str, message: str) -> str:
+    """A refusal naming the row it is about (``SO-1000001: …``), unless it already does."""
+    return message if label in message else f"{label}: {message}"
+
+
+def report_outcome(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    *,
+    done: int,
+    done_message: str,
+    refused: Sequence[str] = (),
+    nothing_message: str = "Nothing was changed.",
+) -> None:
+    """Tell what a bulk action did: a success only when something was done, one error
+    per refused row (each naming its row, see ``refusal_of``), and a warning when
+    nothing was done and nothing refused. Never a green "0 done" beside a refusal."""
+    if done:
+        model_admin.message_user(request, done_message, messages.SUCCESS)
+    for refusal in refused:
+        model_admin.message_user(request, refusal, messages.ERROR)
+    if not done and not refused:
+        model_admin.message_user(request, nothing_message, messages.WARNING)
+
+
 class OperatorAdminMixin(_ModelAdminBase):
     """Defaults for every ``ModelAdmin`` of the console.
 
@@ -181,6 +214,32 @@ class OperatorAdminMixin(_ModelAdminBase):
             return super().get_object(request, object_id, from_field)
         finally:
             request._oms_change_page = False  # type: ignore[attr-defined]
+
+    def render_change_form(  # noqa: PLR0917 - Django's signature
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        # Django heads any error with "Please correct the error below", which points at
+        # nothing when the only error is a refusal of the whole form (a business rule,
+        # not a field): that refusal is shown as an error message instead, alone.
+        adminform = context.get("adminform")
+        if context.get("errors") and adminform is not None:
+            form = adminform.form
+            inline_errors = any(
+                any(inline.formset.errors) or inline.formset.non_form_errors()
+                for inline in context.get("inline_admin_formsets", ())
+            )
+            refusals = form.errors.get(NON_FIELD_ERRORS, [])
+            if refusals and set(form.errors) == {NON_FIELD_ERRORS} and not inline_errors:
+                for refusal in refusals:
+                    self.message_user(request, refusal, messages.ERROR)
+                context["errors"] = []
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_formset_kwargs(
         self, request: HttpRequest, obj: Any, inline: Any, prefix: str

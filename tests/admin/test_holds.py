@@ -215,8 +215,8 @@ def test_bulk_place_hold_asks_for_a_reason_then_holds_each_order(
     assert response.status_code == 302
     assert list(OrderHold.objects.values_list("order_id", flat=True)) == [placed_order.pk]
     assert _messages(response) == [
-        "Put 1 order(s) on hold.",
-        f"Refused: Order {completed_order.number} is completed; it cannot be held.",
+        "Put 1 order on hold.",
+        f"Order {completed_order.number} is completed; it cannot be held.",
     ]
 
 

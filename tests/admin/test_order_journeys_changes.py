@@ -16,6 +16,7 @@ from django.urls import reverse
 from inventory import services as inventory_services
 from inventory.models import NetworkStock, StockMovement
 from oms.core import refcache
+from oms.core.money import format_money
 from oms.models import OutboxEvent
 from orders.models import Order, OrderEvent, OrderEventType, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
@@ -172,9 +173,12 @@ def test_agent_cancels_some_units_of_a_line(client_for, order, catalogue):
     event = _latest_event(order)
     assert event.type == OrderEventType.LINES_CANCELLED
     assert event.payload["lines"] == {"MUG-RED#1": 2}
-    assert _messages(response) == [f"{order.number}: units cancelled: line 1 × 2."]
+    total = format_money(order.grand_total, order.currency)
+    assert _messages(response) == [
+        f"{order.number}: cancelled line 1 (MUG-RED) × 2; new total {total}."
+    ]
     page = client_for("agent").get(_url("change", order))
-    assert "cancelled MUG-RED#1 × 2" in page.content.decode()
+    assert "Cancelled line 1 (MUG-RED) × 2" in page.content.decode()
 
 
 def test_cancel_without_a_reason_is_refused(admin_client, order):
@@ -249,8 +253,8 @@ def test_bulk_cancel_asks_for_a_reason_then_cancels_each_order(
     assert other.status == OrderStatus.CANCELLED
     assert _committed(catalogue, "PLATE-1") == 0
     assert _messages(response) == [
-        "Cancelled 1 order(s).",
-        f"Refused: Order {order.number} is cancelled.",
+        "Cancelled 1 order.",
+        f"Order {order.number} is cancelled.",
     ]
 
 
@@ -294,7 +298,7 @@ def test_change_quantity_commits_more_and_shows_before_and_after(client_for, ord
     assert event.payload["after"]["quantity"] == 5
     page = client.get(_url("change", order))
     assert "Line 1 quantity 3 → 5" in page.content.decode()
-    assert "quantity: 3 → 5" in page.content.decode()
+    assert "Quantity: 3 → 5" in page.content.decode()
 
 
 def test_add_line_commits_the_new_sku(client_for, order, catalogue):
@@ -408,6 +412,6 @@ def test_customising_a_plain_product_is_refused_on_the_field(admin_client, order
     )
 
     form = response.context["form"]
-    assert form.non_field_errors() == ["PLATE-1 cannot be customised."]
-    assert form.errors["customization"] == ["Not customisable."]
+    assert form.non_field_errors() == ["PLATE-1 cannot be customized."]
+    assert form.errors["customization"] == ["Not customizable."]
     assert _state(order) == before
