@@ -57,7 +57,7 @@ def create_api_key(*, company: Company, name: str, buyer: Customer | None = None
 
 @transaction.atomic
 def create_vendor_api_key(*, vendor: Location, name: str) -> IssuedKey:
-    """Issue a key for a dropship vendor or 3PL to confirm its fulfilment orders."""
+    """Issue a key for a dropship vendor or 3PL to confirm its fulfillment orders."""
     if vendor.kind not in (LocationKind.DROPSHIP_VENDOR, LocationKind.THIRD_PARTY):
         raise InvalidInput(f"{vendor.code} is not a dropship vendor or 3PL.")
     prefix = secrets.token_hex(6)

@@ -1,8 +1,8 @@
-"""Operator console for fulfilment: each location's work queue, shipments and tracking,
+"""Operator console for fulfillment: each location's work queue, shipments and tracking,
 the routing recipe and its decisions, carriers and shipping methods.
 
-Fulfilment orders, shipments, tracking events and routing decisions are written only by
-services, so they are read-only here. The work on a fulfilment order (accept, ship,
+Fulfillment orders, shipments, tracking events and routing decisions are written only by
+services, so they are read-only here. The work on a fulfillment order (accept, ship,
 mark ready, hand over, reject, print) happens through the buttons on its page: each is a
 form of ``fulfillment.forms`` behind its own permission that calls one service of
 ``fulfillment.operations``.
@@ -63,11 +63,11 @@ from .models import (
     TrackingEvent,
 )
 
-# Tracking events shown on a fulfilment order's page (newest first).
+# Tracking events shown on a fulfillment order's page (newest first).
 TRACKING_ROWS = 100
 # Tracking events shown on a shipment's page.
 SHIPMENT_EVENT_ROWS = 200
-# The filter parameter of the exceptions queue (fulfilment orders at risk).
+# The filter parameter of the exceptions queue (fulfillment orders at risk).
 AT_RISK_PARAMETER = "at_risk"
 
 
@@ -250,11 +250,11 @@ class RoutingDecisionAdmin(
         )
 
 
-# --- fulfilment orders: the work queue ------------------------------------------------------
+# --- fulfillment orders: the work queue ------------------------------------------------------
 
 
 class ExceptionsQueueFilter(admin.SimpleListFilter):
-    """The SLA monitor's exceptions queue: fulfilment orders flagged at risk."""
+    """The SLA monitor's exceptions queue: fulfillment orders flagged at risk."""
 
     title = "exceptions queue"
     parameter_name = AT_RISK_PARAMETER
@@ -328,7 +328,7 @@ class FulfillmentOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     fields = (
         "sku",
         "description",
-        "customisation",
+        "customization",
         "quantity",
         "open_quantity",
         "quantity_shipped",
@@ -348,8 +348,8 @@ class FulfillmentOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     def description(self, obj: FulfillmentOrderLine) -> str:
         return obj.order_line.description
 
-    @admin.display(description="Customisation")
-    def customisation(self, obj: FulfillmentOrderLine) -> str:
+    @admin.display(description="Customization")
+    def customization(self, obj: FulfillmentOrderLine) -> str:
         return customization_text(obj.order_line.customization) or "-"
 
     @admin.display(description="Open")
@@ -421,7 +421,7 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
     sortable_by = ("number", "ship_by_date", "created")
     ordering = ("ship_by_date", "id")
     search_fields = ("number", "order__number")
-    search_help_text = "Exact fulfilment order or order number."
+    search_help_text = "Exact fulfillment order or order number."
     change_select_related = ("order__shipping_method__carrier", "location")
     fieldsets = (
         (
@@ -621,7 +621,7 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
     def _fo_for(self, request: HttpRequest, object_id: str, permission: str) -> FulfillmentOrder:
         fo = self.get_object(request, unquote(object_id))
         if fo is None:
-            raise Http404("No such fulfilment order.")
+            raise Http404("No such fulfillment order.")
         if not (self.has_view_permission(request, fo) and request.user.has_perm(permission)):
             raise PermissionDenied
         assert isinstance(fo, FulfillmentOrder)  # noqa: S101 - narrows the type
@@ -629,7 +629,7 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
     def _summary(self, fo: FulfillmentOrder, lines: list[FulfillmentOrderLine]) -> str:
         table = render_table(
-            ("SKU", "Item", "Customisation", "Quantity", "Open", "Shipped", "Rejected"),
+            ("SKU", "Item", "Customization", "Quantity", "Open", "Shipped", "Rejected"),
             (
                 (
                     line.order_line.sku,
@@ -644,7 +644,7 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             ),
         )
         return format_html(
-            "<p>Fulfilment order <strong>{}</strong> of order {} at {} — {}, ship by {}.</p>"
+            "<p>Fulfillment order <strong>{}</strong> of order {} at {} — {}, ship by {}.</p>"
             "<p>{}: {}</p>{}",
             fo.number,
             _link(fo.order),
@@ -796,7 +796,7 @@ class ShipmentAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
     def order_link(self, obj: Shipment) -> str:
         return _link(obj.order)
 
-    @admin.display(description="Fulfilment order")
+    @admin.display(description="Fulfillment order")
     def fo_link(self, obj: Shipment) -> str:
         return _link(obj.fulfillment_order)
 

@@ -73,7 +73,7 @@ def packing_slip_pdf(fo: FulfillmentOrder) -> bytes:
 
 
 def pick_list_pdf(location: Location, *, limit: int = 200) -> bytes:
-    """Everything open at a location, by ship-by date, one block per fulfilment order."""
+    """Everything open at a location, by ship-by date, one block per fulfillment order."""
     fos = list(
         FulfillmentOrder.objects.filter(
             location=location,

@@ -1,6 +1,6 @@
-"""Forms for the warehouse and store side of fulfilment in the operator console.
+"""Forms for the warehouse and store side of fulfillment in the operator console.
 
-Each action form on a fulfilment order turns what the operator typed (a carrier, a
+Each action form on a fulfillment order turns what the operator typed (a carrier, a
 tracking number, per-line quantities, a reason, a pickup code) into one call of a
 ``fulfillment.operations`` service. Input the form can check is a field error; a
 refusal by the service (``DomainError``) becomes a form error, and since every service
@@ -62,11 +62,11 @@ def _units(fo_lines: Sequence[FulfillmentOrderLine], quantities: dict[int, int])
     return ", ".join(f"{by_id[pk].order_line.sku}×{qty}" for pk, qty in quantities.items())
 
 
-# --- actions on one fulfilment order ------------------------------------------------------
+# --- actions on one fulfillment order ------------------------------------------------------
 
 
 class FulfillmentActionForm(forms.Form):
-    """One action on a fulfilment order: its button, permission, form and service call.
+    """One action on a fulfillment order: its button, permission, form and service call.
 
     ``fo`` and ``lines`` (with ``order_line`` joined) are what the page shows; the
     service locks and re-reads them, so a stale page cannot ship units twice.
@@ -111,7 +111,7 @@ class FulfillmentActionForm(forms.Form):
 
 
 class LineQuantitiesMixin(forms.Form):
-    """One quantity field per fulfilment line with open units (``line_<id>``)."""
+    """One quantity field per fulfillment line with open units (``line_<id>``)."""
 
     lines: list[FulfillmentOrderLine]
     default_all_open: ClassVar[bool] = True
@@ -137,7 +137,7 @@ class LineQuantitiesMixin(forms.Form):
                     "{} of {} open{}",
                     open_units,
                     line.quantity,
-                    format_html(" · customisation: {}", custom) if custom else "",
+                    format_html(" · customization: {}", custom) if custom else "",
                 ),
                 widget=forms.NumberInput(attrs={"class": "vIntegerField"}),
             )
@@ -355,7 +355,7 @@ FULFILLMENT_ACTIONS: dict[str, type[FulfillmentActionForm]] = {
 class PickListForm(forms.Form):
     location = forms.ModelChoiceField(
         queryset=Location.objects.filter(is_active=True),
-        help_text="Every open fulfilment order there, by ship-by date.",
+        help_text="Every open fulfillment order there, by ship-by date.",
     )
 
 

@@ -1,8 +1,8 @@
-"""Work on fulfilment orders: accept or reject a request, reject lines, ship, hand over
+"""Work on fulfillment orders: accept or reject a request, reject lines, ship, hand over
 pickups, and record tracking.
 
 Each service locks in the global order: order row → network rows → location rows →
-stock rows; fulfilment-order rows hang off the order row and are changed under it.
+stock rows; fulfillment-order rows hang off the order row and are changed under it.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class FulfillmentConflict(Conflict):
 class RejectionReason(TextChoices):
     OUT_OF_STOCK = "out_of_stock", "Out of stock (units not found)"
     DAMAGED = "damaged", "Damaged"
-    CANNOT_FULFIL = "cannot_fulfil", "Cannot fulfil (capacity, other)"
+    CANNOT_FULFIL = "cannot_fulfil", "Cannot fulfill (capacity, other)"
     PARTNER_REJECTED = "partner_rejected", "Rejected by the partner (3PL / vendor)"
 
 
@@ -72,7 +72,7 @@ class _Locked:
 def _lock(fo_id: int) -> _Locked:
     fo_ref = FulfillmentOrder.objects.filter(pk=fo_id).values_list("order_id", flat=True).first()
     if fo_ref is None:
-        raise NotFound("No such fulfilment order.")
+        raise NotFound("No such fulfillment order.")
     order = Order.objects.select_for_update(no_key=True).get(pk=fo_ref)
     fo = FulfillmentOrder.objects.select_related("location").get(pk=fo_id)
     fo_lines = list(fo.lines.select_related("order_line__product").order_by("id"))
@@ -119,7 +119,7 @@ def _settle_order(order: Order, lines: list[OrderLine]) -> None:
 def _pick(
     locked: _Locked, quantities: dict[int, int] | None
 ) -> list[tuple[FulfillmentOrderLine, int]]:
-    """Resolve {fulfilment line id: units} (None: every open unit) and check it."""
+    """Resolve {fulfillment line id: units} (None: every open unit) and check it."""
     by_id = {line.pk: line for line in locked.fo_lines}
     if quantities is None:
         picked = [(line, line.quantity_open) for line in locked.fo_lines if line.quantity_open]
@@ -165,7 +165,7 @@ def _stock_changes(
 
 @transaction.atomic
 def accept_fulfillment_request(*, fo_id: int, actor: Actor) -> FulfillmentOrder:
-    """A 3PL or dropship vendor takes the fulfilment order on."""
+    """A 3PL or dropship vendor takes the fulfillment order on."""
     locked = _lock(fo_id)
     fo = locked.fo
     if fo.request_status == RequestStatus.ACCEPTED:

@@ -1,4 +1,4 @@
-"""Hand-off to 3PLs and dropship vendors: they receive the fulfilment order by e-mail,
+"""Hand-off to 3PLs and dropship vendors: they receive the fulfillment order by e-mail,
 with its packing slip as a PDF, exactly once."""
 
 from django.conf import settings

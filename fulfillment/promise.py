@@ -163,7 +163,7 @@ def estimate_promise(
 ) -> Promise:
     """The promise given before routing: from the pickup store, or else from the
     nearest shipping location (routing prefers the nearest that has the stock, and
-    fixes the real ship-by date on each fulfilment order)."""
+    fixes the real ship-by date on each fulfillment order)."""
     sites = refcache.cached(("active_locations",), _active_locations, ttl=60)
     if pickup_origin is not None:
         store = next((s for s in sites if s.code == pickup_origin[0]), None)

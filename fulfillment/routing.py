@@ -211,7 +211,7 @@ def _capable(loc: Location, ctx: _FilterContext) -> str:
     if not loc.ships:
         return "does not ship to customers"
     if not any(_can_handle(loc, line) for line in ctx.lines):
-        return "cannot handle these items (customisation or dropship vendor)"
+        return "cannot handle these items (customization or dropship vendor)"
     return ""
 
 
@@ -581,7 +581,7 @@ def route_order(
 
     Safe to run any number of times: it only routes what is committed and not yet
     allocated. Orders on hold, or not placed/processing, are left alone (no decision
-    stored). Side effects: allocations through the ledger, fulfilment orders, a
+    stored). Side effects: allocations through the ledger, fulfillment orders, a
     decision trace, a timeline event, and ``fulfillment.created`` outbox events.
     """
     order, lines = _lock_order(order_id)
@@ -629,7 +629,7 @@ def route_order(
     codes = ", ".join(f"{fo.number} @ {fo.location.code}" for fo in created)
     outcome = "routed" if created and not unrouted else "partial" if created else "unrouted"
     summary = (
-        f"{len(created)} fulfilment order(s): {codes}" if created else "nothing could be routed"
+        f"{len(created)} fulfillment order(s): {codes}" if created else "nothing could be routed"
     ) + (f"; {unrouted} units wait for stock" if unrouted else "")
     decision = RoutingDecision.objects.create(
         order=order, outcome=outcome, summary=summary[:300], trace=trace

@@ -1,6 +1,6 @@
 """Writes to carriers and shipping methods.
 
-Routing, fulfilment orders and shipments will add their services here. Every service
+Routing, fulfillment orders and shipments will add their services here. Every service
 checks its whole input before writing, so a refusal leaves nothing behind.
 """
 

@@ -1,4 +1,4 @@
-"""SLA monitor: fulfilment orders that will miss their ship-by date or their order's
+"""SLA monitor: fulfillment orders that will miss their ship-by date or their order's
 delivery promise join the exceptions queue (``at_risk_since`` set)."""
 
 import datetime as dt
@@ -19,7 +19,7 @@ def at_risk_query(today: dt.date) -> Q:
 
 
 def flag_at_risk(*, now: dt.datetime | None = None) -> int:
-    """Flag newly at-risk fulfilment orders and clear those that recovered."""
+    """Flag newly at-risk fulfillment orders and clear those that recovered."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     flagged = FulfillmentOrder.objects.filter(at_risk_query(today), at_risk_since__isnull=True)

@@ -192,7 +192,7 @@ def create_location(
     contact_email: str = "",
     time_zone: str = "",
 ) -> Location:
-    """Create a fulfilment location; its address is validated and geocoded.
+    """Create a fulfillment location; its address is validated and geocoded.
 
     ``time_zone`` (an IANA name) is the clock its shipping cut-offs are read on; left
     empty, it is the zone of its US ZIP code, else the server's."""
@@ -260,7 +260,7 @@ def create_product(
         raise InvalidInput("The list price cannot be negative.")
     fields = customization_fields or []
     if fields and not is_customizable:
-        raise InvalidInput("Only customisable products take customisation fields.")
+        raise InvalidInput("Only customizable products take customization fields.")
     if dropship_vendor is not None and dropship_vendor.kind != LocationKind.DROPSHIP_VENDOR:
         raise InvalidInput(f"{dropship_vendor.code} is not a dropship vendor.")
     if Product.objects.filter(sku=sku).exists():

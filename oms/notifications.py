@@ -124,7 +124,7 @@ def send_order_notification(
     occurrence: str = "",
 ) -> Notification | None:
     """E-mail the customer about ``event`` on order ``order_id``, at most once per
-    (event, shipment or fulfilment order, occurrence).
+    (event, shipment or fulfillment order, occurrence).
 
     ``occurrence`` tells apart events that happen more than once to an order (each
     partial cancellation is notified once); without it, once per order and event.

@@ -170,7 +170,7 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
 @transaction.atomic
 def discard_draft_order(*, order_id: int, reason: str, actor: Actor) -> Order:
     """Throw a draft away: its reservation is released and it ends cancelled, never
-    having been placed (no e-mail, nothing to fulfil)."""
+    having been placed (no e-mail, nothing to fulfill)."""
     if not reason.strip():
         raise InvalidInput("Discarding a draft needs a reason.", fields={"reason": "required"})
     order, lines = _lock_draft(order_id)

@@ -39,7 +39,7 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 IMPORT_EXTENSIONS = (".csv", ".xlsx")
 
 REASON_HELP = "Kept in the order's timeline."
-CUSTOMIZATION_HELP = 'A JSON object, e.g. {"engraving": "Pat"}; only for customisable products.'
+CUSTOMIZATION_HELP = 'A JSON object, e.g. {"engraving": "Pat"}; only for customizable products.'
 
 # Where the address errors of ``clean_postal_address`` (keyed by address field) go.
 ADDRESS_ERROR_FIELDS = {key: f"ship_{key}" for key in ADDRESS_FIELDS} | {
@@ -150,16 +150,16 @@ def find_customer(email: str) -> Customer | None:
 
 
 class CustomizationField(forms.JSONField):
-    """Optional JSON object of customisation values; blank means none."""
+    """Optional JSON object of customization values; blank means none."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("label", "Customisation")
+        kwargs.setdefault("label", "Customization")
         kwargs.setdefault("widget", forms.TextInput(attrs={"size": 28}))
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
-        # Blank, not "null" or "{}", when there is no customisation.
+        # Blank, not "null" or "{}", when there is no customization.
         if value in (None, "", {}):
             return ""
         return super().prepare_value(value)

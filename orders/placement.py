@@ -158,8 +158,8 @@ def _clean_customization(index: int, product: Product, data: dict[str, Any]) -> 
         return {}
     if not product.is_customizable:
         raise InvalidOrder(
-            f"{product.sku} cannot be customised.",
-            fields={f"lines[{index}].customization": "not customisable"},
+            f"{product.sku} cannot be customized.",
+            fields={f"lines[{index}].customization": "not customizable"},
         )
     allowed = set(product.customization_fields)
     unknown = sorted(set(data) - allowed)
@@ -172,7 +172,7 @@ def _clean_customization(index: int, product: Product, data: dict[str, Any]) -> 
     for key, value in data.items():
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_CUSTOMIZATION_VALUE:
             raise InvalidOrder(
-                f"Customisation {key!r} must be text of 1 to {MAX_CUSTOMIZATION_VALUE} characters.",
+                f"Customization {key!r} must be text of 1 to {MAX_CUSTOMIZATION_VALUE} characters.",
                 fields={f"lines[{index}].customization.{key}": "invalid"},
             )
         cleaned[key] = value.strip()

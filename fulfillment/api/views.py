@@ -1,5 +1,5 @@
-"""Fulfilment endpoints: a company reads its shipments; a dropship vendor or 3PL reads,
-accepts, rejects and ships its fulfilment orders; carriers post tracking events."""
+"""Fulfillment endpoints: a company reads its shipments; a dropship vendor or 3PL reads,
+accepts, rejects and ships its fulfillment orders; carriers post tracking events."""
 
 import hmac
 from typing import Any

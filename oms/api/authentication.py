@@ -108,7 +108,7 @@ class IsCompanyClient(permissions.BasePermission):
 
 
 class IsVendorClient(permissions.BasePermission):
-    """A dropship vendor's or 3PL's key: its fulfilment orders only."""
+    """A dropship vendor's or 3PL's key: its fulfillment orders only."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user

@@ -337,8 +337,8 @@ def test_customisation_of_a_plain_product_is_refused_on_its_line(
         _draft_data(buyer, [("MUG-RED", 1, '{"engraving": "Pat"}')], save="1"),
     )
 
-    assert response.context["form"].non_field_errors() == ["MUG-RED cannot be customised."]
-    assert response.context["formset"].forms[0].errors == {"customization": ["Not customisable."]}
+    assert response.context["form"].non_field_errors() == ["MUG-RED cannot be customized."]
+    assert response.context["formset"].forms[0].errors == {"customization": ["Not customizable."]}
     assert Order.objects.count() == 0
 
 

@@ -95,7 +95,7 @@ def test_safety_stock_and_capacity_and_customisation_are_respected(network, prod
     reasons = {t["location"]: t["reason"] for t in decision.trace if t["step"] == "candidate"}
     assert "safety stock" in reasons["NWK"]
     assert "capacity" in reasons["DAL"]
-    assert "customisation" in reasons["RNO"]
+    assert "customization" in reasons["RNO"]
 
 
 def test_routing_twice_changes_nothing_more(network, products, method):
