@@ -2134,7 +2134,7 @@ class OrderHoldAdmin(
         "state",
         "reason",
         "placed_at",
-        "placed_by_label",
+        "placed_by",
         "released_at",
         "released_by",
     )
@@ -2142,11 +2142,28 @@ class OrderHoldAdmin(
     list_filter = (HoldStateFilter, "kind")
     date_hierarchy = "placed_at"
     change_select_related = ("order", "released_by")
+    # Captions a person reads, not the model's field names ("placed by label").
+    fields = (
+        "order",
+        "kind",
+        "state",
+        "reason",
+        "placed_at",
+        "placed_by",
+        "released_at",
+        "released_by",
+        "release_reason",
+    )
+    readonly_fields = ("state", "placed_by")
     actions = ("release_selected_holds",)
 
     @admin.display(description="State")
     def state(self, obj: OrderHold) -> str:
         return "Open" if obj.is_open else "Released"
+
+    @admin.display(description="Placed by")
+    def placed_by(self, obj: OrderHold) -> str:
+        return obj.placed_by_label
 
     def has_release_hold_permission(self, request: HttpRequest) -> bool:
         return _may_release_any(request.user)
