@@ -110,14 +110,8 @@ class AddressForm(PostalAddressForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        customer = cleaned.get("customer", getattr(self.instance, "customer", None))
-        company = cleaned.get("company", getattr(self.instance, "company", None))
-        if (
-            "customer" in self.fields
-            and "company" in self.fields
-            and ((customer is None) == (company is None))
-        ):
-            self.add_error(None, "An address belongs to exactly one customer or one company.")
+        # One owner (customer or company) is the model's rule, worded in
+        # ``Address.validate_constraints``.
         self._check_single_default(cleaned)
         return cleaned
 
@@ -657,6 +651,7 @@ class ApiKeyIssueForm(forms.ModelForm):
         help_texts = {
             "company": "For B2B ordering. Leave empty for a vendor key.",
             "buyer": "Empty: the company's first active buyer.",
+            "vendor": "A dropship vendor or 3PL confirming its fulfillment orders.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,7 +1,9 @@
 """Customers (people), companies (B2B accounts), their addresses, preferences and notes."""
 
+from collections.abc import Collection
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -200,6 +202,25 @@ class Address(PostalAddress, TimeStamped):
 
     def __str__(self) -> str:
         return self.one_line()
+
+    # The rule in words, where model validation (an admin form) finds it broken; the
+    # database constraint itself would read "Constraint “address_has_one_owner” …".
+    ONE_OWNER = "An address belongs to exactly one customer or one company."
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            owner = next(c for c in self._meta.constraints if c.name == "address_has_one_owner")
+            internal = str(owner.get_violation_error_message())
+            raise ValidationError(
+                {
+                    field: [
+                        self.ONE_OWNER if message == internal else message for message in errors
+                    ]
+                    for field, errors in exc.message_dict.items()
+                }
+            ) from exc
 
 
 class NotificationEvent(models.TextChoices):

@@ -319,10 +319,9 @@ def test_a_change_form_refused_as_a_whole_shows_the_refusal_alone(admin_client):
     page = response.content.decode()
     assert response.status_code == 200
     assert "Please correct the error" not in page
-    assert (
-        messages.ERROR,
-        "An address belongs to exactly one customer or one company.",
-    ) in _messages(response)
+    assert _messages(response) == [
+        (messages.ERROR, "An address belongs to exactly one customer or one company.")
+    ]
     assert not Address.objects.exists()
 
 
