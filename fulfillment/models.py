@@ -95,7 +95,7 @@ class ShippingMethod(models.Model):
 
 class RoutingStep(models.TextChoices):
     ACTIVE = "active", "Location is active"
-    CAPABILITY = "capability", "Capability (ships, pickup store, customisation, dropship vendor)"
+    CAPABILITY = "capability", "Capability (ships, pickup store, customization, dropship vendor)"
     STOCK = "stock", "Stock available after safety stock"
     CAPACITY = "capacity", "Capacity left today"
     SHIP_TOGETHER = "ship_together", "Ship together (never split these lines)"
@@ -252,8 +252,8 @@ class FulfillmentOrder(models.Model):
             ),
         ]
         permissions = [
-            ("work_fulfillment", "Can pick, pack and ship fulfilment orders"),
-            ("reject_fulfillment", "Can reject fulfilment order lines"),
+            ("work_fulfillment", "Can pick, pack and ship fulfillment orders"),
+            ("reject_fulfillment", "Can reject fulfillment order lines"),
         ]
 
     def __str__(self) -> str:

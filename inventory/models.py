@@ -69,7 +69,7 @@ class Location(PostalAddress, TimeStamped):
         default=100, help_text="Lower ranks first when routing ties."
     )
     daily_capacity = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Fulfilment orders per day; empty means unlimited."
+        null=True, blank=True, help_text="Fulfillment orders per day; empty means unlimited."
     )
     cost_per_shipment = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     contact_email = models.EmailField(blank=True)
@@ -108,7 +108,7 @@ class Product(TimeStamped):
     customization_fields = models.JSONField(
         default=list,
         blank=True,
-        help_text='Names of the customisation fields a line may carry, e.g. ["engraving"].',
+        help_text='Names of the customization fields a line may carry, e.g. ["engraving"].',
     )
     is_returnable = models.BooleanField(default=True)
     allow_backorder = models.BooleanField(default=False)

@@ -53,7 +53,7 @@ class FulfillmentStatus(models.TextChoices):
     SHIPPED = "shipped", "Shipped"
     PARTIALLY_DELIVERED = "partially_delivered", "Partially delivered"
     DELIVERED = "delivered", "Delivered"
-    NOTHING_TO_FULFIL = "none", "Nothing to fulfil"
+    NOTHING_TO_FULFIL = "none", "Nothing to fulfill"
 
 
 class ReturnStatus(models.TextChoices):
