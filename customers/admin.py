@@ -63,6 +63,20 @@ class PostalAddressForm(forms.ModelForm):
     coordinates filled from a US ZIP code when none were typed.
     """
 
+    # Captions a person reads, not the model's field names ("Line1").
+    ADDRESS_LABELS = {
+        "line1": "Address line 1",
+        "line2": "Address line 2",
+        "region": "State / region",
+        "postal_code": "ZIP / postal code",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in self.ADDRESS_LABELS.items():
+            if name in self.fields:
+                self.fields[name].label = label
+
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         address_fields = [*services.ADDRESS_FIELDS, "latitude", "longitude"]

@@ -402,3 +402,14 @@ def test_readable_str_examples(world):
     assert str(world["hold"]) == f"Fraud review hold on {world['order'].number}"
     assert str(event) == f"{world['order'].number} · Hold placed"
     assert str(movement) == f"On hand +{movement.delta} (Receipt)"
+
+
+def test_address_forms_caption_their_fields_in_words(admin_client, world):
+    pages = [
+        admin_client.get(admin_change_url(world["customer"])).content.decode(),
+        admin_client.get(admin_change_url(world["level"].location)).content.decode(),
+    ]
+
+    for page in pages:
+        assert "Address line 1" in page
+        assert "Line1" not in page
