@@ -302,8 +302,12 @@ def cancel_order(
 
 
 def _editable(order: Order) -> None:
+    """Refuse unless the order is open. Every edit calls it right after locking the
+    order and before any stock row: an edit decides the credit hold again, so it takes
+    its company's credit slots here, in their place in the lock order."""
     if order.status not in OPEN:
         raise OrderNotEditable(f"Order {order.number} is {order.status}; it cannot be edited.")
+    hold_rules.lock_credit_decisions(order.company)
 
 
 def _reevaluate_holds(order: Order, *, total_before: Decimal) -> list[str]:

@@ -122,6 +122,9 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
     reserved is committed now (or refused with 409), holds are evaluated, and the
     order is confirmed through the outbox like any other."""
     order, lines = _lock_draft(order_id)
+    # The credit hold is decided below: the company's credit slots come right after the
+    # order row in the lock order, before any stock row.
+    hold_rules.lock_credit_decisions(order.company)
     demand = _demand(lines)
     if order.pickup_location_id:
         _commit_pickup(order, lines, actor)

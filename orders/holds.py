@@ -1,4 +1,33 @@
-"""Which holds an order needs. Pure rules over data the caller loads in two queries."""
+"""Which holds an order needs. Pure rules over data the caller loads in two queries.
+
+Credit decisions under concurrency
+----------------------------------
+A company's exposure is read as committed (``CompanyExposure``): two orders decided at
+the same time do not see each other, so together they could pass the credit limit.
+Each company on credit terms therefore has ``OMS_CREDIT_PARALLEL_ORDERS`` (K)
+transaction-level advisory locks, its credit slots:
+
+* Placement first tries the fast way: its products statement, the first statement of
+  its transaction, takes one free slot (or waits for one), and the order's INSERT, the
+  next statement, reads the exposure afresh. An order is decided on the spot when it
+  crosses the limit on committed orders alone (held: the orders in flight only add),
+  or when it is small and far from the limit: its total is at most
+  ``headroom / (K - 1)`` and exposure + total + headroom stays within the limit, where
+  headroom is ``OMS_CREDIT_HEADROOM`` of the limit. Every order it cannot see holds a
+  slot, so at most K - 1 of them are in flight, together at most the headroom: the
+  un-held orders never pass the limit.
+* Any other order is in between: ``CreditDecisionContended`` rolls its attempt back
+  and ``place_order`` places it again holding all K slots (``lock_credit_decisions``),
+  which waits for the company's orders in flight and keeps new ones waiting, so the
+  exposure it reads is exact. Edits and draft submissions take all K slots too.
+
+Companies far from their limit never wait for each other (up to K orders at once) and
+run no extra statement; only orders near the limit, or large against it, are decided
+one at a time. Prepaid companies have no credit rule and take no lock. The slots sit
+in the global lock order (``inventory.locks``) right after the order row: placement
+takes them before it writes anything, an edit right after locking its order. SQLite
+(the demo) serialises writers and takes no lock.
+"""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +39,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from customers.models import PaymentTerms
+from customers.models import Company, PaymentTerms
 from oms.core import rows
 from oms.core.money import format_money
 
@@ -96,6 +125,99 @@ def company_open_exposure(
     return Decimal(int(found[0][0])).scaleb(-2)
 
 
+# Advisory lock keys of the credit slots: (CREDIT_LOCK_SPACE + slot, company key).
+CREDIT_LOCK_SPACE = 0x43520000
+
+
+class CreditDecisionContended(Exception):
+    """This order's credit decision must wait for its company's other orders: placed
+    again with all of the company's credit slots (never reaches a caller)."""
+
+
+@dataclass(frozen=True)
+class CreditLock:
+    """The credit slots a placement holds: one (``slot``, or None when the database has
+    no advisory locks or the company no credit rule) or, ``exact``, all of them."""
+
+    slot: int | None = None
+    exact: bool = False
+
+
+def decides_credit(company: Company | None) -> bool:
+    """Whether orders of ``company`` are checked against a credit limit."""
+    return company is not None and company.payment_terms != PaymentTerms.PREPAID
+
+
+def _company_key(company_id: int) -> int:
+    return company_id % 2**31  # the second key of an advisory lock is an int4
+
+
+def _parallel_orders() -> int:
+    return max(1, int(settings.OMS_CREDIT_PARALLEL_ORDERS))
+
+
+@cache
+def _slot_sql(slots: int) -> str:
+    space = CREDIT_LOCK_SPACE
+    return (
+        f"COALESCE((SELECT s FROM generate_series(0, {slots - 1}) s "  # noqa: S608 (integers)
+        f"WHERE pg_try_advisory_xact_lock({space} + s, %s) LIMIT 1), "
+        f"(SELECT w.s FROM (SELECT floor(random() * {slots})::int AS s) w "
+        f"WHERE pg_advisory_xact_lock({space} + w.s, %s) IS NOT NULL))"
+    )
+
+
+def credit_slot_sql() -> str | None:
+    """A scalar SQL expression taking one credit slot of a company (the first free one,
+    else waiting for one at random) and giving its number; its parameters are
+    ``credit_slot_params``. None where there are no advisory locks. Placement puts it
+    in its first statement, so that the exposure read by the next one is fresh."""
+    if connection.vendor != "postgresql":
+        return None
+    return _slot_sql(_parallel_orders())
+
+
+def credit_slot_params(company_id: int) -> list[int]:
+    key = _company_key(company_id)
+    return [key, key]
+
+
+def lock_credit_decisions(company: Company | None) -> CreditLock:
+    """Take all the credit slots of ``company``, in slot order: every order of it in
+    flight has committed, and no new one is decided until this transaction ends. Call
+    it right after the order row lock, before any stock row (the global lock order)."""
+    if not decides_credit(company) or connection.vendor != "postgresql":
+        return CreditLock(exact=True)
+    assert company is not None  # noqa: S101 - decides_credit
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bool_and(pg_advisory_xact_lock(%s + s, %s) IS NOT NULL) "
+            "FROM generate_series(0, %s) s",
+            [CREDIT_LOCK_SPACE, _company_key(company.pk), _parallel_orders() - 1],
+        )
+    return CreditLock(exact=True)
+
+
+def _decided_alone(order: Order, exposure: Decimal, credit: CreditLock) -> bool:
+    """Whether this placement may decide its credit hold with the exposure it read,
+    holding ``credit`` (see the module docstring)."""
+    company = order.company
+    if credit.exact or not decides_credit(company):
+        return True
+    assert company is not None  # noqa: S101 - decides_credit
+    limit = company.credit_limit
+    total = order.grand_total
+    if exposure + total > limit:
+        return True  # crosses on committed orders alone; the others in flight only add
+    if credit.slot is None:
+        return False
+    others = _parallel_orders() - 1
+    if others == 0:
+        return True  # the only slot: nothing is in flight
+    headroom = limit * Decimal(str(settings.OMS_CREDIT_HEADROOM))
+    return total * others <= headroom and exposure + total + headroom <= limit
+
+
 def address_problems(order: Order) -> list[str]:
     problems: list[str] = []
     if order.pickup_location_id:
@@ -118,13 +240,18 @@ def decide_holds(
     after_edit: bool = False,
     counted_total: Decimal = Decimal("0"),
     company_exposure: Decimal | None = None,
+    credit: CreditLock | None = None,
 ) -> list[HoldDecision]:
     """The holds ``order`` needs, with their inputs read here (one query).
 
     After an edit the customer is no longer new, so the first-order fraud rule no
     longer applies, and ``counted_total`` is the order's total before the edit (what
     its company's exposure still counts for it). A caller that has read the company's
-    exposure already (``open_exposure_returning_sql``) passes it, saving the query."""
+    exposure already (``open_exposure_returning_sql``) passes it, saving the query.
+
+    ``credit``: the company's credit slots the caller holds (placement). Raises
+    ``CreditDecisionContended`` when they are not enough to decide (module docstring).
+    Other callers take all of them first (``lock_credit_decisions``)."""
     if order.company_id:
         exposure = (
             company_exposure - counted_total
@@ -133,6 +260,8 @@ def decide_holds(
                 order.company_id, exclude_order_id=order.pk, counted_total=counted_total
             )
         )
+        if credit is not None and not _decided_alone(order, exposure, credit):
+            raise CreditDecisionContended(order.company_id)
         prior, recent = 1, 0
     else:
         exposure = Decimal("0")

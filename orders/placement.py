@@ -20,7 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Company, Customer
@@ -133,24 +133,46 @@ def _validate_shape(request: OrderRequest) -> None:
 
 
 @cache
-def _products_by_sku_sql(count: int) -> str:
+def _products_by_sku_sql(count: int, credit_slot: str = "") -> str:
+    """The products by SKU; with ``credit_slot`` (an SQL expression), the same
+    statement takes a credit slot of the buyer's company first, and each row ends
+    with its number (one row of NULL product columns if no SKU matches)."""
+    products = f"{rows.table(Product)} p"
+    match = f"p.sku IN ({rows.placeholders(count)})"
+    if not credit_slot:
+        return f"SELECT {rows.columns(Product, 'p')} FROM {products} WHERE {match}"  # noqa: S608
     return (
-        f"SELECT {rows.columns(Product, 'p')} FROM {rows.table(Product)} p "  # noqa: S608
-        f"WHERE p.sku IN ({rows.placeholders(count)})"
+        f"WITH credit AS MATERIALIZED (SELECT {credit_slot} AS slot) "  # noqa: S608
+        f"SELECT {rows.columns(Product, 'p')}, credit.slot FROM credit "
+        f"LEFT JOIN {products} ON {match}"
     )
 
 
-def _load_products(request: OrderRequest) -> dict[str, Product]:
-    skus = {line.sku.strip().upper() for line in request.lines}
-    found = rows.fetch(_products_by_sku_sql(len(skus)), sorted(skus))
+def _load_products(
+    request: OrderRequest, *, credit_slot: bool = False
+) -> tuple[dict[str, Product], hold_rules.CreditLock | None]:
+    """The request's products by SKU, in one statement. ``credit_slot``: that statement
+    also takes one of the credit slots of the buyer's company (``orders.holds``), whose
+    exposure the next statement, the order's INSERT, reads afresh."""
+    skus = sorted({line.sku.strip().upper() for line in request.lines})
+    company = request.customer.company
+    slot_sql = hold_rules.credit_slot_sql() if credit_slot else None
+    credit = None
+    if slot_sql is not None and hold_rules.decides_credit(company):
+        assert company is not None  # noqa: S101 - decides_credit
+        params = [*hold_rules.credit_slot_params(company.pk), *skus]
+        found = rows.fetch(_products_by_sku_sql(len(skus), slot_sql), params)
+        credit = hold_rules.CreditLock(slot=found[0][-1])
+    else:
+        found = rows.fetch(_products_by_sku_sql(len(skus)), skus)
     products = {p.sku: p for p in (rows.instance(Product, row) for row in found) if p}
-    unknown = sorted(skus - products.keys())
+    unknown = sorted(set(skus) - products.keys())
     if unknown:
         raise UnknownSku(f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
     inactive = sorted(sku for sku, p in products.items() if not p.is_active)
     if inactive:
         raise InvalidOrder(f"No longer sold: {', '.join(inactive)}.", skus=inactive)
-    return products
+    return products, credit
 
 
 def _clean_customization(index: int, product: Product, data: dict[str, Any]) -> dict[str, str]:
@@ -204,10 +226,19 @@ def _snapshot_address(order: Order, address: dict[str, Any], customer: Customer)
 
 def build_order(request: OrderRequest) -> tuple[Order, list[OrderLine], dict[str, Product]]:
     """Validate a request and price it into unsaved rows. Reads only; raises on bad input."""
+    order, lines, products, _ = _build_order(request, credit_slot=False)
+    return order, lines, products
+
+
+def _build_order(
+    request: OrderRequest, *, credit_slot: bool
+) -> tuple[Order, list[OrderLine], dict[str, Product], hold_rules.CreditLock | None]:
+    """``build_order``, taking a credit slot of the buyer's company on the way if asked
+    (its first statement): the slot held, or None when none was taken."""
     _validate_shape(request)
     customer = request.customer
     company: Company | None = customer.company
-    products = _load_products(request)
+    products, credit = _load_products(request, credit_slot=credit_slot)
     method = _shipping_method(request.shipping_method_code)
     order = Order(
         channel=request.channel,
@@ -286,7 +317,7 @@ def build_order(request: OrderRequest) -> tuple[Order, list[OrderLine], dict[str
     order.tax_shipping = bool(rate and rate.taxes_shipping)
     order.shipping_total = method.price
     apply_totals(order, lines)
-    return order, lines, products
+    return order, lines, products, credit
 
 
 def _insufficient(lines: list[OrderLine], exc: InsufficientStock) -> InsufficientStock:
@@ -444,7 +475,6 @@ def _exposure(returned: list[tuple[Any, ...]]) -> Decimal | None:
     return Decimal(extra[0]) if extra else None
 
 
-@transaction.atomic
 def place_order(
     *,
     request: OrderRequest,
@@ -464,13 +494,43 @@ def place_order(
     If committing demand then backorders some units, it runs once more with the final
     lines (the API updates the response it stored). If it, or the demand commitment
     after it, raises, nothing is written.
+
+    The credit hold of a company on credit terms is decided under its credit slots
+    (``orders.holds``): an order near the limit, or large against it, is rolled back
+    and placed once more holding all of them, so concurrent orders cannot pass the
+    limit together.
     """
-    order, lines, products = build_order(request)
+    try:
+        return _place_order(request=request, actor=actor, before_commit=before_commit)
+    except hold_rules.CreditDecisionContended:
+        return _place_order(
+            request=request, actor=actor, before_commit=before_commit, exact_credit=True
+        )
+
+
+@transaction.atomic
+def _place_order(
+    *,
+    request: OrderRequest,
+    actor: Actor,
+    before_commit: Callable[[PlacedOrder], None] | None,
+    exact_credit: bool = False,
+) -> PlacedOrder:
+    """``place_order``, in one transaction. Lock order (``inventory.locks``): the
+    company's credit slots (one, taken by the products statement, or all of them, first
+    of all when ``exact_credit``), request keys (the order's external reference, the
+    caller's idempotency record), then the SKUs' rows."""
+    credit = hold_rules.lock_credit_decisions(request.customer.company) if exact_credit else None
+    order, lines, products, slot = _build_order(request, credit_slot=not exact_credit)
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
     exposure = _insert_order(order)
 
-    decisions = hold_rules.decide_holds(order, company_exposure=exposure)
+    decisions = hold_rules.decide_holds(
+        order,
+        company_exposure=exposure,
+        credit=credit or slot or hold_rules.CreditLock(exact=connection.vendor != "postgresql"),
+    )
 
     # Everything is written first and the SKUs' rows are locked last, so that hot SKUs
     # stay locked for two statements and the commit, not for the whole request. A

@@ -237,6 +237,13 @@ OMS_MAX_ORDER_LINES = int(os.environ.get("OMS_MAX_ORDER_LINES", "200"))
 OMS_FRAUD_NEW_CUSTOMER_LIMIT = os.environ.get("OMS_FRAUD_NEW_CUSTOMER_LIMIT", "1500.00")
 OMS_FRAUD_VELOCITY_PER_HOUR = int(os.environ.get("OMS_FRAUD_VELOCITY_PER_HOUR", "5"))
 OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
+# Credit holds under concurrency (orders.holds): orders of one company on credit terms
+# that stay well under its limit are decided side by side, at most this many at once...
+OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))
+# ...as long as this share of the credit limit stays free for them: exposure + total +
+# headroom within the limit, and a total of at most headroom / (parallel orders - 1).
+# Any other order of the company on credit terms is decided alone, in turn.
+OMS_CREDIT_HEADROOM = os.environ.get("OMS_CREDIT_HEADROOM", "0.25")
 # Route orders as soon as they are placed or released (tests switch it off to look
 # at placement alone, and route explicitly).
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
