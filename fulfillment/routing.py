@@ -15,13 +15,20 @@ whose trace says, per location, why it was dropped or where it ranked.
 
 from __future__ import annotations
 
+import logging
+import random
 import secrets
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.utils import timezone
 
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
@@ -51,6 +58,8 @@ from .models import (
     RoutingStep,
 )
 from .promise import routed_delivery_date, ship_date
+
+logger = logging.getLogger(__name__)
 
 ROUTABLE = (OrderStatus.PLACED, OrderStatus.PROCESSING)
 SYSTEM = Actor.system("routing")
@@ -661,32 +670,110 @@ def _promise_moves(
     return FulfillmentOrder.objects.filter(order=order).count() > len(created)
 
 
-def orders_awaiting_routing(limit: int = 1000) -> list[int]:
-    """Placed or processing orders, not on hold, with units committed or backordered
-    but not allocated — the scheduled backorder run retries these."""
+def _awaiting_routing() -> Any:
     open_units = (
         F("quantity_ordered")
         - F("quantity_cancelled")
         - F("quantity_allocated")
         - F("quantity_shipped")
     )
-    return list(
+    return (
         OrderLine.objects.annotate(open_units=open_units)
         .filter(open_units__gt=0, order__status__in=ROUTABLE)
         .exclude(
             Exists(OrderHold.objects.filter(order=OuterRef("order_id"), released_at__isnull=True))
         )
         .values_list("order_id", flat=True)
-        .distinct()
-        .order_by("order_id")[:limit]
     )
 
 
-def route_backorders(limit: int = 1000) -> int:
-    """Retry routing for every order still waiting; each in its own transaction."""
-    routed = 0
-    for order_id in orders_awaiting_routing(limit):
-        decision = route_order(order_id=order_id)
-        if decision is not None and decision.outcome != "unrouted":
-            routed += 1
-    return routed
+def orders_awaiting_routing(limit: int = 1000) -> list[int]:
+    """Placed or processing orders, not on hold, with units committed or backordered
+    but not allocated — the scheduled backorder run retries these. Lowest id first."""
+    return list(_awaiting_routing().distinct().order_by("order_id")[:limit])
+
+
+# The scheduled backorder run: one at a time, each order on its own, within a budget.
+BACKORDER_RUN_LOCK = 0x4F4D5242  # a session advisory lock key, held for a whole run
+
+
+@contextmanager
+def backorder_run_lock() -> Iterator[bool]:
+    """Hold the backorder run's lock for the block; yields False (and holds nothing)
+    when another run has it. A PostgreSQL session advisory lock, taken outside any
+    transaction (the top of the global lock order) and released when the block ends
+    or the connection drops (a killed worker). SQLite (the demo) runs one process:
+    always True."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [BACKORDER_RUN_LOCK])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [BACKORDER_RUN_LOCK])
+
+
+def _backorder_queue(limit: int) -> list[int]:
+    """Up to ``limit`` waiting orders, in id order from a random point, wrapping around:
+    when a run's budget cannot cover them all, orders that keep waiting for stock at
+    the front do not take every run's budget from the rest."""
+    bounds = _awaiting_routing().aggregate(low=Min("order_id"), high=Max("order_id"))
+    if bounds["low"] is None:
+        return []
+    start = random.randint(bounds["low"], bounds["high"])
+    awaiting = _awaiting_routing().distinct().order_by("order_id")
+    queue = list(awaiting.filter(order_id__gte=start)[:limit])
+    if len(queue) < limit:
+        queue += awaiting.filter(order_id__lt=start)[: limit - len(queue)]
+    return queue
+
+
+def route_backorders(*, max_orders: int | None = None, max_seconds: float | None = None) -> int:
+    """Retry routing for the orders still waiting; returns how many were routed (all or
+    part of what they wait for).
+
+    One run at a time: a run that finds another one going does nothing (returns 0).
+    Each order is routed in its own transaction; one that fails is logged and skipped,
+    and the rest go on. The run stops after ``max_orders`` orders or once
+    ``max_seconds`` have passed (at least one order per run; defaults:
+    ``OMS_ROUTE_BACKORDERS_MAX_ORDERS`` and ``OMS_ROUTE_BACKORDERS_SECONDS``); each run
+    starts at a random waiting order, so the ones a run did not reach get their turn.
+    """
+    max_orders = settings.OMS_ROUTE_BACKORDERS_MAX_ORDERS if max_orders is None else max_orders
+    max_seconds = settings.OMS_ROUTE_BACKORDERS_SECONDS if max_seconds is None else max_seconds
+    with backorder_run_lock() as acquired:
+        if not acquired:
+            logger.info("route_backorders: another run is in progress; this one does nothing")
+            return 0
+        started = time.monotonic()
+        queue = _backorder_queue(max_orders)
+        routed = failed = tried = 0
+        for order_id in queue:
+            if tried and time.monotonic() - started >= max_seconds:
+                break
+            tried += 1
+            try:
+                decision = route_order(order_id=order_id)
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception:
+                # Its transaction is rolled back; the order waits for the next run.
+                failed += 1
+                logger.exception("route_backorders: order %s could not be routed", order_id)
+                continue
+            if decision is not None and decision.outcome != "unrouted":
+                routed += 1
+        stopped = tried < len(queue) or len(queue) == max_orders
+        logger.info(
+            "route_backorders: %s orders tried, %s routed, %s failed%s",
+            tried,
+            routed,
+            failed,
+            "; stopped by its budget" if stopped else "",
+        )
+        return routed

@@ -29,6 +29,9 @@ def route_order(order_id: int) -> None:
 
 @shared_task(name="fulfillment.route_backorders", acks_late=True)
 def route_backorders() -> int:
+    """The beat's backorder run: one at a time (a second one finds the first's lock and
+    does nothing), each order on its own, within OMS_ROUTE_BACKORDERS_MAX_ORDERS and
+    OMS_ROUTE_BACKORDERS_SECONDS."""
     return routing.route_backorders()
 
 

@@ -247,6 +247,11 @@ OMS_CREDIT_HEADROOM = os.environ.get("OMS_CREDIT_HEADROOM", "0.25")
 # Route orders as soon as they are placed or released (tests switch it off to look
 # at placement alone, and route explicitly).
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
+# The scheduled backorder run (fulfillment.route_backorders, every 5 minutes) tries at
+# most this many waiting orders and stops starting new ones after this many seconds
+# (keep it well under CELERY_TASK_SOFT_TIME_LIMIT); the next run carries on.
+OMS_ROUTE_BACKORDERS_MAX_ORDERS = int(os.environ.get("OMS_ROUTE_BACKORDERS_MAX_ORDERS", "1000"))
+OMS_ROUTE_BACKORDERS_SECONDS = float(os.environ.get("OMS_ROUTE_BACKORDERS_SECONDS", "120"))
 OMS_SIMULATED_CARRIER_STEP_MINUTES = int(os.environ.get("OMS_SIMULATED_CARRIER_STEP_MINUTES", "5"))
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # "process" (production): requests only write their outbox rows, and a `manage.py
