@@ -13,3 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("oms.api.urls")),
 ]
+
+# Under /api/ these answer problem+json; elsewhere Django's own pages.
+handler400 = "oms.api.errors.bad_request"
+handler404 = "oms.api.errors.page_not_found"
+handler500 = "oms.api.errors.server_error"

@@ -25,7 +25,6 @@ from fulfillment.models import (
 from oms.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
 from oms.core.actors import Actor
 from orders.api.serializers import OrderOutput
-from orders.models import Order
 from orders.selectors import list_company_orders
 
 from .serializers import (
@@ -56,11 +55,18 @@ class OrderShipmentsView(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Shipment]:
+        # The orders the key may read: its company's, or the storefront's B2C web
+        # orders; anything else (another tenant's, a draft) is 404.
         client = _client(self.request)
-        order = Order.objects.filter(company=client.company, number=self.kwargs["number"]).first()
-        if order is None:
+        order_id = (
+            list_company_orders(client.orders_company_id)
+            .filter(number=self.kwargs["number"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if order_id is None:
             raise NotFound()
-        return shipments_queryset().filter(order=order).order_by("id")
+        return shipments_queryset().filter(order_id=order_id).order_by("id")
 
 
 def _vendor_orders(client: ApiClient) -> QuerySet[FulfillmentOrder]:

@@ -59,13 +59,15 @@ class ProductListView(generics.ListAPIView):
         client = self.request.user
         assert isinstance(client, ApiClient)  # noqa: S101
         qs = Product.objects.filter(is_active=True)
-        if client.company.price_list_id:
+        # A company sees its contract price breaks; the storefront, list prices only.
+        price_list_id = client.price_list_id
+        if price_list_id:
             qs = qs.prefetch_related(
                 Prefetch(
                     "price_entries",
-                    queryset=PriceListEntry.objects.filter(
-                        price_list_id=client.company.price_list_id
-                    ).order_by("min_quantity"),
+                    queryset=PriceListEntry.objects.filter(price_list_id=price_list_id).order_by(
+                        "min_quantity"
+                    ),
                     to_attr="contract_entries",
                 )
             )

@@ -45,6 +45,22 @@ class ApiClient:
         return self.api_key.is_storefront
 
     @property
+    def orders_company_id(self) -> int | None:
+        """Whose orders this key reaches (``orders.selectors.list_company_orders``): its
+        company's, or ``None`` for the storefront, which reaches the B2C web orders of
+        the shoppers it placed them for and no company's."""
+        if self.api_key.is_storefront:
+            return None
+        return self.company.pk
+
+    @property
+    def price_list_id(self) -> int | None:
+        """The contract price list this key sees; the storefront sells at list price."""
+        if self.api_key.is_storefront:
+            return None
+        return self.company.price_list_id
+
+    @property
     def scope(self) -> str:
         """The tenant whose data this key reaches (idempotency keys live in it)."""
         if self.api_key.is_storefront:

@@ -1,9 +1,23 @@
-"""Every API error is ``application/problem+json`` (RFC 9457) with a stable ``code``."""
+"""Every API error is ``application/problem+json`` (RFC 9457) with a stable ``code``.
 
+DRF views answer through ``handle_exception``; what fails before or outside a view
+(a URL that matches nothing, a body over the upload limit, a NUL byte in the URL, an
+unexpected error) answers through ``problem_response`` and the project's error
+handlers, so a client of ``/api/`` never gets an HTML page.
+"""
+
+import json
+from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -11,6 +25,20 @@ from rest_framework.views import exception_handler
 from oms.core.errors import DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+
+
+class RequestTooLarge(exceptions.APIException):
+    """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (or holds too many fields or
+    files): nothing of it is read further."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+# Django refuses these while reading a body; each means "too much", not "malformed".
+TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 
 DRF_CODES = {
     exceptions.ParseError: "malformed_request",
@@ -22,6 +50,7 @@ DRF_CODES = {
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
+    RequestTooLarge: "request_too_large",
     exceptions.ValidationError: "invalid_input",
 }
 
@@ -39,9 +68,70 @@ def problem(*, status_code: int, code: str, title: str, detail: str = "", **extr
 
 
 def _title(status_code: int) -> str:
-    from http import HTTPStatus
-
     return HTTPStatus(status_code).phrase
+
+
+def problem_response(*, status_code: int, code: str, detail: str = "") -> HttpResponse:
+    """A problem as a plain Django response, for answers given outside DRF's views."""
+    body = {
+        "type": f"/problems/{code}",
+        "title": _title(status_code),
+        "status": status_code,
+        "code": code,
+        **({"detail": detail} if detail else {}),
+    }
+    return HttpResponse(json.dumps(body), status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def too_large_detail() -> str:
+    from django.conf import settings
+
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    size = f" (at most {limit:,} bytes)" if limit else ""
+    return f"The request body is too large{size}."
+
+
+# --- the project's error handlers (``handler400`` and friends in ``oms.urls``) ------
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api_request(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, TOO_LARGE):
+        return problem_response(
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            code="request_too_large",
+            detail=too_large_detail(),
+        )
+    return problem_response(
+        status_code=status.HTTP_400_BAD_REQUEST,
+        code="malformed_request",
+        detail="The request could not be read.",
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not is_api_request(request):
+        return defaults.page_not_found(request, exception)
+    return problem_response(
+        status_code=status.HTTP_404_NOT_FOUND,
+        code="not_found",
+        detail="There is no such endpoint.",
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not is_api_request(request):
+        return defaults.server_error(request)
+    return problem_response(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        code="server_error",
+        detail="Something went wrong on our side; it has been logged.",
+    )
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -57,6 +147,8 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, TOO_LARGE):
+        exc = RequestTooLarge(too_large_detail())
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response

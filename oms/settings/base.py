@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a NUL byte in the URL is refused before anything looks the URL up.
+    "oms.api.middleware.RefuseNulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,7 +197,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["oms.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.IdCursorPagination",
     "EXCEPTION_HANDLER": "oms.api.errors.handle_exception",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.ApiJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

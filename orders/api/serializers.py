@@ -10,6 +10,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from oms.api.parsers import check_json_value
 from orders.models import Order, OrderHold, OrderLine
 
 
@@ -37,6 +38,13 @@ class LineInput(serializers.Serializer):
     customization = serializers.DictField(
         child=serializers.CharField(max_length=200), required=False, default=dict
     )
+
+    def validate_customization(self, value: dict[str, str]) -> dict[str, str]:
+        # The values are CharFields, which refuse NUL; the names are not checked by
+        # DictField, and PostgreSQL cannot store NUL in a jsonb key.
+        if any("\x00" in name for name in value):
+            raise serializers.ValidationError("A customization name may not contain NUL.")
+        return value
 
 
 class OrderInput(serializers.Serializer):
@@ -150,7 +158,7 @@ def _line(data: Any) -> Any:
             return _PLAIN
         for key, value in given.items():
             text = _text(value, _CUSTOMIZATION_RULE)
-            if not isinstance(key, str) or text is _PLAIN:
+            if not isinstance(key, str) or "\x00" in key or text is _PLAIN:
                 return _PLAIN
             customization[key] = text
     return {"sku": sku, "quantity": quantity, "customization": customization}
@@ -181,10 +189,15 @@ def _plain_order_input(data: Any) -> dict[str, Any] | None:
 
 
 def read_order_input(data: Any) -> dict[str, Any]:
-    """The validated order body; raises DRF's ``ValidationError`` when it is invalid."""
+    """The validated order body; raises DRF's ``ValidationError`` when it is invalid,
+    ``ParseError`` when it nests deeper than the API accepts."""
     plain = _plain_order_input(data)
     if plain is not None:
         return plain
+    # Not an ordinary shape: before DRF's fields walk it, refuse a body nested deeper
+    # than the API's JSON parser accepts, whoever parsed ``data`` (the plain reading
+    # above accepts only shallow shapes). NUL in text is the fields' to refuse.
+    check_json_value(data, refuse_nul=False)
     serializer = OrderInput(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

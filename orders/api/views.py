@@ -56,7 +56,7 @@ def _client(request: Request) -> ApiClient:
 
 
 def _tenant_orders(client: ApiClient) -> Any:
-    return list_company_orders(None if client.is_storefront else client.company.pk)
+    return list_company_orders(client.orders_company_id)
 
 
 def _json(status_code: int, body: str) -> HttpResponse:
@@ -80,7 +80,7 @@ class OrderListCreateView(generics.ListAPIView):
         data = request.data
         fingerprint = request_fingerprint(data)
         scope = client.scope
-        company_id = None if client.is_storefront else client.company.pk
+        company_id = client.orders_company_id
         rendered: dict[str, str] = {}
 
         def remember(placed: PlacedOrder) -> None:

@@ -7,10 +7,22 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.test import APIClient
 
+from customers.api_keys import create_storefront_api_key
+from customers.models import PriceList, PriceListEntry
+from fulfillment import operations as ops
+from fulfillment.models import FulfillmentOrder, TrackingEvent
+from fulfillment.routing import route_order
 from inventory import services as stock
-from tests.factories import ProductFactory
+from oms.api.parsers import MAX_JSON_DEPTH
+from oms.core.actors import Actor
+from orders.api.serializers import read_order_input
+from orders.models import Order
+from tests.factories import CarrierFactory, ProductFactory
 
+from .conftest import api_client
 from .support import ORDERS_URL, assert_problem, order_body, post_order, written
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +277,255 @@ def test_throttled_requests_get_429_with_retry_after(api, stocked, address, stan
     assert Decimal(api.get(ORDERS_URL).json()["results"][0]["totals"]["subtotal"]) == Decimal(
         "10.00"
     )
+
+
+# --- the storefront's key on company reads ------------------------------------------
+
+
+@pytest.fixture
+def storefront(db):
+    return api_client(create_storefront_api_key(name="shop").raw_key)
+
+
+def _shopper_body(sku, address):
+    return {
+        "customer": {"email": "shopper@example.com", "first_name": "Sam", "last_name": "Shop"},
+        "shipping_address": address,
+        "shipping_method": "STANDARD",
+        "lines": [{"sku": sku, "quantity": 1}],
+    }
+
+
+def _ship(order_number, tracking_number):
+    order = Order.objects.get(number=order_number)
+    route_order(order_id=order.pk)
+    fulfillment = FulfillmentOrder.objects.get(order=order)
+    return ops.ship_fulfillment_order(
+        fo_id=fulfillment.pk,
+        actor=Actor.system("test"),
+        carrier_code="SIM",
+        tracking_number=tracking_number,
+    )
+
+
+def test_the_storefront_sees_list_prices_and_no_contract_prices(storefront, api, company, stocked):
+    # Given a company whose contract prices one of the products
+    price_list = PriceList.objects.create(code="GOLD", name="Gold accounts")
+    PriceListEntry.objects.create(
+        price_list=price_list, product=stocked[0], min_quantity=1, unit_price=Decimal("7.50")
+    )
+    company.price_list = price_list
+    company.save()
+
+    # When the storefront and the company list the products
+    as_storefront = storefront.get("/api/v1/products/")
+    as_company = api.get("/api/v1/products/")
+
+    # Then the storefront gets every product at list price, with no contract price
+    assert as_storefront.status_code == 200, as_storefront.content
+    listed = {p["sku"]: p for p in as_storefront.json()["results"]}
+    assert set(listed) == {p.sku for p in stocked}
+    assert {p["list_price"] for p in listed.values()} == {"10.00"}
+    assert all(p["contract_prices"] == [] for p in listed.values())
+    # ...while the company still sees its own
+    contract = {p["sku"]: p["contract_prices"] for p in as_company.json()["results"]}
+    assert contract[stocked[0].sku] == [{"min_quantity": 1, "unit_price": "7.50"}]
+
+
+def test_the_storefront_reads_the_shipments_of_its_shoppers_orders_only(
+    storefront, api, stocked, address, standard
+):
+    # Given a shipped web order of the storefront and a shipped order of a company
+    web = storefront.post(
+        ORDERS_URL, _shopper_body(stocked[0].sku, address), format="json",
+        HTTP_IDEMPOTENCY_KEY="web-1",
+    )  # fmt: skip
+    business = post_order(api, order_body([(stocked[1].sku, 1)], address), "b2b-1")
+    assert web.status_code == 201, web.content
+    assert business.status_code == 201, business.content
+    web_number, business_number = web.json()["number"], business.json()["number"]
+    _ship(web_number, "WEB-TRACK-1")
+    _ship(business_number, "B2B-TRACK-1")
+
+    # When each key reads its own order's shipments and the other's
+    own = storefront.get(f"{ORDERS_URL}{web_number}/shipments/")
+    company_order = storefront.get(f"{ORDERS_URL}{business_number}/shipments/")
+    web_order_as_company = api.get(f"{ORDERS_URL}{web_number}/shipments/")
+    company_own = api.get(f"{ORDERS_URL}{business_number}/shipments/")
+
+    # Then each sees its own, and the other's order does not exist for it
+    assert own.status_code == 200, own.content
+    assert [s["tracking_number"] for s in own.json()] == ["WEB-TRACK-1"]
+    assert_problem(company_order, 404, "not_found")
+    assert_problem(web_order_as_company, 404, "not_found")
+    assert [s["tracking_number"] for s in company_own.json()] == ["B2B-TRACK-1"]
+
+
+def test_the_storefront_gets_404_for_an_unknown_orders_shipments(storefront, db):
+    assert_problem(storefront.get(f"{ORDERS_URL}NO-SUCH/shipments/"), 404, "not_found")
+
+
+# --- bodies nested too deep -----------------------------------------------------------
+
+
+def test_a_body_nested_thousands_deep_is_refused(api, stocked, standard):
+    before = written()
+
+    response = api.post(
+        ORDERS_URL,
+        "[" * 5000 + "]" * 5000,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="deep-1",
+    )
+
+    problem = assert_problem(response, 400, "malformed_request")
+    assert f"more than {MAX_JSON_DEPTH} levels" in problem["detail"]
+    assert written() == before
+
+
+def _nested(depth):
+    """A JSON value with ``depth`` levels of containers (a string at the bottom)."""
+    value = "x"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+def test_a_field_nested_past_the_limit_is_refused_at_the_limit_it_is_read(
+    api, stocked, address, standard
+):
+    # Given order bodies whose notes nest just within and just past the limit (the body
+    # itself is one level)
+    within = order_body([(stocked[0].sku, 1)], address, notes=_nested(MAX_JSON_DEPTH - 1))
+    past = order_body([(stocked[0].sku, 1)], address, notes=_nested(MAX_JSON_DEPTH))
+    before = written()
+
+    # When both are posted
+    read = post_order(api, within, "depth-ok")
+    refused = post_order(api, past, "depth-past")
+
+    # Then the first is read and refused by its fields, the second refused as a body
+    problem = assert_problem(read, 400, "invalid_input")
+    assert "notes" in problem["fields"]
+    assert_problem(refused, 400, "malformed_request")
+    assert written() == before
+
+
+def test_read_order_input_refuses_a_deep_body_whoever_parsed_it(address):
+    body = order_body([("SKU-1", 1)], address, notes=_nested(2000))
+
+    with pytest.raises(ParseError):
+        read_order_input(body)
+
+
+# --- NUL characters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        pytest.param("get", "/api/v1/orders/%00/", id="order-number"),
+        pytest.param("get", "/api/v1/orders/%00/shipments/", id="shipments"),
+        pytest.param("post", "/api/v1/orders/%00/cancel/", id="cancel"),
+        pytest.param("get", "/api/v1/availability/?sku=%00", id="sku"),
+        pytest.param("get", "/api/v1/orders/?po_number=A%00B", id="filter"),
+        pytest.param("get", "/api/v1/products/?cursor=%00", id="cursor"),
+        pytest.param("post", "/api/carriers/%00/events/", id="carrier"),
+        pytest.param("get", "/api/v1/fulfillment-orders/%00/", id="fulfillment-order"),
+    ],
+)
+def test_a_nul_in_the_url_is_refused_before_any_lookup(api, stocked, method, url):
+    before = written()
+
+    response = getattr(api, method)(url, {} if method == "post" else None, format="json")
+
+    problem = assert_problem(response, 400, "malformed_request")
+    assert "NUL" in problem["detail"]
+    assert written() == before
+
+
+def test_a_nul_in_a_url_outside_the_api_is_a_plain_400(client, db):
+    response = client.get("/admin/orders/order/?q=%00")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_set("notes", "Leave at\x00the door"), id="value"),
+        pytest.param(_set_address("line1", "350\x00Fifth"), id="address"),
+        pytest.param(_set("extra\x00key", "x"), id="unknown-key"),
+    ],
+)
+def test_a_nul_in_a_json_string_is_refused(api, stocked, address, standard, change):
+    body = order_body([(stocked[0].sku, 1)], address)
+    change(body)
+    before = written()
+
+    response = post_order(api, body, "nul-1")
+
+    problem = assert_problem(response, 400, "malformed_request")
+    assert "NUL" in problem["detail"]
+    assert written() == before
+
+
+def test_a_nul_in_a_customization_name_is_refused(api, address, standard, warehouse, system_actor):
+    # Given a customizable product (customization reaches a jsonb column)
+    given = ProductFactory(is_customizable=True, customization_fields=["engraving"])
+    stock.receive_stock(location=warehouse, product=given, quantity=5, actor=system_actor)
+    body = order_body([(given.sku, 1)], address)
+    body["lines"][0]["customization"] = {"engraving\x00": "Hi"}
+    before = written()
+
+    response = post_order(api, body, "nul-custom")
+
+    assert_problem(response, 400, "malformed_request")
+    assert written() == before
+
+
+def test_the_order_fields_refuse_a_nul_in_a_customization_name_too(address):
+    body = order_body([("SKU-1", 1)], address)
+    body["lines"][0]["customization"] = {"engraving\x00": "Hi"}
+
+    with pytest.raises(ValidationError) as refused:
+        read_order_input(body)
+
+    assert "customization" in refused.value.detail["lines"][0]
+
+
+# --- bodies over the upload limit ---------------------------------------------------
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=2_000)
+def test_a_body_over_the_upload_limit_is_refused_with_413(api, stocked, address, standard):
+    body = order_body([(stocked[0].sku, 1)], address, notes="x" * 2_500)
+    before = written()
+
+    response = post_order(api, body, "big-1")
+
+    problem = assert_problem(response, 413, "request_too_large")
+    assert "2,000 bytes" in problem["detail"]
+    assert written() == before
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=2_000)
+def test_a_carrier_event_over_the_upload_limit_is_refused_with_413(db):
+    CarrierFactory(code="PEX", webhook_secret="s3cret")
+
+    response = APIClient().post(
+        "/api/carriers/PEX/events/",
+        {"tracking_number": "PX1", "status": "in_transit", "description": "x" * 2_500},
+        format="json",
+        HTTP_X_CARRIER_TOKEN="s3cret",
+    )
+
+    assert_problem(response, 413, "request_too_large")
+    assert TrackingEvent.objects.count() == 0
+
+
+def test_an_unknown_api_address_is_a_problem_not_a_page(api):
+    response = api.get("/api/v1/no-such-thing/")
+
+    assert_problem(response, 404, "not_found")

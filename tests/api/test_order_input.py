@@ -78,7 +78,9 @@ def bodies(draw):
                 ("quantity", lambda: draw(st.integers(1, 10_000) if tidy else quantities)),
                 (
                     "customization",
-                    lambda: {k: value("Hi") for k in draw(st.sets(st.sampled_from("ab")))},
+                    lambda: {
+                        k: value("Hi") for k in draw(st.sets(st.sampled_from(["a", "b", "c\x00"])))
+                    },
                 ),
             ],
             required=("sku", "quantity"),
