@@ -134,7 +134,9 @@ def test_agent_finds_an_order_by_email_and_cancels_one_line(live_server, browser
 
     # Back on the order: a success message and the event in the timeline
     page.wait_for_selector("ul.messagelist")
-    assert f"{order.number}: units cancelled: line 1 × 1." in page.inner_text("ul.messagelist")
+    assert f"{order.number}: cancelled line 1 (MUG-RED) × 1; new total $" in page.inner_text(
+        "ul.messagelist"
+    )
     timeline = page.inner_text("#events-group")
     assert "Lines cancelled" in timeline
     assert "Lines cancelled: Caller wants one mug fewer" in timeline
