@@ -54,6 +54,25 @@ def _tells_partner(fo: FulfillmentOrder) -> bool:
     )
 
 
+def _announce(order: Order, actor: Actor, fos: list[FulfillmentOrder], *, held: bool) -> None:
+    """One timeline entry for the fulfillment orders that stopped or resumed, and a
+    message to each partner that has the request."""
+    if not fos:
+        return
+    record_order_event(
+        order=order,
+        type=OrderEventType.NOTE,
+        actor=actor,
+        message=("Fulfillment stopped by the hold: " if held else "Fulfillment resumed: ")
+        + ", ".join(f"{fo.number} at {fo.location.code}" for fo in fos),
+        payload={"fulfillment_orders": [fo.number for fo in fos], "held": held},
+    )
+    topic = "fulfillment.held" if held else "fulfillment.resumed"
+    for fo in fos:
+        if _tells_partner(fo):
+            outbox.emit(topic, {"order_id": order.pk, "fulfillment_order_id": fo.pk})
+
+
 def sync_fulfillment_holds(*, order: Order, actor: Actor) -> list[FulfillmentOrder]:
     """Make the order's fulfillment orders follow its holds (see the module docstring).
 
@@ -65,60 +84,34 @@ def sync_fulfillment_holds(*, order: Order, actor: Actor) -> list[FulfillmentOrd
         .values_list("kind", flat=True)
     )
     candidates = FulfillmentOrder.objects.filter(order=order).select_related("location")
-    if kinds:
-        reason = hold_reason_for(kinds)
-        changed = []
-        for fo in candidates.filter(
-            status__in=[*WORKING, FulfillmentStatus.ON_HOLD]
-        ).prefetch_related("lines"):
-            if fo.status == FulfillmentStatus.ON_HOLD:
-                if fo.hold_reason != reason:
-                    fo.hold_reason = reason
-                    fo.save(update_fields=["hold_reason", "updated_at"])
-                continue
-            if not any(line.quantity_open for line in fo.lines.all()):
-                continue
-            fo.status_before_hold = fo.status
-            fo.status = FulfillmentStatus.ON_HOLD
-            fo.hold_reason = reason
-            fo.save(update_fields=["status", "status_before_hold", "hold_reason", "updated_at"])
-            changed.append(fo)
-        if changed:
-            record_order_event(
-                order=order,
-                type=OrderEventType.NOTE,
-                actor=actor,
-                message="Fulfillment stopped by the hold: "
-                + ", ".join(f"{fo.number} at {fo.location.code}" for fo in changed),
-                payload={"fulfillment_orders": [fo.number for fo in changed], "held": True},
-            )
-            for fo in changed:
-                if _tells_partner(fo):
-                    outbox.emit(
-                        "fulfillment.held", {"order_id": order.pk, "fulfillment_order_id": fo.pk}
-                    )
-        return changed
-    resumed = list(candidates.filter(status=FulfillmentStatus.ON_HOLD))
-    for fo in resumed:
-        fo.status = fo.status_before_hold or FulfillmentStatus.OPEN
-        fo.status_before_hold = ""
-        fo.hold_reason = ""
-        fo.save(update_fields=["status", "status_before_hold", "hold_reason", "updated_at"])
-    if resumed:
-        record_order_event(
-            order=order,
-            type=OrderEventType.NOTE,
-            actor=actor,
-            message="Fulfillment resumed: "
-            + ", ".join(f"{fo.number} at {fo.location.code}" for fo in resumed),
-            payload={"fulfillment_orders": [fo.number for fo in resumed], "held": False},
-        )
+    if not kinds:
+        resumed = list(candidates.filter(status=FulfillmentStatus.ON_HOLD))
         for fo in resumed:
-            if _tells_partner(fo):
-                outbox.emit(
-                    "fulfillment.resumed", {"order_id": order.pk, "fulfillment_order_id": fo.pk}
-                )
-    return resumed
+            fo.status = fo.status_before_hold or FulfillmentStatus.OPEN
+            fo.status_before_hold = ""
+            fo.hold_reason = ""
+            fo.save(update_fields=["status", "status_before_hold", "hold_reason", "updated_at"])
+        _announce(order, actor, resumed, held=False)
+        return resumed
+    reason = hold_reason_for(kinds)
+    held = []
+    affected = candidates.filter(status__in=[*WORKING, FulfillmentStatus.ON_HOLD])
+    for fo in affected.prefetch_related("lines"):
+        if fo.status == FulfillmentStatus.ON_HOLD:
+            # Still held; its reason follows the holds that remain.
+            if fo.hold_reason != reason:
+                fo.hold_reason = reason
+                fo.save(update_fields=["hold_reason", "updated_at"])
+            continue
+        if not any(line.quantity_open for line in fo.lines.all()):
+            continue
+        fo.status_before_hold = fo.status
+        fo.status = FulfillmentStatus.ON_HOLD
+        fo.hold_reason = reason
+        fo.save(update_fields=["status", "status_before_hold", "hold_reason", "updated_at"])
+        held.append(fo)
+    _announce(order, actor, held, held=True)
+    return held
 
 
 def refuse_while_held(fo: FulfillmentOrder, what: str) -> None:
