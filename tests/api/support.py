@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,25 +12,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, connections
-from django.db.models import F, Sum
 from django.test import override_settings
 from kombu import pools as kombu_pools
 
+from inventory import integrity as inventory_integrity
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
+from oms.core.integrity import Violation
 from oms.models import Notification, OutboxEvent
+from orders import integrity as orders_integrity
 from orders.models import (
     IdempotencyKey,
     Order,
     OrderEvent,
     OrderHold,
     OrderLine,
-    OrderStatus,
 )
 from orders.pricing import money
 
 ORDERS_URL = "/api/v1/orders/"
 PROBLEM = "application/problem+json"
-OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PROCESSING)
 
 
 def order_body(lines: list[tuple[str, int]], address: dict[str, Any], **extra: Any) -> dict:
@@ -108,47 +107,24 @@ def written() -> Written:
 
 
 def open_demand_by_product() -> dict[int, int]:
-    """What ``NetworkStock.committed`` must be: per product, the units of open orders'
-    lines neither cancelled, allocated, shipped nor backordered."""
-    rows = (
-        OrderLine.objects.filter(order__status__in=OPEN_STATUSES)
-        .values("product_id")
-        .annotate(
-            demand=Sum(
-                F("quantity_ordered")
-                - F("quantity_cancelled")
-                - F("quantity_allocated")
-                - F("quantity_shipped")
-                - F("quantity_backordered")
-            )
-        )
-    )
-    return {row["product_id"]: row["demand"] for row in rows}
+    """What ``NetworkStock.committed`` must be (without reservations): per product, the
+    units of open orders' lines neither cancelled, allocated, shipped nor backordered."""
+    return orders_integrity.open_demand_by_product()
+
+
+def assert_no_violations(violations: list[Violation]) -> None:
+    assert violations == [], "\n".join(str(violation) for violation in violations)
 
 
 def assert_commitments_match_orders() -> None:
-    demand = open_demand_by_product()
-    for network in NetworkStock.objects.all():
-        expected = demand.get(network.product_id, 0)
-        assert network.committed == expected, (
-            f"product {network.product_id}: committed {network.committed}, "
-            f"open order demand {expected}"
-        )
+    """Each SKU's network commitment equals its open orders' unallocated units (plus
+    what drafts reserve): the check ``check_integrity`` runs."""
+    assert_no_violations(orders_integrity.commitment_mismatches())
 
 
 def assert_ledger_reconciles() -> None:
     """Each bucket of each stock row equals the sum of its ledger rows."""
-    sums: dict[tuple[int, str], int] = defaultdict(int)
-    for level_id, bucket, delta in StockMovement.objects.values_list(
-        "stock_level_id", "bucket", "delta"
-    ):
-        sums[(level_id, bucket)] += delta
-    for level in StockLevel.objects.all():
-        for bucket in StockBucket.values:
-            assert getattr(level, bucket) == sums[(level.pk, bucket)], (
-                f"{bucket} of stock row {level.pk} is {getattr(level, bucket)}, "
-                f"its ledger sums to {sums[(level.pk, bucket)]}"
-            )
+    assert_no_violations(inventory_integrity.ledger_mismatches())
 
 
 def assert_totals_add_up(order: Order) -> None:
