@@ -7,6 +7,7 @@ handlers, so a client of ``/api/`` never gets an HTML page.
 """
 
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -24,7 +26,13 @@ from rest_framework.views import exception_handler
 
 from oms.core.errors import DomainError
 
+logger = logging.getLogger(__name__)
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Seconds a client should wait before retrying when the database cannot be reached
+# (restarting, failing over, out of connections). CONN_HEALTH_CHECKS replaces a dead
+# connection on the next request, so the service recovers on its own once it is back.
+DATABASE_RETRY_AFTER_SECONDS = 5
 API_PREFIX = "/api/"
 
 
@@ -134,7 +142,31 @@ def server_error(request: HttpRequest) -> HttpResponse:
     )
 
 
+def database_unavailable(exc: Exception) -> Response:
+    """503 with Retry-After for a database that cannot be reached or dropped the
+    connection: the transaction was rolled back, and the same request (with the same
+    Idempotency-Key) can be sent again."""
+    logger.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
+    result = problem(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        code="service_unavailable",
+        title=_title(status.HTTP_503_SERVICE_UNAVAILABLE),
+        detail=(
+            "The service cannot reach its database just now. Send the request again in "
+            f"{DATABASE_RETRY_AFTER_SECONDS} seconds, with the same Idempotency-Key for "
+            "an order, so that it is placed once."
+        ),
+    )
+    result["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return result
+
+
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # OperationalError: the server is down, restarting or refused the connection (a
+    # deadlock or serialization failure, transient too, lands here as well);
+    # InterfaceError: the connection was already closed under us.
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(exc)
     if isinstance(exc, DomainError):
         return problem(
             status_code=exc.status,
