@@ -21,7 +21,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -55,6 +55,15 @@ HANDLERS: dict[str, list[str]] = {
 RELAY_BATCH = 500
 # Cap, in seconds, of the exponential backoff between retries of failed events.
 RETRY_BACKOFF_MAX = 600
+# The database cannot be reached (restarting, failing over) or dropped the connection.
+# A consumer that meets it retries the events for as long as an outage may last: up to
+# this many times, backing off to RETRY_BACKOFF_MAX (hours in all), whatever the task's
+# own retry limit, so that a database restart loses no e-mail and no routing.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_RETRIES = 100
+# The relay process waits this long (seconds) after a poll that could not reach the
+# database, then tries again on a new connection.
+RELAY_DATABASE_PAUSE = 1.0
 
 
 def relays_in_process() -> bool:
@@ -197,10 +206,20 @@ def run_relay(
 ) -> None:
     """The relay process: publish new events as they commit until ``stop()`` says so.
     While idle, a poll is one cheap query that finds nothing to claim; once events
-    show up, they are drained batch by batch without pausing."""
+    show up, they are drained batch by batch without pausing. While the database
+    cannot be reached it retries every ``RELAY_DATABASE_PAUSE`` seconds (a claimed
+    batch is rolled back with the connection, so nothing is published twice)."""
     while not (stop and stop()):
-        if _anything_due():
-            drain(batch=batch, stop=stop)
+        try:
+            if _anything_due():
+                drain(batch=batch, stop=stop)
+        except DATABASE_DOWN as exc:
+            # Keep relaying once the database is back: drop the broken connection
+            # (the next poll opens a new one) instead of dying with it.
+            logger.warning("outbox relay: database unavailable, retrying: %s", exc)
+            connection.close()
+            time.sleep(RELAY_DATABASE_PAUSE)
+            continue
         time.sleep(poll_seconds)
 
 
@@ -239,13 +258,21 @@ def handle_events(
       handled the first one is raised, so the run shows as failed (the retry of the
       transient failures, if any, is scheduled first). Such events are not retried.
 
-    Ids of events that no longer exist are skipped.
+    A database that cannot be reached (``DATABASE_DOWN``), when the events are loaded
+    or while one is handled, makes the events transient failures too, retried up to
+    ``DATABASE_RETRIES`` times: each handler runs in its own transaction, so whatever
+    it had done was rolled back. Ids of events that no longer exist are skipped.
     """
     ids = [event_ids] if isinstance(event_ids, int) else list(event_ids)
-    events = list(OutboxEvent.objects.filter(pk__in=ids).order_by("id"))
+    try:
+        events = list(OutboxEvent.objects.filter(pk__in=ids).order_by("id"))
+    except DATABASE_DOWN as exc:
+        logger.warning("%s: database unavailable; %d events will be retried", task.name, len(ids))
+        raise _retry(task, ids, exc, not_before=1.0, database_down=True) from exc
     transient: list[int] = []
     transient_error: Exception | None = None
     not_before = 0.0
+    database_down = False
     errors: list[Exception] = []
     retryable: tuple[type[Exception], ...] = (RetryLater, *retry_on)
     for position, event in enumerate(events):
@@ -259,6 +286,14 @@ def handle_events(
             transient.extend(unfinished)
             transient_error = exc
             break
+        except DATABASE_DOWN as exc:
+            logger.warning(
+                "%s: database unavailable; event %s will be retried", task.name, event.pk
+            )
+            transient.append(event.pk)
+            transient_error = exc
+            not_before = max(not_before, 1.0)
+            database_down = True
         except retryable as exc:
             logger.warning("%s: outbox event %s will be retried: %s", task.name, event.pk, exc)
             transient.append(event.pk)
@@ -269,16 +304,43 @@ def handle_events(
             logger.exception("%s: outbox event %s failed", task.name, event.pk)
             errors.append(exc)
     if transient:
-        countdown = max(
-            get_exponential_backoff_interval(
-                factor=1,
-                retries=task.request.retries,
-                maximum=RETRY_BACKOFF_MAX,
-                full_jitter=True,
-            ),
-            not_before,
-        )
+        assert transient_error is not None  # noqa: S101
         # Raises Retry unless another error is to be raised below.
-        task.retry(args=[transient], countdown=countdown, exc=transient_error, throw=not errors)
+        _retry(
+            task,
+            transient,
+            transient_error,
+            not_before=not_before,
+            database_down=database_down,
+            throw=not errors,
+        )
     if errors:
         raise errors[0]
+
+
+def _retry(
+    task: Any,
+    event_ids: list[int],
+    exc: Exception,
+    *,
+    not_before: float,
+    database_down: bool,
+    throw: bool = True,
+) -> Exception:
+    """Schedule ``event_ids`` again with exponential backoff (full jitter), no sooner
+    than ``not_before`` seconds; returns (or, with ``throw``, raises) Celery's Retry."""
+    countdown = max(
+        get_exponential_backoff_interval(
+            factor=1,
+            retries=task.request.retries,
+            maximum=RETRY_BACKOFF_MAX,
+            full_jitter=True,
+        ),
+        not_before,
+    )
+    limit = task.max_retries
+    if database_down:
+        limit = max(limit or 0, DATABASE_RETRIES)
+    return task.retry(
+        args=[event_ids], countdown=countdown, exc=exc, throw=throw, max_retries=limit
+    )
