@@ -327,12 +327,18 @@ class DemoSeeder:
         live_orders: int = DEFAULT_LIVE_ORDERS,
         report: Callable[[StepResult], None] | None = None,
         now: dt.datetime | None = None,
+        random_passwords: bool = False,
     ) -> None:
         self.order_count = orders
         self.customer_count = customers
         self.live_order_count = live_orders
         self.report = report or (lambda result: None)
         self.now = now or timezone.now()
+        self.random_passwords = random_passwords
+        # What this run created that only it can show: the new users' passwords and
+        # the carriers' new webhook secrets.
+        self.new_passwords: dict[str, str] = {}
+        self.new_webhook_secrets: dict[str, str] = {}
         self.locations: dict[str, Location] = {}
         self.methods: dict[str, ShippingMethod] = {}
         self.products: dict[str, Product] = {}
@@ -415,7 +421,10 @@ class DemoSeeder:
     # --- staff and master data ------------------------------------------------------
 
     def seed_users(self, result: StepResult) -> None:
-        result.created, result.existing = ensure_demo_users()
+        self.new_passwords, result.existing = ensure_demo_users(
+            random_passwords=self.random_passwords
+        )
+        result.created = len(self.new_passwords)
 
     @transaction.atomic
     def seed_locations(self, result: StepResult) -> None:
@@ -470,7 +479,8 @@ class DemoSeeder:
     def seed_webhook_secrets(self, result: StepResult) -> None:
         from .credentials import ensure_webhook_secrets
 
-        result.created, result.existing = ensure_webhook_secrets()
+        self.new_webhook_secrets, result.existing = ensure_webhook_secrets()
+        result.created = len(self.new_webhook_secrets)
 
     def seed_tax_rates(self, result: StepResult) -> None:
         from .reference import ensure_tax_rates

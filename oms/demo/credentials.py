@@ -1,15 +1,17 @@
 """Demo integration credentials: an API key for the first demo company, one for the
-dropship vendor, and fixed tracking-webhook secrets for the demo carriers.
+dropship vendor, and a random tracking-webhook secret for each demo carrier.
 
 OMS stores only a hash of an API key and shows the key once, when it is issued, so
 the seed writes the keys it issues to a private file (``var/demo-api-keys.txt`` by
-default; ``var/`` is not versioned) for ``demo_logins`` to print. Setting
-``OMS_DEMO_KEYS_FILE`` moves it (the tests do).
+default; ``var/`` is not versioned) for ``demo_logins`` to print. The carriers'
+webhook secrets go to the same file. Setting ``OMS_DEMO_KEYS_FILE`` moves it (the
+tests do).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -20,14 +22,15 @@ from customers.models import ApiKey, Company
 from fulfillment.models import Carrier
 from inventory.models import Location
 
-from .data import CARRIERS, COMPANIES, DEMO_WEBHOOK_SECRET_PREFIX, DROPSHIP_VENDOR_CODE
+from .data import CARRIERS, COMPANIES, DROPSHIP_VENDOR_CODE
 
 COMPANY_KEY_NAME = "Demo integration"
 VENDOR_KEY_NAME = "Demo vendor portal"
 COMPANY_ACCOUNT = COMPANIES[0].account_number
 FILE_HEADER = (
-    "# OMS demo API keys, written by `manage.py seed_demo`. OMS keeps only their hashes,\n"
-    "# so this file is the only copy: keep it private. `manage.py demo_logins` prints them.\n"
+    "# OMS demo API keys and carrier webhook secrets, written by `manage.py seed_demo`.\n"
+    "# OMS keeps only the keys' hashes, so this file is their only copy: keep it private.\n"
+    "# `manage.py demo_logins` prints them.\n"
 )
 
 
@@ -103,23 +106,52 @@ def active_demo_keys() -> dict[str, str]:
     return values
 
 
-def demo_webhook_secret(carrier_code: str) -> str:
-    return f"{DEMO_WEBHOOK_SECRET_PREFIX}{carrier_code.lower()}"
+# Earlier versions of the seed gave each demo carrier this published secret plus its
+# code: anyone could post its tracking events. A carrier still on it gets a new one.
+PUBLISHED_WEBHOOK_SECRET_PREFIX = "demo-webhook-"  # noqa: S105 - the leaked value
+
+
+def webhook_secret_name(carrier_code: str) -> str:
+    """The keys file's name for a carrier's webhook secret."""
+    return f"CARRIER_{carrier_code.upper()}_WEBHOOK_SECRET"
+
+
+def demo_webhook_secrets() -> dict[str, str]:
+    """The webhook secrets the seed generated that the carriers still use, by code."""
+    values = read_keys_file()
+    carriers = Carrier.objects.filter(code__in=[spec.code for spec in CARRIERS]).order_by("code")
+    return {
+        carrier.code: carrier.webhook_secret
+        for carrier in carriers
+        if carrier.webhook_secret
+        and values.get(webhook_secret_name(carrier.code)) == carrier.webhook_secret
+    }
 
 
 @transaction.atomic
-def ensure_webhook_secrets() -> tuple[int, int]:
-    """Give each demo carrier without a webhook secret its demo secret.
+def ensure_webhook_secrets() -> tuple[dict[str, str], int]:
+    """Give each demo carrier without a webhook secret (or still on the published one) a
+    random secret, kept in the keys file; returns (the new secrets by carrier code, how
+    many carriers already had their own).
 
     No service edits carriers' settings (the admin does); a secret an operator set is
-    left alone. Returns (set, already set).
+    left alone. As for the API keys, the file is written inside the transaction.
     """
-    created = existing = 0
-    for carrier in Carrier.objects.filter(code__in=[spec.code for spec in CARRIERS]):
-        if carrier.webhook_secret:
+    path = keys_file()
+    values = read_keys_file(path)
+    issued: dict[str, str] = {}
+    existing = 0
+    for carrier in Carrier.objects.filter(code__in=[spec.code for spec in CARRIERS]).order_by(
+        "code"
+    ):
+        published = PUBLISHED_WEBHOOK_SECRET_PREFIX + carrier.code.lower()
+        if carrier.webhook_secret and carrier.webhook_secret != published:
             existing += 1
             continue
-        carrier.webhook_secret = demo_webhook_secret(carrier.code)
+        carrier.webhook_secret = secrets.token_urlsafe(32)
         carrier.save(update_fields=["webhook_secret"])
-        created += 1
-    return created, existing
+        issued[carrier.code] = carrier.webhook_secret
+        values[webhook_secret_name(carrier.code)] = carrier.webhook_secret
+    if issued:
+        _write_keys_file(path, values)
+    return issued, existing

@@ -360,10 +360,6 @@ PRICE_LISTS: tuple[PriceListSpec, ...] = (
     ),
 )  # fmt: skip
 
-# Fixed, public secrets for the demo carriers' tracking webhooks (X-Carrier-Token), like
-# the demo passwords: ``demo_logins`` prints them while they are unchanged.
-DEMO_WEBHOOK_SECRET_PREFIX = "demo-webhook-"  # noqa: S105 - a public demo value
-
 CANCEL_REASONS: tuple[str, ...] = (
     "Customer changed their mind",
     "Ordered twice by mistake",

@@ -1,9 +1,12 @@
 """Demo staff logins: one per role, plus a superuser.
 
 The passwords are defined here once; ``seed_demo`` creates the users with them and
-``demo_logins`` prints them only while a user still has its demo password.
+``demo_logins`` prints them only while a user still has its demo password. Seeding
+with ``DEBUG`` off (``--allow-production``) gives them random passwords instead,
+printed once by the seed.
 """
 
+import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
@@ -44,11 +47,13 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 
 
 @transaction.atomic
-def ensure_demo_users() -> tuple[int, int]:
-    """Create the missing demo users; returns (created, already there).
+def ensure_demo_users(*, random_passwords: bool = False) -> tuple[dict[str, str], int]:
+    """Create the missing demo users; returns (the created users' passwords by username,
+    how many were already there).
 
-    An existing user is left exactly as it is (password, groups, flags): whoever
-    runs the demo may have changed it on purpose.
+    With ``random_passwords`` each new user gets a random password rather than its
+    published demo one. An existing user is left exactly as it is (password, groups,
+    flags): whoever runs the demo may have changed it on purpose.
     """
     # The groups normally exist after ``migrate``; syncing again costs nothing and
     # makes the seed independent of how the database was created.
@@ -58,14 +63,15 @@ def ensure_demo_users() -> tuple[int, int]:
             "username", flat=True
         )
     )
-    created = 0
+    created: dict[str, str] = {}
     for spec in DEMO_USERS:
         if spec.username in existing:
             continue
+        password = secrets.token_urlsafe(12) if random_passwords else spec.password
         user = User.objects.create_user(
             username=spec.username,
             email=spec.email,
-            password=spec.password,
+            password=password,
             first_name=spec.first_name,
             last_name=spec.last_name,
             is_staff=True,
@@ -73,5 +79,5 @@ def ensure_demo_users() -> tuple[int, int]:
         )
         if spec.group:
             user.groups.add(Group.objects.get(name=spec.group))
-        created += 1
+        created[spec.username] = password
     return created, len(existing)

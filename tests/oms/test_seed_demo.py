@@ -53,7 +53,11 @@ from inventory.models import (
 from oms.core import refcache
 from oms.demo.builders import SEED_ACTOR, customer_spec, newcomer_spec, stock_plan
 from oms.demo.catalog import product_specs
-from oms.demo.credentials import demo_webhook_secret, read_keys_file
+from oms.demo.credentials import (
+    PUBLISHED_WEBHOOK_SECRET_PREFIX,
+    read_keys_file,
+    webhook_secret_name,
+)
 from oms.demo.data import (
     COMPANIES,
     LOCATIONS,
@@ -134,9 +138,10 @@ def keys_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def seeded_module(django_db_setup, django_db_blocker, keys_path):
     # Shipping methods and tax rates are cached per process; other modules' rows are gone.
+    # The demo is seeded with DEBUG on, as `make run` does (see test_seed_guard).
     refcache.clear()
     with (
-        override_settings(OMS_DEMO_KEYS_FILE=keys_path),
+        override_settings(OMS_DEMO_KEYS_FILE=keys_path, DEBUG=True),
         django_db_blocker.unblock(),
         transaction.atomic(),
     ):
@@ -462,14 +467,32 @@ def test_demo_api_keys_are_kept_in_a_private_file_and_work(seeded, keys_path):
     assert stat.S_IMODE(keys_path.stat().st_mode) == 0o600
 
 
-def test_demo_carriers_get_their_webhook_secret_unless_one_is_set(seeded):
-    carriers = Carrier.objects.all()
-    assert all(c.webhook_secret == demo_webhook_secret(c.code) for c in carriers)
-    carriers.filter(code="SIM").update(webhook_secret="the-operators-own")
+def test_demo_carriers_get_a_random_webhook_secret_kept_in_the_keys_file(seeded, keys_path):
+    values = read_keys_file(keys_path)
+    secrets = {c.code: c.webhook_secret for c in Carrier.objects.all()}
 
-    call_command("seed_demo", **SMALL)
+    assert all(values[webhook_secret_name(code)] == secret for code, secret in secrets.items())
+    assert all(len(secret) >= 40 for secret in secrets.values())
+    assert len(set(secrets.values())) == len(secrets)
+    assert not any(s.startswith(PUBLISHED_WEBHOOK_SECRET_PREFIX) for s in secrets.values())
 
-    assert Carrier.objects.get(code="SIM").webhook_secret == "the-operators-own"
+
+def test_a_secret_an_operator_set_is_kept_and_a_published_one_replaced(seeded, keys_path):
+    Carrier.objects.filter(code="SIM").update(webhook_secret="the-operators-own")
+    Carrier.objects.filter(code="PARCELX").update(webhook_secret="demo-webhook-parcelx")
+    keys = keys_path.read_text()  # the database rolls back after the test, the file not
+    out = StringIO()
+    try:
+        call_command("seed_demo", orders=40, customers=20, live_orders=LIVE, stdout=out)
+
+        assert Carrier.objects.get(code="SIM").webhook_secret == "the-operators-own"
+        renewed = Carrier.objects.get(code="PARCELX").webhook_secret
+        assert renewed != "demo-webhook-parcelx"
+        assert read_keys_file(keys_path)[webhook_secret_name("PARCELX")] == renewed
+        assert renewed in out.getvalue()
+        assert "the-operators-own" not in out.getvalue()
+    finally:
+        keys_path.write_text(keys)
 
 
 def last_changes() -> dict[str, object]:
@@ -578,8 +601,8 @@ def test_demo_logins_prints_the_api_keys_and_an_order_example(seeded, keys_path)
     assert "curl -sS -X POST http://oms.test:8000/api/v1/orders/" in text
     assert f"Authorization: Bearer {values['COMPANY_API_KEY']}" in text
     assert "Idempotency-Key:" in text
-    assert "X-Carrier-Token: demo-webhook-sim" in text
-    assert demo_webhook_secret("PARCELX") in text
+    assert f"X-Carrier-Token: {values[webhook_secret_name('SIM')]}" in text
+    assert values[webhook_secret_name("PARCELX")] in text
 
 
 def test_demo_logins_prints_no_revoked_or_missing_key(seeded, keys_path):

@@ -1,8 +1,9 @@
 """Print where to log in, the demo logins and the demo integration credentials.
 
 A password is shown only while the user still has its demo password, a carrier's
-webhook secret only while it is the demo's, and an API key only while it is active,
-so a deployment whose operators changed theirs never prints anything secret.
+webhook secret only while it is the one the seed generated, and an API key only while
+it is active, so a deployment whose operators changed theirs never prints anything
+secret.
 """
 
 import json
@@ -18,16 +19,15 @@ from django.utils import timezone
 
 from customers.models import Address, AddressKind, ApiKey, Company
 from fulfillment.carriers import SIMULATED_CODE
-from fulfillment.models import Carrier, Shipment, ShipmentStatus
+from fulfillment.models import Shipment, ShipmentStatus
 from inventory.models import NetworkStock
 from oms.demo.credentials import (
     COMPANY_ACCOUNT,
     COMPANY_KEY_NAME,
     active_demo_keys,
-    demo_webhook_secret,
+    demo_webhook_secrets,
     keys_file,
 )
-from oms.demo.data import CARRIERS
 from oms.demo.users import DEMO_USERS
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -134,18 +134,11 @@ class Command(BaseCommand):
         )
 
     def _webhooks(self, base_url: str) -> None:
-        carriers = Carrier.objects.filter(code__in=[spec.code for spec in CARRIERS]).order_by(
-            "code"
-        )
         rows = [("carrier", "X-Carrier-Token")]
-        rows += [
-            (carrier.code, carrier.webhook_secret)
-            for carrier in carriers
-            if carrier.webhook_secret == demo_webhook_secret(carrier.code)
-        ]
+        rows += list(demo_webhook_secrets().items())
         if len(rows) == 1:
             return
-        self.stdout.write("Carrier tracking webhooks (demo secrets):")
+        self.stdout.write("Carrier tracking webhooks (the secrets seed_demo generated):")
         self._table(rows)
         secret = dict(rows).get(SIMULATED_CODE)
         shipment = (

@@ -4,6 +4,11 @@ and a live operation (today's orders placed, routed, shipped, picked up, cancell
 and drafts) written through the same services as production.
 
 Safe to run again: only what is missing is written (see ``oms.demo.builders``).
+
+The demo's staff logins have published passwords, so the seed refuses to run with
+``DEBUG`` off (production settings) unless ``--allow-production`` says it is meant;
+the users it then creates get random passwords, printed once. Carrier webhook
+secrets are always random, printed when they are made (and by ``demo_logins``).
 """
 
 import logging
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -66,6 +72,12 @@ class Command(BaseCommand):
             help=f"Orders placed today through the services, then routed, partly shipped, "
             f"picked up or cancelled (default {DEFAULT_LIVE_ORDERS}; 0: no live operation).",
         )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even though DEBUG is off. The demo users then get random passwords, "
+            "printed once.",
+        )
         parser.add_argument("--quiet", action="store_true", help="Print nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -73,6 +85,15 @@ class Command(BaseCommand):
         live_orders = options["live_orders"]
         if orders < 0 or customers < 0 or live_orders < 0:
             raise CommandError("--orders, --customers and --live-orders take zero or more.")
+        production = not settings.DEBUG
+        if production and not options["allow_production"]:
+            raise CommandError(
+                "DEBUG is off: these look like production settings, and the demo data "
+                "includes staff logins (a superuser among them). Nothing was written. "
+                "For the demo, run with the local settings (DJANGO_SETTINGS_MODULE="
+                "oms.settings.local, as `make run` does); to seed this database anyway, "
+                "add --allow-production (the demo users then get random passwords)."
+            )
         quiet = options["quiet"] or options["verbosity"] == 0
         started = time.perf_counter()
         if not quiet:
@@ -85,6 +106,7 @@ class Command(BaseCommand):
             customers=customers,
             live_orders=live_orders,
             report=None if quiet else self._row,
+            random_passwords=production,
         )
         try:
             with quiet_inline_tasks(options["verbosity"]):
@@ -97,6 +119,7 @@ class Command(BaseCommand):
             raise CommandError(f"The database refused the demo data: {exc}") from exc
         if quiet:
             return
+        self._new_credentials(seeder)
         elapsed = time.perf_counter() - started
         if not any(result.created for result in results):
             self.stdout.write(
@@ -110,6 +133,22 @@ class Command(BaseCommand):
                     f"Demo data ready in {elapsed:.1f} s. The logins: python manage.py demo_logins"
                 )
             )
+
+    def _new_credentials(self, seeder: DemoSeeder) -> None:
+        """What only this run can show: random passwords, new webhook secrets."""
+        if seeder.random_passwords and seeder.new_passwords:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Staff logins with random passwords, shown this once (change them in "
+                    "the admin, or with `manage.py changepassword USER`):"
+                )
+            )
+            for username, password in seeder.new_passwords.items():
+                self.stdout.write(f"  {username:<12} {password}")
+        if seeder.new_webhook_secrets:
+            self.stdout.write("New carrier webhook secrets (send as X-Carrier-Token):")
+            for code, secret in seeder.new_webhook_secrets.items():
+                self.stdout.write(f"  {code:<12} {secret}")
 
     def _row(self, result: StepResult) -> None:
         self.stdout.write(
