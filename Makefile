@@ -31,10 +31,12 @@ run: seed
 	./scripts/serve.sh $(HOST) $(PORT)
 
 worker: install
-	$(BIN)/celery -A oms worker --loglevel=INFO
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-oms.settings.local} \
+		$(BIN)/celery -A oms worker --loglevel=INFO
 
 beat: install
-	$(BIN)/celery -A oms beat --loglevel=INFO
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-oms.settings.local} \
+		$(BIN)/celery -A oms beat --loglevel=INFO
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -n $${PYTEST_WORKERS:-2}

@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.local")
+# A production entry point (workers, beat): production settings unless told otherwise;
+# scripts/serve.sh and `make worker` set the developer settings for the demo.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.base")
 
 app = Celery("oms")
 app.config_from_object("django.conf:settings", namespace="CELERY")

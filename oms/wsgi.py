@@ -13,7 +13,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.local")
+# A production entry point: without DJANGO_SETTINGS_MODULE it runs on the production
+# settings, which refuse to start without a SECRET_KEY. Only manage.py defaults to the
+# developer settings (DEBUG, a fixed key); scripts/serve.sh sets them for the demo.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.base")
 
 application = get_wsgi_application()
 

@@ -5,6 +5,8 @@ set -euo pipefail
 HOST=${1:-127.0.0.1}
 PORT=${2:-8000}
 BIN=${VENV:-.venv}/bin
+# The demo runs on the developer settings; gunicorn and Celery default to production's.
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-oms.settings.local}
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
