@@ -26,16 +26,13 @@ from fulfillment.models import ServiceLevel, ShippingMethod
 from inventory.models import Location
 from oms.core.errors import DomainError
 
-from .imports import IMPORT_CHANNELS
+from .imports import IMPORT_CHANNELS, ImportLimits, describe_size
 from .models import Channel, OrderLine
 from .placement import LineRequest, OrderRequest
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-# Uploads are read into memory and kept server-side between the dry run and the real
-# import; 5 MB holds tens of thousands of rows.
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 IMPORT_EXTENSIONS = (".csv", ".xlsx")
 
 REASON_HELP = "Kept in the order's timeline."
@@ -457,22 +454,32 @@ class ShippingMethodForm(forms.Form):
 
 
 class OrderImportForm(forms.Form):
-    file = forms.FileField(
-        help_text="A .csv or .xlsx file with one row per order line, at most 5 MB."
-    )
+    """The upload of an import's dry run. The size is checked here, before the file
+    is read into memory (and kept server-side until the real import); what it holds
+    is checked by ``orders.imports.read_dataset``."""
+
+    file = forms.FileField()
     channel = forms.ChoiceField(
         choices=[(c.value, c.label) for c in IMPORT_CHANNELS],
         initial=Channel.IMPORT,
         help_text="Re-importing skips orders already imported from the same channel.",
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = ImportLimits.current()
+        self.fields["file"].help_text = (
+            "A .csv or .xlsx file with one row per order line: at most "
+            f"{self.limits.rows:,} rows and {describe_size(self.limits.file_bytes)}."
+        )
+
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if PurePath(upload.name or "").suffix.lower() not in IMPORT_EXTENSIONS:
             raise ValidationError("Upload a .csv or .xlsx file.", code="file_type")
-        if upload.size > MAX_IMPORT_BYTES:
+        if upload.size > self.limits.file_bytes:
             raise ValidationError(
-                f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB; split it.",
+                f"The file is larger than {describe_size(self.limits.file_bytes)}; split it.",
                 code="file_size",
             )
         return upload

@@ -7,14 +7,16 @@ import io
 from decimal import Decimal
 
 import pytest
+import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
 from oms.core import refcache
 from orders.admin import IMPORT_SESSION_KEY, IMPORT_STAGING_DIR
-from orders.imports import REQUIRED_COLUMNS, read_dataset
+from orders.imports import NOT_A_WORKBOOK, REQUIRED_COLUMNS, UNEXPECTED_ERROR, read_dataset
 from orders.models import Channel, Order
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, ShippingMethodFactory
 
@@ -164,14 +166,16 @@ def test_an_unreadable_file_is_a_form_error(admin_client, db):
     assert Order.objects.count() == 0
 
 
-def test_a_file_over_the_size_limit_is_refused(admin_client, db, monkeypatch):
-    monkeypatch.setattr("orders.forms.MAX_IMPORT_BYTES", 10)
+def test_a_file_over_the_size_limit_is_refused(admin_client, db, settings):
+    settings.OMS_IMPORT_MAX_BYTES = 10
 
     response = admin_client.post(
         reverse(IMPORT), {"file": _file(GOOD_AND_BAD), "channel": "import"}
     )
 
-    assert response.context["form"].errors["file"][0].startswith("The file is larger than")
+    assert response.context["form"].errors["file"] == [
+        "The file is larger than 10 bytes; split it."
+    ]
 
 
 def test_import_needs_the_place_on_behalf_permission(client_for, customer, stocked, tmp_path):
@@ -190,8 +194,8 @@ def test_import_needs_the_place_on_behalf_permission(client_for, customer, stock
 
 
 def test_an_xlsx_file_is_imported_like_a_csv(admin_client, customer, stocked):
-    dataset = read_dataset(_file(GOOD_AND_BAD).read(), "orders.csv")
-    upload = SimpleUploadedFile("orders.xlsx", dataset.export("xlsx"))
+    workbook = tablib.Dataset().load(_file(GOOD_AND_BAD).read().decode(), format="csv")
+    upload = SimpleUploadedFile("orders.xlsx", workbook.export("xlsx"))
 
     dry = admin_client.post(reverse(IMPORT), {"file": upload, "channel": "import"})
     done = admin_client.post(reverse(IMPORT), {"confirm": "1", "token": dry.context["token"]})
@@ -199,3 +203,137 @@ def test_an_xlsx_file_is_imported_like_a_csv(admin_client, customer, stocked):
     assert [r["outcome"] for r in dry.context["rows"]] == ["ok", "errors"]
     assert [r["outcome"] for r in done.context["rows"]] == ["imported", "refused"]
     assert Order.objects.get().channel == Channel.IMPORT
+
+
+# --- files and rows that cannot hurt ------------------------------------------------------
+
+
+CUSTOMIZABLE_HEADER = HEADER.replace("shipping_method,", "shipping_method,customization,")
+
+
+def _csv(lines: list[str], name: str = "orders.csv") -> SimpleUploadedFile:
+    body = CUSTOMIZABLE_HEADER + "".join(lines)
+    return SimpleUploadedFile(name, body.encode(), content_type="text/csv")
+
+
+def _line(ref: str, sku: str, qty: int = 1, *, city: str = "Reno", customization: str = "") -> str:
+    return (
+        f"{ref},pat@example.com,{sku},{qty},STANDARD,{customization},"
+        f"Pat,1 Main St,{city},NV,89502,US\n"
+    )
+
+
+def test_an_xlsx_that_is_not_a_workbook_is_a_form_error(admin_client, customer, stocked, tmp_path):
+    upload = _csv([_line("M-1", "MUG-RED")], name="orders.xlsx")
+
+    response = admin_client.post(reverse(IMPORT), {"file": upload, "channel": "import"})
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [NOT_A_WORKBOOK]
+    assert "Please correct the error below" not in response.content.decode()
+    assert Order.objects.count() == 0
+    assert _staged(tmp_path) == []
+
+
+def test_a_file_over_the_row_limit_is_a_form_error(
+    admin_client, customer, stocked, tmp_path, settings
+):
+    settings.OMS_IMPORT_MAX_ROWS = 2
+    upload = _csv([_line(f"M-{n}", "MUG-RED") for n in range(3)])
+
+    response = admin_client.post(reverse(IMPORT), {"file": upload, "channel": "import"})
+
+    assert response.context["form"].non_field_errors() == ["At most 2 rows per file; split it."]
+    assert Order.objects.count() == 0
+    assert _staged(tmp_path) == []
+
+
+def test_the_dry_run_refuses_the_rows_the_import_would_refuse(admin_client, customer, stocked):
+    # Given a file with a NUL character in a city and a customization nested
+    # thousands deep, between two good orders
+    nested = '"{""engraving"": ' + "[" * 3000 + "]" * 3000 + '}"'
+    upload = _csv(
+        [
+            _line("M-1", "MUG-RED"),
+            _line("M-2", "MUG-RED", city="Re\x00no"),
+            _line("M-3", "CUP-BLUE", customization=nested),
+            _line("M-4", "CUP-BLUE"),
+        ]
+    )
+
+    # When the agent runs it dry, then confirms
+    dry = admin_client.post(reverse(IMPORT), {"file": upload, "channel": "import"})
+    done = admin_client.post(reverse(IMPORT), {"confirm": "1", "token": dry.context["token"]})
+
+    # Then the dry run already names each bad row and why, and the import agrees
+    assert [(r["result"].reference, r["outcome"]) for r in dry.context["rows"]] == [
+        ("M-1", "ok"),
+        ("M-2", "errors"),
+        ("M-3", "errors"),
+        ("M-4", "ok"),
+    ]
+    content = dry.content.decode()
+    assert "Row 3: ship_city contains a NUL character" in content
+    assert "Row 4: customization is longer than 2000 characters" in content
+    assert "Import 2 orders" in content
+    assert [r["outcome"] for r in done.context["rows"]] == [
+        "imported",
+        "refused",
+        "refused",
+        "imported",
+    ]
+    assert sorted(Order.objects.values_list("external_reference", flat=True)) == ["M-1", "M-4"]
+
+
+def test_an_unexpected_failure_at_import_refuses_that_order_alone(
+    admin_client, customer, stocked, caplog
+):
+    # Given a dry run of three good orders
+    upload = _csv(
+        [_line("M-1", "MUG-RED", 2), _line("M-2", "MUG-RED", 7), _line("M-3", "CUP-BLUE")]
+    )
+    dry = admin_client.post(reverse(IMPORT), {"file": upload, "channel": "import"})
+    assert dry.context["report"].valid == 3
+    # And a database that then refuses the second in a way nothing could foresee
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE orders_orderline "
+            "ADD CONSTRAINT test_no_seven CHECK (quantity_ordered <> 7)"
+        )
+
+    # When the agent confirms
+    done = admin_client.post(reverse(IMPORT), {"confirm": "1", "token": dry.context["token"]})
+
+    # Then the report lists all three: the 1st and 3rd placed, the 2nd refused
+    assert done.status_code == 200
+    assert [(r["result"].reference, r["outcome"]) for r in done.context["rows"]] == [
+        ("M-1", "imported"),
+        ("M-2", "refused"),
+        ("M-3", "imported"),
+    ]
+    assert UNEXPECTED_ERROR in done.content.decode()
+    assert sorted(Order.objects.values_list("external_reference", flat=True)) == ["M-1", "M-3"]
+    assert _committed() == 3
+    assert any(r.exc_info for r in caplog.records if r.name == "orders.imports")
+    messages = [str(m) for m in done.context["messages"]]
+    assert messages == ["Imported 2 order(s); 0 already imported, 1 refused."]
+
+
+def test_a_product_withdrawn_after_the_dry_run_refuses_its_order_with_the_reason(
+    admin_client, customer, stocked
+):
+    upload = _csv([_line("M-1", "MUG-RED"), _line("M-2", "CUP-BLUE"), _line("M-3", "MUG-RED")])
+    dry = admin_client.post(reverse(IMPORT), {"file": upload, "channel": "import"})
+    stocked[1].is_active = False
+    stocked[1].save()
+
+    done = admin_client.post(reverse(IMPORT), {"confirm": "1", "token": dry.context["token"]})
+
+    assert [
+        (r["result"].reference, r["outcome"], r["result"].errors) for r in done.context["rows"]
+    ] == [
+        ("M-1", "imported", []),
+        ("M-2", "refused", ["No longer sold: CUP-BLUE."]),
+        ("M-3", "imported", []),
+    ]
+    assert sorted(Order.objects.values_list("external_reference", flat=True)) == ["M-1", "M-3"]

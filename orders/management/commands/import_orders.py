@@ -4,11 +4,21 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from oms.core.actors import Actor
-from orders.imports import ImportFileError, import_orders, read_dataset
+from orders.imports import (
+    ImportFileError,
+    ImportLimits,
+    describe_size,
+    import_orders,
+    read_dataset,
+)
 
 
 class Command(BaseCommand):
-    help = "Import orders from a CSV or XLSX file (one row per line, grouped by order_ref)."
+    help = (
+        "Import orders from a CSV or XLSX file (one row per line, grouped by order_ref). "
+        "Prints one line per order; exits non-zero when the file is refused or any "
+        "order is refused."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
@@ -19,6 +29,10 @@ class Command(BaseCommand):
         path = Path(options["path"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")
+        # Refused before it is read into memory, like an upload over the limit.
+        limit = ImportLimits.current().file_bytes
+        if path.stat().st_size > limit:
+            raise CommandError(f"The file is larger than {describe_size(limit)}; split it.")
         try:
             dataset = read_dataset(path.read_bytes(), path.name)
             report = import_orders(
@@ -43,3 +57,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{mode}: {report.valid} ok, {report.failed} with errors, {report.skipped} skipped"
         )
+        if report.failed:
+            raise CommandError(
+                f"{report.failed} order(s) refused; see the lines marked ERROR above."
+            )
