@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +23,9 @@ from fulfillment.models import (
     Shipment,
 )
 from oms.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
+from oms.api.throttling import carrier_auth_failures
 from oms.core.actors import Actor
+from oms.security import client_ip
 from orders.api.serializers import OrderOutput
 from orders.selectors import list_company_orders
 
@@ -236,13 +238,27 @@ class CarrierEventView(APIView):
 
     @extend_schema(request=CarrierEventInput, responses={200: None, 202: None})
     def post(self, request: Request, code: str) -> Response:
+        # Guessing is slowed down: past OMS_CARRIER_AUTH_FAILURE_RATE failed tokens for
+        # one carrier from one address, every request from there is refused with 429
+        # until the rate allows one more, the right token included (else the answers
+        # would still tell a guess that hit).
+        failures = carrier_auth_failures()
+        source = f"{code.upper()}|{client_ip(request)}"
+        verdict = failures.peek(source)
+        if not verdict.allowed:
+            raise Throttled(
+                wait=verdict.wait, detail="Too many failed authentications. Retry later."
+            )
         carrier = Carrier.objects.filter(code=code.upper(), is_active=True).first()
-        token = request.headers.get("X-Carrier-Token", "")
+        # Compared as bytes: a header is any text (a str compare_digest refuses
+        # non-ASCII), and the comparison takes the same time whatever it holds.
+        token = request.headers.get("X-Carrier-Token", "").encode("utf-8", "replace")
         if (
             carrier is None
             or not carrier.webhook_secret
-            or not hmac.compare_digest(carrier.webhook_secret, token)
+            or not hmac.compare_digest(carrier.webhook_secret.encode(), token)
         ):
+            failures.hit(source, refund=False)
             raise AuthenticationFailed("Unknown carrier or wrong X-Carrier-Token.")
         data = CarrierEventInput(data=request.data)
         data.is_valid(raise_exception=True)

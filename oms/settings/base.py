@@ -5,11 +5,13 @@ Production runs on this module alone, configured through environment variables
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "simple_history",
+    "axes",
+    "csp",
     "customers",
     "inventory",
     "fulfillment",
@@ -64,7 +68,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a log-in refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oms.urls"
@@ -124,6 +131,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -133,6 +141,28 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 # --- Celery -----------------------------------------------------------------
 # Without REDIS_URL every task runs inline ("eager"), so the demo needs no broker.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# --- Caches -------------------------------------------------------------------
+# "throttle" holds the request counters of the API throttle and of the carrier
+# webhook's failed authentications. Every process must see the same counts, or the
+# real limit is the configured one times the number of processes: in Redis when there
+# is one (THROTTLE_CACHE_URL, by default REDIS_URL), else in this process's memory
+# (the demo runs one process). Short timeouts, because a Redis that is down must not
+# stall requests: oms.api.throttling then counts in local memory until it is back.
+THROTTLE_CACHE_URL = os.environ.get("THROTTLE_CACHE_URL") or REDIS_URL
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": THROTTLE_CACHE_URL,
+            "KEY_PREFIX": "oms-throttle",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+        if THROTTLE_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    ),
+}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -218,6 +248,9 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Load balancers and orchestrators probe over plain HTTP, inside the network: a 301
+# to HTTPS would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- Domain settings ----------------------------------------------------------
@@ -225,6 +258,50 @@ OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "USD")
 # Admin changelists above this many rows show an estimated total instead of COUNT(*).
 OMS_ADMIN_EXACT_COUNT_LIMIT = int(os.environ.get("OMS_ADMIN_EXACT_COUNT_LIMIT", "10000"))
 
+# How many reverse proxies in front of OMS append to X-Forwarded-For. 0: the client is
+# the connection's peer (REMOTE_ADDR). The login lockout and the carrier webhook's
+# limit count per client address (oms.security.client_ip).
+OMS_TRUSTED_PROXY_COUNT = int(os.environ.get("OMS_TRUSTED_PROXY_COUNT", "0"))
+
+# Content-Security-Policy on every response (django-csp). Scripts, styles, images and
+# fonts come from our own origin only: no inline script and no inline style, so the
+# templates keep their styles in static/oms/admin.css. The API's docs page adds the
+# CDN of its Swagger UI (oms.api.urls).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Admin log-in lockout (django-axes). After OMS_LOGIN_FAILURE_LIMIT failed log-ins of
+# one username from one address, that username is refused from that address; after
+# OMS_LOGIN_IP_FAILURE_LIMIT failures from one address, whatever the usernames, the
+# address is refused (oms.security.LoginAttemptHandler). Failures count for
+# OMS_LOGIN_COOLOFF_MINUTES after the latest one; a successful log-in clears its own
+# username's failures from its address. `manage.py axes_reset_username NAME`,
+# `axes_reset_ip ADDRESS`, `axes_reset` or the "Unlock" action on Axes › Access
+# attempts lift a lockout at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "oms.security.LoginAttemptHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_FAILURE_LIMIT", "5"))
+OMS_LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_IP_FAILURE_LIMIT", "20"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("OMS_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "oms.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "oms.security.lockout_response"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -244,6 +321,7 @@ OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
 OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))
 # ...as long as this share of the credit limit stays free for them: exposure + total +
 # headroom within the limit, and a total of at most headroom / (parallel orders - 1).
+# Requests per API key, counted over a sliding window in the "throttle" cache.
 # Any other order of the company on credit terms is decided alone, in turn.
 OMS_CREDIT_HEADROOM = os.environ.get("OMS_CREDIT_HEADROOM", "0.25")
 # Route orders as soon as they are placed or released (tests switch it off to look
@@ -262,6 +340,9 @@ OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
 # it commits. The periodic sweep backs both up.
 OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
 
+# Failed authentications of the carrier webhook per carrier code and client address;
+# past it the webhook answers 429 with Retry-After, even to the right token.
+OMS_CARRIER_AUTH_FAILURE_RATE = os.environ.get("OMS_CARRIER_AUTH_FAILURE_RATE", "10/min")
 # --- Background work ------------------------------------------------------------
 # A notification is claimed ("sending") before it is sent. A claim older than this many
 # seconds was left by a worker that died mid-send, and the next attempt takes it over.

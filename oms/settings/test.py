@@ -29,4 +29,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Never the deployment's Redis: tests clear the caches. The throttle tests that need a
+# shared cache point it at REDIS_TEST_URL themselves.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttle",
+    },
+}
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", False)

@@ -4,7 +4,7 @@
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from customers.api_keys import create_api_key
@@ -24,12 +24,14 @@ from tests.factories import (
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
     """Per-process state survives between tests: the reference cache (shipping
-    methods, tax rates by primary key) and the throttle counters in the local cache."""
+    methods, tax rates by primary key) and the caches, the throttle counters included."""
     refcache.clear()
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield
     refcache.clear()
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 def api_client(raw_key: str) -> APIClient:
