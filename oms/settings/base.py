@@ -313,6 +313,12 @@ LOGGING = {
 # Order capture limits and hold rules.
 OMS_MAX_LINE_QUANTITY = int(os.environ.get("OMS_MAX_LINE_QUANTITY", "10000"))
 OMS_MAX_ORDER_LINES = int(os.environ.get("OMS_MAX_ORDER_LINES", "200"))
+# Order files (orders.imports) are refused past these, before they cost much: rows,
+# bytes, and bytes an .xlsx may unpack to (its zip's declared sizes); see
+# docs/operations.md.
+OMS_IMPORT_MAX_ROWS = int(os.environ.get("OMS_IMPORT_MAX_ROWS", "20000"))
+OMS_IMPORT_MAX_BYTES = int(os.environ.get("OMS_IMPORT_MAX_BYTES", "5242880"))
+OMS_IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("OMS_IMPORT_MAX_UNPACKED_BYTES", "41943040"))
 OMS_FRAUD_NEW_CUSTOMER_LIMIT = os.environ.get("OMS_FRAUD_NEW_CUSTOMER_LIMIT", "1500.00")
 OMS_FRAUD_VELOCITY_PER_HOUR = int(os.environ.get("OMS_FRAUD_VELOCITY_PER_HOUR", "5"))
 OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
