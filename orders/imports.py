@@ -81,20 +81,18 @@ MEGABYTE = 1024 * 1024
 @dataclass(frozen=True)
 class ImportLimits:
     """How much one file may hold (settings ``OMS_IMPORT_MAX_ROWS``,
-    ``OMS_IMPORT_MAX_BYTES``, ``OMS_IMPORT_MAX_UNPACKED_BYTES``)."""
+    ``OMS_IMPORT_MAX_BYTES``, ``OMS_IMPORT_MAX_UNPACKED_BYTES``), read when a file is."""
 
-    rows: int = 20_000
-    file_bytes: int = 5 * MEGABYTE
-    unpacked_bytes: int = 40 * MEGABYTE
+    rows: int
+    file_bytes: int
+    unpacked_bytes: int
 
     @classmethod
     def current(cls) -> ImportLimits:
         return cls(
-            rows=int(getattr(settings, "OMS_IMPORT_MAX_ROWS", cls.rows)),
-            file_bytes=int(getattr(settings, "OMS_IMPORT_MAX_BYTES", cls.file_bytes)),
-            unpacked_bytes=int(
-                getattr(settings, "OMS_IMPORT_MAX_UNPACKED_BYTES", cls.unpacked_bytes)
-            ),
+            rows=settings.OMS_IMPORT_MAX_ROWS,
+            file_bytes=settings.OMS_IMPORT_MAX_BYTES,
+            unpacked_bytes=settings.OMS_IMPORT_MAX_UNPACKED_BYTES,
         )
 
 
