@@ -242,22 +242,16 @@ SPECTACULAR_SETTINGS = {
 # --- Security (production values; local/test relax them) --------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# Load balancers and orchestrators probe over plain HTTP, inside the network: a 301
+# to HTTPS would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Load balancers and orchestrators probe over plain HTTP, inside the network: a 301
-# to HTTPS would read as "down".
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
-
-# --- Domain settings ----------------------------------------------------------
-OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "USD")
-# Admin changelists above this many rows show an estimated total instead of COUNT(*).
-OMS_ADMIN_EXACT_COUNT_LIMIT = int(os.environ.get("OMS_ADMIN_EXACT_COUNT_LIMIT", "10000"))
-
 # How many reverse proxies in front of OMS append to X-Forwarded-For. 0: the client is
 # the connection's peer (REMOTE_ADDR). The login lockout and the carrier webhook's
 # limit count per client address (oms.security.client_ip).
@@ -302,12 +296,20 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "oms.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "oms.security.lockout_response"
+
+# --- Domain settings ----------------------------------------------------------
+OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "USD")
+# Admin changelists above this many rows show an estimated total instead of COUNT(*).
+OMS_ADMIN_EXACT_COUNT_LIMIT = int(os.environ.get("OMS_ADMIN_EXACT_COUNT_LIMIT", "10000"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Not the lockout's start-up banner in every command's output; failures still log.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # Order capture limits and hold rules.
@@ -321,13 +323,13 @@ OMS_IMPORT_MAX_BYTES = int(os.environ.get("OMS_IMPORT_MAX_BYTES", "5242880"))
 OMS_IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("OMS_IMPORT_MAX_UNPACKED_BYTES", "41943040"))
 OMS_FRAUD_NEW_CUSTOMER_LIMIT = os.environ.get("OMS_FRAUD_NEW_CUSTOMER_LIMIT", "1500.00")
 OMS_FRAUD_VELOCITY_PER_HOUR = int(os.environ.get("OMS_FRAUD_VELOCITY_PER_HOUR", "5"))
+# Requests per API key, counted over a sliding window in the "throttle" cache.
 OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
 # Credit holds under concurrency (orders.holds): orders of one company on credit terms
 # that stay well under its limit are decided side by side, at most this many at once...
 OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))
 # ...as long as this share of the credit limit stays free for them: exposure + total +
 # headroom within the limit, and a total of at most headroom / (parallel orders - 1).
-# Requests per API key, counted over a sliding window in the "throttle" cache.
 # Any other order of the company on credit terms is decided alone, in turn.
 OMS_CREDIT_HEADROOM = os.environ.get("OMS_CREDIT_HEADROOM", "0.25")
 # Route orders as soon as they are placed or released (tests switch it off to look
@@ -340,15 +342,15 @@ OMS_ROUTE_BACKORDERS_MAX_ORDERS = int(os.environ.get("OMS_ROUTE_BACKORDERS_MAX_O
 OMS_ROUTE_BACKORDERS_SECONDS = float(os.environ.get("OMS_ROUTE_BACKORDERS_SECONDS", "120"))
 OMS_SIMULATED_CARRIER_STEP_MINUTES = int(os.environ.get("OMS_SIMULATED_CARRIER_STEP_MINUTES", "5"))
 OMS_CARRIER_WEBHOOK_SECRET = os.environ.get("OMS_CARRIER_WEBHOOK_SECRET", "")
+# Failed authentications of the carrier webhook per carrier code and client address;
+# past it the webhook answers 429 with Retry-After, even to the right token.
+OMS_CARRIER_AUTH_FAILURE_RATE = os.environ.get("OMS_CARRIER_AUTH_FAILURE_RATE", "10/min")
 # "process" (production): requests only write their outbox rows, and a `manage.py
 # relay_outbox` process publishes them in batches, one message per consuming task.
 # "after_commit" (simple setups, the demo): each request publishes its own events once
 # it commits. The periodic sweep backs both up.
 OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
 
-# Failed authentications of the carrier webhook per carrier code and client address;
-# past it the webhook answers 429 with Retry-After, even to the right token.
-OMS_CARRIER_AUTH_FAILURE_RATE = os.environ.get("OMS_CARRIER_AUTH_FAILURE_RATE", "10/min")
 # --- Background work ------------------------------------------------------------
 # A notification is claimed ("sending") before it is sent. A claim older than this many
 # seconds was left by a worker that died mid-send, and the next attempt takes it over.
