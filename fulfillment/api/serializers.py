@@ -1,9 +1,10 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fulfillment.models import FulfillmentOrder, Shipment, ShipmentStatus
-from orders.api.serializers import shipping_address
+from orders.api.serializers import AddressOutput, shipping_address
 
 
 class TrackingEventOutput(serializers.Serializer):
@@ -13,6 +14,11 @@ class TrackingEventOutput(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
 
+class ShipmentLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
 class ShipmentOutput(serializers.Serializer):
     carrier = serializers.SerializerMethodField()
     service_level = serializers.CharField()
@@ -20,13 +26,14 @@ class ShipmentOutput(serializers.Serializer):
     tracking_url = serializers.CharField()
     status = serializers.CharField()
     shipped_at = serializers.DateTimeField()
-    delivered_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
     lines = serializers.SerializerMethodField()
     events = TrackingEventOutput(many=True)
 
     def get_carrier(self, shipment: Shipment) -> str | None:
         return shipment.carrier.code if shipment.carrier else None
 
+    @extend_schema_field(ShipmentLineOutput(many=True))
     def get_lines(self, shipment: Shipment) -> list[dict[str, Any]]:
         return [
             {"sku": sl.fulfillment_line.order_line.sku, "quantity": sl.quantity}
@@ -58,6 +65,7 @@ class FulfillmentOrderOutput(serializers.Serializer):
     ship_to = serializers.SerializerMethodField()
     lines = FulfillmentLineOutput(many=True)
 
+    @extend_schema_field(AddressOutput)
     def get_ship_to(self, fo: FulfillmentOrder) -> dict[str, str]:
         return shipping_address(fo.order)
 

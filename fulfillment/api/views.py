@@ -5,8 +5,8 @@ import hmac
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,6 +23,7 @@ from fulfillment.models import (
     Shipment,
 )
 from oms.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
+from oms.api.schema import problem_responses
 from oms.api.throttling import carrier_auth_failures
 from oms.core.actors import Actor
 from oms.security import client_ip
@@ -132,6 +133,7 @@ def _quantities(data: dict[str, Any]) -> dict[int, int] | None:
 
 class VendorAcceptView(_VendorCommand):
     @extend_schema(request=None, responses={200: FulfillmentOrderOutput})
+    @problem_responses(409)
     def post(self, request: Request, number: str) -> Response:
         fo = self.fulfillment_order(request, number)
         ops.accept_fulfillment_request(fo_id=fo.pk, actor=_client(request).actor)
@@ -140,6 +142,7 @@ class VendorAcceptView(_VendorCommand):
 
 class VendorRejectView(_VendorCommand):
     @extend_schema(request=RejectInput, responses={200: FulfillmentOrderOutput})
+    @problem_responses(409)
     def post(self, request: Request, number: str) -> Response:
         fo = self.fulfillment_order(request, number)
         data = RejectInput(data=request.data)
@@ -158,6 +161,7 @@ class VendorShipView(_VendorCommand):
     """The vendor confirms a shipment; accepting the request is implied."""
 
     @extend_schema(request=ShipmentInput, responses={201: ShipmentOutput})
+    @problem_responses(409)
     def post(self, request: Request, number: str) -> Response:
         fo = self.fulfillment_order(request, number)
         data = ShipmentInput(data=request.data)
@@ -212,6 +216,7 @@ class OrderApproveView(_ApprovalDecision):
         description="Release the order's B2B approval hold (403 for a buyer who is not an "
         "approver, 409 when the order is not waiting for approval).",
     )
+    @problem_responses(409)
     def post(self, request: Request, number: str) -> Response:
         return self.decide(request, number, approve=True)
 
@@ -222,8 +227,15 @@ class OrderRejectView(_ApprovalDecision):
         responses={200: OrderOutput},
         description="Refuse an order waiting for B2B approval: it is cancelled.",
     )
+    @problem_responses(409)
     def post(self, request: Request, number: str) -> Response:
         return self.decide(request, number, approve=False)
+
+
+CARRIER_EVENT_OUTPUT = inline_serializer(
+    "CarrierEventOutput",
+    {"status": serializers.ChoiceField(choices=["recorded", "duplicate"])},
+)
 
 
 class CarrierEventView(APIView):
@@ -236,7 +248,20 @@ class CarrierEventView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         return 'X-Carrier-Token realm="carriers"'  # a 401, not a 403, for a wrong token
 
-    @extend_schema(request=CarrierEventInput, responses={200: None, 202: None})
+    @extend_schema(
+        request=CarrierEventInput,
+        parameters=[
+            OpenApiParameter(
+                "X-Carrier-Token",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The carrier's webhook secret.",
+            )
+        ],
+        # 202: recorded; 200: an event_id already recorded, nothing changes.
+        responses={200: CARRIER_EVENT_OUTPUT, 202: CARRIER_EVENT_OUTPUT},
+    )
     def post(self, request: Request, code: str) -> Response:
         # Guessing is slowed down: past OMS_CARRIER_AUTH_FAILURE_RATE failed tokens for
         # one carrier from one address, every request from there is refused with 429

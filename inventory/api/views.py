@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from inventory.models import Product
 from inventory.selectors import get_network_availability
 from oms.api.authentication import ApiClient
 from oms.api.pagination import IdCursorPagination
+from oms.api.schema import problem_responses
 
 MAX_SKUS_PER_QUERY = 100
 
@@ -41,6 +42,7 @@ class ProductOutput(serializers.ModelSerializer):
             "contract_prices",
         ]
 
+    @extend_schema_field(PriceBreakOutput(many=True))
     def get_contract_prices(self, product: Product) -> list[dict[str, Any]]:
         entries = getattr(product, "contract_entries", [])
         return PriceBreakOutput(entries, many=True).data  # type: ignore[return-value]
@@ -86,6 +88,23 @@ class AvailabilityOutput(serializers.Serializer):
     locations = LocationAvailabilityOutput(many=True)
 
 
+class DeliveryPromiseOutput(serializers.Serializer):
+    shipping_method = serializers.CharField()
+    ships_from = serializers.CharField(
+        allow_blank=True, help_text="The location it would ship from (blank: none known)."
+    )
+    ship_by_date = serializers.DateField()
+    delivery_date = serializers.DateField()
+
+
+class AvailabilityResponse(serializers.Serializer):
+    results = AvailabilityOutput(many=True)
+    unknown_skus = serializers.ListField(child=serializers.CharField())
+    delivery_promise = DeliveryPromiseOutput(
+        required=False, help_text="With ?shipping_method=: when an order placed now arrives."
+    )
+
+
 class AvailabilityView(APIView):
     @extend_schema(
         parameters=[
@@ -96,8 +115,9 @@ class AvailabilityView(APIView):
             OpenApiParameter("postal_code", str),
             OpenApiParameter("country", str, description="ISO 3166-1 alpha-2, default US."),
         ],
-        responses={200: AvailabilityOutput(many=True)},
+        responses={200: AvailabilityResponse},
     )
+    @problem_responses(422)
     def get(self, request: Request) -> Response:
         skus = [s.strip().upper() for s in request.query_params.getlist("sku") if s.strip()]
         if not skus:

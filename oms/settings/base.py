@@ -237,6 +237,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
     "DESCRIPTION": "B2B order management API.",
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Every operation's problem+json error responses (oms/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oms.api.schema.add_problem_responses",
+    ],
 }
 
 # --- Security (production values; local/test relax them) --------------------

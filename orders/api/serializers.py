@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oms.api.parsers import check_json_value
@@ -314,6 +315,32 @@ class HoldOutput(serializers.ModelSerializer):
         fields = ["kind", "reason", "placed_at"]
 
 
+class AddressOutput(serializers.Serializer):
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    region = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class TotalsOutput(serializers.Serializer):
+    """Amounts as strings of two decimals, in ``currency``."""
+
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    grand_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+# ShipmentOutput lives in fulfillment.api (a higher layer); its component is named.
+SHIPMENTS_SCHEMA = {"type": "array", "items": {"$ref": "#/components/schemas/ShipmentOutput"}}
+
+
 class OrderOutput(serializers.Serializer):
     """The order as an integrator sees it. Built from prefetched or in-memory rows.
 
@@ -333,7 +360,7 @@ class OrderOutput(serializers.Serializer):
     shipping_method = serializers.SerializerMethodField()
     pickup_location = serializers.SerializerMethodField()
     shipping_address = serializers.SerializerMethodField()
-    promised_delivery_date = serializers.DateField()
+    promised_delivery_date = serializers.DateField(allow_null=True)
     totals = serializers.SerializerMethodField()
     lines = serializers.SerializerMethodField()
     holds = serializers.SerializerMethodField()
@@ -367,24 +394,29 @@ class OrderOutput(serializers.Serializer):
     def get_pickup_location(self, order: Order) -> str | None:
         return order.pickup_location.code if order.pickup_location else None
 
+    @extend_schema_field(AddressOutput)
     def get_shipping_address(self, order: Order) -> dict[str, Any]:
         return shipping_address(order)
 
+    @extend_schema_field(TotalsOutput)
     def get_totals(self, order: Order) -> dict[str, str]:
         return totals(order)
 
+    @extend_schema_field(LineOutput(many=True))
     def get_lines(self, order: Order) -> list[dict[str, Any]]:
         lines = self.context.get("lines", {}).get(order.pk)
         if lines is None:
             lines = list(order.lines.all())
         return [line_representation(line) for line in lines]
 
+    @extend_schema_field(HoldOutput(many=True))
     def get_holds(self, order: Order) -> list[dict[str, Any]]:
         holds = self.context.get("holds", {}).get(order.pk)
         if holds is None:
             holds = [h for h in order.holds.all() if h.released_at is None]
         return [hold_representation(hold) for hold in holds]
 
+    @extend_schema_field(SHIPMENTS_SCHEMA)
     def get_shipments(self, order: Order) -> list[dict[str, Any]]:
         shipments = self.context.get("shipments", {}).get(order.pk)
         if shipments is None:

@@ -17,6 +17,7 @@ from customers.models import Customer
 from customers.services import register_shopper
 from fulfillment import rerouting
 from oms.api.authentication import ApiClient
+from oms.api.schema import problem_responses
 from oms.core.errors import DomainError
 from orders.changes import cancel_order
 from orders.models import Order
@@ -74,6 +75,7 @@ class OrderListCreateView(generics.ListAPIView):
     @extend_schema(
         request=OrderInput, responses={201: OrderOutput}, parameters=[IDEMPOTENCY_HEADER]
     )
+    @problem_responses(409, 422)
     def post(self, request: Request) -> HttpResponse:
         client = _client(request)
         key = clean_key(request.headers.get("Idempotency-Key"))
@@ -180,6 +182,7 @@ class OrderDetailView(generics.RetrieveAPIView):
 
 class OrderCancelView(APIView):
     @extend_schema(request=CancelInput, responses={200: OrderOutput})
+    @problem_responses(409, 422)
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
         # Drafts are not the client's to see (the detail view answers 404), nor to cancel.
@@ -216,6 +219,7 @@ class OrderChangeAddressView(APIView):
     promise follow. The address it already has changes nothing."""
 
     @extend_schema(request=ChangeAddressInput, responses={200: OrderOutput})
+    @problem_responses(409, 422)
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
         order_id = _order_id(client, number)
@@ -233,6 +237,7 @@ class OrderChangeShippingMethodView(APIView):
     """Ship the order by another method, on the same terms as a change of address."""
 
     @extend_schema(request=ChangeShippingMethodInput, responses={200: OrderOutput})
+    @problem_responses(409, 422)
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
         order_id = _order_id(client, number)

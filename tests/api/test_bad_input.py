@@ -529,3 +529,34 @@ def test_an_unknown_api_address_is_a_problem_not_a_page(api):
     response = api.get("/api/v1/no-such-thing/")
 
     assert_problem(response, 404, "not_found")
+
+
+# --- paging and filters the API cannot honour ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        pytest.param("page_size=0", "page_size", id="page-size-0"),
+        pytest.param("page_size=ten", "page_size", id="page-size-text"),
+        pytest.param("page_size=201", "page_size", id="page-size-over-max"),
+        pytest.param("cursor=not-a-cursor", "cursor", id="forged-cursor"),
+        pytest.param("status=", "status", id="blank-status"),
+        pytest.param("updated_since=", "updated_since", id="blank-date"),
+        pytest.param("created_since=yesterday", "created_since", id="not-a-date"),
+    ],
+)
+def test_a_list_query_it_cannot_honour_is_refused(api, query, field):
+    response = api.get(f"{ORDERS_URL}?{query}")
+
+    problem = assert_problem(response, 400, "invalid_input")
+    assert field in problem["fields"]
+
+
+def test_paging_within_bounds_still_pages(api, stocked):
+    first = api.get("/api/v1/products/?page_size=2")
+
+    assert first.status_code == 200, first.content
+    assert len(first.json()["results"]) == 2
+    rest = api.get(first.json()["next"])
+    assert [p["sku"] for p in rest.json()["results"]] == [stocked[2].sku]
