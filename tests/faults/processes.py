@@ -9,6 +9,7 @@ The Celery worker comes from ``tests.oms.test_notification_worker_killed``.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import secrets
@@ -274,6 +275,21 @@ def throwaway_redis() -> Iterator[ThrowawayRedis]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def queue_drained(client: redis.Redis, queue: str) -> bool:
+    """Whether ``queue`` holds no message and no worker holds one of it unacknowledged
+    (kombu keeps those in the ``unacked`` hash, for every queue of the database)."""
+    if client.llen(queue):
+        return False
+    for raw in client.hvals("unacked"):
+        try:
+            _message, _exchange, routing_key = json.loads(raw)
+        except ValueError:
+            continue
+        if routing_key == queue:
+            return False
+    return True
 
 
 # --- our own processes ------------------------------------------------------------

@@ -35,6 +35,7 @@ from .processes import (
     api_server,
     copy_test_database,
     production_env,
+    queue_drained,
     relay_process,
     run_check_integrity,
     throwaway_postgres,
@@ -173,12 +174,11 @@ def test_a_postgres_restart_answers_503_and_loses_no_order(
                     )
                     client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
                     wait_until(
-                        lambda: client.llen(queue) == 0,
+                        lambda: queue_drained(client, queue),
                         "the queue to drain",
                         seconds=DELIVERY_SECONDS,
                         log=logs["worker"],
                     )
-                    time.sleep(3)  # any redelivered message (2 s visibility) handled
 
                     # No order is half written: one per key, each with its lines, its
                     # timeline and its outbox row,

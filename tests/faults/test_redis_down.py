@@ -21,7 +21,7 @@ from django.core.management import call_command
 from tests.api.support import order_body, post_order
 from tests.oms.test_notification_worker_killed import celery_worker
 
-from .processes import database_url, relay_process, throwaway_redis, wait_until
+from .processes import database_url, queue_drained, relay_process, throwaway_redis, wait_until
 from .support import confirmed, delivery_figures, routed
 
 REDIS_DOWN_SECONDS = float(os.environ.get("FAULT_REDIS_DOWN_SECONDS", "12"))
@@ -111,7 +111,7 @@ def test_orders_placed_while_redis_is_down_are_accepted_and_delivered_once(
             # (the queue drained: any redelivered message has been handled)
             client = broker.client()
             wait_until(
-                lambda: client.llen(queue) == 0 and client.hlen("unacked") == 0,
+                lambda: queue_drained(client, queue),
                 "the queue to drain",
                 seconds=DELIVERY_SECONDS,
                 log=worker_log,

@@ -26,7 +26,7 @@ from orders.models import Order, OrderStatus
 from tests.api.support import order_body, post_order
 from tests.oms.test_notification_worker_killed import REDIS_URL, celery_worker
 
-from .processes import database_url, wait_until
+from .processes import database_url, queue_drained, wait_until
 from .support import allocations_per_order
 
 ORDERS = 4
@@ -103,7 +103,7 @@ def test_an_order_whose_worker_was_killed_mid_routing_is_routed_once(
                 log=log_path,
             )
             wait_until(
-                lambda: broker.llen(queue) == 0 and broker.hlen("unacked") == 0,
+                lambda: queue_drained(broker, queue),
                 "the queue to drain (both messages handled)",
                 seconds=WAIT_SECONDS,
                 log=log_path,
