@@ -36,6 +36,9 @@ export CSRF_COOKIE_SECURE=false
 export LOG_LEVEL=${LOG_LEVEL:-WARNING}
 # As deployed in production: a relay process publishes the outbox, requests only write it.
 export OMS_OUTBOX_RELAY=${OMS_OUTBOX_RELAY:-process}
+# The load generator's one API key sends more than a client may (6000/min, counted
+# across the server's processes in Redis): every request is still counted, none refused.
+export OMS_API_THROTTLE_RATE=${OMS_API_THROTTLE_RATE:-10000000/min}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/oms-bench.XXXXXX")
 gpid=""
@@ -73,7 +76,8 @@ trap 'exit 130' INT TERM
 
 # The peers configure themselves; none of the settings above may leak into them.
 oms_vars=(DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL SECRET_KEY ALLOWED_HOSTS DEBUG
-  SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL OMS_OUTBOX_RELAY)
+  SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL OMS_OUTBOX_RELAY
+  OMS_API_THROTTLE_RATE)
 peer() { env "${oms_vars[@]/#/--unset=}" bash "$@"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
