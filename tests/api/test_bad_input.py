@@ -2,11 +2,12 @@
 written: no order, line, event, outbox row or idempotency record; stock untouched."""
 
 import copy
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.cache import caches
-from django.test import override_settings
+from django.test import Client, override_settings
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.test import APIClient
 
@@ -16,6 +17,7 @@ from fulfillment import operations as ops
 from fulfillment.models import FulfillmentOrder, TrackingEvent
 from fulfillment.routing import route_order
 from inventory import services as stock
+from oms.api.errors import server_error
 from oms.api.parsers import MAX_JSON_DEPTH
 from oms.core.actors import Actor
 from orders.api.serializers import read_order_input
@@ -560,3 +562,27 @@ def test_paging_within_bounds_still_pages(api, stocked):
     assert len(first.json()["results"]) == 2
     rest = api.get(first.json()["next"])
     assert [p["sku"] for p in rest.json()["results"]] == [stocked[2].sku]
+
+
+# --- answers given outside the API's views --------------------------------------------
+
+
+@override_settings(ALLOWED_HOSTS=["oms.example.com"])
+def test_a_request_django_refuses_before_the_view_is_a_problem_under_the_api(db):
+    # Given a Host header the site does not serve (Django refuses it as suspicious)
+    client = Client(HTTP_HOST="intruder.example.net")
+
+    api = client.get("/api/v1/products/")
+    admin = client.get("/admin/")
+
+    assert_problem(api, 400, "malformed_request")
+    assert admin.status_code == 400
+    assert admin["Content-Type"].startswith("text/html")
+
+
+def test_a_server_error_under_the_api_is_a_problem(rf):
+    response = server_error(rf.get("/api/v1/orders/"))
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/problem+json"
+    assert json.loads(response.content)["code"] == "server_error"
