@@ -75,7 +75,10 @@ def test_guessing_is_refused_after_ten_failures_even_the_right_token(carrier):
     assert failures == [401] * 10
     assert_problem(guess, 429, "throttled")
     assert_problem(right, 429, "throttled")
-    assert 1 <= int(right["Retry-After"]) <= 60
+    # The count slides over two one-minute windows: when the failures straddle a window's
+    # end, the wait is the rest of this window plus the time the last one's share needs
+    # to fade (at most a tenth of a minute for 10/min).
+    assert 1 <= int(right["Retry-After"]) <= 66
     # while the carrier itself, posting from its own address, still gets through
     assert_problem(post("s3cret", address="203.0.113.9"), 404, "not_found")
     # and the same address may still post for another carrier
