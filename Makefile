@@ -44,9 +44,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: install
-	$(BIN)/mypy oms customers inventory orders fulfillment returns
+	$(BIN)/mypy oms customers inventory orders fulfillment returns tools
 
 check: lint typecheck
 	DJANGO_SETTINGS_MODULE=oms.settings.test DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

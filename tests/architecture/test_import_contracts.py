@@ -1,0 +1,134 @@
+"""The import contracts of pyproject.toml (docs/architecture.md, "Layers"): they hold on the
+tree, and they break when someone adds an upward import or takes another module's private name.
+
+The breaking cases run `lint-imports` on a copy of the packages, the contract module and the
+configuration: the command puts its working directory first on the import path, so it reads
+the copy, not the installed project. No database.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from grimp import ImportGraph
+
+from tools.import_contracts import PrivateNamesContract
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("oms", "customers", "inventory", "orders", "fulfillment", "returns", "tools")
+LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
+
+
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LINT_IMPORTS, "--no-cache", "--no-logo"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of what `lint-imports` reads, to break without touching the real tree."""
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def test_the_contracts_hold_on_the_tree():
+    # when
+    result = lint_imports(ROOT)
+
+    # then
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_the_copied_tree_passes_as_it_is(tree):
+    # when: nothing changed (the copy is a faithful baseline for the tests below)
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_upward_import_breaks_the_layers(tree):
+    # given: orders' models import fulfillment, a higher layer
+    append(tree / "orders" / "models.py", "\nimport fulfillment.models  # noqa\n")
+
+    # when
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 1
+    assert "orders is not allowed to import fulfillment" in result.stdout
+    assert "orders.models -> fulfillment.models" in result.stdout
+
+
+def test_taking_another_modules_private_name_breaks_the_private_contract(tree):
+    # given: a helper private to one module, imported by name and used as an attribute
+    (tree / "inventory" / "probe_helpers.py").write_text("def _helper() -> None:\n    pass\n")
+    (tree / "inventory" / "probe_user.py").write_text(
+        "import inventory.probe_helpers\n"
+        "from inventory.probe_helpers import _helper\n"
+        "\n"
+        "_helper()\n"
+        "inventory.probe_helpers._helper()\n"
+    )
+
+    # when
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 1
+    assert "No module imports another module's _private name BROKEN" in result.stdout
+    assert "inventory.probe_user:2 imports inventory.probe_helpers._helper" in result.stdout
+    assert "inventory.probe_user:5 uses inventory.probe_helpers._helper" in result.stdout
+    assert "Apps are layers" in result.stdout
+    assert "layers: returns > fulfillment > orders > customers > inventory KEPT" in result.stdout
+
+
+def test_a_private_name_used_inside_its_own_module_is_fine():
+    # given: a module that defines and uses its own private helpers
+    graph = ImportGraph()
+    graph.add_module("orders.numbering")
+    contract = PrivateNamesContract(name="private", session_options={}, contract_options={})
+
+    # when
+    check = contract.check(graph, verbose=False)
+
+    # then
+    assert check.kept
+    assert check.metadata["problems"] == []
+
+
+def test_an_ignored_name_nobody_uses_any_more_breaks_the_contract():
+    # given: a debt listed as ignored that the code no longer has
+    graph = ImportGraph()
+    graph.add_module("orders.numbering")
+    contract = PrivateNamesContract(
+        name="private",
+        session_options={},
+        contract_options={"ignore_names": ["orders.numbering._gone"]},
+    )
+
+    # when
+    check = contract.check(graph, verbose=False)
+
+    # then
+    assert not check.kept
+    assert check.metadata["problems"] == [
+        "orders.numbering._gone is listed in ignore_names but no longer used: remove it"
+    ]

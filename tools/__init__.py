@@ -1,0 +1,1 @@
+"""Development tools that run from the repository root (not installed with the project)."""
