@@ -25,13 +25,12 @@ from oms.core.admin import (
     admin_changelist_url,
     adopt_saved,
     count_of,
-    refusal_of,
     render_table,
-    report_outcome,
     run_action_with_form,
+    run_on_rows,
     short_datetime,
 )
-from oms.core.errors import DomainError, InvalidInput
+from oms.core.errors import InvalidInput
 from oms.core.money import format_money
 
 from . import services
@@ -810,21 +809,13 @@ class ApiKeyAdmin(OperatorAdminMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         def apply(form: forms.Form) -> None:
-            revoked, refused = 0, []
-            active = queryset.filter(revoked_at__isnull=True).values_list("pk", "name")
-            for key_id, name in active:
-                try:
-                    revoke_api_key(api_key_id=key_id)
-                except DomainError as exc:
-                    refused.append(refusal_of(f"Key {name}", exc.message))
-                else:
-                    revoked += 1
-            report_outcome(
+            active = queryset.filter(revoked_at__isnull=True).order_by("pk")
+            run_on_rows(
                 self,
                 request,
-                done=revoked,
-                done_message=f"Revoked {count_of(revoked, 'key')}.",
-                refused=refused,
+                ((pk, f"Key {name}") for pk, name in active.values_list("pk", "name")),
+                lambda key_id: revoke_api_key(api_key_id=key_id),
+                done_message=lambda outcome: f"Revoked {count_of(outcome.done, 'key')}.",
                 nothing_message="Every selected key was already revoked.",
             )
 

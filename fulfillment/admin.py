@@ -10,10 +10,9 @@ form of ``fulfillment.forms`` behind its own permission that calls one service o
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -24,12 +23,13 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.actors import Actor
 from oms.core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     OrderNumberSearchMixin,
     ReadOnlyInlineMixin,
+    ServiceForm,
+    ServicePagesMixin,
     admin_change_url,
     admin_changelist_url,
     render_form_page,
@@ -69,10 +69,6 @@ TRACKING_ROWS = 100
 SHIPMENT_EVENT_ROWS = 200
 # The filter parameter of the exceptions queue (fulfillment orders at risk).
 AT_RISK_PARAMETER = "at_risk"
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.for_user(request.user)
 
 
 def _link(obj: Any, label: str | None = None) -> str:
@@ -393,8 +389,11 @@ def _tracking_link(shipment: Shipment) -> str:
 
 
 @admin.register(FulfillmentOrder)
-class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
+class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin):
     """Each location's work queue, oldest ship-by date first."""
+
+    # The buttons of a fulfillment order's page: one ``ServiceForm`` page each.
+    service_pages = FULFILLMENT_ACTIONS
 
     list_display = (
         "number",
@@ -547,45 +546,27 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    # --- buttons: one view per action, each behind its permission ---
-
-    def _url_name(self, slug: str) -> str:
-        return f"{self.opts.app_label}_{self.opts.model_name}_{slug.replace('-', '_')}"
+    # --- buttons: one page per action (``service_pages``), each behind its permission ---
 
     def get_urls(self) -> list[URLPattern]:
-        actions = [
-            path(
-                f"<path:object_id>/{slug}/",
-                self.admin_site.admin_view(partial(self.action_view, form_class=form_class)),
-                name=self._url_name(slug),
-            )
-            for slug, form_class in FULFILLMENT_ACTIONS.items()
-        ]
         return [
             path(
                 "pick-list/",
                 self.admin_site.admin_view(self.pick_list_view),
-                name=self._url_name("pick-list"),
+                name=self.page_url_name("pick-list"),
             ),
             path(
                 "<path:object_id>/packing-slip/",
                 self.admin_site.admin_view(self.packing_slip_view),
-                name=self._url_name("packing-slip"),
+                name=self.page_url_name("packing-slip"),
             ),
-            *actions,
             *super().get_urls(),
         ]
 
     def _tools_for(self, request: HttpRequest, fo: FulfillmentOrder) -> list[dict[str, str]]:
-        tools = []
-        for slug, form_class in FULFILLMENT_ACTIONS.items():
-            if request.user.has_perm(form_class.permission) and not (
-                form_class.unavailable_reason(fo)
-            ):
-                url = reverse(f"admin:{self._url_name(slug)}", args=[fo.pk])
-                tools.append({"url": url, "title": form_class.title})
+        tools = self.service_tools(request, fo)
         if request.user.has_perm(WORK_PERMISSION):
-            url = reverse(f"admin:{self._url_name('packing-slip')}", args=[fo.pk])
+            url = reverse(f"admin:{self.page_url_name('packing-slip')}", args=[fo.pk])
             tools.append({"url": url, "title": "Packing slip (PDF)"})
         return tools
 
@@ -612,7 +593,7 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
         ]
         if request.user.has_perm(WORK_PERMISSION):
             location = request.GET.get("location__id__exact", "")
-            url = reverse(f"admin:{self._url_name('pick-list')}")
+            url = reverse(f"admin:{self.page_url_name('pick-list')}")
             query = f"?{urlencode({'location': location})}" if location.isdigit() else ""
             tools.append({"url": url + query, "title": "Pick list (PDF)"})
         extra = {**(extra_context or {}), "fulfillment_tools": tools}
@@ -656,32 +637,14 @@ class FulfillmentOrderAdmin(OperatorAdminMixin, admin.ModelAdmin):
             table,
         )
 
-    def action_view(
-        self, request: HttpRequest, object_id: str, *, form_class: type[FulfillmentActionForm]
-    ) -> HttpResponse:
-        fo = self._fo_for(request, object_id, form_class.permission)
-        unavailable = form_class.unavailable_reason(fo)
-        if unavailable:
-            self.message_user(request, unavailable, messages.WARNING)
-            return HttpResponseRedirect(admin_change_url(fo))
-        lines = list(fo.lines.select_related("order_line").order_by("id"))
-        data = request.POST if request.method == "POST" else None
-        form = form_class(data, fo=fo, lines=lines)
-        if form.is_valid():
-            message = form.save(actor=_actor(request))
-            if message is not None:
-                self.log_change(request, fo, message)
-                self.message_user(request, message, messages.SUCCESS)
-                return HttpResponseRedirect(admin_change_url(fo))
-        return render_form_page(
-            self,
-            request,
-            form=form,
-            title=f"{form_class.title}: {fo.number}",
-            submit_label=form_class.submit_label,
-            original=fo,
-            summary=self._summary(fo, lines),
-        )
+    def get_service_form_kwargs(
+        self, request: HttpRequest, obj: Any, form_class: type[ServiceForm]
+    ) -> dict[str, Any]:
+        return {"lines": list(obj.lines.select_related("order_line").order_by("id"))}
+
+    def service_page_summary(self, request: HttpRequest, form: ServiceForm) -> str:
+        assert isinstance(form, FulfillmentActionForm)  # noqa: S101 - narrows the type
+        return self._summary(form.fo, form.lines)
 
     def packing_slip_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         fo = self._fo_for(request, object_id, WORK_PERMISSION)

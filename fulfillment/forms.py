@@ -1,11 +1,12 @@
 """Forms for the warehouse and store side of fulfillment in the operator console.
 
-Each action form on a fulfillment order turns what the operator typed (a carrier, a
-tracking number, per-line quantities, a reason, a pickup code) into one call of a
-``fulfillment.operations`` service. Input the form can check is a field error; a
-refusal by the service (``DomainError``) becomes a form error, and since every service
-checks before it writes (and runs in one transaction), nothing has changed when the
-form comes back.
+Each action form on a fulfillment order is a ``ServiceForm``: it turns what the
+operator typed (a carrier, a tracking number, per-line quantities, a reason, a pickup
+code) into one call of a ``fulfillment.operations`` service. Input the form can check is
+a field error; a refusal by the service (``DomainError``) is shown as an error message
+above the form (a wrong pickup code on its field), and since every service checks
+before it writes (and runs in one transaction), nothing has changed when the form
+comes back.
 
 The configuration forms (routing rules, carriers) validate what the routing engine and
 the tracking webhook read, so a typo cannot silently change how orders are routed.
@@ -23,6 +24,7 @@ from django.utils.html import format_html
 
 from inventory.models import Location, Product
 from oms.core.actors import Actor
+from oms.core.admin import ServiceForm
 from oms.core.errors import DomainError
 
 from . import operations
@@ -65,7 +67,7 @@ def _units(fo_lines: Sequence[FulfillmentOrderLine], quantities: dict[int, int])
 # --- actions on one fulfillment order ------------------------------------------------------
 
 
-class FulfillmentActionForm(forms.Form):
+class FulfillmentActionForm(ServiceForm):
     """One action on a fulfillment order: its button, permission, form and service call.
 
     ``fo`` and ``lines`` (with ``order_line`` joined) are what the page shows; the
@@ -73,41 +75,19 @@ class FulfillmentActionForm(forms.Form):
     """
 
     slug: ClassVar[str]
-    title: ClassVar[str]
-    submit_label: ClassVar[str]
     permission: ClassVar[str] = WORK_PERMISSION
 
     def __init__(
         self,
         data: Any = None,
         *,
-        fo: FulfillmentOrder,
+        obj: FulfillmentOrder,
         lines: Sequence[FulfillmentOrderLine] = (),
         **kwargs: Any,
     ) -> None:
-        super().__init__(data, **kwargs)
-        self.fo = fo
+        super().__init__(data, obj=obj, **kwargs)
+        self.fo = obj
         self.lines = list(lines)
-
-    @classmethod
-    def unavailable_reason(cls, fo: FulfillmentOrder) -> str:
-        """Why the action does not apply to ``fo`` now; empty when it does."""
-        return ""
-
-    def perform(self, actor: Actor) -> str:
-        """Call the service; return the success message (also kept in the admin history)."""
-        raise NotImplementedError
-
-    def error_field(self, exc: DomainError) -> str | None:
-        return None
-
-    def save(self, *, actor: Actor) -> str | None:
-        """Run the service; on a refusal, record it as a form error and return None."""
-        try:
-            return self.perform(actor)
-        except DomainError as exc:
-            self.add_error(self.error_field(exc), ValidationError(exc.message, code=exc.code))
-            return None
 
 
 class LineQuantitiesMixin(forms.Form):
@@ -332,7 +312,7 @@ class HandOverForm(FulfillmentActionForm):
             return f"{fo.number} is not ready for pickup yet."
         return ""
 
-    def error_field(self, exc: DomainError) -> str | None:
+    def refusal_field(self, exc: DomainError) -> str | None:
         return "code" if isinstance(exc, operations.WrongPickupCode) else None
 
     def perform(self, actor: Actor) -> str:

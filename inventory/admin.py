@@ -6,15 +6,13 @@ Stock counters are never edited here: every change goes through a form of
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from simple_history.admin import SimpleHistoryAdmin
@@ -25,21 +23,20 @@ from oms.core.admin import (
     AppendOnlyAdminMixin,
     ConfirmForm,
     OperatorAdminMixin,
-    admin_change_url,
+    RowsOutcome,
+    ServicePagesMixin,
     admin_changelist_url,
     adopt_saved,
     count_of,
-    refusal_of,
-    render_form_page,
     render_table,
-    report_outcome,
     run_action_with_form,
+    run_on_rows,
     short_datetime,
 )
 from oms.core.errors import DomainError
 
 from . import services
-from .forms import STOCK_OPERATIONS, StockOperationForm, TimeZoneField, initial_from_query
+from .forms import STOCK_OPERATIONS, TimeZoneField
 from .models import (
     Location,
     NetworkReservation,
@@ -221,23 +218,25 @@ class LocationAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
     def _set_active(
         self, request: HttpRequest, queryset: QuerySet[Location], *, active: bool
     ) -> HttpResponse | None:
-        verb = "Open" if active else "Close"
+        verb, done = ("Open", "opened") if active else ("Close", "closed")
+        actor = _actor(request)
+
+        def set_active(location: Location) -> None:
+            services.set_location_active(location=location, active=active, actor=actor)
 
         def apply(form: forms.Form) -> None:
-            changed = 0
-            for location in queryset:
-                if location.is_active == active:
-                    continue
-                services.set_location_active(
-                    location=location, active=active, actor=_actor(request)
-                )
-                changed += 1
-            report_outcome(
+            # Locations already in the wanted state need no call; each other one is
+            # opened or closed in its own transaction.
+            to_change = queryset.exclude(is_active=active).order_by("pk")
+            run_on_rows(
                 self,
                 request,
-                done=changed,
-                done_message=f"{verb}ed {count_of(changed, 'location')}.",
-                nothing_message=f"Every selected location was already {verb.lower()}ed.",
+                ((location, location.code) for location in to_change),
+                set_active,
+                done_message=lambda outcome: (
+                    f"{done.capitalize()} {count_of(outcome.done, 'location')}."
+                ),
+                nothing_message=f"Every selected location was already {done}.",
             )
 
         return run_action_with_form(
@@ -438,7 +437,11 @@ class StockStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
+class StockLevelAdmin(
+    ServicePagesMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
+):
+    # The stock operations: one ``ServiceForm`` page each, on the list (``<slug>/``).
+    service_pages = STOCK_OPERATIONS
     list_display = (
         "sku",
         "location_code",
@@ -511,21 +514,7 @@ class StockLevelAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
             '{}<p>Latest {} rows. <a href="{}">Full ledger</a></p>', table, LEDGER_ROWS, url
         )
 
-    # --- stock operations ---
-
-    def get_urls(self) -> list[URLPattern]:
-        operations = [
-            path(
-                f"{slug}/",
-                self.admin_site.admin_view(partial(self.stock_operation_view, form_class=form)),
-                name=self._operation_url_name(slug),
-            )
-            for slug, form in STOCK_OPERATIONS.items()
-        ]
-        return operations + super().get_urls()
-
-    def _operation_url_name(self, slug: str) -> str:
-        return f"{self.opts.app_label}_{self.opts.model_name}_{slug.replace('-', '_')}"
+    # --- stock operations: ``ServiceForm`` pages of the list (``service_pages``) ---
 
     def _operations_for(
         self, request: HttpRequest, level: StockLevel | None
@@ -537,7 +526,7 @@ class StockLevelAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
         )
         return [
             {
-                "url": reverse(f"admin:{self._operation_url_name(slug)}") + query,
+                "url": reverse(f"admin:{self.page_url_name(slug)}") + query,
                 "title": form.title,
             }
             for slug, form in STOCK_OPERATIONS.items()
@@ -561,26 +550,6 @@ class StockLevelAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
     ) -> HttpResponse:
         context["stock_operations"] = self._operations_for(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def stock_operation_view(
-        self, request: HttpRequest, *, form_class: type[StockOperationForm]
-    ) -> HttpResponse:
-        if not (self.has_view_permission(request) and request.user.has_perm(form_class.permission)):
-            raise PermissionDenied
-        if request.method == "POST":
-            form = form_class(request.POST)
-            if form.is_valid():
-                level = form.save(actor=_actor(request))
-                if level is not None:
-                    message = form.describe()
-                    self.log_change(request, level, message)
-                    self.message_user(request, message, messages.SUCCESS)
-                    return HttpResponseRedirect(admin_change_url(level))
-        else:
-            form = form_class(initial=initial_from_query(form_class, request.GET))
-        return render_form_page(
-            self, request, form=form, title=form_class.title, submit_label=form_class.submit_label
-        )
 
 
 # --- ledger, network totals, reservations --------------------------------------------
@@ -729,27 +698,23 @@ class StockReservationAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.Mode
     def release_reservations(
         self, request: HttpRequest, queryset: QuerySet[StockReservation]
     ) -> HttpResponse | None:
+        actor = _actor(request)
+
+        def release(reservation_id: int) -> bool:
+            return services.release_reservation(reservation_id=reservation_id, actor=actor)
+
+        def released(outcome: RowsOutcome) -> str:
+            already = f"; {outcome.skipped} had already ended" if outcome.skipped else ""
+            return f"Released {count_of(outcome.done, 'reservation')}{already}."
+
         def apply(form: forms.Form) -> None:
-            released, skipped, refused = 0, 0, []
-            for reservation_id, reference in queryset.values_list("pk", "reference"):
-                try:
-                    ended = services.release_reservation(
-                        reservation_id=reservation_id, actor=_actor(request)
-                    )
-                except DomainError as exc:
-                    refused.append(refusal_of(f"Reservation for {reference}", exc.message))
-                    continue
-                if ended:
-                    released += 1
-                else:
-                    skipped += 1
-            already = f"; {skipped} had already ended" if skipped else ""
-            report_outcome(
+            rows = queryset.order_by("pk").values_list("pk", "reference")
+            run_on_rows(
                 self,
                 request,
-                done=released,
-                done_message=f"Released {count_of(released, 'reservation')}{already}.",
-                refused=refused,
+                ((pk, f"Reservation for {reference}") for pk, reference in rows),
+                release,
+                done_message=released,
                 nothing_message="Every selected reservation had already ended.",
             )
 

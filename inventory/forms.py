@@ -1,20 +1,21 @@
 """Forms for the stock operations of the operator console.
 
-Each form turns what the operator typed (SKU, location code, a quantity, a reason)
-into one call of an ``inventory.services`` function. Unknown SKUs and locations are
-field errors; a refused change (``DomainError``) becomes a form error, and since every
-service validates before it writes, nothing has changed when the form comes back.
+Each form is a ``ServiceForm``: it turns what the operator typed (SKU, location code, a
+quantity, a reason) into one call of an ``inventory.services`` function. Unknown SKUs
+and locations are field errors; a refused change (``DomainError``) is shown as an error
+message above the form, and since every service validates before it writes, nothing
+has changed when the form comes back.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from oms.core.actors import Actor
-from oms.core.errors import DomainError
+from oms.core.admin import ServiceForm
 
 from . import services
 from .errors import UnknownLocation, UnknownSku
@@ -55,12 +56,13 @@ def _location(code: str) -> Location:
         raise ValidationError(exc.message, code=exc.code) from exc
 
 
-class StockOperationForm(forms.Form):
-    """Base of the stock forms: SKU and location lookups, and the service call."""
+class StockOperationForm(ServiceForm):
+    """Base of the stock forms: SKU and location lookups; ``apply`` makes the service
+    call and returns the stock level it changed, whose page the operator lands on."""
 
-    permission: ClassVar[str]
-    title: ClassVar[str]
-    submit_label: ClassVar[str] = "Save"
+    # A page of the stock levels' list, not of one level: links from a level's page
+    # prefill the SKU and location (``?sku=…&location=…``).
+    needs_object = False
 
     sku = forms.CharField(label="SKU", max_length=64)
     location = forms.CharField(label="Location code", max_length=32)
@@ -71,20 +73,16 @@ class StockOperationForm(forms.Form):
     def clean_location(self) -> Location:
         return _location(self.cleaned_data["location"])
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         raise NotImplementedError
 
     def describe(self) -> str:
         """One line for the success message and the admin history."""
         raise NotImplementedError
 
-    def save(self, *, actor: Actor) -> StockLevel | None:
-        """Run the service; on a refusal, record it as a form error and return None."""
-        try:
-            return self.perform(actor)
-        except DomainError as exc:
-            self.add_error(None, ValidationError(exc.message, code=exc.code))
-            return None
+    def perform(self, actor: Actor) -> str:
+        self.changed = self.apply(actor)
+        return self.describe()
 
 
 class ReceiveStockForm(StockOperationForm):
@@ -98,7 +96,7 @@ class ReceiveStockForm(StockOperationForm):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         data = self.cleaned_data
         return services.receive_stock(
             location=data["location"],
@@ -138,7 +136,7 @@ class AdjustStockForm(StockOperationForm):
             raise ValidationError("The change cannot be zero.", code="zero_delta")
         return delta
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         data = self.cleaned_data
         return services.adjust_stock(
             location=data["location"],
@@ -172,7 +170,7 @@ class TransferStockForm(StockOperationForm):
     def clean_destination(self) -> Location:
         return _location(self.cleaned_data["destination"])
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         data = self.cleaned_data
         source_level, _ = services.transfer_stock(
             source=data["location"],
@@ -206,7 +204,7 @@ class CycleCountForm(StockOperationForm):
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text=REASON_HELP)
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         data = self.cleaned_data
         return services.record_cycle_count(
             location=data["location"],
@@ -234,7 +232,7 @@ class MarkUnsellableForm(StockOperationForm):
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Damage found, held for QC…"
     )
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         data = self.cleaned_data
         return services.mark_unsellable(
             location=data["location"],
@@ -270,7 +268,7 @@ class SafetyStockForm(StockOperationForm):
         help_text="Kept in this stock level's admin history.",
     )
 
-    def perform(self, actor: Actor) -> StockLevel:
+    def apply(self, actor: Actor) -> StockLevel:
         data = self.cleaned_data
         return services.set_safety_stock(
             location=data["location"], product=data["sku"], quantity=data["quantity"], actor=actor
@@ -292,8 +290,3 @@ STOCK_OPERATIONS: dict[str, type[StockOperationForm]] = {
     "unsellable": MarkUnsellableForm,
     "safety-stock": SafetyStockForm,
 }
-
-
-def initial_from_query(form_class: type[StockOperationForm], query: Any) -> dict[str, str]:
-    """Prefill a form from ``?sku=…&location=…`` links on the stock level pages."""
-    return {name: query[name] for name in form_class.base_fields if name in query}

@@ -6,32 +6,41 @@
   shown, never added, edited or deleted by hand.
 - ``render_form_page`` and ``run_action_with_form``: the pages where an operator types
   the input of a service call (a reason, a quantity) before it runs.
-- ``report_outcome``: what a bulk action did, told honestly (see "Words on screen" in
-  docs/architecture.md).
+- ``ServiceForm`` + ``ServicePagesMixin``: a console page whose valid submit makes one
+  service call and reports the outcome; ``show_refusal`` shows a refused call as an
+  error message above the unchanged form (never as a "Please correct" banner).
+- ``run_on_rows`` and ``report_outcome``: a bulk action, one service call per row, and
+  what it did, told honestly (see "Words on screen" in docs/architecture.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+
+from .actors import Actor
+from .errors import DomainError
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin
@@ -376,3 +385,264 @@ def run_action_with_form(
             "selected": list(queryset[:ACTION_PREVIEW_ROWS]),
         },
     )
+
+
+# --- pages that make one service call ----------------------------------------------------
+
+
+class ServiceForm(forms.Form):
+    """The form of a console page whose valid submit makes exactly one service call.
+
+    A subclass names its page (``title``, ``submit_label``), the permission it needs
+    besides viewing the model, and implements ``perform``: the service call, returning
+    the success message (also kept in the admin history). The form checks the shape of
+    the input; the service decides the rest, and a refusal (``DomainError``) is shown by
+    ``show_refusal``. Every service checks before it writes (or rolls back), so a form
+    that comes back after a refusal means nothing changed.
+
+    ``obj`` is the row the page is about (``None`` on a page of the changelist, see
+    ``needs_object``). ``changed`` is the row the success is recorded on and redirected
+    to: ``obj`` unless ``perform`` sets another (a row the service created).
+    """
+
+    title: ClassVar[str]
+    submit_label: ClassVar[str] = "Save"
+    permission: ClassVar[str]
+    # A page on one row (``<id>/<slug>/``) or on the changelist (``<slug>/``).
+    needs_object: ClassVar[bool] = True
+    # ``details["fields"]`` keys of the service's refusals -> the form fields they are about.
+    error_fields: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, data: Any = None, *, obj: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.obj = obj
+        self.changed: Model | None = obj
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        """Why the page does not apply to ``obj`` now (its button is hidden and the page
+        sends the operator back with this warning); empty when it does."""
+        return ""
+
+    @property
+    def page_title(self) -> str:
+        return f"{self.title}: {self.obj}" if self.obj is not None else self.title
+
+    def perform(self, actor: Actor) -> str:
+        """Make the service call; return the success message."""
+        raise NotImplementedError
+
+    def refusal_field(self, exc: DomainError) -> str | None:
+        """The field a refusal is wholly about (a wrong pickup code), shown on it as a
+        field error instead of as a message; None for a refusal of the request."""
+        return None
+
+
+def show_refusal(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    form: forms.Form,
+    exc: DomainError,
+    *,
+    error_fields: Mapping[str, str] | None = None,
+    refusal_field: str | None = None,
+) -> None:
+    """Show a refused service call: its message as an error message above the form as
+    it was typed, never as a form error under a "Please correct the error below" banner.
+
+    A refusal wholly about one field (``refusal_field``) is that field's error instead.
+    Entries of ``details["fields"]`` named in ``error_fields`` (service key -> form
+    field) also go on their fields, beside the message.
+    """
+    if refusal_field is not None and refusal_field in form.fields:
+        form.add_error(refusal_field, exc.message)
+        return
+    model_admin.message_user(request, exc.message, messages.ERROR)
+    details = exc.details.get("fields")
+    if not isinstance(details, dict) or not error_fields:
+        return
+    for key, problem in details.items():
+        target = error_fields.get(str(key))
+        if target is not None and target in form.fields:
+            form.add_error(target, str(problem))
+
+
+class ServicePagesMixin(_ModelAdminBase):
+    """Serves the ``ServiceForm`` pages of a ``ModelAdmin``.
+
+    ``service_pages`` maps a URL slug to its form: ``<id>/<slug>/`` for a form that
+    ``needs_object``, ``<slug>/`` otherwise, named ``admin:<app>_<model>_<slug>`` (dashes
+    become underscores). Each page:
+
+    - answers 404 for a row the user cannot see and 403 without the form's permission;
+    - sends the operator back to the row with a warning when ``unavailable_reason``
+      says the page does not apply now;
+    - on a valid POST calls ``perform``; a refusal is shown by ``show_refusal`` on the
+      same page, a success is logged in the admin history, told as a success message,
+      and redirects to the changed row;
+    - otherwise shows the form (prefilled from the query string on GET).
+
+    Hooks: ``get_service_form_kwargs`` (what the form needs besides ``obj``) and
+    ``service_page_summary`` (what the page shows above the form).
+    """
+
+    service_pages: ClassVar[Mapping[str, type[ServiceForm]]] = {}
+
+    def page_url_name(self, slug: str) -> str:
+        """The URL name (without ``admin:``) of a page hung under this admin."""
+        opts = self.model._meta
+        return f"{opts.app_label}_{opts.model_name}_{slug.replace('-', '_')}"
+
+    def get_urls(self) -> list[URLPattern]:
+        pages = [
+            path(
+                f"<path:object_id>/{slug}/" if form_class.needs_object else f"{slug}/",
+                self.admin_site.admin_view(partial(self.service_page_view, form_class=form_class)),
+                name=self.page_url_name(slug),
+            )
+            for slug, form_class in self.service_pages.items()
+        ]
+        # Ahead of Django's own: its ``<path:object_id>/`` would take them otherwise.
+        return [*pages, *super().get_urls()]
+
+    def service_tools(self, request: HttpRequest, obj: Model) -> list[dict[str, str]]:
+        """The buttons of ``obj``'s page: the pages on it that the user may open now."""
+        return [
+            {
+                "url": reverse(f"admin:{self.page_url_name(slug)}", args=[obj.pk]),
+                "title": form_class.title,
+            }
+            for slug, form_class in self.service_pages.items()
+            if form_class.needs_object
+            and request.user.has_perm(form_class.permission)
+            and not form_class.unavailable_reason(obj)
+        ]
+
+    def get_service_form_kwargs(
+        self, request: HttpRequest, obj: Any, form_class: type[ServiceForm]
+    ) -> dict[str, Any]:
+        return {}
+
+    def service_page_summary(self, request: HttpRequest, form: ServiceForm) -> str:
+        return ""
+
+    def _service_object(
+        self, request: HttpRequest, object_id: str | None, form_class: type[ServiceForm]
+    ) -> Any:
+        if object_id is None:
+            if not self.has_view_permission(request):
+                raise PermissionDenied
+            obj = None
+        else:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404(f"No such {self.model._meta.verbose_name}.")
+            if not self.has_view_permission(request, obj):
+                raise PermissionDenied
+        if not request.user.has_perm(form_class.permission):
+            raise PermissionDenied
+        return obj
+
+    def service_page_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        *,
+        form_class: type[ServiceForm],
+    ) -> HttpResponse:
+        obj = self._service_object(request, object_id, form_class)
+        if obj is not None:
+            unavailable = form_class.unavailable_reason(obj)
+            if unavailable:
+                self.message_user(request, unavailable, messages.WARNING)
+                return HttpResponseRedirect(admin_change_url(obj))
+        kwargs = {"obj": obj, **self.get_service_form_kwargs(request, obj, form_class)}
+        if request.method == "POST":
+            form = form_class(request.POST, **kwargs)
+        else:
+            query = request.GET
+            initial = {name: query[name] for name in form_class.base_fields if name in query}
+            form = form_class(initial=initial, **kwargs)
+        if form.is_bound and form.is_valid():
+            try:
+                message = form.perform(Actor.for_user(request.user))
+            except DomainError as exc:
+                show_refusal(
+                    self,
+                    request,
+                    form,
+                    exc,
+                    error_fields=form.error_fields,
+                    refusal_field=form.refusal_field(exc),
+                )
+            else:
+                changed = form.changed
+                if changed is not None:
+                    self.log_change(request, changed, message)
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(
+                    admin_change_url(changed)
+                    if changed is not None
+                    else admin_changelist_url(self.model)
+                )
+        return render_form_page(
+            self,
+            request,
+            form=form,
+            title=form.page_title,
+            submit_label=form.submit_label,
+            original=obj,
+            summary=self.service_page_summary(request, form),
+        )
+
+
+# --- bulk actions ------------------------------------------------------------------------
+
+RowKey = TypeVar("RowKey")
+
+
+@dataclasses.dataclass
+class RowsOutcome:
+    """What ``run_on_rows`` did: rows changed, rows that needed nothing, refusals."""
+
+    done: int = 0
+    skipped: int = 0
+    refused: list[str] = dataclasses.field(default_factory=list)
+
+
+def run_on_rows(
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    rows: Iterable[tuple[RowKey, str]],
+    call: Callable[[RowKey], object],
+    *,
+    done_message: Callable[[RowsOutcome], str],
+    nothing_message: str,
+) -> RowsOutcome:
+    """A bulk action: one service call per row, then ``report_outcome``.
+
+    ``rows`` are (key, label) pairs; ``call(key)`` is one service call, which is its own
+    transaction (the changelist runs its actions outside any), so a refused row
+    (``DomainError``) is reported by its label and changes nothing while the others
+    still go through. A call returning ``False`` found nothing to do (already done).
+    """
+    outcome = RowsOutcome()
+    for key, label in rows:
+        try:
+            result = call(key)
+        except DomainError as exc:
+            outcome.refused.append(refusal_of(label, exc.message))
+            continue
+        if result is False:
+            outcome.skipped += 1
+        else:
+            outcome.done += 1
+    report_outcome(
+        model_admin,
+        request,
+        done=outcome.done,
+        done_message=done_message(outcome) if outcome.done else "",
+        refused=outcome.refused,
+        nothing_message=nothing_message,
+    )
+    return outcome

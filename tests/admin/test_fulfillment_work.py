@@ -2,9 +2,12 @@
 operation under its own permission; a refused one shows why and changes nothing."""
 
 from decimal import Decimal
+from html import escape
 
 import pytest
+from django.contrib import messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -141,6 +144,21 @@ def field(line: FulfillmentOrderLine) -> str:
 
 def form_errors(response) -> dict[str, list[str]]:
     return {name: list(errors) for name, errors in response.context["form"].errors.items()}
+
+
+def messages_of(response) -> list[tuple[int, str]]:
+    return [(m.level, m.message) for m in get_messages(response.wsgi_request)]
+
+
+def assert_refused_with(response, message: str) -> None:
+    """A refusal by the service is an error message over the form as it was typed: not a
+    form error under a "Please correct the error below" banner."""
+    assert response.status_code == 200
+    assert messages_of(response) == [(messages.ERROR, message)]
+    assert form_errors(response) == {}
+    page = response.content.decode()
+    assert f'<li class="error">{escape(message)}</li>' in page
+    assert "Please correct the error" not in page
 
 
 def state() -> tuple:
@@ -308,14 +326,13 @@ def test_a_refusal_by_the_service_is_shown_and_changes_nothing(client_for, route
         field(line_of(fo, red)): "1",
         field(line_of(fo, blue)): "0",
     }
-    assert client.post(url(fo, "ship"), data).status_code == 302
+    assert client.post(url(fo, "ship"), data, follow=True).status_code == 200
     before = state()
 
     response = client.post(url(fo, "ship"), data)
 
-    assert response.status_code == 200
-    assert form_errors(response) == {"__all__": ["Tracking number 1Z-TAKEN is already used."]}
-    assert "Tracking number 1Z-TAKEN is already used." in response.content.decode()
+    assert_refused_with(response, "Tracking number 1Z-TAKEN is already used.")
+    assert response.context["form"]["tracking_number"].value() == "1Z-TAKEN"  # kept as typed
     assert state() == before
 
 
@@ -329,9 +346,7 @@ def test_a_manual_carrier_needs_the_tracking_number_from_its_label(client_for, r
         {"carrier": "UPS", "service_level": "express", field(line_of(fo, mugs[0])): "3"},
     )
 
-    assert form_errors(response) == {
-        "__all__": ["Type the tracking number from the carrier's label."]
-    }
+    assert_refused_with(response, "Type the tracking number from the carrier's label.")
     assert state() == before
 
     shipped = client_for("manager").post(
@@ -520,7 +535,9 @@ def test_pickup_ready_then_handed_over_with_the_right_code_only(client_for, pick
     wrong = client.post(url(fo, "hand-over"), {"code": "not-it"})
 
     assert wrong.status_code == 200
+    # A refusal about one field stays on that field, not in a message as well.
     assert form_errors(wrong) == {"code": ["The pickup code does not match."]}
+    assert messages_of(wrong) == []
     assert state() == before
 
     right = client.post(url(fo, "hand-over"), {"code": f" {fo.pickup_code} "})

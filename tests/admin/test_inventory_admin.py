@@ -2,6 +2,7 @@
 inventory services, and the network totals follow."""
 
 import pytest
+from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
@@ -13,6 +14,7 @@ from inventory.models import (
     ReservationStatus,
     StockMovement,
 )
+from tests.factories import LocationFactory
 from tests.inventory.legacy import legacy_reservation
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +143,34 @@ def test_adding_a_product_creates_its_network_row(admin_client):
     assert product.sku == "TEA-01"
     assert NetworkStock.objects.filter(product=product).exists()
     assert response.url == reverse("admin:inventory_product_change", args=[product.pk])
+
+
+def test_closing_locations_tells_what_it_did_and_what_needed_nothing(admin_client, stocked_level):
+    # given one open location and one already closed
+    open_one = stocked_level.location
+    closed = LocationFactory(code="SFO1", is_active=False)
+    changelist = reverse("admin:inventory_location_changelist")
+
+    response = admin_client.post(
+        changelist,
+        {
+            "action": "close_locations",
+            ACTION_CHECKBOX_NAME: [open_one.pk, closed.pk],
+            "apply": "yes",
+        },
+        follow=True,
+    )
+    again = admin_client.post(
+        changelist,
+        {"action": "close_locations", ACTION_CHECKBOX_NAME: [closed.pk], "apply": "yes"},
+        follow=True,
+    )
+
+    assert [(m.level, m.message) for m in response.context["messages"]] == [
+        (messages.SUCCESS, "Closed 1 location.")
+    ]
+    assert [(m.level, m.message) for m in again.context["messages"]] == [
+        (messages.WARNING, "Every selected location was already closed.")
+    ]
+    open_one.refresh_from_db()
+    assert open_one.is_active is False

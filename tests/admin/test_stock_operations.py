@@ -2,7 +2,9 @@
 a refused one shows why and changes nothing."""
 
 import pytest
+from django.contrib import messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from inventory.models import MovementReason, NetworkStock, StockLevel, StockMovement
@@ -50,6 +52,17 @@ def _form_errors(response) -> dict[str, list[str]]:
     return {name: list(errors) for name, errors in response.context["form"].errors.items()}
 
 
+def _refusals(response) -> list[str]:
+    """The error messages of a refused operation, once the page shows no form error
+    and no "Please correct the error below" banner."""
+    assert response.status_code == 200
+    assert _form_errors(response) == {}
+    assert "Please correct the error" not in response.content.decode()
+    found = [(m.level, m.message) for m in get_messages(response.wsgi_request)]
+    assert {level for level, _ in found} == {messages.ERROR}
+    return [message for _, message in found]
+
+
 # --- refused changes ---------------------------------------------------------------------
 
 
@@ -58,9 +71,10 @@ def test_adjustment_below_zero_is_refused_and_changes_nothing(admin_client, stoc
 
     response = _adjust(admin_client, delta="-11")
 
-    assert response.status_code == 200
-    assert _form_errors(response) == {"__all__": ["on hand would become -1; it cannot go below 0."]}
-    assert "on hand would become -1" in response.content.decode()
+    assert _refusals(response) == ["on hand would become -1; it cannot go below 0."]
+    page = response.content.decode()
+    assert '<li class="error">On hand would become -1; it cannot go below 0.</li>' in page
+    assert response.context["form"]["delta"].value() == "-11"  # the form as it was typed
     assert _stock_state() == before
 
 
@@ -70,9 +84,7 @@ def test_adjustment_below_reserved_units_is_refused(admin_client, stocked_level,
 
     response = _adjust(admin_client, delta="-9")
 
-    assert _form_errors(response) == {
-        "__all__": ["Only 1 on hand, but 0 allocated and 2 reserved would remain."]
-    }
+    assert _refusals(response) == ["Only 1 on hand, but 0 allocated and 2 reserved would remain."]
     assert _stock_state() == before
 
 
@@ -129,7 +141,7 @@ def test_transfer_of_more_than_is_free_is_refused_and_creates_nothing(admin_clie
         },
     )
 
-    assert _form_errors(response) == {"__all__": ["RNO1 has only 10 free units of MUG-RED."]}
+    assert _refusals(response) == ["RNO1 has only 10 free units of MUG-RED."]
     assert _stock_state() == before  # not even an empty stock row at SFO1
 
 
@@ -140,7 +152,8 @@ def test_cycle_count_below_commitments_is_refused(admin_client, stocked_level, w
         _url("count"), {"sku": "MUG-RED", "location": "RNO1", "counted": "1", "reason": "Count"}
     )
 
-    assert "2 reserved would remain" in _form_errors(response)["__all__"][0]
+    [refusal] = _refusals(response)
+    assert "2 reserved would remain" in refusal
     assert _stock_state() == before
 
 
