@@ -1,11 +1,9 @@
-"""Operator console for fulfillment: each location's work queue, shipments and tracking,
-the routing recipe and its decisions, carriers and shipping methods.
+"""Each location's work queue of fulfillment orders.
 
-Fulfillment orders, shipments, tracking events and routing decisions are written only by
-services, so they are read-only here. The work on a fulfillment order (accept, ship,
-mark ready, hand over, reject, print) happens through the buttons on its page: each is a
-form of ``fulfillment.forms`` behind its own permission that calls one service of
-``fulfillment.operations``.
+Fulfillment orders are written only by services, so their page is read-only; the work
+on one (accept, ship, mark ready, hand over, reject, print) happens through the buttons
+on its page: each a ``ServiceForm`` of ``fulfillment.forms`` behind its own permission
+that calls one service of ``fulfillment.operations``.
 """
 
 from __future__ import annotations
@@ -16,21 +14,16 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.forms import BaseModelFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from simple_history.admin import SimpleHistoryAdmin
 
 from oms.core.admin import (
-    AppendOnlyAdminMixin,
     OperatorAdminMixin,
-    OrderNumberSearchMixin,
     ReadOnlyInlineMixin,
     ServiceForm,
     ServicePagesMixin,
-    admin_change_url,
     admin_changelist_url,
     render_form_page,
     render_table,
@@ -38,215 +31,27 @@ from oms.core.admin import (
 )
 from orders.models import Order
 
-from .documents import packing_slip_pdf, pick_list_pdf
-from .forms import (
+from ..documents import packing_slip_pdf, pick_list_pdf
+from ..forms import (
     FULFILLMENT_ACTIONS,
     WORK_PERMISSION,
-    CarrierAdminForm,
     FulfillmentActionForm,
     PickListForm,
-    RoutingRuleForm,
-    RoutingRuleListFormSet,
     customization_text,
-    mask_secret,
 )
-from .models import (
-    Carrier,
+from ..models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
     FulfillmentStatus,
-    RoutingDecision,
-    RoutingRule,
     Shipment,
-    ShipmentLine,
-    ShippingMethod,
     TrackingEvent,
 )
+from .links import link_to, tracking_link
 
 # Tracking events shown on a fulfillment order's page (newest first).
 TRACKING_ROWS = 100
-# Tracking events shown on a shipment's page.
-SHIPMENT_EVENT_ROWS = 200
 # The filter parameter of the exceptions queue (fulfillment orders at risk).
 AT_RISK_PARAMETER = "at_risk"
-
-
-def _link(obj: Any, label: str | None = None) -> str:
-    if obj is None:
-        return "-"
-    return format_html('<a href="{}">{}</a>', admin_change_url(obj), label or str(obj))
-
-
-# --- carriers and shipping methods ----------------------------------------------------
-
-
-class ShippingMethodInline(admin.TabularInline):
-    model = ShippingMethod
-    fields = ("code", "name", "service_level", "price", "currency", "is_active")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(Carrier)
-class CarrierAdmin(OperatorAdminMixin, admin.ModelAdmin):
-    form = CarrierAdminForm
-    list_display = ("code", "name", "tracking_url_template", "webhook_secret_masked", "is_active")
-    list_filter = ("is_active",)
-    search_fields = ("code", "name")
-    readonly_fields = ("webhook_secret_masked",)
-    inlines = (ShippingMethodInline,)
-
-    @admin.display(description="Webhook secret")
-    def webhook_secret_masked(self, obj: Carrier) -> str:
-        return mask_secret(obj.webhook_secret)
-
-    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        # The secret itself is never a field of the page: the stored one is shown masked,
-        # a new one is typed into a write-only field, offered only to who may change it.
-        secret: list[str] = [] if obj is None else ["webhook_secret_masked"]
-        can_edit = (
-            self.has_add_permission(request)
-            if obj is None
-            else self.has_change_permission(request, obj)
-        )
-        if can_edit:
-            secret.append("new_webhook_secret")
-            if obj is not None and obj.webhook_secret:
-                secret.append("remove_webhook_secret")
-        return (
-            (None, {"fields": ("code", "name", "tracking_url_template", "is_active")}),
-            ("Tracking webhook", {"fields": secret}),
-        )
-
-
-@admin.register(ShippingMethod)
-class ShippingMethodAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
-    list_display = (
-        "code",
-        "name",
-        "service_level",
-        "carrier",
-        "transit_days_min",
-        "transit_days_max",
-        "cutoff_time",
-        "price",
-        "currency",
-        "is_active",
-    )
-    list_select_related = ("carrier",)
-    list_filter = ("service_level", "carrier", "is_active")
-    search_fields = ("code", "name")
-    change_select_related = ("carrier",)
-    fieldsets = (
-        (None, {"fields": ("code", "name", "service_level", "carrier", "is_active")}),
-        (
-            "Delivery",
-            {
-                "fields": (
-                    ("transit_days_min", "transit_days_max"),
-                    "cutoff_time",
-                    "operating_days",
-                ),
-                "description": "Operating days are ISO weekdays: 1 = Monday … 7 = Sunday.",
-            },
-        ),
-        ("Price", {"fields": ("price", "currency")}),
-    )
-
-
-# --- routing ------------------------------------------------------------------------------
-
-
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
-    """The routing recipe: a fixed set of steps (created by a data migration) that
-    operators reorder, switch on and off, and parameterise. Every edit is kept in the
-    rule's history."""
-
-    form = RoutingRuleForm
-    list_display = ("step", "position", "is_enabled", "parameters", "description")
-    list_display_links = ("step",)
-    list_editable = ("position", "is_enabled")
-    ordering = ("position",)
-    sortable_by = ()
-    fields = ("step", "position", "is_enabled", "parameters", "description")
-    readonly_fields = ("step",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> type[BaseModelFormSet]:
-        return super().get_changelist_formset(
-            request, **{"formset": RoutingRuleListFormSet, **kwargs}
-        )
-
-
-class OutcomeFilter(admin.SimpleListFilter):
-    # Fixed choices: a plain ``list_filter = ("outcome",)`` would read the distinct
-    # values of the whole table on every page.
-    title = "outcome"
-    parameter_name = "outcome"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [
-            ("routed", "Routed"),
-            ("partial", "Partly routed"),
-            ("unrouted", "Nothing routed"),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
-        value = self.value()
-        return queryset.filter(outcome=value) if value else queryset
-
-
-@admin.register(RoutingDecision)
-class RoutingDecisionAdmin(
-    OrderNumberSearchMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
-):
-    list_display = ("created", "order_link", "outcome", "summary")
-    list_select_related = ("order",)
-    list_filter = (OutcomeFilter,)
-    sortable_by = ("created",)
-    ordering = ("-id",)
-    change_select_related = ("order",)
-    fields = ("order_link", "outcome", "summary", "created_at", "trace_table")
-    readonly_fields = ("order_link", "trace_table")
-
-    @admin.display(description="When", ordering="id")
-    def created(self, obj: RoutingDecision) -> str:
-        return short_datetime(obj.created_at)
-
-    @admin.display(description="Order")
-    def order_link(self, obj: RoutingDecision) -> str:
-        return _link(obj.order)
-
-    @admin.display(description="Trace")
-    def trace_table(self, obj: RoutingDecision) -> str:
-        entries = obj.trace if isinstance(obj.trace, list) else []
-        return render_table(
-            ("Step", "Location", "Result", "Reason"),
-            (
-                (
-                    entry.get("step", ""),
-                    entry.get("location", "") or "-",
-                    entry.get("result", ""),
-                    entry.get("reason", ""),
-                )
-                for entry in entries
-                if isinstance(entry, dict)
-            ),
-        )
-
-
-# --- fulfillment orders: the work queue ------------------------------------------------------
 
 
 class ExceptionsQueueFilter(admin.SimpleListFilter):
@@ -372,20 +177,7 @@ class FulfillmentShipmentInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     @admin.display(description="Tracking number")
     def tracking(self, obj: Shipment) -> str:
-        return _tracking_link(obj)
-
-
-def _tracking_link(shipment: Shipment) -> str:
-    if not shipment.tracking_number:
-        return "-"
-    url = shipment.tracking_url
-    if not url:
-        return shipment.tracking_number
-    return format_html(
-        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-        url,
-        shipment.tracking_number,
-    )
+        return tracking_link(obj)
 
 
 @admin.register(FulfillmentOrder)
@@ -490,7 +282,7 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
 
     @admin.display(description="Order")
     def order_link(self, obj: FulfillmentOrder) -> str:
-        return _link(obj.order)
+        return link_to(obj.order)
 
     @admin.display(description="Location", ordering="location__code")
     def location_code(self, obj: FulfillmentOrder) -> str:
@@ -628,7 +420,7 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
             "<p>Fulfillment order <strong>{}</strong> of order {} at {} — {}, ship by {}.</p>"
             "<p>{}: {}</p>{}",
             fo.number,
-            _link(fo.order),
+            link_to(fo.order),
             fo.location,
             fo.get_status_display(),
             fo.ship_by_date,
@@ -674,137 +466,3 @@ def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
-
-
-# --- shipments and tracking -----------------------------------------------------------------
-
-
-class ShipmentLineInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = ShipmentLine
-    fields = ("sku", "description", "quantity")
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ShipmentLine]:
-        return super().get_queryset(request).select_related("fulfillment_line__order_line")
-
-    @admin.display(description="SKU")
-    def sku(self, obj: ShipmentLine) -> str:
-        return obj.fulfillment_line.order_line.sku
-
-    @admin.display(description="Item")
-    def description(self, obj: ShipmentLine) -> str:
-        return obj.fulfillment_line.order_line.description
-
-
-class TrackingEventInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = TrackingEvent
-    fk_name = "shipment"
-    fields = ("occurred_at", "status", "description", "location", "external_id", "received_at")
-    readonly_fields = fields
-    max_rows = SHIPMENT_EVENT_ROWS
-    newest_first = ("-occurred_at", "-id")
-
-
-@admin.register(Shipment)
-class ShipmentAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "tracking",
-        "order_link",
-        "fo_link",
-        "carrier",
-        "service_level",
-        "status",
-        "shipped",
-        "delivered_at",
-    )
-    list_select_related = ("order", "fulfillment_order", "carrier")
-    list_filter = ("carrier", "status")
-    search_fields = ("tracking_number", "order__number")
-    search_help_text = "Exact tracking or order number."
-    sortable_by = ("shipped",)
-    ordering = ("-id",)
-    change_select_related = ("order", "fulfillment_order", "carrier")
-    fields = (
-        "tracking",
-        "carrier",
-        "service_level",
-        "status",
-        "order_link",
-        "fo_link",
-        "shipped_at",
-        "delivered_at",
-    )
-    readonly_fields = ("tracking", "order_link", "fo_link")
-    inlines = (ShipmentLineInline, TrackingEventInline)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Shipment], search_term: str
-    ) -> tuple[QuerySet[Shipment], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        shipments = Shipment.objects.order_by()
-        matching = (
-            shipments.filter(tracking_number__in={term, term.upper()})
-            .values("pk")
-            .union(shipments.filter(order__number=term.upper()).values("pk"), all=True)
-        )
-        return queryset.filter(pk__in=matching), False
-
-    @admin.display(description="Tracking number")
-    def tracking(self, obj: Shipment) -> str:
-        return _tracking_link(obj)
-
-    @admin.display(description="Order")
-    def order_link(self, obj: Shipment) -> str:
-        return _link(obj.order)
-
-    @admin.display(description="Fulfillment order")
-    def fo_link(self, obj: Shipment) -> str:
-        return _link(obj.fulfillment_order)
-
-    @admin.display(description="Shipped", ordering="id")
-    def shipped(self, obj: Shipment) -> str:
-        return short_datetime(obj.shipped_at)
-
-
-@admin.register(TrackingEvent)
-class TrackingEventAdmin(OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("occurred", "tracking", "status", "description", "location", "received")
-    list_select_related = ("shipment__carrier",)
-    list_filter = ("status",)
-    search_fields = ("shipment__tracking_number",)
-    search_help_text = "Exact tracking number."
-    sortable_by = ("received",)
-    ordering = ("-id",)
-    change_select_related = ("shipment",)
-    fields = (
-        "shipment",
-        "status",
-        "description",
-        "location",
-        "occurred_at",
-        "external_id",
-        "received_at",
-    )
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[TrackingEvent], search_term: str
-    ) -> tuple[QuerySet[TrackingEvent], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(shipment__tracking_number__in={term, term.upper()}), False
-
-    @admin.display(description="Occurred")
-    def occurred(self, obj: TrackingEvent) -> str:
-        return short_datetime(obj.occurred_at)
-
-    @admin.display(description="Tracking number")
-    def tracking(self, obj: TrackingEvent) -> str:
-        return _tracking_link(obj.shipment)
-
-    # Ids grow with arrival, so sorting by id is sorting by the time received.
-    @admin.display(description="Received", ordering="id")
-    def received(self, obj: TrackingEvent) -> str:
-        return short_datetime(obj.received_at)
