@@ -43,7 +43,9 @@ def qr_svg(value: str) -> str:
 
 
 def _pdf(template: str, context: dict[str, object]) -> bytes:
-    from weasyprint import HTML
+    # Loaded on the first PDF, not at start-up: WeasyPrint pulls in Pango and its fonts,
+    # which every web process and worker would otherwise load for nothing.
+    from weasyprint import HTML  # noqa: PLC0415 - heavy native library, loaded when used
 
     html = render_to_string(template, context)
     return HTML(string=html).write_pdf()

@@ -8,7 +8,7 @@ from django.conf import settings
 from oms import outbox
 from oms.models import OutboxEvent
 
-from . import routing
+from . import partners, routing, simulation, sla
 
 
 def _route(event: OutboxEvent) -> None:
@@ -37,26 +37,22 @@ def route_backorders() -> int:
 
 @shared_task(name="fulfillment.advance_simulated_shipments", acks_late=True)
 def advance_simulated_shipments() -> int:
-    from .carriers import advance_simulated_shipments as advance
-
-    return advance()
+    return simulation.advance_simulated_shipments()
 
 
 @shared_task(name="fulfillment.flag_at_risk", acks_late=True)
 def flag_at_risk() -> int:
-    from .sla import flag_at_risk as flag
-
-    return flag()
+    return sla.flag_at_risk()
 
 
 def _request_fulfillment(event: OutboxEvent) -> None:
-    from .partners import send_fulfillment_request, send_hold_notice
-
     fo_id = event.payload["fulfillment_order_id"]
     if event.topic == "fulfillment.created":
-        send_fulfillment_request(fo_id=fo_id)
+        partners.send_fulfillment_request(fo_id=fo_id)
     else:
-        send_hold_notice(fo_id=fo_id, held=event.topic == "fulfillment.held", occurrence=event.pk)
+        partners.send_hold_notice(
+            fo_id=fo_id, held=event.topic == "fulfillment.held", occurrence=event.pk
+        )
 
 
 @shared_task(name="fulfillment.notify_partner", bind=True, acks_late=True, max_retries=8)

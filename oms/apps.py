@@ -5,7 +5,9 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_staff_groups(sender: AppConfig, **kwargs: Any) -> None:
-    from oms.roles import sync_staff_groups
+    # oms.roles imports auth models, which cannot load while this module is imported
+    # (the app registry is not ready yet).
+    from oms.roles import sync_staff_groups  # noqa: PLC0415 - app registry, see above
 
     sync_staff_groups(using=kwargs.get("using", "default"))
 
@@ -15,7 +17,8 @@ class OmsConfig(AppConfig):
     verbose_name = "OMS"
 
     def ready(self) -> None:
-        from oms.api import schema  # noqa: F401 - registers the API key scheme
+        # Imports models through the API authentication: only once the registry is ready.
+        from oms.api import schema  # noqa: F401, PLC0415 - registers the API key scheme
 
         # Groups are code, not data: after every migrate they are brought back to the
         # permission sets in ``oms.roles``. ``oms`` is the last installed app, so every

@@ -7,6 +7,7 @@ service ready but "degraded": orders are still accepted and their side effects w
 the outbox until it returns.
 """
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -28,8 +29,6 @@ def readiness(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
     if settings.REDIS_URL:
-        import redis
-
         try:
             redis.Redis.from_url(
                 settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1

@@ -21,7 +21,10 @@ from django.utils import timezone
 
 from customers.models import NotificationEvent
 from customers.selectors import get_notification_channels
+from fulfillment.models import FulfillmentOrder, Shipment
 from oms.core.actors import Actor
+from orders.events import record_order_event
+from orders.models import Order, OrderEventType
 
 from .models import Notification, NotificationStatus
 from .outbox import RetryLater
@@ -129,10 +132,6 @@ def send_order_notification(
     ``occurrence`` tells apart events that happen more than once to an order (each
     partial cancellation is notified once); without it, once per order and event.
     """
-    from fulfillment.models import FulfillmentOrder, Shipment
-    from orders.events import record_order_event
-    from orders.models import Order, OrderEventType
-
     order = (
         Order.objects.select_related("customer", "shipping_method", "pickup_location")
         .prefetch_related("lines")

@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from .celery import app
 from .core import rows
 from .models import OutboxEvent
 
@@ -99,8 +100,6 @@ def emitted(event: OutboxEvent) -> None:
 
 
 def _publish(task_name: str, event_ids: list[int]) -> None:
-    from .celery import app
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
         if task_name not in app.tasks:
             # Task modules are discovered lazily; inline runs may come first.

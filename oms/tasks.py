@@ -6,6 +6,7 @@ from celery import shared_task
 
 from . import outbox, retention
 from .models import OutboxEvent
+from .notifications import send_order_notification
 
 ORDER_TOPIC_EVENTS = {
     "order.placed": "order_confirmed",
@@ -22,8 +23,6 @@ REPEATABLE_TOPICS = {"order.cancelled"}
 
 
 def _notify(event: OutboxEvent) -> None:
-    from .notifications import send_order_notification
-
     payload = event.payload
     send_order_notification(
         order_id=payload["order_id"],

@@ -12,6 +12,7 @@ import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 # A production entry point: without DJANGO_SETTINGS_MODULE it runs on the production
 # settings, which refuse to start without a SECRET_KEY. Only manage.py defaults to the
@@ -22,8 +23,6 @@ application = get_wsgi_application()
 
 
 def _load_and_freeze() -> None:
-    from django.urls import get_resolver
-
     get_resolver().url_patterns  # noqa: B018 - imports every view module now
     gc.collect()
     gc.freeze()

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.services import clean_postal_address
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import location_activity_for_share, stock_levels_for_update
@@ -44,11 +45,11 @@ from .models import (
     derive_fulfillment_status,
 )
 from .placement import (
-    _clean_customization,
-    _shipping_method,
-    _snapshot_address,
-    _tax_rate,
+    cached_tax_rate,
+    clean_customization,
+    get_active_shipping_method,
     promise_order,
+    snapshot_address,
 )
 from .pricing import apply_totals, contract_prices, money, unit_price_for
 
@@ -96,11 +97,9 @@ def _plan_release(order: Order, line: OrderLine, quantity: int) -> _Release:
 
 def _deallocations(
     order: Order, plans: list[tuple[OrderLine, _Release]]
-) -> tuple[dict[tuple[int, int], int], list[Any]]:
+) -> tuple[dict[tuple[int, int], int], list[FulfillmentOrderLine]]:
     """Where the allocated units to release sit: (location, product) -> units, taken
     from open fulfillment-order lines first, then a pickup store's pre-routing hold."""
-    from fulfillment.models import FulfillmentOrderLine, FulfillmentStatus
-
     wanted = {line.pk: plan.allocated for line, plan in plans if plan.allocated}
     if not wanted:
         return {}, []
@@ -132,9 +131,7 @@ def _deallocations(
     return dict(where), touched
 
 
-def _close_emptied_fulfillment_orders(fo_lines: list[Any]) -> None:
-    from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
-
+def _close_emptied_fulfillment_orders(fo_lines: list[FulfillmentOrderLine]) -> None:
     FulfillmentOrderLine.objects.bulk_update(fo_lines, ["quantity_cancelled"])
     for fo_id in {li.fulfillment_order_id for li in fo_lines}:
         fo = FulfillmentOrder.objects.get(pk=fo_id)
@@ -398,7 +395,9 @@ def _finish_edit(
     if holds:
         # A hold that opened or closed with the edit stops or restarts the order's
         # fulfillment orders in this same transaction.
-        from fulfillment.holds import sync_fulfillment_holds
+        # fulfillment.holds imports orders.services, which imports this module: the edit
+        # becomes a fulfillment workflow (issue 11, step S7), which removes this import.
+        from fulfillment.holds import sync_fulfillment_holds  # noqa: PLC0415 - cycle, until S7
 
         sync_fulfillment_holds(order=order, actor=actor)
     record_order_event(
@@ -491,7 +490,7 @@ def add_line(
         description=product.name,
         unit_price=unit_price,
         line_total=money(unit_price * quantity),
-        customization=_clean_customization(number - 1, product, customization or {}),
+        customization=clean_customization(number - 1, product, customization or {}),
         quantity_ordered=quantity,
     )
     _commit_more(order, line, quantity)
@@ -566,11 +565,11 @@ def set_shipping_address(order: Order, address: dict[str, Any]) -> bool:
         raise OrderNotEditable("A pickup order has no shipping address.")
     cleaned = clean_postal_address(address)
     before = [getattr(order, name) for name in SHIP_TO_FIELDS]
-    _snapshot_address(order, cleaned, order.customer)
+    snapshot_address(order, cleaned, order.customer)
     if [getattr(order, name) for name in SHIP_TO_FIELDS] == before:
         return False
     if not (order.company and order.company.tax_exempt):
-        rate = _tax_rate(order.ship_country, order.ship_region)
+        rate = cached_tax_rate(order.ship_country, order.ship_region)
         order.tax_rate = rate.rate if rate else Decimal("0")
         order.tax_shipping = bool(rate and rate.taxes_shipping)
     return True
@@ -579,7 +578,7 @@ def set_shipping_address(order: Order, address: dict[str, Any]) -> bool:
 def set_shipping_method(order: Order, code: str) -> bool:
     """Switch ``order`` (in memory) to another delivery method; the shipping charge
     follows. Returns False, with nothing to save, when it is the method it has."""
-    method = _shipping_method(code)
+    method = get_active_shipping_method(code)
     if method.is_pickup or order.pickup_location_id:
         raise OrderNotEditable("Switching to or from store pickup means a new order.")
     if method.pk == order.shipping_method_id:

@@ -30,12 +30,13 @@ from oms.core.errors import Conflict, InvalidInput
 from . import holds as hold_rules
 from .events import record_order_event
 from .models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
+from .numbering import next_order_number
 from .placement import (
     OrderRequest,
     PlacedOrder,
-    _commit_network,
-    _commit_pickup,
     build_order,
+    commit_network,
+    commit_pickup,
     promise_order,
 )
 
@@ -68,8 +69,6 @@ def _demand(lines: list[OrderLine]) -> dict[int, int]:
 @transaction.atomic
 def create_draft_order(*, request: OrderRequest, actor: Actor) -> Order:
     """Save a validated, priced draft. Commits no stock; ``placed_by`` records the rep."""
-    from .numbering import next_order_number
-
     order, lines, _ = build_order(request)
     order.status = OrderStatus.DRAFT
     order.number = next_order_number()
@@ -127,7 +126,7 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
     hold_rules.lock_credit_decisions(order.company)
     demand = _demand(lines)
     if order.pickup_location_id:
-        _commit_pickup(order, lines, actor)
+        commit_pickup(order, lines, actor)
     else:
         networks = lock_network_rows(list(demand))
         reserved = end_network_reservations(
@@ -138,7 +137,7 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
         release_demand(surplus, networks=networks)
         covered = {p: min(q, demand.get(p, 0)) for p, q in reserved.items()}
         products = {line.product.sku: line.product for line in lines}
-        _commit_network(order, lines, products, already_committed=covered, networks=networks)
+        commit_network(order, lines, products, already_committed=covered, networks=networks)
     order.status = OrderStatus.PLACED
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date

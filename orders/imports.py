@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 
 from customers.models import Customer
+from inventory.errors import InsufficientStock
 from inventory.models import NetworkStock
 from oms.core.actors import Actor
 from oms.core.errors import DomainError
@@ -491,8 +492,6 @@ def _import_one(
 
 def _dry_run(request: OrderRequest, promised: dict[int, int]) -> None:
     """Everything ``place_order`` checks, without writing: shape, prices, stock."""
-    from inventory.errors import InsufficientStock
-
     order, lines, products = build_order(request)
     demand: dict[int, int] = {}
     for line in lines:

@@ -7,6 +7,8 @@ writers anyway, so the next number is one past the highest taken.
 
 from django.db import connection
 
+from .models import Order
+
 PREFIX = "SO-"
 START = 1_000_001
 WIDTH = 7
@@ -30,8 +32,6 @@ def next_order_number() -> str:
             cursor.execute("SELECT nextval('order_number_seq')")
             value = cursor.fetchone()[0]
     else:
-        from .models import Order
-
         last = Order.objects.order_by("-id").values_list("number", flat=True).first()
         value = int(last.removeprefix(PREFIX)) + 1 if last else START
     return f"{PREFIX}{value:0{WIDTH}d}"

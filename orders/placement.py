@@ -91,7 +91,10 @@ class PlacedOrder:
     holds: list[OrderHold]
 
 
-def _shipping_method(code: str) -> ShippingMethod:
+def get_active_shipping_method(code: str) -> ShippingMethod:
+    """The active shipping method ``code`` (cached per process); unknown or inactive codes
+    are refused with ``UnknownShippingMethod``, as placement and edits refuse them."""
+
     def load() -> ShippingMethod | None:
         return ShippingMethod.objects.filter(code=code, is_active=True).first()
 
@@ -103,7 +106,8 @@ def _shipping_method(code: str) -> ShippingMethod:
     return method
 
 
-def _tax_rate(country: str, region: str) -> TaxRate | None:
+def cached_tax_rate(country: str, region: str) -> TaxRate | None:
+    """The tax rate of a destination, cached per process (``refcache``)."""
     return refcache.cached(("tax_rate", country, region), lambda: tax_rate_for(country, region))
 
 
@@ -175,7 +179,9 @@ def _load_products(
     return products, credit
 
 
-def _clean_customization(index: int, product: Product, data: dict[str, Any]) -> dict[str, str]:
+def clean_customization(index: int, product: Product, data: dict[str, Any]) -> dict[str, str]:
+    """Line ``index``'s customization, checked against what ``product`` takes (stripped
+    text values); raises ``InvalidOrder`` naming the line's field."""
     if not data:
         return {}
     if not product.is_customizable:
@@ -211,7 +217,8 @@ def _pickup_store(code: str) -> Location:
     return store
 
 
-def _snapshot_address(order: Order, address: dict[str, Any], customer: Customer) -> None:
+def snapshot_address(order: Order, address: dict[str, Any], customer: Customer) -> None:
+    """Copy a cleaned address onto the order (the customer's name and phone fill gaps)."""
     order.ship_name = address["name"] or customer.full_name
     order.ship_line1 = address["line1"]
     order.ship_line2 = address["line2"]
@@ -239,7 +246,7 @@ def _build_order(
     customer = request.customer
     company: Company | None = customer.company
     products, credit = _load_products(request, credit_slot=credit_slot)
-    method = _shipping_method(request.shipping_method_code)
+    method = get_active_shipping_method(request.shipping_method_code)
     order = Order(
         channel=request.channel,
         status=OrderStatus.PLACED,
@@ -277,7 +284,7 @@ def _build_order(
                 "A shipping address is required.", fields={"shipping_address": "required"}
             )
         address = clean_postal_address(request.shipping_address)
-    _snapshot_address(order, address, customer)
+    snapshot_address(order, address, customer)
     if request.billing_address:
         billing = clean_postal_address(request.billing_address)
         billing.pop("latitude", None)
@@ -293,7 +300,7 @@ def _build_order(
     rate = (
         None
         if company is not None and company.tax_exempt
-        else _tax_rate(order.ship_country, order.ship_region)
+        else cached_tax_rate(order.ship_country, order.ship_region)
     )
     tax_rate = rate.rate if rate else Decimal("0")
     lines = []
@@ -309,7 +316,7 @@ def _build_order(
                 description=product.name,
                 unit_price=unit_price,
                 line_total=line_total,
-                customization=_clean_customization(index, product, spec.customization),
+                customization=clean_customization(index, product, spec.customization),
                 quantity_ordered=spec.quantity,
             )
         )
@@ -336,7 +343,7 @@ def _insufficient(lines: list[OrderLine], exc: InsufficientStock) -> Insufficien
     return InsufficientStock(f"Not enough stock for {skus}.", lines=named)
 
 
-def _commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
+def commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
     """A pickup order takes its units at its store at once: allocated there."""
     store = order.pickup_location
     assert store is not None  # noqa: S101 - guaranteed by build_order
@@ -383,7 +390,7 @@ def _backorderable(order: Order, products: Mapping[str, Product]) -> set[int]:
     return {p.pk for p in products.values() if p.allow_backorder}
 
 
-def _commit_network(
+def commit_network(
     order: Order,
     lines: list[OrderLine],
     products: dict[str, Product],
@@ -585,9 +592,9 @@ def _place_order(
     if before_commit is not None:
         before_commit(placed)
     if order.pickup_location_id:
-        _commit_pickup(order, lines, actor)
+        commit_pickup(order, lines, actor)
     else:
-        _commit_network(order, lines, products)
+        commit_network(order, lines, products)
         if _record_backorders(order, lines, actor) and before_commit is not None:
             before_commit(placed)  # the response shows what was backordered
     return placed

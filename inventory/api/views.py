@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
@@ -9,11 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import PriceListEntry
+from fulfillment.promise import estimate_promise
 from inventory.models import Product
 from inventory.selectors import get_network_availability
 from oms.api.authentication import ApiClient
 from oms.api.pagination import IdCursorPagination
 from oms.api.schema import problem_responses
+from oms.geo import coordinates_for_postal_code
+from orders.placement import get_active_shipping_method
 
 MAX_SKUS_PER_QUERY = 100
 
@@ -141,13 +145,7 @@ class AvailabilityView(APIView):
 
 
 def _promise(method_code: str, country: str, postal_code: str) -> dict[str, Any]:
-    from django.utils import timezone
-
-    from fulfillment.promise import estimate_promise
-    from oms.geo import coordinates_for_postal_code
-    from orders.placement import _shipping_method
-
-    method = _shipping_method(method_code)
+    method = get_active_shipping_method(method_code)
     promise = estimate_promise(
         method,
         now=timezone.now(),

@@ -11,6 +11,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -96,8 +97,6 @@ def is_api_request(request: HttpRequest) -> bool:
 
 
 def too_large_detail() -> str:
-    from django.conf import settings
-
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     size = f" (at most {limit:,} bytes)" if limit else ""
     return f"The request body is too large{size}."

@@ -81,6 +81,14 @@ def _shared_cache_failed(exc: Exception) -> None:
     _shared_down_until = time.monotonic() + FALLBACK_SECONDS
 
 
+def reset_fallback() -> None:
+    """Forget this process's fallback counts and any outage of the shared cache it noted
+    (for tests: each starts with the shared cache up and nothing counted)."""
+    global _shared_down_until  # noqa: PLW0603 - one flag per process, on purpose
+    _local.clear()
+    _shared_down_until = 0.0
+
+
 class SlidingWindow:
     """Counts events per key (``ident``) within ``scope`` at ``rate``, in ``cache`` (by
     default the "throttle" cache)."""

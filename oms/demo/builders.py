@@ -11,7 +11,7 @@ service (tax rates, price lists) is in ``oms.demo.reference``; the demo's API ke
 carrier webhook secrets in ``oms.demo.credentials``.
 
 Randomness is deterministic: every entity draws from its own stream seeded with its
-key (``rng("customer", 17)``), so asking for more customers or orders never changes
+key (``common.rng("customer", 17)``), so asking for more customers or orders never changes
 the ones already generated.
 """
 
@@ -21,10 +21,9 @@ import bisect
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,13 +36,11 @@ from customers.models import (
     Company,
     CompanyRole,
     Customer,
-    NotificationEvent,
 )
 from customers.services import (
     add_address,
     create_company,
     create_customer,
-    set_notification_preference,
 )
 from fulfillment.models import Carrier, ShippingMethod
 from fulfillment.services import create_carrier, create_shipping_method
@@ -66,7 +63,29 @@ from oms.core.actors import Actor, ActorKind
 from orders.models import Channel, OrderEvent, OrderEventType, OrderStatus
 from orders.services import HistoricalLine, import_historical_order, money
 
+from . import live
 from .catalog import ProductSpec, product_specs
+from .common import (
+    AREA_CODES,
+    B2B_METHODS,
+    B2B_QUANTITIES,
+    B2C_METHODS,
+    B2C_QUANTITIES,
+    LINE_COUNTS,
+    SAME_DAY_STATES,
+    SEED_ACTOR,
+    StepResult,
+    batched,
+    create_demo_customer,
+    customer_spec,
+    email_local_part,
+    phone_number,
+    pick,
+    popularity,
+    random_address,
+    rng,
+)
+from .credentials import ensure_demo_api_keys, ensure_webhook_secrets
 from .data import (
     CARRIERS,
     COMPANIES,
@@ -76,14 +95,11 @@ from .data import (
     LOCATIONS,
     SALES_TAX_RATES,
     SHIPPING_METHODS,
-    STREET_NAMES,
-    ZIP_CODES,
     CompanySpec,
 )
+from .reference import ensure_price_lists, ensure_tax_rates
 from .users import ensure_demo_users
 
-SEED = "oms-demo-1"
-SEED_ACTOR = Actor.system("demo seed")
 STOCK_REFERENCE = "SEED"
 PURCHASE_ORDER_PREFIX = "SEED-PO-"
 DEFAULT_ORDERS = 3000
@@ -99,43 +115,7 @@ ORDER_BATCH = 500
 CUSTOMER_BATCH = 100
 PRODUCT_BATCH = 25
 
-CUSTOMER_EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
-AREA_CODES = {zip_code: area for zip_code, _, _, area in ZIP_CODES}
-SAME_DAY_STATES = {"NY", "NJ", "IL", "CA"}  # metro areas around the stores
 STORE_MAX_WEIGHT_GRAMS = 10_000  # stores do not stock furniture or large appliances
-
-
-def rng(*key: object) -> random.Random:
-    """A random stream of its own for one entity of the demo."""
-    return random.Random(":".join(str(part) for part in (SEED, *key)))
-
-
-def popularity(sku: str) -> float:
-    """How much a SKU sells, relative to the others (a long-tailed distribution)."""
-    return rng("popularity", sku).lognormvariate(0, 0.9)
-
-
-def batched(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def phone_number(r: random.Random, area_code: str) -> str:
-    # 555-0100 to 555-0199 are reserved for fiction: these numbers ring nowhere.
-    return f"+1 {area_code}-555-01{r.randint(0, 99):02d}"
-
-
-def email_local_part(first: str, last: str) -> str:
-    return f"{first}.{last}".lower().replace("'", "").replace(" ", "")
-
-
-@dataclass
-class StepResult:
-    name: str
-    created: int = 0
-    existing: int = 0
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -145,97 +125,6 @@ class StockPlan:
     safety: int = 0
     incoming: int = 0
     purchase_order: str = ""
-
-
-@dataclass(frozen=True)
-class CustomerSpec:
-    email: str
-    first_name: str
-    last_name: str
-    phone: str
-    shipping: dict[str, str]
-    billing: dict[str, str] | None
-    preferences: tuple[tuple[str, bool, bool], ...]  # (event, email, sms)
-
-
-def _random_address(r: random.Random, name: str) -> dict[str, str]:
-    zip_code, city, state, _ = r.choice(ZIP_CODES)
-    line2 = f"Apt {r.randint(1, 24)}{r.choice('ABCDEF')}" if r.random() < 0.3 else ""
-    return {
-        "name": name,
-        "line1": f"{r.randint(1, 9899)} {r.choice(STREET_NAMES)}",
-        "line2": line2,
-        "city": city,
-        "region": state,
-        "postal_code": zip_code,
-        "country": "US",
-    }
-
-
-def customer_spec(index: int) -> CustomerSpec:
-    """The B2C customer number ``index`` of the demo (the same on every run)."""
-    return _customer_spec(rng("customer", index), email_tag=str(index + 1))
-
-
-def newcomer_spec(index: int) -> CustomerSpec:
-    """A first-time shopper who places live order ``index`` (``oms.demo.live``).
-
-    Drawn from a stream of its own, so asking for more B2C customers never meets them;
-    the ``.new`` tag keeps their e-mail addresses apart from the regular customers'."""
-    return _customer_spec(rng("newcomer", index), email_tag=f".new{index + 1}")
-
-
-def _customer_spec(r: random.Random, *, email_tag: str) -> CustomerSpec:
-    first, last = r.choice(FIRST_NAMES), r.choice(LAST_NAMES)
-    name = f"{first} {last}"
-    shipping = _random_address(r, name)
-    phone = phone_number(r, AREA_CODES[shipping["postal_code"]]) if r.random() < 0.85 else ""
-    shipping["phone"] = phone
-    billing = _random_address(r, name) if r.random() < 0.2 else None
-    preferences: tuple[tuple[str, bool, bool], ...] = ()
-    roll = r.random()
-    if phone and roll < 0.12:
-        # Texts for the moments that matter at the door; e-mail stays on.
-        preferences = (
-            (NotificationEvent.SHIPPED, True, True),
-            (NotificationEvent.OUT_FOR_DELIVERY, True, True),
-            (NotificationEvent.READY_FOR_PICKUP, False, True),
-        )
-    elif roll < 0.16:
-        # Someone who wants fewer e-mails: no confirmation, no out-for-delivery note.
-        preferences = (
-            (NotificationEvent.ORDER_CONFIRMED, False, False),
-            (NotificationEvent.DELIVERED, False, False),
-        )
-    return CustomerSpec(
-        email=f"{email_local_part(first, last)}{email_tag}@{r.choice(CUSTOMER_EMAIL_DOMAINS)}",
-        first_name=first,
-        last_name=last,
-        phone=phone,
-        shipping=shipping,
-        billing=billing,
-        preferences=preferences,
-    )
-
-
-def create_demo_customer(spec: CustomerSpec) -> Customer:
-    """A B2C customer with default shipping and billing addresses and preferences."""
-    customer = create_customer(
-        email=spec.email,
-        first_name=spec.first_name,
-        last_name=spec.last_name,
-        phone=spec.phone,
-    )
-    add_address(kind=AddressKind.SHIPPING, data=spec.shipping, customer=customer, make_default=True)
-    add_address(
-        kind=AddressKind.BILLING,
-        data=spec.billing or spec.shipping,
-        customer=customer,
-        make_default=True,
-    )
-    for event, email, sms in spec.preferences:
-        set_notification_preference(customer=customer, event=event, email=email, sms=sms)
-    return customer
 
 
 @dataclass(frozen=True)
@@ -377,8 +266,6 @@ class DemoSeeder:
     # --- the live operation (``oms.demo.live``) ------------------------------------
 
     def _live_steps(self) -> list[tuple[str, Callable[[StepResult], None]]]:
-        from . import live
-
         # Built when first needed: the staff users and price lists are seeded by then.
         books: list[live.LiveOrderBook] = []
 
@@ -477,25 +364,17 @@ class DemoSeeder:
                 result.created += 1
 
     def seed_webhook_secrets(self, result: StepResult) -> None:
-        from .credentials import ensure_webhook_secrets
-
         self.new_webhook_secrets, result.existing = ensure_webhook_secrets()
         result.created = len(self.new_webhook_secrets)
 
     def seed_tax_rates(self, result: StepResult) -> None:
-        from .reference import ensure_tax_rates
-
         result.created, result.existing = ensure_tax_rates()
 
     def seed_price_lists(self, result: StepResult) -> None:
-        from .reference import ensure_price_lists
-
         products = sorted(self.products.values(), key=lambda p: p.sku)
         result.created, result.existing = ensure_price_lists(products)
 
     def seed_api_keys(self, result: StepResult) -> None:
-        from .credentials import ensure_demo_api_keys
-
         result.created, result.existing = ensure_demo_api_keys()
 
     @transaction.atomic
@@ -797,18 +676,6 @@ def _default_shipping_addresses(**owner: Any) -> dict[int, dict[str, Any]]:
 
 B2C_CHANNELS = ((Channel.WEB, 65), (Channel.MARKETPLACE, 20), (Channel.AGENT, 15))
 B2B_CHANNELS = ((Channel.B2B_API, 60), (Channel.SALES, 40))
-B2C_METHODS = (
-    ("STANDARD", 48),
-    ("ECONOMY", 15),
-    ("EXPRESS", 18),
-    ("NEXT_DAY", 7),
-    ("SAME_DAY", 5),
-    ("WEEKEND", 7),
-)
-B2B_METHODS = (("STANDARD", 65), ("EXPRESS", 20), ("NEXT_DAY", 10), ("ECONOMY", 5))
-B2C_QUANTITIES = ((1, 80), (2, 14), (3, 4), (4, 2))
-B2B_QUANTITIES = ((1, 12), (2, 18), (4, 20), (6, 15), (10, 14), (12, 11), (24, 7), (50, 3))
-LINE_COUNTS = ((1, 50), (2, 27), (3, 13), (4, 7), (5, 3))
 # Orders per hour of the day, US Eastern time: quiet nights, a lunchtime and an evening peak.
 HOURLY_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 10, 10, 9, 9, 8, 8, 8, 9, 10, 9, 7, 4, 2)
 ORDER_TIME_ZONE = ZoneInfo("America/New_York")
@@ -816,10 +683,6 @@ B2B_SHARE = 0.25
 CANCEL_RATE = 0.05
 MARKETPLACE_CANCEL_RATE = 0.08
 RETURN_RATE = 0.10
-
-
-def _pick(r: random.Random, weighted: Sequence[tuple[Any, int]]) -> Any:
-    return r.choices([value for value, _ in weighted], [weight for _, weight in weighted])[0]
 
 
 class OrderBook:
@@ -880,17 +743,17 @@ class OrderBook:
         if b2b:
             customer, address, contract = r.choice(self.buyers)
             company = customer.company
-            channel = _pick(r, B2B_CHANNELS)
-            method = _pick(r, B2B_METHODS)
+            channel = pick(r, B2B_CHANNELS)
+            method = pick(r, B2B_METHODS)
             quantities = B2B_QUANTITIES
         else:
             customer, address = r.choices(self.consumers, self.consumer_weights)[0]
-            channel = _pick(r, B2C_CHANNELS)
-            method = _pick(r, B2C_METHODS)
+            channel = pick(r, B2C_CHANNELS)
+            method = pick(r, B2C_METHODS)
             quantities = B2C_QUANTITIES
             if r.random() < 0.08:
                 # A gift: shipped to someone else, somewhere else.
-                address = _random_address(r, f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}")
+                address = random_address(r, f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}")
         if method == "SAME_DAY" and address["region"] not in SAME_DAY_STATES:
             method = "EXPRESS"
         outcome = OrderStatus.COMPLETED
@@ -925,11 +788,11 @@ class OrderBook:
         *,
         cancelled: bool,
     ) -> list[HistoricalLine]:
-        wanted = _pick(r, LINE_COUNTS)
+        wanted = pick(r, LINE_COUNTS)
         chosen = list(dict.fromkeys(r.choices(self.products, self.product_weights, k=wanted)))
         specs: list[dict[str, Any]] = []
         for product in chosen:
-            quantity = _pick(r, quantities)
+            quantity = pick(r, quantities)
             if product.list_price > 200:
                 quantity = min(quantity, 4)  # nobody orders fifty dining tables
             specs.append(

@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, PriceListEntry
-from fulfillment.carriers import SIMULATED_CODE, advance_simulated_shipments
+from fulfillment.carriers import SIMULATED_CODE
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -51,6 +51,7 @@ from fulfillment.operations import (
     ship_fulfillment_order,
 )
 from fulfillment.routing import route_order
+from fulfillment.simulation import advance_simulated_shipments
 from inventory.models import Location, LocationKind, NetworkStock, Product, StockLevel
 from oms.core.actors import Actor, ActorKind
 from orders import holds as hold_rules
@@ -67,28 +68,28 @@ from orders.models import (
 )
 from orders.placement import LineRequest, OrderRequest, build_order, place_order
 
-from .builders import (
+from .common import (
     B2B_METHODS,
     B2B_QUANTITIES,
     B2C_METHODS,
     B2C_QUANTITIES,
-    FIRST_NAMES,
-    LAST_NAMES,
     LINE_COUNTS,
     SAME_DAY_STATES,
     SEED_ACTOR,
     StepResult,
-    _pick,
-    _random_address,
     batched,
     create_demo_customer,
     newcomer_spec,
+    pick,
     popularity,
+    random_address,
     rng,
 )
 from .data import (
     CANCEL_REASONS,
     CUSTOMIZATION_VALUES,
+    FIRST_NAMES,
+    LAST_NAMES,
     PARTIAL_CANCEL_REASONS,
     CompanySpec,
 )
@@ -185,17 +186,17 @@ CHANNELS = {
 def live_script(index: int) -> LiveScript:
     """What live order ``index`` is and what happens to it (the same on every run)."""
     r = rng("live-script", index)
-    stage = _pick(r, STAGE_WEIGHTS)
+    stage = pick(r, STAGE_WEIGHTS)
     if index < len(SHOWCASE):
         kind, fate = SHOWCASE[index]
     else:
-        kind = _pick(r, KIND_WEIGHTS)
+        kind = pick(r, KIND_WEIGHTS)
         if kind in STAY_OPEN:
             fate = F.OPEN
         elif kind == K.PICKUP:
-            fate = _pick(r, PICKUP_FATES)
+            fate = pick(r, PICKUP_FATES)
         else:
-            fate = _pick(r, FATE_WEIGHTS)
+            fate = pick(r, FATE_WEIGHTS)
     return LiveScript(kind, fate, stage)
 
 
@@ -291,12 +292,12 @@ class LiveOrderBook:
         products = pool or self.products
         weights = [popularity(p.sku) for p in products] if pool else self.weights
         for _ in range(10):
-            wanted = count or _pick(r, LINE_COUNTS)
+            wanted = count or pick(r, LINE_COUNTS)
             chosen = list(dict.fromkeys(r.choices(products, weights, k=wanted)))
             atp = self.atp([p.pk for p in chosen])
             lines = []
             for product in chosen:
-                quantity = _pick(r, quantities)
+                quantity = pick(r, quantities)
                 if product.list_price > 200:
                     quantity = min(quantity, 4)  # nobody orders fifty dining tables
                 quantity = min(quantity, atp.get(product.pk, 0))
@@ -321,9 +322,9 @@ class LiveOrderBook:
         if not products:
             return []
         weights = [popularity(p.sku) for p in products]
-        chosen = dict.fromkeys(r.choices(products, weights, k=_pick(r, ((1, 70), (2, 30)))))
+        chosen = dict.fromkeys(r.choices(products, weights, k=pick(r, ((1, 70), (2, 30)))))
         return [
-            LineRequest(p.sku, min(_pick(r, B2C_QUANTITIES), free[p.pk], network[p.pk]))
+            LineRequest(p.sku, min(pick(r, B2C_QUANTITIES), free[p.pk], network[p.pk]))
             for p in chosen
         ]
 
@@ -367,11 +368,11 @@ class LiveOrderBook:
         imported orders (``customer_history`` counts them as placed in the last hour),
         so it is the rules, asked beforehand, that pick among the customers."""
         candidates = r.sample(self.consumers, k=min(CUSTOMER_TRIES, len(self.consumers)))
-        method = _pick(r, B2C_METHODS)
+        method = pick(r, B2C_METHODS)
         gift_to = None
         if r.random() < 0.08:
             # A gift: shipped to someone else, somewhere else.
-            gift_to = _random_address(r, f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}")
+            gift_to = random_address(r, f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}")
         request = None
         for candidate in [*candidates, None]:
             customer, address = candidate or self._newcomer(newcomer)
@@ -410,7 +411,7 @@ class LiveOrderBook:
         po_number = ""
         if (company is not None and company.po_required) or r.random() < 0.4:
             po_number = f"PO-{r.randint(100000, 999999)}"
-        method = _pick(r, B2B_METHODS)
+        method = pick(r, B2B_METHODS)
         return OrderRequest(
             customer=customer,
             channel=channel,
@@ -485,7 +486,7 @@ class LiveOrderBook:
         customer, address = self._newcomer(index)
         pricey = [p for p in self.products if p.list_price >= 120 and not p.allow_backorder]
         weights = [popularity(p.sku) for p in pricey]
-        method = _pick(r, B2C_METHODS)
+        method = pick(r, B2C_METHODS)
         if method == "SAME_DAY" and address["region"] not in SAME_DAY_STATES:
             method = "EXPRESS"
         lines: list[LineRequest] = []

@@ -16,7 +16,7 @@ from inventory.models import Product
 from orders.models import TaxRate
 from orders.pricing import money
 
-from .builders import popularity, rng
+from .common import popularity, rng
 from .data import (
     COMPANIES,
     LOCATIONS,

@@ -165,7 +165,7 @@ def _line(data: Any) -> Any:
     return {"sku": sku, "quantity": quantity, "customization": customization}
 
 
-def _plain_order_input(data: Any) -> dict[str, Any] | None:
+def plain_order_input(data: Any) -> dict[str, Any] | None:
     """What ``OrderInput`` would validate ``data`` into, when ``data`` has only the
     ordinary shapes; None otherwise (including every invalid body)."""
     if not isinstance(data, dict) or "customer" in data:
@@ -192,7 +192,7 @@ def _plain_order_input(data: Any) -> dict[str, Any] | None:
 def read_order_input(data: Any) -> dict[str, Any]:
     """The validated order body; raises DRF's ``ValidationError`` when it is invalid,
     ``ParseError`` when it nests deeper than the API accepts."""
-    plain = _plain_order_input(data)
+    plain = plain_order_input(data)
     if plain is not None:
         return plain
     # Not an ordinary shape: before DRF's fields walk it, refuse a body nested deeper
@@ -423,6 +423,8 @@ class OrderOutput(serializers.Serializer):
             shipments = list(order.shipments.all())
         if not shipments:
             return []
-        from fulfillment.api.serializers import ShipmentOutput
+        # fulfillment's API imports this module: the order resource moves up to fulfillment
+        # (issue 11, step S8), which removes this import.
+        from fulfillment.api.serializers import ShipmentOutput  # noqa: PLC0415 - cycle, until S8
 
         return ShipmentOutput(shipments, many=True).data  # type: ignore[return-value]

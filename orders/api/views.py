@@ -188,8 +188,6 @@ class OrderCancelView(APIView):
         # Drafts are not the client's to see (the detail view answers 404), nor to cancel.
         order_id = _tenant_orders(client).filter(number=number).values_list("pk", flat=True).first()
         if order_id is None:
-            from rest_framework.exceptions import NotFound
-
             raise NotFound()
         serializer = CancelInput(data=request.data)
         serializer.is_valid(raise_exception=True)

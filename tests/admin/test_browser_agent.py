@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.urls import reverse
+from playwright.sync_api import sync_playwright
 
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
@@ -51,8 +53,6 @@ def browser_page(monkeypatch):
     Django's ORM calls in the test (the live server runs in its own thread) must be
     allowed here; they get a database connection of their own while the loop runs,
     closed here so that the test database can be dropped at the end."""
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:

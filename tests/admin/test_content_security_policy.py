@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
+from playwright.sync_api import sync_playwright
 
 from fulfillment.holds import place_order_hold
 from oms.core import refcache
@@ -111,8 +113,6 @@ def test_the_api_docs_page_allows_only_its_ui_from_the_cdn(db):
 def browser_page(monkeypatch):
     """A Chromium page, and the console messages it logs (where CSP violations are
     reported)."""
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:

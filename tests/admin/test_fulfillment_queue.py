@@ -11,14 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment import operations
+from fulfillment.holds import place_order_hold
 from fulfillment.models import (
     FulfillmentOrder,
+    FulfillmentStatus,
     RoutingDecision,
     RoutingRule,
     Shipment,
     TrackingEvent,
 )
 from fulfillment.sla import flag_at_risk
+from oms.core import refcache
 from tests.admin.test_fulfillment_work import SYSTEM, place_and_route, receive
 from tests.factories import CarrierFactory, LocationFactory, ProductFactory, ShippingMethodFactory
 
@@ -45,8 +48,6 @@ CHANGELIST = reverse("admin:fulfillment_fulfillmentorder_changelist")
 
 @pytest.fixture(autouse=True)
 def _fresh_refcache():
-    from oms.core import refcache
-
     refcache.clear()
     yield
     refcache.clear()
@@ -373,9 +374,6 @@ def test_fulfilment_order_page_query_count_does_not_grow(client_for, locations):
 
 
 def test_a_held_fulfillment_order_leaves_the_queue_and_cannot_be_shipped(client_for, make_fos):
-    from fulfillment.holds import place_order_hold
-    from fulfillment.models import FulfillmentStatus
-
     held, other = make_fos(2)
     place_order_hold(order=held.order, kind="fraud_review", reason="Odd card", actor=SYSTEM)
     client = client_for("warehouse")

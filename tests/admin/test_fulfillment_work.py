@@ -7,7 +7,9 @@ from html import escape
 import pytest
 from django.contrib import messages
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -644,9 +646,6 @@ def test_an_agent_sees_the_fulfilment_order_without_buttons(client_for, routed):
 
 
 def test_reject_needs_its_own_permission(client_for, routed, mugs, django_user_model):
-    from django.contrib.auth.models import Permission
-    from django.test import Client
-
     _, fo = routed
     packer = django_user_model.objects.create(username="packer", is_staff=True)
     packer.user_permissions.add(

@@ -26,9 +26,11 @@ from oms.core.actors import Actor
 from oms.core.admin import admin_change_url
 from oms.core.money import format_money, to_cents
 from orders import changes
+from orders.admin import _cancellation_message
 from orders.holds import sqlite_exposure_sql
 from orders.models import HoldKind, Order, OrderEvent, OrderHold, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
+from tests.admin.factories import OrderFactory
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,
@@ -228,8 +230,6 @@ def test_bulk_cancel_reports_successes_and_names_each_refused_order(stocked, adm
 
 
 def test_bulk_hold_release_with_nothing_to_release_warns_instead_of_green_0(admin_client):
-    from tests.admin.factories import OrderFactory
-
     order = OrderFactory()
 
     response = admin_client.post(
@@ -253,7 +253,6 @@ def test_cancelling_everything_after_a_shipment_says_which_units(stocked, admin_
     assert order.status == OrderStatus.PLACED
     line = order.lines.get()
     cancelled_before = {line.line_number: 0}
-    from orders.admin import _cancellation_message
 
     changes.cancel_order(order_id=order.pk, reason="Asked", actor=SYSTEM, lines={1: 1})
     order.refresh_from_db()

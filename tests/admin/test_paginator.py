@@ -6,6 +6,7 @@ from django.db import connection
 from django.urls import reverse
 
 from inventory import services as inventory_services
+from inventory.admin import StockMovementAdmin
 from inventory.models import StockMovement
 from oms.core.admin import BoundedCountPaginator
 from tests.factories import LocationFactory, ProductFactory
@@ -78,8 +79,6 @@ def test_a_list_is_counted_by_its_length():
 def test_changelist_shows_a_bounded_count_as_a_bound(
     admin_client, settings, six_levels, monkeypatch
 ):
-    from inventory.admin import StockMovementAdmin
-
     monkeypatch.setattr(StockMovementAdmin, "list_per_page", 2)
     settings.OMS_ADMIN_EXACT_COUNT_LIMIT = 3
     url = reverse("admin:inventory_stockmovement_changelist")

@@ -17,6 +17,7 @@ from django.urls import reverse
 from inventory import services as inventory_services
 from inventory.models import StockLevel
 from orders import services as order_services
+from orders.admin import OrderAdmin
 from orders.models import Order
 from tests.admin.factories import OrderFactory
 from tests.factories import CompanyFactory, CustomerFactory, LocationFactory, ProductFactory
@@ -113,8 +114,6 @@ def test_order_changelist_query_count_is_fixed(admin_client, order_rows):
 
 
 def test_order_changelist_query_count_is_fixed_across_pages(admin_client, order_rows, monkeypatch):
-    from orders.admin import OrderAdmin
-
     monkeypatch.setattr(OrderAdmin, "list_per_page", 20)
     order_rows(60)
 

@@ -17,6 +17,7 @@ from kombu import pools as kombu_pools
 
 from inventory import integrity as inventory_integrity
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
+from oms.celery import app
 from oms.core.integrity import Violation
 from oms.models import Notification, OutboxEvent
 from orders import integrity as orders_integrity
@@ -147,7 +148,6 @@ def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterat
     and producer pools, so overriding ``CELERY_*`` settings alone changes nothing: the
     outbox reads ``settings.CELERY_TASK_ALWAYS_EAGER``, Celery reads its own ``conf``.
     """
-    from oms.celery import app
 
     conf = app.conf
     saved = {name: conf[name] for name in ("broker_url", "task_default_queue", "task_always_eager")}
@@ -156,6 +156,7 @@ def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterat
         # The pools live in kombu's process-wide registry, keyed by broker URL: one
         # closed but left there would be handed out the next time the URL is used.
         kombu_pools.reset()
+        # Celery's own caches of them, which it offers no public way to drop.
         app._pool = None
         app.amqp._producer_pool = None
 

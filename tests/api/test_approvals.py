@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from customers.api_keys import create_api_key
+from customers.api_keys import create_api_key, create_storefront_api_key
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
+from inventory.models import NetworkStock
 from orders.models import HoldKind, Order, OrderEvent, OrderHold, OrderStatus
 from tests.factories import CompanyFactory, CustomerFactory
 
@@ -128,14 +129,11 @@ def test_the_approver_rejects_and_the_order_is_cancelled(keys, waiting, stocked)
     assert hold.released_at is not None
     assert hold.release_reason.startswith("Rejected")
     # The committed demand went back to the network.
-    from inventory.models import NetworkStock
 
     assert NetworkStock.objects.get(product=stocked[0]).committed == 0
 
 
 def test_the_storefront_cannot_approve(waiting, db):
-    from customers.api_keys import create_storefront_api_key
-
     storefront = api_client(create_storefront_api_key(name="shop").raw_key)
     before = _snapshot(waiting)
 

@@ -7,7 +7,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
-from orders.api.serializers import OrderInput, _plain_order_input, read_order_input
+from orders.api.serializers import OrderInput, plain_order_input, read_order_input
 
 ADDRESS = {
     "name": "Pat Buyer",
@@ -109,7 +109,7 @@ def drf(body):
 @settings(max_examples=600, deadline=None)
 @given(bodies())
 def test_the_plain_reading_agrees_with_order_input(body):
-    plain = _plain_order_input(body)
+    plain = plain_order_input(body)
     event("plain reading" if plain is not None else "through OrderInput")
     if plain is not None:
         assert plain == drf(body)
@@ -131,7 +131,7 @@ def test_ordinary_bodies_take_the_plain_reading():
         ],
     }
 
-    plain = _plain_order_input(body)
+    plain = plain_order_input(body)
 
     assert plain is not None
     assert plain == drf(body)
@@ -150,4 +150,4 @@ def test_ordinary_bodies_take_the_plain_reading():
     ],
 )
 def test_unusual_or_invalid_bodies_go_to_drf(body):
-    assert _plain_order_input(body) is None
+    assert plain_order_input(body) is None

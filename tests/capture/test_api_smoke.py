@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from customers.api_keys import create_api_key
@@ -81,8 +82,6 @@ def test_products_and_availability(api, stocked):
 
 
 def test_schema_is_public():
-    from django.test import Client
-
     response = Client().get("/api/schema/")
     assert response.status_code == 200
 

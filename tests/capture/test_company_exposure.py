@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Sum
 
 from oms.core.actors import Actor
@@ -116,8 +116,6 @@ def test_concurrent_placements_keep_the_total_exact(buyer, company, stocked, add
 def test_the_reading_transaction_does_not_count_its_own_order(
     buyer, company, stocked, address, standard
 ):
-    from django.db import transaction
-
     with transaction.atomic():
         order = place(buyer, stocked[:1], address, (1,))
         assert company_open_exposure(company.pk, exclude_order_id=order.pk) == Decimal("0")

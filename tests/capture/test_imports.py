@@ -5,6 +5,7 @@ import zipfile
 
 import openpyxl
 import pytest
+import tablib
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -71,8 +72,6 @@ def test_file_without_required_columns_is_refused():
 
 
 def test_xlsx_is_read(customer, stocked, standard):
-    import tablib
-
     data = tablib.Dataset(
         headers=[
             "order_ref",

@@ -1,8 +1,12 @@
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
+from customers.models import PriceList, PriceListEntry
+from inventory import services as stock
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.models import NetworkStock, StockLevel
 from oms.core.actors import Actor
@@ -10,6 +14,8 @@ from oms.models import Notification, OutboxEvent
 from orders.errors import InvalidOrder, PoNumberRequired, UnknownShippingMethod
 from orders.models import HoldKind, Order, OrderEvent, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
+from orders.services import HistoricalLine, import_historical_order
+from tests.factories import LocationFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -129,8 +135,6 @@ def test_unknown_sku_refused(customer, address, standard):
 def test_po_required_and_contract_price_and_exemption(
     buyer, company, stocked, address, standard, tax
 ):
-    from customers.models import PriceList, PriceListEntry
-
     company.po_required = True
     company.tax_exempt = True
     company.tax_exemption_number = "EX-1"
@@ -178,9 +182,6 @@ def test_holds_for_credit_limit_and_approval(buyer, company, stocked, address, s
 
 
 def test_pickup_order_allocates_at_its_store(customer, address, pickup_method, system_actor):
-    from inventory import services as stock
-    from tests.factories import LocationFactory, ProductFactory
-
     store = LocationFactory(code="ST-NYC", kind="store", pickup=True, postal_code="10001")
     product = ProductFactory()
     stock.receive_stock(location=store, product=product, quantity=4, actor=system_actor)
@@ -203,12 +204,6 @@ def test_pickup_order_allocates_at_its_store(customer, address, pickup_method, s
 
 
 def test_imported_history_does_not_count_as_recent_velocity(customer, stocked, address, standard):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from orders.services import HistoricalLine, import_historical_order
-
     for _ in range(6):  # imported now, placed months ago
         import_historical_order(
             customer=customer,
@@ -241,9 +236,6 @@ def test_prepaid_company_is_not_held_for_credit(buyer, company, stocked, address
 def test_pickup_cannot_take_units_promised_to_other_orders(
     customer, address, pickup_method, standard, system_actor
 ):
-    from inventory import services as stock
-    from tests.factories import LocationFactory, ProductFactory
-
     store = LocationFactory(code="ST-NYC", kind="store", pickup=True, postal_code="10001")
     product = ProductFactory()
     stock.receive_stock(location=store, product=product, quantity=3, actor=system_actor)

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from oms.celery import app
 from tests.api.support import celery_publishing_to
 
 
@@ -23,7 +24,6 @@ class Broker:
 
     def take(self) -> list[Published]:
         """Remove and return the messages waiting in the queue, oldest first."""
-        from oms.celery import app
 
         taken = []
         with app.connection_for_write() as connection:

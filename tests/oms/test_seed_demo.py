@@ -51,8 +51,9 @@ from inventory.models import (
     StockMovement,
 )
 from oms.core import refcache
-from oms.demo.builders import SEED_ACTOR, customer_spec, newcomer_spec, stock_plan
+from oms.demo.builders import stock_plan
 from oms.demo.catalog import product_specs
+from oms.demo.common import SEED_ACTOR, customer_spec, newcomer_spec
 from oms.demo.credentials import (
     PUBLISHED_WEBHOOK_SECRET_PREFIX,
     read_keys_file,

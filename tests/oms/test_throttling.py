@@ -8,6 +8,7 @@ import uuid
 import pytest
 import redis
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -44,11 +45,9 @@ def prefix():
 
 @pytest.fixture(autouse=True)
 def _fresh_counters():
-    throttling._local.clear()
-    throttling._shared_down_until = 0.0
+    throttling.reset_fallback()
     yield
-    throttling._local.clear()
-    throttling._shared_down_until = 0.0
+    throttling.reset_fallback()
 
 
 @pytest.fixture
@@ -95,7 +94,9 @@ def test_refused_requests_are_not_counted(prefix):
 
 
 def test_the_rate_slides_over_a_window_boundary():
-    window = SlidingWindow(scope="s", rate=Rate.parse("10/min"), cache=throttling._local)
+    cache = LocMemCache("test-sliding-window", {"TIMEOUT": None})
+    cache.clear()
+    window = SlidingWindow(scope="s", rate=Rate.parse("10/min"), cache=cache)
     start = 6_000_000.0 + 59  # a second before a window ends
 
     burst = [window.hit("k", now=start).allowed for _ in range(10)]
@@ -118,7 +119,7 @@ def test_the_api_limit_holds_across_processes(api, prefix):
         for cache in caches.all():
             if not isinstance(cache, RedisCache):
                 cache.clear()
-        throttling._local.clear()
+        throttling.reset_fallback()
         caches.close_all()
         response = api.get(ORDERS_URL)
 

@@ -5,6 +5,7 @@ import pytest
 from inventory import services as stock
 from oms.core import refcache
 from oms.core.actors import Actor
+from oms.geo import coordinates_for_postal_code
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, ShippingMethodFactory
 
@@ -25,8 +26,6 @@ def _fresh_cache():
 
 
 def make_location(code, place, **kwargs):
-    from oms.geo import coordinates_for_postal_code
-
     lat, lng = coordinates_for_postal_code("US", place["postal_code"])
     return LocationFactory(
         code=code, latitude=lat, longitude=lng, line1="1 Dock Rd", country="US", **place, **kwargs

@@ -23,7 +23,7 @@ EVENT = {
 @pytest.fixture(autouse=True)
 def _fresh_counters():
     caches["throttle"].clear()
-    throttling._local.clear()
+    throttling.reset_fallback()
     yield
     caches["throttle"].clear()
 

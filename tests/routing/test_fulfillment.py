@@ -1,13 +1,13 @@
 import datetime as dt
 import shutil
 import subprocess
+from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
 from fulfillment import operations as ops
-from fulfillment.carriers import advance_simulated_shipments
 from fulfillment.documents import packing_slip_pdf, pick_list_pdf
 from fulfillment.models import (
     FulfillmentOrder,
@@ -17,13 +17,16 @@ from fulfillment.models import (
     ShipmentStatus,
     TrackingEvent,
 )
+from fulfillment.partners import send_fulfillment_request
 from fulfillment.routing import route_order
+from fulfillment.simulation import advance_simulated_shipments
 from fulfillment.sla import flag_at_risk
 from inventory.models import NetworkStock, StockLevel, StockMovement
 from oms.core.errors import DomainError
+from orders.changes import cancel_order
 from orders.models import FulfillmentStatus as OrderFulfillment
 from orders.models import OrderStatus
-from tests.factories import CarrierFactory, CustomerFactory, LocationFactory
+from tests.factories import CarrierFactory, CustomerFactory, LocationFactory, ShippingMethodFactory
 
 from .conftest import SYSTEM, place, receive
 
@@ -132,10 +135,6 @@ def test_tracking_events_drive_delivery_and_are_idempotent(routed, settings):
 
 
 def test_pickup_ready_then_handed_over_with_the_right_code(network, products, method, db):
-    from decimal import Decimal
-
-    from tests.factories import ShippingMethodFactory
-
     ShippingMethodFactory(
         code="PICKUP",
         name="Store pickup",
@@ -190,8 +189,6 @@ def test_partner_must_accept_before_shipping(network, products, method, sim):
 
 
 def test_partner_gets_the_request_with_pdf_once(network, products, method):
-    from fulfillment.partners import send_fulfillment_request
-
     vendor = LocationFactory(code="VEND", kind="dropship", contact_email="orders@vendor.example")
     a = products[0]
     a.dropship_vendor = vendor
@@ -254,8 +251,6 @@ def test_packing_slip_barcode_decodes_to_the_order_number(routed, tmp_path, netw
 
 
 def test_cancelling_a_routed_order_releases_the_allocation(routed, network, products):
-    from orders.changes import cancel_order
-
     order, fo = routed
     a = products[0]
     first_line = fo.lines.get(order_line__product=a)
@@ -275,10 +270,6 @@ def test_cancelling_a_routed_order_releases_the_allocation(routed, network, prod
 
 
 def test_units_a_pickup_store_rejects_are_cancelled_not_rerouted(network, products, method):
-    from decimal import Decimal
-
-    from tests.factories import ShippingMethodFactory
-
     ShippingMethodFactory(
         code="PICKUP",
         name="Store pickup",

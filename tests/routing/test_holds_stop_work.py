@@ -6,18 +6,33 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from rest_framework.test import APIClient
 
+from customers.api_keys import create_vendor_api_key
 from fulfillment import holds
 from fulfillment import operations as ops
 from fulfillment.documents import pick_list_pdf
-from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RequestStatus, Shipment
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentStatus,
+    RequestStatus,
+    ServiceLevel,
+    Shipment,
+)
 from fulfillment.routing import route_order
 from inventory.models import LocationKind, StockLevel, StockMovement
 from oms.models import OutboxEvent
 from oms.notifications import send_order_notification
+from orders.changes import cancel_order, change_line_quantity
 from orders.errors import OrderOnHold
 from orders.models import HoldKind, OrderEvent, OrderHold, OrderStatus
-from tests.factories import CarrierFactory, ProductFactory
+from tests.factories import (
+    CarrierFactory,
+    CompanyFactory,
+    CustomerFactory,
+    ProductFactory,
+    ShippingMethodFactory,
+)
 
 from .conftest import NEWARK, SYSTEM, make_location, place, receive
 
@@ -204,9 +219,6 @@ def test_a_partner_is_told_to_stop_and_then_to_go_on(
 
 @pytest.fixture
 def pickup_routed(db, sim):
-    from fulfillment.models import ServiceLevel
-    from tests.factories import CustomerFactory, ShippingMethodFactory
-
     store = make_location("STORE1", NEWARK, kind=LocationKind.STORE, pickup=True)
     ShippingMethodFactory(
         code="PICKUP",
@@ -273,9 +285,6 @@ def test_the_customer_of_a_held_order_hears_under_review_then_confirmed(
 
 
 def test_an_edit_that_opens_a_hold_stops_the_fulfillment_orders(db, network, method, sim):
-    from orders.changes import change_line_quantity
-    from tests.factories import CompanyFactory, CustomerFactory
-
     company = CompanyFactory(approval_threshold=Decimal("100"), credit_limit=Decimal("100000"))
     buyer = CustomerFactory(company=company, company_role="buyer")
     product = ProductFactory(list_price=Decimal("10"))
@@ -295,10 +304,6 @@ def test_an_edit_that_opens_a_hold_stops_the_fulfillment_orders(db, network, met
 
 
 def test_the_vendor_api_shows_held_work_and_refuses_to_ship_it(vendor_routed, sim):
-    from rest_framework.test import APIClient
-
-    from customers.api_keys import create_vendor_api_key
-
     order, fo = vendor_routed
     vendor_api = APIClient()
     vendor_api.credentials(
@@ -328,8 +333,6 @@ def test_the_vendor_api_shows_held_work_and_refuses_to_ship_it(vendor_routed, si
 
 
 def test_cancelling_a_held_order_cancels_its_held_fulfillment_order(routed, network, products):
-    from orders.changes import cancel_order
-
     order, fo = routed
     _hold(order)
 

@@ -4,6 +4,7 @@ to its ledger and every commitment accounted for."""
 from collections import defaultdict
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -67,8 +68,6 @@ def check_invariants(products, locations):
 )
 @given(steps=st.lists(operation, min_size=1, max_size=12))
 def test_random_lifecycles_keep_ledger_and_commitments_exact(network, products, method, steps):
-    from django.db import transaction
-
     locations = [network["NWK"], network["DAL"], network["RNO"]]
     for product in products:
         product.allow_backorder = True

@@ -2,6 +2,7 @@ import pytest
 
 from fulfillment.models import FulfillmentOrder, RoutingRule
 from fulfillment.routing import route_backorders, route_order
+from inventory import services as stock
 from inventory.models import NetworkStock, StockLevel, StockMovement
 from orders.models import HoldKind, OrderStatus
 from orders.services import place_hold, release_hold
@@ -68,8 +69,6 @@ def test_ship_together_rule_refuses_to_split(network, products, method):
 
 
 def test_safety_stock_and_capacity_and_customisation_are_respected(network, products, method):
-    from inventory import services as stock
-
     a = products[0]
     a.is_customizable = True
     a.customization_fields = ["engraving"]

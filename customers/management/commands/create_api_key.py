@@ -2,8 +2,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from customers.api_keys import create_api_key
+from customers.api_keys import (
+    create_api_key,
+    create_storefront_api_key,
+    create_vendor_api_key,
+)
 from customers.models import Company, Customer
+from inventory.models import Location
 from oms.core.errors import DomainError
 
 
@@ -23,8 +28,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["storefront"]:
-            from customers.api_keys import create_storefront_api_key
-
             issued = create_storefront_api_key(name=options["name"])
             self.stdout.write(issued.raw_key)
             self.stderr.write(f"Storefront key {issued.api_key.prefix}. It is not shown again.")
@@ -54,9 +57,6 @@ class Command(BaseCommand):
         )
 
     def _vendor_key(self, code: str, name: str) -> None:
-        from customers.api_keys import create_vendor_api_key
-        from inventory.models import Location
-
         vendor = Location.objects.filter(code=code.upper()).first()
         if vendor is None:
             raise CommandError(f"No location {code}.")

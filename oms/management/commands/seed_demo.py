@@ -23,13 +23,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from oms.core.errors import DomainError
-from oms.demo.builders import (
-    DEFAULT_CUSTOMERS,
-    DEFAULT_LIVE_ORDERS,
-    DEFAULT_ORDERS,
-    DemoSeeder,
-    StepResult,
-)
+from oms.demo.builders import DEFAULT_CUSTOMERS, DEFAULT_LIVE_ORDERS, DEFAULT_ORDERS, DemoSeeder
+from oms.demo.common import StepResult
 
 # With no broker, the live orders' tasks (routing, e-mails, partners' packing slips) run
 # inline and each logs a line at INFO; the seed's own table says what happened.
