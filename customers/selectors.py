@@ -1,6 +1,6 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from .models import Customer, NotificationEvent, NotificationPreference
+from .models import Address, AddressKind, Customer, NotificationEvent, NotificationPreference
 
 
 def list_customers() -> QuerySet[Customer]:
@@ -15,3 +15,12 @@ def get_notification_channels(*, customer: Customer, event: str) -> dict[str, bo
     if pref is None:
         return {"email": True, "sms": False}
     return {"email": pref.email, "sms": pref.sms and bool(customer.phone)}
+
+
+def get_default_shipping_address(customer: Customer) -> Address | None:
+    """The customer's default shipping address, else their company's (one query)."""
+    owners = Q(customer=customer)
+    if customer.company_id:
+        owners |= Q(company_id=customer.company_id)
+    candidates = Address.objects.filter(owners, kind=AddressKind.SHIPPING, is_default=True)
+    return min(candidates, key=lambda a: a.customer_id is None, default=None)

@@ -382,7 +382,7 @@ def commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
         line.quantity_allocated = line.quantity_ordered
 
 
-def _backorderable(order: Order, products: Mapping[str, Product]) -> set[int]:
+def backorderable_product_ids(order: Order, products: Mapping[str, Product]) -> set[int]:
     """The products of this order whose shortfall is backordered instead of refused."""
     company = order.company
     if company is not None and company.allow_backorders:
@@ -408,7 +408,7 @@ def commit_network(
     to_commit = {pid: qty for pid, qty in to_commit.items() if qty > 0}
     try:
         result = commit_demand(
-            to_commit, backorderable=_backorderable(order, products), networks=networks
+            to_commit, backorderable=backorderable_product_ids(order, products), networks=networks
         )
     except InsufficientStock as exc:
         raise _insufficient(lines, exc) from exc

@@ -82,6 +82,16 @@ def may_release_hold(user: Any, kind: str) -> bool:
     return bool(user.is_active and user.has_perm(HOLD_RELEASE_PERMISSIONS[kind]))
 
 
+def releasable_hold_kinds(user: Any) -> list[str]:
+    """The kinds of hold a staff ``user``'s role may release."""
+    return [kind for kind in HoldKind.values if may_release_hold(user, kind)]
+
+
+def may_release_any_hold(user: Any) -> bool:
+    """Whether ``user`` may release holds of at least one kind."""
+    return any(user.has_perm(perm) for perm in HOLD_RELEASE_PERMISSIONS.values())
+
+
 def _check_release_allowed(hold: OrderHold, actor: Actor) -> None:
     """Staff release the kinds their role owns; the hold rules release what they
     decided; API clients release nothing here (an approver uses ``approve_order``)."""

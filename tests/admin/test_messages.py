@@ -26,7 +26,7 @@ from oms.core.actors import Actor
 from oms.core.admin import admin_change_url
 from oms.core.money import format_money, to_cents
 from orders import changes
-from orders.admin import _cancellation_message
+from orders.admin.tables import cancellation_message
 from orders.holds import sqlite_exposure_sql
 from orders.models import HoldKind, Order, OrderEvent, OrderHold, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
@@ -257,17 +257,17 @@ def test_cancelling_everything_after_a_shipment_says_which_units(stocked, admin_
     changes.cancel_order(order_id=order.pk, reason="Asked", actor=SYSTEM, lines={1: 1})
     order.refresh_from_db()
 
-    assert _cancellation_message(order, cancelled_before) == f"{order.number}: cancelled."
+    assert cancellation_message(order, cancelled_before) == f"{order.number}: cancelled."
     partial = _place(CustomerFactory(), stocked, 3)
     changes.cancel_order(order_id=partial.pk, reason="Asked", actor=SYSTEM, lines={1: 2})
     partial.refresh_from_db()
-    message = _cancellation_message(partial, {1: 0})
+    message = cancellation_message(partial, {1: 0})
     assert message == (
         f"{partial.number}: cancelled line 1 (DESK-OAK) × 2; new total "
         f"{format_money(partial.grand_total)}."
     )
-    assert "units cancelled: ." not in _cancellation_message(partial, {1: 2})
-    assert _cancellation_message(partial, {1: 2}).endswith(
+    assert "units cancelled: ." not in cancellation_message(partial, {1: 2})
+    assert cancellation_message(partial, {1: 2}).endswith(
         f"nothing was left to cancel; new total {format_money(partial.grand_total)}."
     )
 

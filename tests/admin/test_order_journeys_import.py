@@ -15,7 +15,7 @@ from django.urls import reverse
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
 from oms.core import refcache
-from orders.admin import IMPORT_SESSION_KEY, IMPORT_STAGING_DIR
+from orders.import_staging import IMPORT_SESSION_KEY, IMPORT_STAGING_DIR
 from orders.imports import NOT_A_WORKBOOK, REQUIRED_COLUMNS, UNEXPECTED_ERROR, read_dataset
 from orders.models import Channel, Order
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, ShippingMethodFactory

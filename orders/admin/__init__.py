@@ -1,0 +1,21 @@
+"""Operator console for orders: find one, read its whole story, act on it.
+
+Orders are read-only here. Every change is one service call behind its own
+permission, from a button on the order page, an action of the order list or a page of
+the list, each asking for its input (and a reason where one is kept) first. A refused
+call (``DomainError``) comes back as a form error or an error message and changes
+nothing: every service validates first and runs in one transaction.
+
+One module per concern: ``order_page`` (the order page and list, ``OrderAdmin``),
+``holds`` (hold pages and actions, the holds queue), ``drafts`` (orders placed on a
+customer's behalf), ``edits`` (cancellation and edits of placed orders), ``imports``
+(order files), ``inlines`` (lines, holds, timeline), ``tables`` and
+``fulfillment_tables`` (HTML of what the selectors read), ``reference`` (timeline list,
+tax rates, idempotency keys). Importing this package registers the admins.
+"""
+
+from .holds import OrderHoldAdmin
+from .order_page import OrderAdmin
+from .reference import IdempotencyKeyAdmin, OrderEventAdmin, TaxRateAdmin
+
+__all__ = ["IdempotencyKeyAdmin", "OrderAdmin", "OrderEventAdmin", "OrderHoldAdmin", "TaxRateAdmin"]

@@ -1,0 +1,394 @@
+"""The order page and the order list: find an order by whatever the caller says, read its
+whole story (lines, holds, timeline, fulfillment, routing, notifications) on one page.
+
+The page is read-only. Every change is one service call behind its own permission,
+from a button on the page, an action of the list or a page of the list, each asking
+for its input (and a reason where one is kept) first; those pages are the mixins of
+``OrderAdmin``: ``holds``, ``drafts``, ``edits`` and ``imports``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+
+from oms.core.admin import OperatorAdminMixin, short_datetime
+from oms.core.money import format_money
+
+from ..models import HOLD_RELEASED_BY, Order, OrderHold, OrderLine, OrderStatus
+from ..selectors import list_open_holds
+from ..services import releasable_hold_kinds
+from .base import CANCEL_PERMISSION, EDIT_PERMISSION, OPEN_STATUSES, PLACE_ON_BEHALF_PERMISSION
+from .drafts import DraftPagesMixin
+from .edits import ChangePagesMixin
+from .fulfillment_tables import fulfillment_orders_table, routing_trace, shipments_table
+from .holds import HoldPagesMixin
+from .imports import ImportPagesMixin
+from .inlines import OrderEventInline, OrderHoldInline, OrderLineInline
+from .tables import draft_lines_table, notifications_table
+
+
+class OnHoldFilter(admin.SimpleListFilter):
+    title = "hold"
+    parameter_name = "on_hold"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "On hold"), ("no", "Not on hold")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        open_hold = Exists(OrderHold.objects.filter(order=OuterRef("pk"), released_at__isnull=True))
+        if self.value() == "yes":
+            return queryset.filter(open_hold)
+        if self.value() == "no":
+            return queryset.exclude(open_hold)
+        return queryset
+
+
+@admin.register(Order)
+class OrderAdmin(
+    HoldPagesMixin,
+    DraftPagesMixin,
+    ChangePagesMixin,
+    ImportPagesMixin,
+    OperatorAdminMixin,
+    admin.ModelAdmin,
+):
+    list_display = (
+        "number",
+        "customer",
+        "company",
+        "channel",
+        "status",
+        "fulfillment_status",
+        "total",
+        "created",
+    )
+    list_select_related = ("customer", "company")
+    list_filter = (
+        "status",
+        "channel",
+        "fulfillment_status",
+        "return_status",
+        OnHoldFilter,
+        "created_at",
+    )
+    # Sorting a million orders by an unindexed column is a full sort; these two walk
+    # an index (``created`` sorts by id, which grows with time).
+    sortable_by = ("number", "created")
+    search_fields = ("number", "email", "ship_phone", "po_number", "lines__sku")
+    search_help_text = "Exact order number, e-mail, phone, PO number or SKU."
+    change_select_related = (
+        "customer",
+        "company",
+        "placed_by",
+        "shipping_method",
+        "pickup_location",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("number", "status"),
+                    ("fulfillment_status", "return_status"),
+                    "channel",
+                    "customer",
+                    "company",
+                    "placed_by",
+                    "po_number",
+                    "external_reference",
+                    "e_mail",
+                )
+            },
+        ),
+        (
+            "Delivery",
+            {
+                "fields": (
+                    "recipient",
+                    "ship_to",
+                    "phone",
+                    "coordinates",
+                    "shipping_method",
+                    "pickup_location",
+                    "promised_delivery_date",
+                    "billing",
+                )
+            },
+        ),
+        (
+            # Money as money, in the order's currency (see "Words on screen").
+            "Money",
+            {
+                "fields": (
+                    "subtotal_money",
+                    "shipping_money",
+                    "discount_money",
+                    "tax_money",
+                    "total_money",
+                    ("tax_rate_percent", "tax_on_shipping"),
+                )
+            },
+        ),
+        (
+            "Dates",
+            {"fields": ("created_at", "placed_at", "completed_at", "cancelled_at", "updated_at")},
+        ),
+        ("Notes", {"fields": ("notes",)}),
+    )
+    readonly_fields = (
+        "e_mail",
+        "recipient",
+        "ship_to",
+        "phone",
+        "coordinates",
+        "billing",
+        "subtotal_money",
+        "shipping_money",
+        "discount_money",
+        "tax_money",
+        "total_money",
+        "tax_rate_percent",
+        "tax_on_shipping",
+        "draft_lines",
+        "fulfillment_orders",
+        "shipments",
+        "routing",
+        "notifications",
+    )
+    inlines = (OrderLineInline, OrderHoldInline, OrderEventInline)
+    actions = ("place_hold_on_orders", "release_holds_of_orders", "cancel_orders")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    # Every change to an order goes through a service: the page is read-only and the
+    # hold buttons and actions below are the ways to act on it.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None:
+            return fieldsets
+        if obj.status == OrderStatus.DRAFT:
+            # A draft has no fulfillment yet; what matters is whether its stock is there.
+            return [
+                ("Draft: lines and live availability", {"fields": ("draft_lines",)}),
+                *fieldsets,
+            ]
+        return [
+            *fieldsets,
+            ("Fulfillment", {"fields": ("fulfillment_orders", "shipments")}),
+            ("Routing", {"fields": ("routing",)}),
+            ("Notifications", {"fields": ("notifications",)}),
+        ]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # One UNION of index lookups instead of an OR across columns: an OR (or a join
+        # to the lines) makes PostgreSQL scan every order; each branch here is an index
+        # lookup, and the lines branch yields order ids, so no order appears twice.
+        orders = Order.objects.order_by()
+        matching = (
+            orders.filter(number=term.upper())
+            .values("pk")
+            .union(
+                orders.filter(email__in={term, term.lower()}).values("pk"),
+                orders.filter(ship_phone=term).values("pk"),
+                orders.filter(po_number=term).values("pk"),
+                OrderLine.objects.order_by().filter(sku=term.upper()).values("order_id"),
+                all=True,
+            )
+        )
+        return queryset.filter(pk__in=matching), False
+
+    @admin.display(description="Total", ordering="grand_total")
+    def total(self, obj: Order) -> str:
+        return format_money(obj.grand_total, obj.currency)
+
+    @admin.display(description="Created", ordering="id")
+    def created(self, obj: Order) -> str:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Ship to")
+    def ship_to(self, obj: Order) -> str:
+        return obj.ship_to_one_line
+
+    # Captions a person reads, instead of the model's field names.
+
+    @admin.display(description="E-mail")
+    def e_mail(self, obj: Order) -> str:
+        return obj.email or "-"
+
+    @admin.display(description="Recipient")
+    def recipient(self, obj: Order) -> str:
+        return obj.ship_name or "-"
+
+    @admin.display(description="Phone")
+    def phone(self, obj: Order) -> str:
+        return obj.ship_phone or "-"
+
+    @admin.display(description="Coordinates (for routing)")
+    def coordinates(self, obj: Order) -> str:
+        if obj.ship_latitude is None or obj.ship_longitude is None:
+            return "-"
+        return f"{obj.ship_latitude}, {obj.ship_longitude}"
+
+    @admin.display(description="Billing address")
+    def billing(self, obj: Order) -> str:
+        address = obj.billing_address
+        if not isinstance(address, dict) or not address:
+            return "-"
+        return ", ".join(str(value) for value in address.values() if value)
+
+    @admin.display(description="Subtotal")
+    def subtotal_money(self, obj: Order) -> str:
+        return format_money(obj.subtotal, obj.currency)
+
+    @admin.display(description="Shipping")
+    def shipping_money(self, obj: Order) -> str:
+        return format_money(obj.shipping_total, obj.currency)
+
+    @admin.display(description="Discount")
+    def discount_money(self, obj: Order) -> str:
+        return format_money(obj.discount_total, obj.currency)
+
+    @admin.display(description="Tax")
+    def tax_money(self, obj: Order) -> str:
+        return format_money(obj.tax_total, obj.currency)
+
+    @admin.display(description="Total")
+    def total_money(self, obj: Order) -> str:
+        return format_money(obj.grand_total, obj.currency)
+
+    @admin.display(description="Tax rate")
+    def tax_rate_percent(self, obj: Order) -> str:
+        return f"{(obj.tax_rate * 100).normalize():f} %"
+
+    @admin.display(description="Tax on shipping", boolean=True)
+    def tax_on_shipping(self, obj: Order) -> bool:
+        return obj.tax_shipping
+
+    # Each of these is a fixed number of queries, however many rows the order has.
+
+    @admin.display(description="Lines")
+    def draft_lines(self, obj: Order) -> str:
+        return draft_lines_table(obj)
+
+    @admin.display(description="Fulfillment orders")
+    def fulfillment_orders(self, obj: Order) -> str:
+        return fulfillment_orders_table(obj)
+
+    @admin.display(description="Shipments")
+    def shipments(self, obj: Order) -> str:
+        return shipments_table(obj)
+
+    @admin.display(description="Routing decisions (latest first)")
+    def routing(self, obj: Order) -> str:
+        return routing_trace(obj)
+
+    @admin.display(description="Notifications sent")
+    def notifications(self, obj: Order) -> str:
+        return notifications_table(obj)
+
+    # --- buttons and pages ---
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+
+        def route(suffix: str, view: Callable[..., HttpResponse], name: str) -> URLPattern:
+            return path(
+                suffix, self.admin_site.admin_view(view), name="{}_{}_{}".format(*info, name)
+            )
+
+        # Ahead of Django's own patterns, whose "<path:object_id>/" would take them.
+        return [
+            route("new-draft/", self.new_draft_view, "new_draft"),
+            route("import/", self.import_view, "import"),
+            route("import/template.csv", self.import_template_view, "import_template"),
+            route("<path:object_id>/place-hold/", self.place_hold_view, "place_hold"),
+            route("<path:object_id>/release-hold/", self.release_hold_view, "release_hold"),
+            route("<path:object_id>/reserve-stock/", self.reserve_stock_view, "reserve_stock"),
+            route("<path:object_id>/submit/", self.submit_draft_view, "submit_draft"),
+            route("<path:object_id>/discard/", self.discard_draft_view, "discard_draft"),
+            route("<path:object_id>/cancel/", self.cancel_view, "cancel"),
+            route(
+                "<path:object_id>/change-quantity/",
+                self.change_quantity_view,
+                "change_quantity",
+            ),
+            route("<path:object_id>/add-line/", self.add_line_view, "add_line"),
+            route(
+                "<path:object_id>/change-address/",
+                self.change_address_view,
+                "change_address",
+            ),
+            route(
+                "<path:object_id>/change-shipping-method/",
+                self.change_shipping_method_view,
+                "change_shipping_method",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            **(extra_context or {}),
+            "can_place_on_behalf": request.user.has_perm(PLACE_ON_BEHALF_PERMISSION),
+        }
+        return super().changelist_view(request, extra)
+
+    def render_change_form(  # noqa: PLR0917 - Django's signature
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            user = request.user
+            closed = obj.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
+            is_open = obj.status in OPEN_STATUSES
+            is_draft = obj.status == OrderStatus.DRAFT
+            shipped_to_address = not obj.pickup_location_id
+            context["can_place_hold"] = not closed and self.has_place_hold_permission(request)
+            releasable = set(releasable_hold_kinds(user))
+            open_holds = list(list_open_holds(obj))
+            context["can_release_hold"] = any(h.kind in releasable for h in open_holds)
+            # Everyone sees what stops the order and who may release it.
+            context["open_holds"] = [
+                {
+                    "kind": h.get_kind_display(),
+                    "reason": h.reason,
+                    "can_release": h.kind in releasable,
+                    "released_by": HOLD_RELEASED_BY[h.kind],
+                }
+                for h in open_holds
+            ]
+            on_behalf = is_draft and user.has_perm(PLACE_ON_BEHALF_PERMISSION)
+            # A pickup draft takes its store's stock on submit; it has nothing to reserve.
+            context["can_reserve_stock"] = on_behalf and shipped_to_address
+            context["can_submit_draft"] = on_behalf
+            context["can_discard_draft"] = on_behalf
+            context["can_cancel"] = is_open and user.has_perm(CANCEL_PERMISSION)
+            can_edit = is_open and user.has_perm(EDIT_PERMISSION)
+            context["can_edit"] = can_edit
+            context["can_edit_delivery"] = can_edit and shipped_to_address
+        return super().render_change_form(request, context, add, change, form_url, obj)
