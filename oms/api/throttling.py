@@ -7,8 +7,9 @@ real one; the demo, with no Redis, counts in its one process's memory.
 A limit is "N per period" over a sliding window, approximated with two fixed windows:
 the current window's count plus the previous window's, weighted by how much of it
 still lies within one period of now. A burst at the boundary between two windows
-therefore cannot pass twice the limit, and each check costs a read of two keys and an
-atomic increment.
+therefore cannot pass twice the limit. On Redis each check is one pipelined round trip:
+an atomic increment of this window's key, its expiry renewed, and a read of the
+previous window's key.
 
 When Redis cannot be reached, requests are not refused and not stalled: counting falls
 back to this process's memory for ``FALLBACK_SECONDS`` before Redis is tried again.
@@ -19,12 +20,15 @@ import hashlib
 import logging
 import math
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis import Redis
 from redis.exceptions import RedisError
 from rest_framework.throttling import BaseThrottle
 
@@ -61,6 +65,20 @@ class Verdict:
     allowed: bool
     count: float  # the weighted count over the last period, this request included
     wait: float  # seconds until one more request would be allowed (0 when allowed)
+
+
+_clients: "weakref.WeakKeyDictionary[RedisCache, Redis]" = weakref.WeakKeyDictionary()
+
+
+def _redis_client(cache: RedisCache) -> "Redis":
+    """One Redis client per cache object (Django's cache builds a new client object on
+    every call, which costs more than the command itself on this path)."""
+    client = _clients.get(cache)
+    if client is None:
+        # RedisCache's client wrapper; stubs do not declare it.
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        _clients[cache] = client
+    return client
 
 
 def _cache(shared: BaseCache | None) -> BaseCache:
@@ -137,6 +155,8 @@ class SlidingWindow:
         self, cache: BaseCache, current: str, previous: str, elapsed: float, *, refund: bool
     ) -> Verdict:
         timeout = 2 * self.rate.seconds + 1  # the previous window is read a period later
+        if isinstance(cache, RedisCache):
+            return self._hit_redis(cache, current, previous, elapsed, timeout, refund=refund)
         counts = cache.get_many([current, previous])
         if current in counts or not cache.add(current, 1, timeout=timeout):
             try:
@@ -150,6 +170,31 @@ class SlidingWindow:
         if not verdict.allowed and refund:
             with contextlib.suppress(ValueError):  # expired meanwhile: nothing to refund
                 cache.decr(current)
+        return verdict
+
+    def _hit_redis(
+        self,
+        cache: RedisCache,
+        current: str,
+        previous: str,
+        elapsed: float,
+        timeout: int,
+        *,
+        refund: bool,
+    ) -> Verdict:
+        """The same count in one round trip: increment this window's key (creating it),
+        renew its lifetime and read the previous window's, pipelined. Every API request
+        pays for this, so it is one round trip on a client kept per cache object."""
+        client = _redis_client(cache)
+        current_key = cache.make_and_validate_key(current)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(current_key)
+        pipe.expire(current_key, timeout)
+        pipe.get(cache.make_and_validate_key(previous))
+        count, _, previous_count = pipe.execute()
+        verdict = self._verdict(int(count) - 1, int(previous_count or 0), elapsed, extra=1)
+        if not verdict.allowed and refund:
+            client.decr(current_key)
         return verdict
 
     def _verdict(self, current: int, previous: int, elapsed: float, *, extra: int) -> Verdict:
