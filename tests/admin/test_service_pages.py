@@ -73,6 +73,15 @@ def test_only_the_refusals_fields_named_by_the_form_become_field_errors(request_
     assert form.errors == {"zip_code": ["Not a known US ZIP code."]}
 
 
+def test_a_terse_field_problem_is_shown_as_a_sentence(request_, level_admin):
+    form = _bound_form()
+    refusal = InvalidInput("The address is not valid.", fields={"postal_code": "not known"})
+
+    show_refusal(level_admin, request_, form, refusal, error_fields={"postal_code": "zip_code"})
+
+    assert form.errors == {"zip_code": ["Not known."]}
+
+
 def test_a_refusal_about_one_field_is_that_fields_error_alone(request_, level_admin):
     form = _bound_form()
 
