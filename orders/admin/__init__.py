@@ -3,8 +3,9 @@
 Orders are read-only here. Every change is one service call behind its own
 permission, from a button on the order page, an action of the order list or a page of
 the list, each asking for its input (and a reason where one is kept) first. A refused
-call (``DomainError``) comes back as a form error or an error message and changes
-nothing: every service validates first and runs in one transaction.
+call (``DomainError``) comes back as an error message above the form as it was typed
+(a field it names as that field's error) and changes nothing: every service validates
+first and runs in one transaction.
 
 One module per concern: ``order_page`` (the order page and list, ``OrderAdmin``),
 ``holds`` (hold pages and actions, the holds queue), ``drafts`` (orders placed on a

@@ -1,29 +1,22 @@
-"""What the order console's pages share: their permissions and the steps every page of
-an order takes (find the order, check the permission, send a stale request back)."""
+"""What the order console's pages share: their permissions, the base of their
+``ServiceForm`` pages (one service call on one order) and the steps every page of an
+order takes (find the order, check the permission)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, ClassVar
 
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from oms.core.actors import Actor
-from oms.core.admin import admin_change_url
+from oms.core.admin import ServiceForm, ServicePagesMixin, admin_change_url
 
 from ..changes import OPEN
 from ..models import Order
-
-if TYPE_CHECKING:
-    from django.contrib import admin
-
-    _OrderAdminBase = admin.ModelAdmin[Order]
-else:
-    _OrderAdminBase = object
 
 PLACE_HOLD_PERMISSION = "orders.place_hold"
 PLACE_ON_BEHALF_PERMISSION = "orders.place_order_on_behalf"
@@ -32,6 +25,10 @@ EDIT_PERMISSION = "orders.edit_placed_order"
 
 # Orders that can still be cancelled or edited.
 OPEN_STATUSES = OPEN
+
+# The URL names the order pages had before they were ``ServiceForm`` pages, where the
+# slug alone would name them differently (``orders_order_submit``).
+PAGE_URL_NAMES = {"submit": "submit_draft", "discard": "discard_draft"}
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -51,16 +48,49 @@ def promised(order: Order) -> str:
     return f"; delivery promised by {promise.isoformat()}." if promise else "."
 
 
-class OrderPagesMixin(_OrderAdminBase):
-    """The steps the order console's own pages share."""
+class OrderPageForm(ServiceForm):
+    """A page on one order that makes one service call.
 
-    def _order_for(self, request: HttpRequest, object_id: str, permission: str) -> Order:
-        order = self.get_object(request, unquote(object_id))
-        if order is None:
-            raise Http404("No such order.")
-        if not (self.has_view_permission(request, order) and request.user.has_perm(permission)):
-            raise PermissionDenied
-        return order
+    ``statuses`` are the order statuses the page applies to (any when empty); on an
+    order in another one the page sends the operator back with a warning ending in
+    ``not_applicable``. ``summary`` is what the page shows above the form.
+    """
+
+    statuses: ClassVar[Sequence[str]] = ()
+    not_applicable: ClassVar[str] = ""
+    obj: Order
+
+    def __init__(self, data: Any = None, *, obj: Order, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, obj=obj, **kwargs)
+        self.user = user
+
+    @property
+    def order(self) -> Order:
+        return self.obj
+
+    @classmethod
+    def unavailable_reason(cls, obj: Order) -> str:
+        if not cls.statuses or obj.status in cls.statuses:
+            return ""
+        return f"{obj.number} is {obj.get_status_display().lower()}; {cls.not_applicable}."
+
+    def summary(self) -> str:
+        return ""
+
+
+class OrderPagesMixin(ServicePagesMixin):
+    """Serves the order's ``OrderPageForm`` pages and the steps its other pages share."""
+
+    def page_url_name(self, slug: str) -> str:
+        return super().page_url_name(PAGE_URL_NAMES.get(slug, slug))
+
+    def get_service_form_kwargs(
+        self, request: HttpRequest, obj: Any, form_class: type[ServiceForm]
+    ) -> dict[str, Any]:
+        return {"user": request.user} if issubclass(form_class, OrderPageForm) else {}
+
+    def service_page_summary(self, request: HttpRequest, form: ServiceForm) -> str:
+        return form.summary() if isinstance(form, OrderPageForm) else ""
 
     def _require(self, request: HttpRequest, permission: str) -> None:
         """The changelist-level pages: view permission on orders and ``permission``."""
@@ -69,18 +99,4 @@ class OrderPagesMixin(_OrderAdminBase):
 
     def _done(self, request: HttpRequest, order: Order, message: str) -> HttpResponse:
         self.message_user(request, message, messages.SUCCESS)
-        return HttpResponseRedirect(admin_change_url(order))
-
-    def _not_in_status(
-        self, request: HttpRequest, order: Order, statuses: Sequence[str], what: str
-    ) -> HttpResponse | None:
-        """Send a stale GET back to the order page. A POST goes on to the service,
-        whose refusal is shown on the form (the order may change in between)."""
-        if request.method == "POST" or order.status in statuses:
-            return None
-        self.message_user(
-            request,
-            f"{order.number} is {order.get_status_display().lower()}; {what}.",
-            messages.WARNING,
-        )
         return HttpResponseRedirect(admin_change_url(order))

@@ -1,6 +1,6 @@
 """Orders placed on a customer's behalf: the new-draft page ("Check" prices it with live
 availability and the delivery promise, "Save draft" creates it) and the pages that
-reserve stock for a draft, submit it and discard it (``orders.drafts``)."""
+reserve stock for a draft, submit it and discard it (``orders.drafts``; ``DRAFT_PAGES``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from customers.selectors import get_default_shipping_address
-from oms.core.admin import ConfirmForm, admin_changelist_url, render_form_page, short_datetime
+from oms.core.actors import Actor
+from oms.core.admin import admin_changelist_url, short_datetime
 from oms.core.errors import DomainError
 from oms.core.money import format_money
 
@@ -32,7 +33,13 @@ from ..forms import (
 )
 from ..models import Order, OrderStatus
 from ..selectors import get_draft_preview
-from .base import PLACE_ON_BEHALF_PERMISSION, OrderPagesMixin, actor_of, staff_user
+from .base import (
+    PLACE_ON_BEHALF_PERMISSION,
+    OrderPageForm,
+    OrderPagesMixin,
+    actor_of,
+    staff_user,
+)
 from .tables import draft_lines_table, draft_preview_html
 
 # The draft page's first fields, and the empty line rows "Check" adds once all are used.
@@ -143,99 +150,95 @@ class DraftPagesMixin(OrderPagesMixin):
         if total == used:
             data[total_key] = str(min(total + DRAFT_EXTRA_ROWS, settings.OMS_MAX_ORDER_LINES))
 
-    def reserve_stock_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        order = self._order_for(request, object_id, PLACE_ON_BEHALF_PERMISSION)
-        stale = self._not_in_status(request, order, [OrderStatus.DRAFT], "it is not a draft")
-        if stale:
-            return stale
-        hours = int(drafts.DEFAULT_RESERVATION.total_seconds() // 3600)
-        form = ConfirmForm(request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            try:
-                until = drafts.reserve_draft_stock(order_id=order.pk, actor=actor_of(request))
-            except DomainError as exc:
-                add_domain_error(form, exc)
-            else:
-                return self._done(
-                    request, order, f"{order.number}: stock reserved until {short_datetime(until)}."
-                )
-        return render_form_page(
-            self,
-            request,
-            form=form,
-            title=f"Reserve stock for draft {order.number} ({hours} h)",
-            submit_label=f"Reserve stock ({hours} h)",
-            original=order,
-            summary=format_html(
-                "<p>Holds the draft's units in the network for {} hours, replacing any "
-                "earlier reservation of this draft.</p>{}",
-                hours,
-                draft_lines_table(order),
-            ),
+
+class DraftPageForm(OrderPageForm):
+    """A confirmation page on a draft: what it will do, and the draft's lines."""
+
+    permission = PLACE_ON_BEHALF_PERMISSION
+    statuses = (OrderStatus.DRAFT,)
+    not_applicable = "it is not a draft"
+
+
+class ReserveDraftForm(DraftPageForm):
+    title = "Reserve stock"
+
+    @classmethod
+    def hours(cls) -> int:
+        return int(drafts.DEFAULT_RESERVATION.total_seconds() // 3600)
+
+    @property
+    def submit_label(self) -> str:  # type: ignore[override]
+        return f"Reserve stock ({self.hours()} h)"
+
+    @property
+    def page_title(self) -> str:
+        return f"Reserve stock for draft {self.order.number} ({self.hours()} h)"
+
+    def summary(self) -> str:
+        return format_html(
+            "<p>Holds the draft's units in the network for {} hours, replacing any "
+            "earlier reservation of this draft.</p>{}",
+            self.hours(),
+            draft_lines_table(self.order),
         )
 
-    def submit_draft_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        order = self._order_for(request, object_id, PLACE_ON_BEHALF_PERMISSION)
-        stale = self._not_in_status(request, order, [OrderStatus.DRAFT], "it is not a draft")
-        if stale:
-            return stale
-        form = ConfirmForm(request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            try:
-                placed = drafts.submit_draft_order(order_id=order.pk, actor=actor_of(request))
-            except DomainError as exc:
-                add_domain_error(form, exc)
-            else:
-                held = ", ".join(h.get_kind_display() for h in placed.holds)
-                return self._done(
-                    request,
-                    placed.order,
-                    f"{placed.order.number} placed "
-                    f"({format_money(placed.order.grand_total, placed.order.currency)})"
-                    + (f"; on hold: {held}." if held else "."),
-                )
-        return render_form_page(
-            self,
-            request,
-            form=form,
-            title=f"Submit draft {order.number}",
-            submit_label="Submit order",
-            original=order,
-            summary=format_html(
-                "<p>Places the order for {}: its reservation (if any) becomes the "
-                "order's commitment, the rest is committed now, holds are checked and the "
-                "customer is sent a confirmation. Total {}.</p>{}",
-                order.customer,
-                format_money(order.grand_total, order.currency),
-                draft_lines_table(order),
-            ),
+    def perform(self, actor: Actor) -> str:
+        until = drafts.reserve_draft_stock(order_id=self.order.pk, actor=actor)
+        return f"{self.order.number}: stock reserved until {short_datetime(until)}."
+
+
+class SubmitDraftForm(DraftPageForm):
+    title = "Submit draft"
+    submit_label = "Submit order"
+
+    @property
+    def page_title(self) -> str:
+        return f"Submit draft {self.order.number}"
+
+    def summary(self) -> str:
+        order = self.order
+        return format_html(
+            "<p>Places the order for {}: its reservation (if any) becomes the "
+            "order's commitment, the rest is committed now, holds are checked and the "
+            "customer is sent a confirmation. Total {}.</p>{}",
+            order.customer,
+            format_money(order.grand_total, order.currency),
+            draft_lines_table(order),
         )
 
-    def discard_draft_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        order = self._order_for(request, object_id, PLACE_ON_BEHALF_PERMISSION)
-        stale = self._not_in_status(request, order, [OrderStatus.DRAFT], "it is not a draft")
-        if stale:
-            return stale
-        form = CancelReasonForm(request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            try:
-                drafts.discard_draft_order(
-                    order_id=order.pk, reason=form.cleaned_data["reason"], actor=actor_of(request)
-                )
-            except DomainError as exc:
-                add_domain_error(form, exc)
-            else:
-                return self._done(request, order, f"Draft {order.number} discarded.")
-        return render_form_page(
-            self,
-            request,
-            form=form,
-            title=f"Discard draft {order.number}",
-            submit_label="Discard draft",
-            original=order,
-            summary=format_html(
-                "<p>The draft of {} ends cancelled without being placed; any stock it "
-                "reserved goes back. Nothing is sent to the customer.</p>",
-                order.customer,
-            ),
+    def perform(self, actor: Actor) -> str:
+        placed = drafts.submit_draft_order(order_id=self.order.pk, actor=actor)
+        order = self.changed = placed.order
+        held = ", ".join(h.get_kind_display() for h in placed.holds)
+        return f"{order.number} placed ({format_money(order.grand_total, order.currency)})" + (
+            f"; on hold: {held}." if held else "."
         )
+
+
+class DiscardDraftForm(DraftPageForm, CancelReasonForm):
+    title = "Discard draft"
+    submit_label = "Discard draft"
+
+    @property
+    def page_title(self) -> str:
+        return f"Discard draft {self.order.number}"
+
+    def summary(self) -> str:
+        return format_html(
+            "<p>The draft of {} ends cancelled without being placed; any stock it "
+            "reserved goes back. Nothing is sent to the customer.</p>",
+            self.order.customer,
+        )
+
+    def perform(self, actor: Actor) -> str:
+        drafts.discard_draft_order(
+            order_id=self.order.pk, reason=self.cleaned_data["reason"], actor=actor
+        )
+        return f"Draft {self.order.number} discarded."
+
+
+DRAFT_PAGES: dict[str, type[OrderPageForm]] = {
+    "reserve-stock": ReserveDraftForm,
+    "submit": SubmitDraftForm,
+    "discard": DiscardDraftForm,
+}

@@ -1,38 +1,33 @@
-"""Holds on the order console: the hold pages and bulk actions of the order list, and
-the holds queue. Placing and releasing go through ``fulfillment.holds`` (the order's
-fulfillment orders follow its holds); each kind of hold has its own release permission
-(``orders.services.may_release_hold``)."""
+"""Holds on the order console: the hold pages of an order (``HOLD_PAGES``), the bulk
+actions of the order list, and the holds queue. Placing and releasing go through
+``fulfillment.holds`` (the order's fulfillment orders follow its holds); each kind of
+hold has its own release permission (``orders.services.may_release_hold``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 
 from fulfillment import holds as hold_workflows
+from oms.core.actors import Actor
 from oms.core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     OrderNumberSearchMixin,
-    admin_change_url,
     count_of,
-    refusal_of,
-    render_form_page,
-    report_outcome,
     run_action_with_form,
+    run_on_rows,
     short_datetime,
 )
-from oms.core.errors import DomainError
 
 from ..models import HOLD_RELEASED_BY, HoldKind, Order, OrderHold
 from ..selectors import list_open_holds
 from ..services import may_release_any_hold, releasable_hold_kinds
-from .base import PLACE_HOLD_PERMISSION, OrderPagesMixin, actor_of
+from .base import PLACE_HOLD_PERMISSION, OrderPageForm, OrderPagesMixin, actor_of
 from .tables import holds_summary
 
 
@@ -43,9 +38,33 @@ class HoldReasonField(forms.CharField):
         super().__init__(**kwargs)
 
 
-class PlaceHoldForm(forms.Form):
+class HoldKindReasonForm(forms.Form):
+    """Which kind of hold, and why (the bulk action's page)."""
+
     kind = forms.ChoiceField(choices=HoldKind.choices, initial=HoldKind.MANUAL)
     reason = HoldReasonField()
+
+
+class PlaceHoldForm(OrderPageForm, HoldKindReasonForm):
+    title = "Put on hold"
+    submit_label = "Place hold"
+    permission = PLACE_HOLD_PERMISSION
+
+    @property
+    def page_title(self) -> str:
+        return f"Put {self.order.number} on hold"
+
+    def summary(self) -> str:
+        return holds_summary(self.order)
+
+    def perform(self, actor: Actor) -> str:
+        hold = hold_workflows.place_order_hold(
+            order=self.order,
+            kind=self.cleaned_data["kind"],
+            reason=self.cleaned_data["reason"],
+            actor=actor,
+        )
+        return f"{self.order.number}: {hold.get_kind_display()} hold placed."
 
 
 class HoldChoiceField(forms.ModelChoiceField):
@@ -56,17 +75,58 @@ class HoldChoiceField(forms.ModelChoiceField):
         )
 
 
-class ReleaseHoldForm(forms.Form):
+class ReleaseHoldForm(OrderPageForm):
+    title = "Release a hold"
+    submit_label = "Release hold"
+
     hold = HoldChoiceField(queryset=OrderHold.objects.none(), empty_label=None)
     reason = HoldReasonField(label="Release reason")
 
-    def __init__(self, *args: Any, order: Order, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *, obj: Order, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, obj=obj, user=user, **kwargs)
         # Only this order's open holds of the kinds this user may release can be
         # picked, so a stale or forged id is a plain "select a valid choice" error.
-        self.fields["hold"].queryset = list_open_holds(order).filter(  # type: ignore[attr-defined]
+        self.fields["hold"].queryset = list_open_holds(obj).filter(  # type: ignore[attr-defined]
             kind__in=releasable_hold_kinds(user)
         )
+
+    @classmethod
+    def allowed(cls, user: Any) -> bool:
+        # Each kind of hold has its own release permission.
+        return may_release_any_hold(user)
+
+    @classmethod
+    def unavailable_reason(cls, obj: Order) -> str:
+        return "" if list_open_holds(obj).exists() else f"{obj.number} has no open hold."
+
+    @classmethod
+    def refused_to(cls, obj: Order, user: Any) -> str:
+        open_holds = list(list_open_holds(obj))
+        releasable = set(releasable_hold_kinds(user))
+        if any(h.kind in releasable for h in open_holds):
+            return ""
+        return (
+            "; ".join(
+                f"{h.get_kind_display()} holds are released by {HOLD_RELEASED_BY[h.kind]}"
+                for h in open_holds
+            )
+            + "."
+        )
+
+    @property
+    def page_title(self) -> str:
+        return f"Release a hold on {self.order.number}"
+
+    def summary(self) -> str:
+        return holds_summary(self.order)
+
+    def perform(self, actor: Actor) -> str:
+        hold = hold_workflows.release_order_hold(
+            hold_id=self.cleaned_data["hold"].pk,
+            reason=self.cleaned_data["reason"],
+            actor=actor,
+        )
+        return f"{self.order.number}: {hold.get_kind_display()} hold released."
 
 
 class ReleaseHoldsForm(forms.Form):
@@ -80,25 +140,36 @@ class ReleaseReasonForm(forms.Form):
     reason = HoldReasonField(label="Release reason")
 
 
+HOLD_PAGES: dict[str, type[OrderPageForm]] = {
+    "place-hold": PlaceHoldForm,
+    "release-hold": ReleaseHoldForm,
+}
+
+
 def release_holds(
-    request: HttpRequest, holds: QuerySet[OrderHold], reason: str
-) -> tuple[int, list[str]]:
+    model_admin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    holds: QuerySet[OrderHold],
+    reason: str,
+    *,
+    nothing_message: str,
+) -> None:
     """Release each hold in its own transaction, so one refusal does not undo the rest."""
-    released, refused = 0, []
-    for hold_id, number in holds.order_by("pk").values_list("pk", "order__number"):
-        try:
-            hold_workflows.release_order_hold(
-                hold_id=hold_id, reason=reason, actor=actor_of(request)
-            )
-        except DomainError as exc:
-            refused.append(refusal_of(number, exc.message))
-        else:
-            released += 1
-    return released, refused
+    actor = actor_of(request)
+    run_on_rows(
+        model_admin,
+        request,
+        holds.order_by("pk").values_list("pk", "order__number"),
+        lambda hold_id: hold_workflows.release_order_hold(
+            hold_id=hold_id, reason=reason, actor=actor
+        ),
+        done_message=lambda outcome: f"Released {count_of(outcome.done, 'hold')}.",
+        nothing_message=nothing_message,
+    )
 
 
 class HoldPagesMixin(OrderPagesMixin):
-    """The order page's hold buttons and the order list's hold actions."""
+    """The order list's hold actions (the order page's hold buttons are ``HOLD_PAGES``)."""
 
     def has_place_hold_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PLACE_HOLD_PERMISSION)
@@ -106,115 +177,20 @@ class HoldPagesMixin(OrderPagesMixin):
     def has_release_hold_permission(self, request: HttpRequest) -> bool:
         return may_release_any_hold(request.user)
 
-    def place_hold_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        order = self._order_for(request, object_id, PLACE_HOLD_PERMISSION)
-        form = PlaceHoldForm(request.POST if request.method == "POST" else None)
-        if form.is_valid():
-            try:
-                hold = hold_workflows.place_order_hold(
-                    order=order,
-                    kind=form.cleaned_data["kind"],
-                    reason=form.cleaned_data["reason"],
-                    actor=actor_of(request),
-                )
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                self.message_user(
-                    request,
-                    f"{order.number}: {hold.get_kind_display()} hold placed.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(admin_change_url(order))
-        return render_form_page(
-            self,
-            request,
-            form=form,
-            title=f"Put {order.number} on hold",
-            submit_label="Place hold",
-            original=order,
-            summary=holds_summary(order),
-        )
-
-    def release_hold_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        order = self.get_object(request, unquote(object_id))
-        if order is None:
-            raise Http404("No such order.")
-        if not (self.has_view_permission(request, order) and may_release_any_hold(request.user)):
-            raise PermissionDenied
-        assert isinstance(order, Order)  # noqa: S101 - narrows the type
-        open_holds = list(list_open_holds(order))
-        if not open_holds:
-            self.message_user(request, f"{order.number} has no open hold.", messages.WARNING)
-            return HttpResponseRedirect(admin_change_url(order))
-        releasable = set(releasable_hold_kinds(request.user))
-        if not any(h.kind in releasable for h in open_holds):
-            self.message_user(
-                request,
-                "; ".join(
-                    f"{h.get_kind_display()} holds are released by {HOLD_RELEASED_BY[h.kind]}"
-                    for h in open_holds
-                )
-                + ".",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(admin_change_url(order))
-        if request.method == "POST":
-            form = ReleaseHoldForm(request.POST, order=order, user=request.user)
-        else:
-            form = ReleaseHoldForm(
-                initial={"hold": request.GET.get("hold")}, order=order, user=request.user
-            )
-        if form.is_valid():
-            try:
-                hold = hold_workflows.release_order_hold(
-                    hold_id=form.cleaned_data["hold"].pk,
-                    reason=form.cleaned_data["reason"],
-                    actor=actor_of(request),
-                )
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                self.message_user(
-                    request,
-                    f"{order.number}: {hold.get_kind_display()} hold released.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(admin_change_url(order))
-        return render_form_page(
-            self,
-            request,
-            form=form,
-            title=f"Release a hold on {order.number}",
-            submit_label="Release hold",
-            original=order,
-            summary=holds_summary(order),
-        )
-
     @admin.action(description="Put selected orders on hold…", permissions=["place_hold"])
     def place_hold_on_orders(
         self, request: HttpRequest, queryset: QuerySet[Order]
     ) -> HttpResponse | None:
         def apply(form: forms.Form) -> None:
-            held, refused = 0, []
-            for order in queryset:
-                try:
-                    hold_workflows.place_order_hold(
-                        order=order,
-                        kind=form.cleaned_data["kind"],
-                        reason=form.cleaned_data["reason"],
-                        actor=actor_of(request),
-                    )
-                except DomainError as exc:
-                    refused.append(refusal_of(order.number, exc.message))
-                else:
-                    held += 1
-            report_outcome(
+            data, actor = form.cleaned_data, actor_of(request)
+            run_on_rows(
                 self,
                 request,
-                done=held,
-                done_message=f"Put {count_of(held, 'order')} on hold.",
-                refused=refused,
+                ((order, order.number) for order in queryset),
+                lambda order: hold_workflows.place_order_hold(
+                    order=order, kind=data["kind"], reason=data["reason"], actor=actor
+                ),
+                done_message=lambda outcome: f"Put {count_of(outcome.done, 'order')} on hold.",
                 nothing_message="No order was put on hold.",
             )
 
@@ -222,7 +198,7 @@ class HoldPagesMixin(OrderPagesMixin):
             self,
             request,
             queryset,
-            form_class=PlaceHoldForm,
+            form_class=HoldKindReasonForm,
             title="Put orders on hold",
             submit_label="Place hold",
             apply=apply,
@@ -236,13 +212,11 @@ class HoldPagesMixin(OrderPagesMixin):
             holds = OrderHold.objects.filter(order__in=queryset, released_at__isnull=True)
             if form.cleaned_data["kind"]:
                 holds = holds.filter(kind=form.cleaned_data["kind"])
-            released, refused = release_holds(request, holds, form.cleaned_data["reason"])
-            report_outcome(
+            release_holds(
                 self,
                 request,
-                done=released,
-                done_message=f"Released {count_of(released, 'hold')}.",
-                refused=refused,
+                holds,
+                form.cleaned_data["reason"],
                 nothing_message="No open hold of that kind on the selected orders.",
             )
 
@@ -324,14 +298,11 @@ class OrderHoldAdmin(
         self, request: HttpRequest, queryset: QuerySet[OrderHold]
     ) -> HttpResponse | None:
         def apply(form: forms.Form) -> None:
-            open_holds = queryset.filter(released_at__isnull=True)
-            released, refused = release_holds(request, open_holds, form.cleaned_data["reason"])
-            report_outcome(
+            release_holds(
                 self,
                 request,
-                done=released,
-                done_message=f"Released {count_of(released, 'hold')}.",
-                refused=refused,
+                queryset.filter(released_at__isnull=True),
+                form.cleaned_data["reason"],
                 nothing_message="None of the selected holds is open.",
             )
 

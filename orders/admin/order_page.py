@@ -24,10 +24,10 @@ from ..models import HOLD_RELEASED_BY, Order, OrderHold, OrderLine, OrderStatus
 from ..selectors import list_open_holds
 from ..services import releasable_hold_kinds
 from .base import CANCEL_PERMISSION, EDIT_PERMISSION, OPEN_STATUSES, PLACE_ON_BEHALF_PERMISSION
-from .drafts import DraftPagesMixin
-from .edits import ChangePagesMixin
+from .drafts import DRAFT_PAGES, DraftPagesMixin
+from .edits import CHANGE_PAGES, ChangePagesMixin
 from .fulfillment_tables import fulfillment_orders_table, routing_trace, shipments_table
-from .holds import HoldPagesMixin
+from .holds import HOLD_PAGES, HoldPagesMixin
 from .imports import ImportPagesMixin
 from .inlines import OrderEventInline, OrderHoldInline, OrderLineInline
 from .tables import draft_lines_table, notifications_table
@@ -163,6 +163,8 @@ class OrderAdmin(
     )
     inlines = (OrderLineInline, OrderHoldInline, OrderEventInline)
     actions = ("place_hold_on_orders", "release_holds_of_orders", "cancel_orders")
+    # The buttons of the order page: one ``OrderPageForm`` page each, behind its permission.
+    service_pages = {**HOLD_PAGES, **DRAFT_PAGES, **CHANGE_PAGES}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -314,33 +316,12 @@ class OrderAdmin(
                 suffix, self.admin_site.admin_view(view), name="{}_{}_{}".format(*info, name)
             )
 
-        # Ahead of Django's own patterns, whose "<path:object_id>/" would take them.
+        # Ahead of Django's own patterns, whose "<path:object_id>/" would take them; the
+        # order's own pages (``service_pages``) come next.
         return [
             route("new-draft/", self.new_draft_view, "new_draft"),
             route("import/", self.import_view, "import"),
             route("import/template.csv", self.import_template_view, "import_template"),
-            route("<path:object_id>/place-hold/", self.place_hold_view, "place_hold"),
-            route("<path:object_id>/release-hold/", self.release_hold_view, "release_hold"),
-            route("<path:object_id>/reserve-stock/", self.reserve_stock_view, "reserve_stock"),
-            route("<path:object_id>/submit/", self.submit_draft_view, "submit_draft"),
-            route("<path:object_id>/discard/", self.discard_draft_view, "discard_draft"),
-            route("<path:object_id>/cancel/", self.cancel_view, "cancel"),
-            route(
-                "<path:object_id>/change-quantity/",
-                self.change_quantity_view,
-                "change_quantity",
-            ),
-            route("<path:object_id>/add-line/", self.add_line_view, "add_line"),
-            route(
-                "<path:object_id>/change-address/",
-                self.change_address_view,
-                "change_address",
-            ),
-            route(
-                "<path:object_id>/change-shipping-method/",
-                self.change_shipping_method_view,
-                "change_shipping_method",
-            ),
             *super().get_urls(),
         ]
 

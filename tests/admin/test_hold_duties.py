@@ -3,6 +3,7 @@ decision, in the admin and in the service; everyone else is told who may release
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from fulfillment import holds as hold_workflows
@@ -168,3 +169,20 @@ def test_the_roles_hold_only_their_release_permissions(db):
         "release_approval_hold",
         "release_credit_hold",
     } <= perms("manager")
+
+
+def test_an_agent_posting_a_release_of_others_holds_is_sent_back_unchanged(client_for, hold_of):
+    hold = hold_of(HoldKind.CREDIT_LIMIT)
+    before = _state(hold)
+    events = OrderEvent.objects.count()
+
+    response = client_for("agent").post(
+        _release_url(hold.order), {"hold": hold.pk, "reason": "Paid"}
+    )
+
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Credit limit holds are released by finance or a manager."
+    ]
+    assert _state(hold) == before
+    assert OrderEvent.objects.count() == events

@@ -160,10 +160,13 @@ def test_a_second_open_hold_of_the_same_kind_is_refused(admin_client, open_hold)
         _place_url(open_hold.order), {"kind": "fraud_review", "reason": "Again"}
     )
 
+    # The refusal is a message above the form as typed, not a "Please correct" banner.
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == [
+    assert _messages(response) == [
         f"Order {open_hold.order.number} already has an open fraud review hold."
     ]
+    assert not response.context["form"].errors
+    assert "Please correct" not in response.content.decode()
     assert OrderHold.objects.count() == 1
     assert OrderEvent.objects.count() == events
 
@@ -176,9 +179,10 @@ def test_a_completed_order_cannot_be_held(admin_client, completed_order):
         _place_url(completed_order), {"kind": "manual", "reason": "Late check"}
     )
 
-    assert response.context["form"].non_field_errors() == [
+    assert _messages(response) == [
         f"Order {completed_order.number} is completed; it cannot be held."
     ]
+    assert not response.context["form"].errors
     assert not OrderHold.objects.exists()
 
 

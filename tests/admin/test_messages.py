@@ -283,10 +283,13 @@ def test_a_business_refusal_on_a_form_has_no_please_correct_header(stocked, admi
     response = admin_client.post(url, {"kind": "manual", "reason": "Check"})
 
     page = response.content.decode()
+    refusal = f"Order {order.number} is cancelled; it cannot be held."
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors()
+    assert _messages(response) == [(messages.ERROR, refusal)]
+    assert not response.context["form"].errors
     assert "Please correct the error" not in page
-    assert response.context["form"].non_field_errors()[0] in page
+    assert page.count(refusal) == 1
+    assert response.context["form"]["reason"].value() == "Check"
     assert not OrderHold.objects.filter(order=order).exists()
 
 
