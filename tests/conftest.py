@@ -3,6 +3,9 @@ import pytest
 from oms.core.actors import Actor
 from tests.factories import UserFactory
 
+# Fixtures of the order-capture suites (tests/capture, tests/api), shared by name.
+pytest_plugins = ["tests.ordering"]
+
 
 @pytest.fixture
 def system_actor() -> Actor:

@@ -1,5 +1,5 @@
-"""Fixtures of the order-capture acceptance tests (B2B API). Copied from
-``tests/capture/conftest.py`` where they overlap, so the two suites stay independent."""
+"""Fixtures of the order-capture acceptance tests (B2B API). Those it shares with
+``tests/capture`` come from ``tests/ordering.py``."""
 
 from decimal import Decimal
 
@@ -9,14 +9,11 @@ from rest_framework.test import APIClient
 
 from customers.api_keys import create_api_key
 from fulfillment.models import ServiceLevel
-from inventory import services as stock
 from oms.core import refcache
 from orders.models import TaxRate
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,
-    LocationFactory,
-    ProductFactory,
     ShippingMethodFactory,
 )
 
@@ -41,19 +38,6 @@ def api_client(raw_key: str) -> APIClient:
 
 
 @pytest.fixture
-def address():
-    return {
-        "name": "Pat Buyer",
-        "line1": "350 Fifth Avenue",
-        "city": "New York",
-        "region": "NY",
-        "postal_code": "10118",
-        "country": "US",
-        "phone": "+1 212 555 0100",
-    }
-
-
-@pytest.fixture
 def ca_address():
     return {
         "name": "Sam Buyer",
@@ -64,11 +48,6 @@ def ca_address():
         "country": "US",
         "phone": "+1 415 555 0100",
     }
-
-
-@pytest.fixture
-def standard(db):
-    return ShippingMethodFactory()
 
 
 @pytest.fixture
@@ -84,19 +63,6 @@ def express(db):
 
 
 @pytest.fixture
-def pickup_method(db):
-    return ShippingMethodFactory(
-        code="PICKUP",
-        name="Store pickup",
-        service_level=ServiceLevel.PICKUP,
-        carrier=None,
-        transit_days_min=0,
-        transit_days_max=0,
-        price=Decimal("0"),
-    )
-
-
-@pytest.fixture
 def tax(db):
     """Sales tax differs by destination: New York and California."""
     return {
@@ -106,27 +72,8 @@ def tax(db):
 
 
 @pytest.fixture
-def warehouse(db):
-    return LocationFactory(code="WH-NJ", postal_code="07001")
-
-
-@pytest.fixture
-def stocked(warehouse, system_actor):
-    """Three SKUs at 10.00 with 100 units each at one warehouse."""
-    products = [ProductFactory(list_price=Decimal("10.00")) for _ in range(3)]
-    for product in products:
-        stock.receive_stock(location=warehouse, product=product, quantity=100, actor=system_actor)
-    return products
-
-
-@pytest.fixture
 def company(db):
     return CompanyFactory(credit_limit=Decimal("1000000"))
-
-
-@pytest.fixture
-def buyer(company):
-    return CustomerFactory(company=company, company_role="buyer")
 
 
 @pytest.fixture

@@ -2,16 +2,11 @@ from decimal import Decimal
 
 import pytest
 
-from fulfillment.models import ServiceLevel
-from inventory import services as stock
 from oms.core import refcache
 from orders.models import TaxRate
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,
-    LocationFactory,
-    ProductFactory,
-    ShippingMethodFactory,
 )
 
 
@@ -23,53 +18,8 @@ def _fresh_reference_cache():
 
 
 @pytest.fixture
-def address():
-    return {
-        "name": "Pat Buyer",
-        "line1": "350 Fifth Avenue",
-        "city": "New York",
-        "region": "NY",
-        "postal_code": "10118",
-        "country": "US",
-        "phone": "+1 212 555 0100",
-    }
-
-
-@pytest.fixture
-def standard(db):
-    return ShippingMethodFactory()
-
-
-@pytest.fixture
-def pickup_method(db):
-    return ShippingMethodFactory(
-        code="PICKUP",
-        name="Store pickup",
-        service_level=ServiceLevel.PICKUP,
-        carrier=None,
-        transit_days_min=0,
-        transit_days_max=0,
-        price=Decimal("0"),
-    )
-
-
-@pytest.fixture
 def tax(db):
     return TaxRate.objects.create(country="US", region="NY", rate=Decimal("0.08875"))
-
-
-@pytest.fixture
-def warehouse(db):
-    return LocationFactory(code="WH-NJ", postal_code="07001")
-
-
-@pytest.fixture
-def stocked(warehouse, system_actor):
-    """Three SKUs with 100 units each at one warehouse."""
-    products = [ProductFactory(list_price=Decimal("10.00")) for _ in range(3)]
-    for product in products:
-        stock.receive_stock(location=warehouse, product=product, quantity=100, actor=system_actor)
-    return products
 
 
 @pytest.fixture
@@ -80,8 +30,3 @@ def customer(db):
 @pytest.fixture
 def company(db):
     return CompanyFactory(credit_limit=Decimal("100000"))
-
-
-@pytest.fixture
-def buyer(company):
-    return CustomerFactory(company=company, company_role="buyer")
