@@ -2,12 +2,20 @@ from decimal import Decimal
 
 import pytest
 
+from fulfillment.models import FulfillmentOrder
+from fulfillment.routing import route_order
 from inventory import services as stock
 from oms.core import refcache
 from oms.core.actors import Actor
-from oms.geo import coordinates_for_postal_code
+from oms.core.geo import coordinates_for_postal_code
 from orders.placement import LineRequest, OrderRequest, place_order
-from tests.factories import CustomerFactory, LocationFactory, ProductFactory, ShippingMethodFactory
+from tests.factories import (
+    CarrierFactory,
+    CustomerFactory,
+    LocationFactory,
+    ProductFactory,
+    ShippingMethodFactory,
+)
 
 SYSTEM = Actor.system("routing test")
 
@@ -79,3 +87,19 @@ def place(lines, customization=None, **kwargs):
         ),
         actor=SYSTEM,
     ).order
+
+
+@pytest.fixture
+def sim(db):
+    return CarrierFactory(code="SIM", name="Simulated Carrier")
+
+
+@pytest.fixture
+def routed(network, products, method, sim):
+    """An order of two SKUs routed to Newark: (order, its one fulfillment order)."""
+    a, b = products[:2]
+    receive(network["NWK"], a, 10)
+    receive(network["NWK"], b, 10)
+    order = place([(a, 3), (b, 2)])
+    route_order(order_id=order.pk)
+    return order, FulfillmentOrder.objects.get(order=order)
