@@ -26,26 +26,11 @@ from oms.core.errors import DomainError
 from orders.changes import cancel_order
 from orders.models import FulfillmentStatus as OrderFulfillment
 from orders.models import OrderStatus
-from tests.factories import CarrierFactory, CustomerFactory, LocationFactory, ShippingMethodFactory
+from tests.factories import CustomerFactory, LocationFactory, ShippingMethodFactory
 
 from .conftest import SYSTEM, place, receive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sim(db):
-    return CarrierFactory(code="SIM", name="Simulated Carrier")
-
-
-@pytest.fixture
-def routed(network, products, method, sim):
-    a, b = products[:2]
-    receive(network["NWK"], a, 10)
-    receive(network["NWK"], b, 10)
-    order = place([(a, 3), (b, 2)])
-    route_order(order_id=order.pk)
-    return order, FulfillmentOrder.objects.get(order=order)
 
 
 def level(location, product):

@@ -27,7 +27,6 @@ from orders.changes import cancel_order, change_line_quantity
 from orders.errors import OrderOnHold
 from orders.models import HoldKind, OrderEvent, OrderHold, OrderStatus
 from tests.factories import (
-    CarrierFactory,
     CompanyFactory,
     CustomerFactory,
     ProductFactory,
@@ -37,21 +36,6 @@ from tests.factories import (
 from .conftest import NEWARK, SYSTEM, make_location, place, receive
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sim(db):
-    return CarrierFactory(code="SIM", name="Simulated Carrier")
-
-
-@pytest.fixture
-def routed(network, products, method, sim):
-    a, b = products[:2]
-    receive(network["NWK"], a, 10)
-    receive(network["NWK"], b, 10)
-    order = place([(a, 3), (b, 2)])
-    route_order(order_id=order.pk)
-    return order, FulfillmentOrder.objects.get(order=order)
 
 
 def _hold(order, kind=HoldKind.FRAUD_REVIEW, reason="Card used from three countries"):
