@@ -101,7 +101,7 @@ def seed(orders: int) -> None:
     from inventory import services as stock
     from inventory.models import NetworkStock
     from oms.core.actors import Actor
-    from oms.geo import coordinates_for_postal_code
+    from oms.core.geo import coordinates_for_postal_code
     from orders.models import Order, OrderLine
 
     call_command("migrate", verbosity=0)

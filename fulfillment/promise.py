@@ -27,7 +27,7 @@ from django.conf import settings
 
 from inventory.models import Location
 from oms.core import refcache
-from oms.geo import distance_km
+from oms.core.geo import distance_km
 
 from .models import FulfillmentOrder, FulfillmentStatus, ShippingMethod
 

@@ -44,7 +44,7 @@ from inventory.models import (
 from inventory.services import StockChangeSet
 from oms import outbox
 from oms.core.actors import Actor
-from oms.geo import distance_km
+from oms.core.geo import distance_km
 from orders.events import record_order_event
 from orders.models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
 

@@ -20,7 +20,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from customers.services import clean_postal_address
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.errors import InsufficientStock, UnknownSku
@@ -29,6 +28,7 @@ from inventory.models import MovementReason, Product, StockBucket
 from inventory.services import StockChangeSet
 from oms import outbox
 from oms.core.actors import Actor
+from oms.core.addresses import clean_postal_address
 from oms.core.errors import InvalidInput
 
 from . import holds as hold_rules

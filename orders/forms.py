@@ -21,9 +21,9 @@ from django.db.models.functions import Lower
 from django.forms.formsets import BaseFormSet
 
 from customers.models import Customer
-from customers.services import ADDRESS_FIELDS
 from fulfillment.models import ServiceLevel, ShippingMethod
 from inventory.models import Location
+from oms.core.addresses import ADDRESS_FIELDS
 from oms.core.errors import DomainError
 
 from .imports import IMPORT_CHANNELS, ImportLimits, describe_size

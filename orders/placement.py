@@ -24,7 +24,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Company, Customer
-from customers.services import clean_postal_address
 from fulfillment.models import ShippingMethod
 from fulfillment.promise import Promise, estimate_promise
 from inventory.commitments import commit_demand
@@ -39,6 +38,7 @@ from inventory.services import StockChangeSet
 from oms import outbox
 from oms.core import refcache, rows
 from oms.core.actors import Actor
+from oms.core.addresses import clean_postal_address
 
 from . import holds as hold_rules
 from .errors import DuplicateOrder, InvalidOrder, PoNumberRequired, UnknownShippingMethod

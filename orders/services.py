@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import CompanyRole, Customer
-from customers.services import clean_postal_address
 from fulfillment.models import ShippingMethod
 from inventory.models import Product
 from oms import outbox
 from oms.core.actors import Actor, ActorKind
+from oms.core.addresses import clean_postal_address
 from oms.core.errors import Conflict, InvalidInput, NotFound
 
 from .changes import cancel_order

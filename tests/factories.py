@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from customers.models import Company, Customer
 from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
 from inventory.models import Location, LocationKind, NetworkStock, Product
-from oms.geo import state_for_postal_code
+from oms.core.geo import state_for_postal_code
 
 
 class UserFactory(factory.django.DjangoModelFactory):

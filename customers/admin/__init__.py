@@ -35,7 +35,6 @@ from . import api_keys, price_lists  # noqa: F401 - their admins register on imp
 from .addresses import (
     CompanyAddressInline,
     CustomerAddressInline,
-    PostalAddressForm,
     record_saved,
     save_addresses,
 )
@@ -44,9 +43,6 @@ from .addresses import (
 RECENT_ORDERS = 20
 # Notes shown on a customer's page, newest first.
 RECENT_NOTES = 50
-
-# The address form of every address page; inventory's location form builds on it.
-__all__ = ["PostalAddressForm"]
 
 # --- companies ------------------------------------------------------------------------
 

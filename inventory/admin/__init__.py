@@ -16,11 +16,11 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers.admin import PostalAddressForm
 from oms.core.actors import Actor
 from oms.core.admin import (
     ConfirmForm,
     OperatorAdminMixin,
+    PostalAddressForm,
     admin_changelist_url,
     adopt_saved,
     count_of,

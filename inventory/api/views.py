@@ -16,7 +16,7 @@ from inventory.selectors import get_network_availability
 from oms.api.authentication import ApiClient
 from oms.api.pagination import IdCursorPagination
 from oms.api.schema import problem_responses
-from oms.geo import coordinates_for_postal_code
+from oms.core.geo import coordinates_for_postal_code
 from orders.placement import get_active_shipping_method
 
 MAX_SKUS_PER_QUERY = 100

@@ -77,6 +77,29 @@ def test_an_upward_import_breaks_the_layers(tree):
     assert "orders.models -> fulfillment.models" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("module", "upward"),
+    [("services", "customers.services"), ("admin", "customers.admin")],
+)
+def test_inventory_taking_the_address_check_or_form_from_customers_breaks_the_layers(
+    tree, module, upward
+):
+    # given: inventory goes back to customers for the address check or form, which live in
+    # the ground (oms.core.addresses, oms.core.admin) and are no listed exception any more
+    path = tree / "inventory" / module
+    append(
+        path / "__init__.py" if path.is_dir() else path.with_suffix(".py"),
+        f"\nimport {upward}  # noqa\n",
+    )
+
+    # when
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 1
+    assert f"inventory.{module} -> {upward}" in result.stdout
+
+
 def test_taking_another_modules_private_name_breaks_the_private_contract(tree):
     # given: a helper private to one module, imported by name and used as an attribute
     (tree / "inventory" / "probe_helpers.py").write_text("def _helper() -> None:\n    pass\n")

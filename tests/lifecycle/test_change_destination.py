@@ -29,7 +29,7 @@ from inventory.models import LocationKind, MovementReason, NetworkStock, StockLe
 from oms.core import refcache
 from oms.core.actors import Actor
 from oms.core.errors import InvalidInput
-from oms.geo import coordinates_for_postal_code
+from oms.core.geo import coordinates_for_postal_code
 from oms.models import OutboxEvent
 from orders.models import HoldKind, Order, OrderEvent, OrderEventType, TaxRate
 from orders.placement import LineRequest, OrderRequest, place_order

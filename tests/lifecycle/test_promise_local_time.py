@@ -20,7 +20,7 @@ from inventory.models import Location, LocationKind
 from oms.core import refcache
 from oms.core.actors import Actor
 from oms.core.errors import InvalidInput
-from oms.geo import coordinates_for_postal_code
+from oms.core.geo import coordinates_for_postal_code
 from orders.models import Order
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (

@@ -51,6 +51,7 @@ from inventory.models import (
     StockMovement,
 )
 from oms.core import refcache
+from oms.core.geo import is_valid_us_zip
 from oms.demo.builders import stock_plan
 from oms.demo.catalog import product_specs
 from oms.demo.common import SEED_ACTOR, customer_spec, newcomer_spec
@@ -70,7 +71,6 @@ from oms.demo.data import (
 from oms.demo.live import SHOWCASE, Fate, Kind, live_orders, live_script
 from oms.demo.reference import demo_states
 from oms.demo.users import DEMO_USERS
-from oms.geo import is_valid_us_zip
 from orders.models import (
     Channel,
     HoldKind,

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from fulfillment.models import ShippingMethod
 from fulfillment.promise import estimate_promise, location_zone, promise_for, ship_date
-from oms.geo import coordinates_for_postal_code
+from oms.core.geo import coordinates_for_postal_code
 
 from .conftest import make_location
 

@@ -11,10 +11,13 @@ name is importable from here.
 - ``ServiceForm`` + ``ServicePagesMixin``: a console page whose valid submit makes one
   service call and reports the outcome; ``show_refusal`` shows a refused call as an
   error message above the unchanged form (never as a "Please correct" banner).
+- ``PostalAddressForm``: the form of every address page (saved addresses, locations),
+  checked by ``oms.core.addresses.clean_postal_address`` like the services.
 - ``run_on_rows`` and ``report_outcome``: a bulk action, one service call per row, and
   what it did, told honestly (see "Words on screen" in docs/architecture.md).
 """
 
+from .addresses import PostalAddressForm
 from .bulk import RowKey, RowsOutcome, run_on_rows
 from .display import (
     admin_change_url,
@@ -60,6 +63,7 @@ __all__ = [
     "ConfirmForm",
     "OperatorAdminMixin",
     "OrderNumberSearchMixin",
+    "PostalAddressForm",
     "ReadOnlyInlineMixin",
     "RowKey",
     "RowsOutcome",
