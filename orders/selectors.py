@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from customers.models import Company, Customer
 from fulfillment.models import Shipment
 from inventory.models import NetworkReservation, ReservationStatus
 from inventory.selectors import SkuAvailability, get_network_availability
@@ -47,6 +48,21 @@ def list_company_orders(company_id: int | None) -> QuerySet[Order]:
             ),
         )
     )
+
+
+def list_recent_orders(
+    *, customer: Customer | None = None, company: Company | None = None, limit: int
+) -> QuerySet[Order]:
+    """The newest ``limit`` orders (drafts included) of one customer or one company, newest
+    first, in one query: what the rows show lives on the order itself."""
+    if (customer is None) == (company is None):
+        raise ValueError("Give exactly one of customer or company.")
+    scoped = (
+        Order.objects.filter(customer=customer)
+        if customer is not None
+        else Order.objects.filter(company=company)
+    )
+    return scoped.order_by("-id")[:limit]
 
 
 def list_open_holds(order: Order) -> QuerySet[OrderHold]:

@@ -1,7 +1,10 @@
 """Operator console for companies, customers, their addresses, preferences and notes.
 
-The company and customer pages live here, each with its orders; addresses, price lists
-and API keys have modules of their own, imported below so that their admins register.
+The company and customer pages live here; addresses, price lists and API keys have
+modules of their own, imported below so that their admins register. Orders sit above
+customers, so the order sections of these pages (the company's orders link, the
+customer's latest orders) are added by orders' admin, which subclasses the admins below
+and registers the subclasses in their place.
 """
 
 from __future__ import annotations
@@ -21,13 +24,9 @@ from oms.core.actors import Actor
 from oms.core.admin import (
     OperatorAdminMixin,
     ReadOnlyInlineMixin,
-    admin_change_url,
     admin_changelist_url,
     adopt_saved,
-    render_table,
-    short_datetime,
 )
-from oms.core.money import format_money
 
 from .. import services
 from ..models import Address, Company, Customer, CustomerNote, NotificationPreference
@@ -39,8 +38,6 @@ from .addresses import (
     save_addresses,
 )
 
-# Orders listed on a customer's page; the full list is one click away.
-RECENT_ORDERS = 20
 # Notes shown on a customer's page, newest first.
 RECENT_NOTES = 50
 
@@ -115,12 +112,12 @@ class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
             },
         ),
         ("Prices and tax", {"fields": ("price_list", "tax_exempt", "tax_exemption_number")}),
-        ("Record", {"fields": ("orders_link", "buyers_link", "created_at", "updated_at")}),
+        ("Record", {"fields": ("buyers_link", "created_at", "updated_at")}),
     )
     inlines = (CompanyAddressInline, BuyerInline)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        readonly = ("orders_link", "buyers_link", "created_at", "updated_at")
+        readonly = ("buyers_link", "created_at", "updated_at")
         return ("account_number", *readonly) if obj is not None else readonly
 
     def get_search_results(
@@ -130,15 +127,6 @@ class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
         if not term:
             return queryset, False
         return queryset.filter(Q(account_number=term.upper()) | Q(name__icontains=term)), False
-
-    @admin.display(description="Orders")
-    def orders_link(self, obj: Company) -> str:
-        if obj.pk is None:
-            return "-"
-        from orders.models import Order
-
-        url = admin_changelist_url(Order, urlencode({"company__id__exact": obj.pk}))
-        return format_html('<a href="{}">Orders of {}</a>', url, obj.name)
 
     @admin.display(description="Buyers")
     def buyers_link(self, obj: Company) -> str:
@@ -306,10 +294,9 @@ class CustomerAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
     fieldsets = (
         (None, {"fields": ("email", ("first_name", "last_name"), "phone", "is_active")}),
         ("Company", {"fields": ("company", "company_role")}),
-        ("Orders", {"fields": ("recent_orders",)}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
-    readonly_fields = ("recent_orders", "created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at")
     inlines = (CustomerAddressInline, NotificationPreferenceInline, CustomerNoteInline)
 
     def get_search_results(
@@ -329,29 +316,6 @@ class CustomerAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, obj: Customer) -> str:
         return obj.full_name
-
-    @admin.display(description="Latest orders")
-    def recent_orders(self, obj: Customer) -> str:
-        if obj.pk is None:
-            return "-"
-        from orders.models import Order
-
-        orders = Order.objects.filter(customer=obj).order_by("-id")[:RECENT_ORDERS]
-        table = render_table(
-            ("Order", "Status", "Fulfillment", "Total", "Created"),
-            (
-                (
-                    format_html('<a href="{}">{}</a>', admin_change_url(order), order.number),
-                    order.get_status_display(),
-                    order.get_fulfillment_status_display(),
-                    format_money(order.grand_total, order.currency),
-                    short_datetime(order.created_at),
-                )
-                for order in orders
-            ),
-        )
-        url = admin_changelist_url(Order, urlencode({"customer__id__exact": obj.pk}))
-        return format_html('{}<p><a href="{}">All orders of this customer</a></p>', table, url)
 
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         if change:

@@ -12,11 +12,22 @@ One module per concern: ``order_page`` (the order page and list, ``OrderAdmin``)
 customer's behalf), ``edits`` (cancellation and edits of placed orders), ``imports``
 (order files), ``inlines`` (lines, holds, timeline), ``tables`` and
 ``fulfillment_tables`` (HTML of what the selectors read), ``reference`` (timeline list,
-tax rates, idempotency keys). Importing this package registers the admins.
+tax rates, idempotency keys), ``customer_pages`` (the order sections of the company and
+customer pages, which customers may not import). Importing this package registers the
+admins.
 """
 
+from .customer_pages import CompanyWithOrdersAdmin, CustomerWithOrdersAdmin
 from .holds import OrderHoldAdmin
 from .order_page import OrderAdmin
 from .reference import IdempotencyKeyAdmin, OrderEventAdmin, TaxRateAdmin
 
-__all__ = ["IdempotencyKeyAdmin", "OrderAdmin", "OrderEventAdmin", "OrderHoldAdmin", "TaxRateAdmin"]
+__all__ = [
+    "CompanyWithOrdersAdmin",
+    "CustomerWithOrdersAdmin",
+    "IdempotencyKeyAdmin",
+    "OrderAdmin",
+    "OrderEventAdmin",
+    "OrderHoldAdmin",
+    "TaxRateAdmin",
+]

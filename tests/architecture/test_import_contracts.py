@@ -100,6 +100,20 @@ def test_inventory_taking_the_address_check_or_form_from_customers_breaks_the_la
     assert f"inventory.{module} -> {upward}" in result.stdout
 
 
+def test_the_customers_admin_taking_orders_back_breaks_the_layers(tree):
+    # given: the customer pages read orders themselves again, instead of orders' admin
+    # extending them (orders/admin/customer_pages.py); no listed exception covers it
+    append(tree / "customers" / "admin" / "__init__.py", "\nimport orders.models  # noqa\n")
+
+    # when
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 1
+    assert "customers is not allowed to import orders" in result.stdout
+    assert "customers.admin -> orders.models" in result.stdout
+
+
 def test_taking_another_modules_private_name_breaks_the_private_contract(tree):
     # given: a helper private to one module, imported by name and used as an attribute
     (tree / "inventory" / "probe_helpers.py").write_text("def _helper() -> None:\n    pass\n")

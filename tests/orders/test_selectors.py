@@ -315,3 +315,48 @@ def test_a_stores_pickup_draft_reads_the_store(mug, standard, store):
     # then
     assert preview.availability["MUG-RED"].source == "NYC1"
     assert StockLevel.objects.get(location=store, product=mug).allocated == 0
+
+
+# --- recent orders of a customer or company (the customer and company pages) ---------------
+
+
+def test_recent_orders_of_a_customer_are_theirs_newest_first_and_bounded():
+    # given
+    customer = CustomerFactory()
+    _oldest, middle, newest = (OrderFactory(customer=customer) for _ in range(3))
+    OrderFactory()  # someone else's
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        recent = list(selectors.list_recent_orders(customer=customer, limit=2))
+        shown = [(order.number, order.get_status_display(), order.currency) for order in recent]
+
+    # then
+    assert [order.pk for order in recent] == [newest.pk, middle.pk]
+    assert len(shown) == 2
+    assert len(queries) == 1
+
+
+def test_recent_orders_of_a_company_are_its_buyers_orders():
+    # given
+    company = CompanyFactory()
+    buyer = CustomerFactory(company=company, company_role="buyer")
+    first = OrderFactory(customer=buyer, company=company)
+    second = OrderFactory(customer=buyer, company=company)
+    OrderFactory(customer=buyer)  # the same person buying for themselves
+
+    # when
+    recent = list(selectors.list_recent_orders(company=company, limit=20))
+
+    # then
+    assert [order.pk for order in recent] == [second.pk, first.pk]
+
+
+@pytest.mark.parametrize("scope", ["neither", "both"])
+def test_recent_orders_need_exactly_one_owner(scope):
+    # given
+    kwargs = {"customer": CustomerFactory(), "company": CompanyFactory()} if scope == "both" else {}
+
+    # when / then
+    with pytest.raises(ValueError, match="exactly one"):
+        selectors.list_recent_orders(limit=5, **kwargs)

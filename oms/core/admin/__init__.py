@@ -15,6 +15,8 @@ name is importable from here.
   checked by ``oms.core.addresses.clean_postal_address`` like the services.
 - ``run_on_rows`` and ``report_outcome``: a bulk action, one service call per row, and
   what it did, told honestly (see "Words on screen" in docs/architecture.md).
+- ``replace_admin``: a higher app registers its subclass of a lower app's admin in its
+  place, to add the sections the lower app may not import (see "Layers").
 """
 
 from .addresses import PostalAddressForm
@@ -52,6 +54,7 @@ from .paging import (
     exact_count_limit,
     table_row_estimate,
 )
+from .registration import replace_admin
 
 __all__ = [
     "ACTION_PREVIEW_ROWS",
@@ -77,6 +80,7 @@ __all__ = [
     "refusal_of",
     "render_form_page",
     "render_table",
+    "replace_admin",
     "report_outcome",
     "run_action_with_form",
     "run_on_rows",
