@@ -4,7 +4,6 @@ e-mails the customer exactly once."""
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,22 +19,15 @@ from django.core import mail
 from oms import outbox
 from oms.models import Notification, NotificationStatus, OutboxEvent
 from orders.models import Order
+from tests import workers
 
 from .support import ORDERS_URL, celery_publishing_to, order_body, post_order
 
-REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = workers.REDIS_URL
 DEAD_BROKER = "redis://127.0.0.1:6390/0"  # nothing listens there
 WAIT_SECONDS = 90
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
 
 
 @contextmanager
@@ -47,28 +39,14 @@ def celery_worker(mail_dir: Path, log_path: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.api.worker_settings",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": workers.worker_database_url(),
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "EMAIL_FILE_PATH": str(mail_dir),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "oms",
-                "worker",
-                "--pool=solo",
-                "--queues",
-                queue,
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            workers.worker_command(queue),
             cwd=settings.BASE_DIR,
             env=env,
             stdout=log,

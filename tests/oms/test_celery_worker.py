@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -10,22 +9,14 @@ from datetime import timedelta
 import pytest
 import redis
 from celery import Celery
-from django.conf import settings
 from django.utils import timezone
 
 from oms.models import OutboxEvent
+from tests import workers
 
-REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = workers.REDIS_URL
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
 
 
 @pytest.fixture
@@ -36,26 +27,12 @@ def worker_queue():
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "oms.settings.test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": workers.worker_database_url(),
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "oms",
-            "worker",
-            "--pool=solo",
-            "--queues",
-            queue,
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
+        workers.worker_command(queue),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

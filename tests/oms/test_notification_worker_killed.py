@@ -2,10 +2,8 @@
 broker hands the message to another worker, which takes the stale claim over and sends
 the e-mail, exactly once."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,70 +13,31 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
-from django.conf import settings
 
 from oms.models import Notification, NotificationStatus, OutboxEvent
 from orders.models import OrderEvent, OrderEventType
+from tests import workers
 from tests.orders.factories import OrderLineFactory
 
-REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = workers.REDIS_URL
 WAIT_SECONDS = 90
 CLAIM_TIMEOUT = 3
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    return (
-        f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
-    )
-
-
 @contextmanager
 def celery_worker(queue: str, log_path: Path, **env: str) -> Iterator[subprocess.Popen]:
-    """A real ``celery worker`` process on ``queue``, against the test database."""
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "oms",
-                "worker",
-                "--pool=solo",
-                "--queues",
-                queue,
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=settings.BASE_DIR,
-            env={
-                **os.environ,
-                "DJANGO_SETTINGS_MODULE": "tests.oms.worker_settings",
-                "DATABASE_URL": _database_url(),
-                "CELERY_BROKER_URL": REDIS_URL,
-                "CELERY_TASK_ALWAYS_EAGER": "false",
-                "OMS_NOTIFICATION_CLAIM_TIMEOUT": str(CLAIM_TIMEOUT),
-                **env,
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
+    """A real worker on ``queue`` whose notification claims go stale after
+    ``CLAIM_TIMEOUT`` seconds (the fault tests use it too)."""
+    with workers.celery_worker(
+        queue,
+        log_path,
+        settings_module="tests.oms.worker_settings",
+        OMS_NOTIFICATION_CLAIM_TIMEOUT=str(CLAIM_TIMEOUT),
+        **env,
+    ) as process:
+        yield process
 
 
 def wait_for(condition: Callable[[], bool], what: str, log_path: Path) -> None:
