@@ -32,7 +32,6 @@ from orders import services as order_services
 from orders.errors import OrderOnHold
 from orders.events import record_order_event
 from orders.models import HoldKind, Order, OrderEventType, OrderHold
-from orders.services import order_for_update
 
 from .models import FulfillmentOrder, FulfillmentStatus, RequestStatus
 
@@ -141,7 +140,7 @@ def release_order_hold(*, hold_id: int, reason: str, actor: Actor) -> OrderHold:
 
 
 @transaction.atomic
-def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
+def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> OrderHold:
     """The company's approver releases the B2B approval hold (see
     ``orders.services.approve_order``); fulfillment follows the holds."""
     hold = order_services.approve_order(
@@ -151,7 +150,7 @@ def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Acto
         actor=actor,
     )
     sync_fulfillment_holds(order=hold.order, actor=actor)
-    return order_for_update(order_id)
+    return hold
 
 
 @transaction.atomic
