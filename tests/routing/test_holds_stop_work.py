@@ -2,6 +2,8 @@
 that hold). Each test places or releases holds through the workflows the admin and API
 call (``fulfillment.holds``) and checks the warehouse, the partner and the customer."""
 
+import shutil
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -86,16 +88,20 @@ def test_shipping_a_held_fulfillment_order_is_refused_and_changes_nothing(routed
     assert order.status == OrderStatus.PROCESSING
 
 
+def _pdf_text(pdf: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs pdftotext (poppler-utils)")
 def test_a_held_fulfillment_order_leaves_the_pick_list(routed, network):
-    order, _fo = routed
-    listed = pick_list_pdf(network["NWK"])
+    order, fo = routed
+    assert fo.number in _pdf_text(pick_list_pdf(network["NWK"]))
+
     _hold(order)
 
-    assert pick_list_pdf(network["NWK"]) != listed
-    assert not FulfillmentOrder.objects.filter(
-        location=network["NWK"],
-        status__in=[FulfillmentStatus.OPEN, FulfillmentStatus.IN_PROGRESS],
-    ).exists()
+    assert fo.number not in _pdf_text(pick_list_pdf(network["NWK"]))
 
 
 def test_releasing_the_last_hold_returns_the_fulfillment_order_to_where_it_was(routed):
