@@ -134,12 +134,12 @@ def seed(args: argparse.Namespace) -> None:
     _django()
     from decimal import Decimal
 
+    from core.actors import Actor
     from customers.api_keys import create_api_key
     from customers.services import create_company, create_customer
     from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
     from inventory.models import LocationKind
     from inventory.services import create_location, create_product, receive_stock
-    from oms.core.actors import Actor
     from orders.models import TaxRate
 
     actor = Actor.system("benchmark seed")

@@ -96,12 +96,12 @@ def seed(orders: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from core.actors import Actor
+    from core.geo import coordinates_for_postal_code
     from customers.models import Customer
     from fulfillment.models import Carrier, ShippingMethod
     from inventory import services as stock
     from inventory.models import NetworkStock
-    from oms.core.actors import Actor
-    from oms.core.geo import coordinates_for_postal_code
     from orders.models import Order, OrderLine
 
     call_command("migrate", verbosity=0)

@@ -9,9 +9,9 @@ from functools import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core import rows
+from core.errors import InvalidInput, NotFound
 from inventory.models import Location, LocationKind
-from oms.core import rows
-from oms.core.errors import InvalidInput, NotFound
 
 from .models import ApiKey, Company, Customer
 

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
-from oms.core.history import audit_history
-from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
-from oms.core.money import format_money
+from core.history import audit_history
+from core.models import PostalAddress, TimeStamped, coordinate_constraints
+from core.money import format_money
 
 
 class PaymentTerms(models.TextChoices):

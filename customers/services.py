@@ -6,9 +6,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
-from oms.core.actors import Actor
-from oms.core.addresses import clean_postal_address
-from oms.core.errors import Conflict, InvalidInput
+from core.actors import Actor
+from core.addresses import clean_postal_address
+from core.errors import Conflict, InvalidInput
 
 from .models import (
     Address,

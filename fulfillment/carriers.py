@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Protocol
 
-from oms.core.errors import InvalidInput
+from core.errors import InvalidInput
 
 from .models import Carrier
 

@@ -22,10 +22,10 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseModelFormSet
 from django.utils.html import format_html
 
+from core.actors import Actor
+from core.admin import ServiceForm
+from core.errors import DomainError
 from inventory.models import Location, Product
-from oms.core.actors import Actor
-from oms.core.admin import ServiceForm
-from oms.core.errors import DomainError
 
 from . import operations
 from .models import (

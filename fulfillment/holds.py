@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core import outbox
+from core.actors import Actor
 from customers.models import Customer
 from inventory.models import LocationKind
-from oms import outbox
-from oms.core.actors import Actor
 from orders import services as order_services
 from orders.errors import OrderOnHold
 from orders.events import record_order_event

@@ -3,7 +3,7 @@
 from django.db.models import Expression, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from oms.core.integrity import Violation
+from core.integrity import Violation
 from orders.models import OrderLine
 
 from .models import FulfillmentOrderLine, FulfillmentStatus

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
-from oms.core.history import audit_history
+from core.history import audit_history
 
 
 class Carrier(models.Model):

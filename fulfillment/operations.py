@@ -16,13 +16,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import TextChoices
 from django.utils import timezone
 
+from core import outbox
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, NotFound
 from inventory.commitments import commit_demand, lock_network_rows
 from inventory.locks import location_activity_for_share, stock_levels_for_update
 from inventory.models import MovementReason, NetworkStock, StockBucket, StockLevel
 from inventory.services import StockChangeSet
-from oms import outbox
-from oms.core.actors import Actor
-from oms.core.errors import Conflict, InvalidInput, NotFound
 from orders.changes import settle_order_status
 from orders.events import record_order_event
 from orders.models import (

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
+from core import refcache
+from core.geo import distance_km
 from inventory.models import Location
-from oms.core import refcache
-from oms.core.geo import distance_km
 
 from .models import FulfillmentOrder, FulfillmentStatus, ShippingMethod
 

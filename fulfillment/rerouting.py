@@ -38,11 +38,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor
 from inventory.commitments import commit_demand, lock_network_rows
 from inventory.locks import location_activity_for_share, stock_levels_for_update
 from inventory.models import MovementReason, NetworkStock, StockBucket, StockLevel
 from inventory.services import StockChangeSet
-from oms.core.actors import Actor
 from orders.changes import (
     destination_of,
     ensure_editable,

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef
 
-from oms.core.pruning import Batches, delete_in_batches
+from core.pruning import Batches, delete_in_batches
 
 from .models import RoutingDecision
 

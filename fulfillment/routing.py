@@ -31,6 +31,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.utils import timezone
 
+from core import outbox
+from core.actors import Actor
+from core.geo import distance_km
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.locks import location_activity_for_share, stock_levels_for_update
 from inventory.models import (
@@ -42,9 +45,6 @@ from inventory.models import (
     StockLevel,
 )
 from inventory.services import StockChangeSet
-from oms import outbox
-from oms.core.actors import Actor
-from oms.core.geo import distance_km
 from orders.events import record_order_event
 from orders.models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
 

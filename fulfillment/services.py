@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from oms.core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 
 from .models import Carrier, ServiceLevel, ShippingMethod
 

@@ -5,8 +5,8 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from oms import outbox
-from oms.models import OutboxEvent
+from core import outbox
+from core.models import OutboxEvent
 
 from . import partners, routing, simulation, sla
 

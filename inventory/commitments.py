@@ -24,8 +24,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from oms.core import rows as sql_rows
-from oms.core.actors import Actor
+from core import rows as sql_rows
+from core.actors import Actor
 
 from .errors import InsufficientStock
 from .models import NetworkReservation, NetworkStock, ReservationStatus

@@ -1,4 +1,4 @@
-from oms.core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class InsufficientStock(Conflict):

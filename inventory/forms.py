@@ -14,8 +14,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from oms.core.actors import Actor
-from oms.core.admin import ServiceForm
+from core.actors import Actor
+from core.admin import ServiceForm
 
 from . import services
 from .errors import UnknownLocation, UnknownSku

@@ -10,7 +10,7 @@ from collections import defaultdict
 from django.db.models import F, IntegerField, Q, Sum, Value
 from django.db.models.functions import Greatest
 
-from oms.core.integrity import Violation
+from core.integrity import Violation
 
 from .models import (
     NetworkReservation,

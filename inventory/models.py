@@ -25,9 +25,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
-from oms.core.actors import ActorFields
-from oms.core.history import audit_history
-from oms.core.models import PostalAddress, TimeStamped, coordinate_constraints
+from core.actors import ActorFields
+from core.history import audit_history
+from core.models import PostalAddress, TimeStamped, coordinate_constraints
 
 
 class LocationKind(models.TextChoices):

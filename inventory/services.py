@@ -15,10 +15,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from oms.core.actors import Actor
-from oms.core.addresses import clean_postal_address
-from oms.core.errors import Conflict, InvalidInput
-from oms.core.geo import time_zone_for_postal_code
+from core.actors import Actor
+from core.addresses import clean_postal_address
+from core.errors import Conflict, InvalidInput
+from core.geo import time_zone_for_postal_code
 
 from .errors import InsufficientStock, InvalidStockChange
 from .locks import (

@@ -1,13 +1,6 @@
-"""The Celery application. Reads its configuration from Django settings (``CELERY_*``)."""
+"""The entry point of workers and beat (``celery -A oms``): the project's Celery application,
+defined in the ground (``core.celery``) so that the outbox can publish through it."""
 
-import os
+from core.celery import app
 
-from celery import Celery
-
-# A production entry point (workers, beat): production settings unless told otherwise;
-# scripts/serve.sh and `make worker` set the developer settings for the demo.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oms.settings.base")
-
-app = Celery("oms")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+__all__ = ["app"]

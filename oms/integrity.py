@@ -13,12 +13,11 @@ from datetime import timedelta
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from core.integrity import Violation
+from core.models import OutboxEvent
 from fulfillment.integrity import check_fulfillment
 from inventory.integrity import check_stock
 from orders.integrity import check_orders
-
-from .core.integrity import Violation
-from .models import OutboxEvent
 
 # An event the relay or the 15 s sweep has not published after this long is stuck:
 # the broker has been down for that long, or nothing relays.

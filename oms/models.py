@@ -1,39 +1,10 @@
-"""Project-wide tables: the outbox and the notification log.
+"""Project-wide tables: the notification log.
 
 Importing this module also makes ``oms`` a models app, so Django sends it
 ``post_migrate`` and the staff groups sync.
 """
 
 from django.db import models
-from django.db.models import Q
-
-
-class OutboxEvent(models.Model):
-    """A side effect to run after the transaction that wrote it commits.
-
-    The writing service inserts the row next to its change; the relay hands it to
-    Celery after commit and stamps ``published_at``; a periodic sweep republishes rows
-    left unpublished (broker down, process killed). Consumers are idempotent, so a
-    row published twice does no harm.
-    """
-
-    topic = models.CharField(max_length=64)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    published_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [
-            models.Index(
-                fields=["id"], condition=Q(published_at__isnull=True), name="outbox_unpublished"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.topic} #{self.pk}"
 
 
 class NotificationStatus(models.TextChoices):

@@ -19,15 +19,15 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.actors import Actor
+from core.outbox import RetryLater
 from customers.models import NotificationEvent
 from customers.selectors import get_notification_channels
 from fulfillment.models import FulfillmentOrder, Shipment
-from oms.core.actors import Actor
 from orders.events import record_order_event
 from orders.models import Order, OrderEventType
 
 from .models import Notification, NotificationStatus
-from .outbox import RetryLater
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Each app prunes its own tables (``orders.retention``, ``fulfillment.retention``)
 module prunes the project's own (the outbox and the notification log) and runs them
 all for the ``oms.prune_old_records`` beat task. How long each kind is kept comes from
 the ``OMS_RETENTION_*`` settings (0 keeps it for ever). Every prune deletes in
-bounded primary-key batches (``oms.core.pruning``), so a run never holds long locks
+bounded primary-key batches (``core.pruning``), so a run never holds long locks
 and a backlog is worked off over several days.
 """
 
@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from core.models import OutboxEvent
+from core.pruning import Batches, delete_in_batches
 from fulfillment.retention import prune_routing_decisions
 from orders.retention import prune_idempotency_keys
 
-from .core.pruning import Batches, delete_in_batches
-from .models import Notification, NotificationStatus, OutboxEvent
+from .models import Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
 

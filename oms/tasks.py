@@ -4,8 +4,10 @@ from typing import Any
 
 from celery import shared_task
 
-from . import outbox, retention
-from .models import OutboxEvent
+from core import outbox
+from core.models import OutboxEvent
+
+from . import retention
 from .notifications import send_order_notification
 
 ORDER_TOPIC_EVENTS = {

@@ -20,16 +20,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
+from core.actors import Actor
+from core.addresses import clean_postal_address
+from core.errors import InvalidInput
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import location_activity_for_share, stock_levels_for_update
 from inventory.models import MovementReason, Product, StockBucket
 from inventory.services import StockChangeSet
-from oms import outbox
-from oms.core.actors import Actor
-from oms.core.addresses import clean_postal_address
-from oms.core.errors import InvalidInput
 
 from . import holds as hold_rules
 from .errors import InvalidOrder, OrderNotCancellable, OrderNotEditable

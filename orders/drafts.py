@@ -15,6 +15,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput
 from inventory.commitments import (
     end_network_reservations,
     expired_network_references,
@@ -23,9 +26,6 @@ from inventory.commitments import (
     reserve_network,
 )
 from inventory.models import ReservationStatus
-from oms import outbox
-from oms.core.actors import Actor
-from oms.core.errors import Conflict, InvalidInput
 
 from . import holds as hold_rules
 from .events import record_order_event

@@ -1,4 +1,4 @@
-from oms.core.errors import Conflict, InvalidInput, NotAllowed
+from core.errors import Conflict, InvalidInput, NotAllowed
 
 
 class InvalidOrder(InvalidInput):

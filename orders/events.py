@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from oms.core.actors import Actor
+from core.actors import Actor
 
 from .models import Order, OrderEvent
 

@@ -20,11 +20,11 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.forms.formsets import BaseFormSet
 
+from core.addresses import ADDRESS_FIELDS
+from core.errors import DomainError
 from customers.models import Customer
 from fulfillment.models import ServiceLevel, ShippingMethod
 from inventory.models import Location
-from oms.core.addresses import ADDRESS_FIELDS
-from oms.core.errors import DomainError
 
 from .imports import IMPORT_CHANNELS, ImportLimits, describe_size
 from .models import Channel, OrderLine

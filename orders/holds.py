@@ -39,9 +39,9 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from core import rows
+from core.money import format_money
 from customers.models import Company, PaymentTerms
-from oms.core import rows
-from oms.core.money import format_money
 
 from .models import CompanyExposure, HoldKind, Order, OrderStatus
 

@@ -33,11 +33,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from core.actors import Actor
+from core.errors import DomainError
 from customers.models import Customer
 from inventory.errors import InsufficientStock
 from inventory.models import NetworkStock
-from oms.core.actors import Actor
-from oms.core.errors import DomainError
 
 from .errors import DuplicateOrder
 from .models import Channel, Order

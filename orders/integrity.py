@@ -2,8 +2,8 @@
 
 from django.db.models import Exists, F, OuterRef, Q, Sum
 
+from core.integrity import Violation
 from inventory.integrity import committed_mismatches
-from oms.core.integrity import Violation
 
 from .models import Order, OrderLine, OrderStatus
 

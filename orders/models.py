@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 
-from oms.core.actors import ActorFields
-from oms.core.money import format_money, to_cents
+from core.actors import ActorFields
+from core.money import format_money, to_cents
 
 
 class Channel(models.TextChoices):

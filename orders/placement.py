@@ -23,6 +23,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core import outbox, refcache, rows
+from core.actors import Actor
+from core.addresses import clean_postal_address
 from customers.models import Company, Customer
 from fulfillment.models import ShippingMethod
 from fulfillment.promise import Promise, estimate_promise
@@ -35,10 +38,6 @@ from inventory.locks import (
 )
 from inventory.models import Location, MovementReason, NetworkStock, Product, StockBucket
 from inventory.services import StockChangeSet
-from oms import outbox
-from oms.core import refcache, rows
-from oms.core.actors import Actor
-from oms.core.addresses import clean_postal_address
 
 from . import holds as hold_rules
 from .errors import DuplicateOrder, InvalidOrder, PoNumberRequired, UnknownShippingMethod

@@ -1,12 +1,12 @@
 """Prices, tax and totals. Money is rounded once per line and once per total, half up,
-in ``money`` (``oms.core.money.to_cents``) — nowhere else."""
+in ``money`` (``core.money.to_cents``) — nowhere else."""
 
 from collections.abc import Iterable
 from decimal import Decimal
 
+from core.money import to_cents
 from customers.models import Company, PriceListEntry
 from inventory.models import Product
-from oms.core.money import to_cents
 
 from .models import Order, OrderLine, TaxRate
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from oms.core.pruning import Batches, delete_in_batches
+from core.pruning import Batches, delete_in_batches
 
 from .models import IdempotencyKey
 

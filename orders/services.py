@@ -10,13 +10,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
+from core.actors import Actor, ActorKind
+from core.addresses import clean_postal_address
+from core.errors import Conflict, InvalidInput, NotFound
 from customers.models import CompanyRole, Customer
 from fulfillment.models import ShippingMethod
 from inventory.models import Product
-from oms import outbox
-from oms.core.actors import Actor, ActorKind
-from oms.core.addresses import clean_postal_address
-from oms.core.errors import Conflict, InvalidInput, NotFound
 
 from .changes import cancel_order
 from .errors import HoldReleaseNotAllowed, NotAnApprover

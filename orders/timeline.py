@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from oms.core.money import format_money
+from core.money import format_money
 
 # How the keys of an edit event's ``before``/``after`` read on screen; keys not named
 # here read as words ("promised_delivery_date" -> "Promised delivery date").

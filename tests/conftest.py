@@ -1,6 +1,6 @@
 import pytest
 
-from oms.core.actors import Actor
+from core.actors import Actor
 from tests.factories import UserFactory
 
 # Fixtures of the order-capture suites (tests/capture, tests/api), shared by name.

@@ -6,10 +6,10 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import User
 
+from core.geo import state_for_postal_code
 from customers.models import Company, Customer
 from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
 from inventory.models import Location, LocationKind, NetworkStock, Product
-from oms.core.geo import state_for_postal_code
 
 
 class UserFactory(factory.django.DjangoModelFactory):

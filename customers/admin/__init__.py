@@ -20,8 +20,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.actors import Actor
-from oms.core.admin import (
+from core.actors import Actor
+from core.admin import (
     OperatorAdminMixin,
     ReadOnlyInlineMixin,
     admin_changelist_url,

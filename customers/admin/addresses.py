@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from oms.core.admin import OperatorAdminMixin, PostalAddressForm, adopt_saved
+from core.admin import OperatorAdminMixin, PostalAddressForm, adopt_saved
 
 from .. import services
 from ..models import Address, Company, Customer

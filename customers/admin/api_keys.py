@@ -12,8 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from inventory.models import LocationKind
-from oms.core.admin import (
+from core.admin import (
     ConfirmForm,
     OperatorAdminMixin,
     admin_changelist_url,
@@ -22,6 +21,7 @@ from oms.core.admin import (
     run_action_with_form,
     run_on_rows,
 )
+from inventory.models import LocationKind
 
 from ..api_keys import create_api_key, create_vendor_api_key, revoke_api_key
 from ..models import ApiKey, Company, Customer

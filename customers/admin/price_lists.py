@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.admin import OperatorAdminMixin
+from core.admin import OperatorAdminMixin
 
 from ..models import PriceList, PriceListEntry
 

@@ -19,7 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from oms.core.admin import (
+from core.admin import (
     OperatorAdminMixin,
     ReadOnlyInlineMixin,
     ServiceForm,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.html import format_html
 
-from oms.core.admin import admin_change_url
+from core.admin import admin_change_url
 
 from ..models import Shipment
 

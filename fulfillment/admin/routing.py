@@ -10,7 +10,7 @@ from django.forms import BaseModelFormSet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.admin import (
+from core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     OrderNumberSearchMixin,

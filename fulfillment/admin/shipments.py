@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from oms.core.admin import (
+from core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     ReadOnlyInlineMixin,

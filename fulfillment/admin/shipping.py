@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.admin import OperatorAdminMixin
+from core.admin import OperatorAdminMixin
 
 from ..forms import CarrierAdminForm, mask_secret
 from ..models import Carrier, ShippingMethod

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.actors import Actor
 from fulfillment import holds as hold_workflows
 from fulfillment import operations as ops
 from fulfillment.models import (
@@ -25,7 +26,6 @@ from fulfillment.models import (
 from oms.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
 from oms.api.schema import problem_responses
 from oms.api.throttling import carrier_auth_failures
-from oms.core.actors import Actor
 from oms.security import client_ip
 from orders.api.serializers import OrderOutput
 from orders.selectors import list_company_orders

@@ -16,8 +16,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.actors import Actor
-from oms.core.admin import (
+from core.actors import Actor
+from core.admin import (
     ConfirmForm,
     OperatorAdminMixin,
     PostalAddressForm,
@@ -27,7 +27,7 @@ from oms.core.admin import (
     run_action_with_form,
     run_on_rows,
 )
-from oms.core.errors import DomainError
+from core.errors import DomainError
 
 from .. import services
 from ..forms import TimeZoneField

@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from oms.core.actors import Actor
-from oms.core.admin import (
+from core.actors import Actor
+from core.admin import (
     AppendOnlyAdminMixin,
     ConfirmForm,
     OperatorAdminMixin,

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from simple_history.admin import SimpleHistoryAdmin
 
-from oms.core.admin import OperatorAdminMixin, admin_changelist_url, adopt_saved, render_table
+from core.admin import OperatorAdminMixin, admin_changelist_url, adopt_saved, render_table
 
 from .. import services
 from ..models import NetworkStock, Product, StockLevel

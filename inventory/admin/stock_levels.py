@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from oms.core.admin import (
+from core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     ServicePagesMixin,

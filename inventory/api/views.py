@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.geo import coordinates_for_postal_code
 from customers.models import PriceListEntry
 from fulfillment.promise import estimate_promise
 from inventory.models import Product
@@ -16,7 +17,6 @@ from inventory.selectors import get_network_availability
 from oms.api.authentication import ApiClient
 from oms.api.pagination import IdCursorPagination
 from oms.api.schema import problem_responses
-from oms.core.geo import coordinates_for_postal_code
 from orders.placement import get_active_shipping_method
 
 MAX_SKUS_PER_QUERY = 100

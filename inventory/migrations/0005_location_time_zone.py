@@ -3,7 +3,7 @@
 import inventory.models
 from django.db import migrations, models
 
-from oms.core.geo import time_zone_for_postal_code
+from core.geo import time_zone_for_postal_code
 
 
 def zones_from_zip_codes(apps, schema_editor):

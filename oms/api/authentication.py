@@ -8,10 +8,10 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from core.actors import Actor
 from customers.api_keys import find_active_key
 from customers.models import ApiKey, Company, Customer
 from inventory.models import Location
-from oms.core.actors import Actor
 
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 

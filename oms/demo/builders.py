@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor, ActorKind
 from customers.models import (
     Address,
     AddressKind,
@@ -59,7 +60,6 @@ from inventory.services import (
     receive_stock,
     set_safety_stock,
 )
-from oms.core.actors import Actor, ActorKind
 from orders.models import Channel, OrderEvent, OrderEventType, OrderStatus
 from orders.services import HistoricalLine, import_historical_order, money
 

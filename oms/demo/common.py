@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from core.actors import Actor
 from customers.models import AddressKind, Customer, NotificationEvent
 from customers.services import (
     add_address,
     create_customer,
     set_notification_preference,
 )
-from oms.core.actors import Actor
 
 from .data import FIRST_NAMES, LAST_NAMES, STREET_NAMES, ZIP_CODES
 

@@ -32,6 +32,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor, ActorKind
 from customers.models import Customer, PriceListEntry
 from fulfillment.carriers import SIMULATED_CODE
 from fulfillment.models import (
@@ -53,7 +54,6 @@ from fulfillment.operations import (
 from fulfillment.routing import route_order
 from fulfillment.simulation import advance_simulated_shipments
 from inventory.models import Location, LocationKind, NetworkStock, Product, StockLevel
-from oms.core.actors import Actor, ActorKind
 from orders import holds as hold_rules
 from orders.changes import cancel_order
 from orders.drafts import create_draft_order, reserve_draft_stock

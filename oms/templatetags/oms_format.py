@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.core.exceptions import NON_FIELD_ERRORS
 
-from oms.core.money import format_money
+from core.money import format_money
 
 register = template.Library()
 

@@ -12,8 +12,8 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from oms.core.actors import Actor
-from oms.core.admin import ServiceForm, ServicePagesMixin, admin_change_url
+from core.actors import Actor
+from core.admin import ServiceForm, ServicePagesMixin, admin_change_url
 
 from ..changes import OPEN
 from ..models import Order

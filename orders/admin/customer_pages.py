@@ -14,16 +14,16 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from customers.admin import CompanyAdmin, CustomerAdmin
-from customers.models import Company, Customer
-from oms.core.admin import (
+from core.admin import (
     admin_change_url,
     admin_changelist_url,
     render_table,
     replace_admin,
     short_datetime,
 )
-from oms.core.money import format_money
+from core.money import format_money
+from customers.admin import CompanyAdmin, CustomerAdmin
+from customers.models import Company, Customer
 
 from ..models import Order
 from ..selectors import list_recent_orders

@@ -13,11 +13,11 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from core.actors import Actor
+from core.admin import admin_changelist_url, short_datetime
+from core.errors import DomainError
+from core.money import format_money
 from customers.selectors import get_default_shipping_address
-from oms.core.actors import Actor
-from oms.core.admin import admin_changelist_url, short_datetime
-from oms.core.errors import DomainError
-from oms.core.money import format_money
 
 from .. import drafts
 from ..forms import (

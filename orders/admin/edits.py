@@ -13,9 +13,9 @@ from django.contrib import admin
 from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from core.actors import Actor
+from core.admin import count_of, run_action_with_form, run_on_rows
 from fulfillment import rerouting
-from oms.core.actors import Actor
-from oms.core.admin import count_of, run_action_with_form, run_on_rows
 
 from .. import changes
 from ..forms import (

@@ -10,13 +10,13 @@ from django.urls import NoReverseMatch
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from core.admin import admin_change_url, render_table, short_datetime
 from fulfillment.models import Shipment, TrackingEvent
 from fulfillment.selectors import (
     list_order_fulfillment_orders,
     list_order_shipments,
     list_routing_decisions,
 )
-from oms.core.admin import admin_change_url, render_table, short_datetime
 
 from ..models import Order
 

@@ -12,9 +12,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from fulfillment import holds as hold_workflows
-from oms.core.actors import Actor
-from oms.core.admin import (
+from core.actors import Actor
+from core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     OrderNumberSearchMixin,
@@ -23,6 +22,7 @@ from oms.core.admin import (
     run_on_rows,
     short_datetime,
 )
+from fulfillment import holds as hold_workflows
 
 from ..models import HOLD_RELEASED_BY, HoldKind, Order, OrderHold
 from ..selectors import list_open_holds

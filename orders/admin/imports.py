@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from oms.core.admin import admin_changelist_url
-from oms.core.errors import DomainError
+from core.admin import admin_changelist_url
+from core.errors import DomainError
 
 from ..forms import OrderImportForm, add_domain_error
 from ..import_staging import discard_staged_import, stage_import, staged_import

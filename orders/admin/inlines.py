@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from oms.core.admin import ReadOnlyInlineMixin
-from oms.core.money import format_money
+from core.admin import ReadOnlyInlineMixin
+from core.money import format_money
 
 from ..models import HOLD_RELEASED_BY, OrderEvent, OrderHold, OrderLine
 from ..timeline import describe_changes

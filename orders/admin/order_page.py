@@ -17,8 +17,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
-from oms.core.admin import OperatorAdminMixin, short_datetime
-from oms.core.money import format_money
+from core.admin import OperatorAdminMixin, short_datetime
+from core.money import format_money
 
 from ..models import HOLD_RELEASED_BY, Order, OrderHold, OrderLine, OrderStatus
 from ..selectors import list_open_holds

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from oms.core.admin import (
+from core.admin import (
     AppendOnlyAdminMixin,
     OperatorAdminMixin,
     OrderNumberSearchMixin,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from oms.core.admin import render_table, short_datetime
-from oms.core.money import format_money
+from core.admin import render_table, short_datetime
+from core.money import format_money
 
 from ..models import Order, OrderStatus
 from ..selectors import (

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from oms.core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from orders.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255

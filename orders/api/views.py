@@ -13,12 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import DomainError
 from customers.models import Customer
 from customers.services import register_shopper
 from fulfillment import rerouting
 from oms.api.authentication import ApiClient
 from oms.api.schema import problem_responses
-from oms.core.errors import DomainError
 from orders.changes import cancel_order
 from orders.models import Order
 from orders.placement import LineRequest, OrderRequest, PlacedOrder, place_order

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from core import refcache
+from core.actors import Actor
 from customers import services as customer_services
 from customers.api_keys import create_api_key
 from customers.models import PriceList, PriceListEntry
@@ -17,8 +19,6 @@ from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.commitments import reserve_network
 from inventory.models import StockLevel, StockReservation
-from oms.core import refcache
-from oms.core.actors import Actor
 from orders import services as order_services
 from orders.models import IdempotencyKey, Order, OrderHold, TaxRate
 from orders.placement import LineRequest, OrderRequest, place_order

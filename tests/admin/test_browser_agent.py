@@ -14,9 +14,9 @@ from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
 
+from core import refcache
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
-from oms.core import refcache
 from orders.models import OrderEvent, OrderEventType
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
 
+from core import refcache
 from fulfillment.holds import place_order_hold
-from oms.core import refcache
 from tests.admin.test_fulfillment_work import SYSTEM, place_and_route, receive
 from tests.factories import (
     CarrierFactory,

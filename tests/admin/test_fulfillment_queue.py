@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core import refcache
 from fulfillment import operations
 from fulfillment.holds import place_order_hold
 from fulfillment.models import (
@@ -21,7 +22,6 @@ from fulfillment.models import (
     TrackingEvent,
 )
 from fulfillment.sla import flag_at_risk
-from oms.core import refcache
 from tests.admin.test_fulfillment_work import SYSTEM, place_and_route, receive
 from tests.factories import CarrierFactory, LocationFactory, ProductFactory, ShippingMethodFactory
 

@@ -13,6 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core import refcache
+from core.actors import Actor
 from fulfillment import operations
 from fulfillment.models import (
     FulfillmentOrder,
@@ -25,8 +27,6 @@ from fulfillment.models import (
 from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.models import NetworkStock, StockLevel, StockMovement
-from oms.core import refcache
-from oms.core.actors import Actor
 from orders.models import FulfillmentStatus as OrderFulfillment
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order

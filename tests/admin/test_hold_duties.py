@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from core.actors import Actor
 from fulfillment import holds as hold_workflows
-from oms.core.actors import Actor
 from orders import services as order_services
 from orders.errors import HoldReleaseNotAllowed
 from orders.models import HoldKind, OrderEvent, OrderHold

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from oms.core.actors import ActorKind
+from core.actors import ActorKind
 from orders import services as order_services
 from orders.models import OrderEvent, OrderEventType, OrderHold
 from tests.admin.factories import OrderFactory

@@ -16,15 +16,15 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core import refcache
+from core.actors import Actor
+from core.admin import admin_change_url
+from core.money import format_money, to_cents
 from customers.models import Address, PaymentTerms
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.models import StockMovement
-from oms.core import refcache
-from oms.core.actors import Actor
-from oms.core.admin import admin_change_url
-from oms.core.money import format_money, to_cents
 from orders import changes
 from orders.admin.tables import cancellation_message
 from orders.holds import sqlite_exposure_sql

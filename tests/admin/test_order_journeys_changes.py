@@ -13,11 +13,11 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from core import refcache
+from core.models import OutboxEvent
+from core.money import format_money
 from inventory import services as inventory_services
 from inventory.models import NetworkStock, StockMovement
-from oms.core import refcache
-from oms.core.money import format_money
-from oms.models import OutboxEvent
 from orders.models import Order, OrderEvent, OrderEventType, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory, ShippingMethodFactory

@@ -10,13 +10,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from core import refcache
+from core.models import OutboxEvent
 from customers import services as customer_services
 from customers.models import PriceList, PriceListEntry
 from fulfillment.models import ServiceLevel
 from inventory import services as inventory_services
 from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
-from oms.core import refcache
-from oms.models import OutboxEvent
 from orders.models import Channel, Order, OrderEvent, OrderEventType, OrderLine, OrderStatus
 from tests.factories import (
     CompanyFactory,

@@ -12,9 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
+from core import refcache
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
-from oms.core import refcache
 from orders.import_staging import IMPORT_SESSION_KEY, IMPORT_STAGING_DIR
 from orders.imports import NOT_A_WORKBOOK, REQUIRED_COLUMNS, UNEXPECTED_ERROR, read_dataset
 from orders.models import Channel, Order

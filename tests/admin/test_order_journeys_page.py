@@ -12,11 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core import refcache
 from fulfillment import operations
 from fulfillment.models import FulfillmentOrder, RoutingDecision, Shipment, TrackingEvent
 from fulfillment.routing import route_order
 from inventory import services as inventory_services
-from oms.core import refcache
 from oms.models import Notification
 from oms.notifications import send_order_notification
 from orders import drafts

@@ -5,10 +5,10 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from core.admin import BoundedCountPaginator
 from inventory import services as inventory_services
 from inventory.admin import StockMovementAdmin
 from inventory.models import StockMovement
-from oms.core.admin import BoundedCountPaginator
 from tests.factories import LocationFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def small_limits(monkeypatch):
     """Lift the floor under the limit, so that a few rows can cross it."""
-    monkeypatch.setattr("oms.core.admin.paging.MIN_EXACT_COUNT_LIMIT", 0)
+    monkeypatch.setattr("core.admin.paging.MIN_EXACT_COUNT_LIMIT", 0)
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_changelist_shows_a_bounded_count_as_a_bound(
 
 
 def test_the_limit_never_drops_below_the_page_size(settings, six_levels, monkeypatch):
-    monkeypatch.setattr("oms.core.admin.paging.MIN_EXACT_COUNT_LIMIT", 200)
+    monkeypatch.setattr("core.admin.paging.MIN_EXACT_COUNT_LIMIT", 200)
     settings.OMS_ADMIN_EXACT_COUNT_LIMIT = 3
 
     paginator = BoundedCountPaginator(StockMovement.objects.filter(delta=1).order_by("-id"), 2)

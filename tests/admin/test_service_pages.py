@@ -10,10 +10,10 @@ from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 
+from core.admin import run_on_rows, show_refusal
+from core.errors import Conflict, InvalidInput
 from inventory import services as inventory_services
 from inventory.models import StockLevel, StockMovement
-from oms.core.admin import run_on_rows, show_refusal
-from oms.core.errors import Conflict, InvalidInput
 from tests.factories import LocationFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

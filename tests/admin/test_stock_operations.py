@@ -7,8 +7,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from core.actors import ActorKind
 from inventory.models import MovementReason, NetworkStock, StockLevel, StockMovement
-from oms.core.actors import ActorKind
 from tests.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db

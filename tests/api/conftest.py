@@ -7,9 +7,9 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
+from core import refcache
 from customers.api_keys import create_api_key
 from fulfillment.models import ServiceLevel
-from oms.core import refcache
 from orders.models import TaxRate
 from tests.factories import (
     CompanyFactory,

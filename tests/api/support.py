@@ -15,11 +15,12 @@ from django.db import connection, connections
 from django.test import override_settings
 from kombu import pools as kombu_pools
 
+from core.integrity import Violation
+from core.models import OutboxEvent
 from inventory import integrity as inventory_integrity
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
 from oms.celery import app
-from oms.core.integrity import Violation
-from oms.models import Notification, OutboxEvent
+from oms.models import Notification
 from orders import integrity as orders_integrity
 from orders.models import (
     IdempotencyKey,

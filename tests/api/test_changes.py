@@ -9,6 +9,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core import outbox
+from core.actors import Actor
+from core.errors import InvalidInput
+from core.models import OutboxEvent
 from inventory import services as stock
 from inventory.errors import InsufficientStock
 from inventory.models import (
@@ -18,10 +22,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
-from oms import outbox
-from oms.core.actors import Actor
-from oms.core.errors import InvalidInput
-from oms.models import Notification, OutboxEvent
+from oms.models import Notification
 from orders.changes import (
     add_line,
     cancel_order,

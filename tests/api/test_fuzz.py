@@ -25,11 +25,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
+from core import refcache
 from customers.api_keys import create_api_key, create_storefront_api_key, create_vendor_api_key
 from fulfillment.models import FulfillmentOrder
 from fulfillment.routing import route_order
 from inventory import services as stock
-from oms.core import refcache
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (
     CarrierFactory,

@@ -16,8 +16,9 @@ import redis
 from django.conf import settings
 from django.core import mail
 
-from oms import outbox
-from oms.models import Notification, NotificationStatus, OutboxEvent
+from core import outbox
+from core.models import OutboxEvent
+from oms.models import Notification, NotificationStatus
 from orders.models import Order
 from tests import workers
 

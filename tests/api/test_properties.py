@@ -10,10 +10,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from core.actors import Actor
+from core.errors import DomainError
 from inventory import services as stock
 from inventory.models import NetworkStock
-from oms.core.actors import Actor
-from oms.core.errors import DomainError
 from orders.changes import add_line, cancel_order, change_line_quantity
 from orders.models import Order, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order

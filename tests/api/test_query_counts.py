@@ -1,7 +1,7 @@
 """Placement runs a fixed number of SQL queries whatever the number of lines, and the
 orders list a fixed number whatever the number of orders.
 
-The numbers are pinned in steady state: ``oms.core.refcache`` keeps shipping methods
+The numbers are pinned in steady state: ``core.refcache`` keeps shipping methods
 and tax rates per process, and an API key's ``last_used_at`` is stamped at most every
 few minutes, so each measurement follows one warm-up order that loads them. Placement
 is measured with ``transaction=True`` and Celery publishing to an in-memory broker,
@@ -15,10 +15,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.actors import Actor
 from customers.api_keys import create_api_key
 from customers.models import PriceList, PriceListEntry
 from inventory import services as stock
-from oms.core.actors import Actor
 from orders.models import HoldKind, Order, OrderHold
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import CompanyFactory, CustomerFactory, ProductFactory

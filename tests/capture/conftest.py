@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from oms.core import refcache
+from core import refcache
 from orders.models import TaxRate
 from tests.factories import (
     CompanyFactory,

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.db.models import Sum
 
-from oms.core.actors import Actor
+from core.actors import Actor
 from orders.changes import cancel_order, change_line_quantity
 from orders.holds import company_open_exposure
 from orders.models import CompanyExposure, HoldKind, Order, OrderStatus

@@ -3,10 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.actors import Actor
+from core.models import OutboxEvent
 from inventory.errors import InsufficientStock
 from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
-from oms.core.actors import Actor
-from oms.models import OutboxEvent
 from orders import drafts
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.placement import LineRequest, OrderRequest

@@ -9,8 +9,8 @@ import tablib
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from core.actors import Actor
 from inventory.models import NetworkStock
-from oms.core.actors import Actor
 from orders.imports import ImportFileError, import_orders, read_dataset
 from orders.models import Order, OrderLine
 

@@ -5,12 +5,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.actors import Actor
+from core.models import OutboxEvent
 from customers.models import PriceList, PriceListEntry
 from inventory import services as stock
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.models import NetworkStock, StockLevel
-from oms.core.actors import Actor
-from oms.models import Notification, OutboxEvent
+from oms.models import Notification
 from orders.errors import InvalidOrder, PoNumberRequired, UnknownShippingMethod
 from orders.models import HoldKind, Order, OrderEvent, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order

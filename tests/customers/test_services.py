@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import Conflict, DomainError, InvalidInput
 from customers import services
 from customers.models import (
     Address,
@@ -17,7 +18,6 @@ from customers.models import (
     PaymentTerms,
 )
 from customers.selectors import get_notification_channels
-from oms.core.errors import Conflict, DomainError, InvalidInput
 from tests.factories import CompanyFactory, CustomerFactory
 
 NYC = {"line1": "350 5th Ave", "city": "New York", "region": "NY", "postal_code": "10118"}

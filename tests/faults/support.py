@@ -9,8 +9,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.models import OutboxEvent
 from fulfillment.models import FulfillmentOrderLine, RoutingDecision
-from oms.models import Notification, NotificationStatus, OutboxEvent
+from oms.models import Notification, NotificationStatus
 from orders.models import Order
 
 

@@ -9,13 +9,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from core.models import OutboxEvent
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.operations import ship_fulfillment_order
 from fulfillment.routing import route_order
 from inventory.commitments import reserve_network
 from inventory.models import StockLevel
 from oms.integrity import check_integrity
-from oms.models import OutboxEvent
 from orders.models import Order, OrderLine
 from tests.api.support import ORDERS_URL, order_body, post_order, written
 

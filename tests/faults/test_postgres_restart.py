@@ -25,8 +25,8 @@ import requests
 from django.core.management import call_command
 from django.db import connection
 
+from core.models import OutboxEvent
 from fulfillment.models import RoutingDecision
-from oms.models import OutboxEvent
 from orders.models import Order, OrderEvent, OrderLine
 from tests.api.support import PROBLEM, order_body
 from tests.oms.test_notification_worker_killed import REDIS_URL, celery_worker

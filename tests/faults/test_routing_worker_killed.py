@@ -19,9 +19,9 @@ from celery import Celery
 from django.core.management import call_command
 from django.db.models import Sum
 
+from core.models import OutboxEvent
 from fulfillment.models import FulfillmentOrder, RoutingDecision
 from inventory.models import StockLevel
-from oms.models import OutboxEvent
 from orders.models import Order, OrderStatus
 from tests.api.support import order_body, post_order
 from tests.oms.test_notification_worker_killed import REDIS_URL, celery_worker

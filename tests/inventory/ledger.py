@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Sum
 
+from core.actors import Actor
 from inventory.locks import (
     location_activity_for_share,
     network_stock_for_update,
@@ -32,7 +33,6 @@ from inventory.models import (
     StockReservation,
 )
 from inventory.services import StockChangeSet
-from oms.core.actors import Actor
 
 BUCKETS: tuple[str, ...] = tuple(StockBucket.values)
 

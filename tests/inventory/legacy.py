@@ -11,6 +11,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import Actor
 from inventory.locks import (
     location_activity_for_share,
     network_stock_for_update,
@@ -18,7 +19,6 @@ from inventory.locks import (
 )
 from inventory.models import Location, MovementReason, Product, StockBucket, StockReservation
 from inventory.services import StockChangeSet
-from oms.core.actors import Actor
 
 
 def legacy_reservation(

@@ -16,6 +16,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.actors import Actor
+from core.errors import Conflict
 from inventory import services
 from inventory.commitments import reserve_network
 from inventory.errors import InsufficientStock
@@ -28,8 +30,6 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
-from oms.core.actors import Actor
-from oms.core.errors import Conflict
 from tests.factories import LocationFactory, ProductFactory
 from tests.inventory.ledger import assert_stock_consistent
 

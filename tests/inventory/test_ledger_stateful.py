@@ -34,6 +34,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.actors import Actor
+from core.errors import DomainError
 from inventory import services
 from inventory.errors import InsufficientStock, InvalidStockChange
 from inventory.models import (
@@ -44,8 +46,6 @@ from inventory.models import (
     StockReservation,
 )
 from inventory.services import MAX_STOCK_QUANTITY
-from oms.core.actors import Actor
-from oms.core.errors import DomainError
 from tests.factories import LocationFactory, ProductFactory
 from tests.inventory.ledger import (
     BUCKETS,

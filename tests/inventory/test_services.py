@@ -13,6 +13,7 @@ from django.db import IntegrityError, InternalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import Conflict, InvalidInput
 from inventory import services
 from inventory.errors import InsufficientStock, InvalidStockChange
 from inventory.models import (
@@ -29,7 +30,6 @@ from inventory.models import (
 )
 from inventory.selectors import get_network_availability
 from inventory.services import MAX_STOCK_QUANTITY
-from oms.core.errors import Conflict, InvalidInput
 from tests.factories import LocationFactory, ProductFactory
 from tests.inventory.ledger import allocate, assert_stock_consistent, nothing_written
 from tests.inventory.legacy import legacy_reservation

@@ -12,6 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core import refcache
+from core.actors import Actor
+from core.errors import InvalidInput
+from core.geo import coordinates_for_postal_code
+from core.models import OutboxEvent
 from customers.api_keys import create_api_key
 from fulfillment import holds as hold_workflows
 from fulfillment import operations as ops
@@ -26,11 +31,6 @@ from fulfillment.models import (
 from fulfillment.routing import route_order
 from inventory import services as stock
 from inventory.models import LocationKind, MovementReason, NetworkStock, StockLevel, StockMovement
-from oms.core import refcache
-from oms.core.actors import Actor
-from oms.core.errors import InvalidInput
-from oms.core.geo import coordinates_for_postal_code
-from oms.models import OutboxEvent
 from orders.models import HoldKind, Order, OrderEvent, OrderEventType, TaxRate
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.api.support import (

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection, transaction
 from django.test import override_settings
 
+from core import refcache, rows
+from core.actors import Actor
 from inventory import services as stock
-from oms.core import refcache, rows
-from oms.core.actors import Actor
 from orders import holds as hold_rules
 from orders.changes import change_line_quantity
 from orders.models import CompanyExposure, HoldKind, Order, OrderHold

@@ -21,6 +21,9 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from core import refcache
+from core.actors import Actor
+from core.errors import DomainError
 from customers.api_keys import create_api_key
 from fulfillment import operations as ops
 from fulfillment.models import (
@@ -33,9 +36,6 @@ from fulfillment.models import (
 from fulfillment.routing import orders_awaiting_routing, route_order
 from inventory import services as stock
 from inventory.models import StockLevel
-from oms.core import refcache
-from oms.core.actors import Actor
-from oms.core.errors import DomainError
 from orders.changes import cancel_order
 from orders.models import Order, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order

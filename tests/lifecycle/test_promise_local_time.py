@@ -10,6 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core import refcache
+from core.actors import Actor
+from core.errors import InvalidInput
+from core.geo import coordinates_for_postal_code
 from fulfillment import operations as ops
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.operations import RejectionReason
@@ -17,10 +21,6 @@ from fulfillment.routing import route_backorders, route_order
 from fulfillment.sla import flag_at_risk
 from inventory import services as stock
 from inventory.models import Location, LocationKind
-from oms.core import refcache
-from oms.core.actors import Actor
-from oms.core.errors import InvalidInput
-from oms.core.geo import coordinates_for_postal_code
 from orders.models import Order
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.addresses import clean_postal_address
+from core.errors import InvalidInput
 from customers.models import Address
-from oms.core.addresses import clean_postal_address
-from oms.core.errors import InvalidInput
 
 NYC = {"line1": "350 5th Ave", "city": "New York", "region": "NY", "postal_code": "10118"}
 PARIS = {"line1": "5 Avenue Anatole France", "city": "Paris", "postal_code": "75007"}

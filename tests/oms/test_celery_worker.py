@@ -11,7 +11,7 @@ import redis
 from celery import Celery
 from django.utils import timezone
 
-from oms.models import OutboxEvent
+from core.models import OutboxEvent
 from tests import workers
 
 REDIS_URL = workers.REDIS_URL

@@ -9,8 +9,9 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
+from core.models import OutboxEvent
 from customers.models import NotificationPreference
-from oms.models import Notification, NotificationStatus, OutboxEvent
+from oms.models import Notification, NotificationStatus
 from oms.notifications import (
     NotificationInProgress,
     claim_notification,

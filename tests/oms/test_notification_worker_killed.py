@@ -14,7 +14,8 @@ import pytest
 import redis
 from celery import Celery
 
-from oms.models import Notification, NotificationStatus, OutboxEvent
+from core.models import OutboxEvent
+from oms.models import Notification, NotificationStatus
 from orders.models import OrderEvent, OrderEventType
 from tests import workers
 from tests.orders.factories import OrderLineFactory

@@ -11,8 +11,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.models import OutboxEvent
 from oms.celery import app
-from oms.models import Notification, NotificationStatus, OutboxEvent
+from oms.models import Notification, NotificationStatus
 from oms.tasks import notify_order_event
 from orders.models import Order
 from tests.orders.factories import OrderLineFactory

@@ -6,9 +6,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from oms import outbox
+from core import outbox
+from core.models import OutboxEvent
 from oms.celery import app
-from oms.models import OutboxEvent
 from tests.api.support import celery_publishing_to
 
 pytestmark = pytest.mark.django_db(transaction=True)

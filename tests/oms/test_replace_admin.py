@@ -5,8 +5,8 @@ import pytest
 from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured
 
+from core.admin import replace_admin
 from customers.models import PriceList
-from oms.core.admin import replace_admin
 
 
 class BaseAdmin(admin.ModelAdmin):

@@ -11,9 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.models import OutboxEvent
+from core.pruning import Batches
 from fulfillment.models import RoutingDecision
-from oms.core.pruning import Batches
-from oms.models import Notification, NotificationStatus, OutboxEvent
+from oms.models import Notification, NotificationStatus
 from oms.retention import prune_old_records, prune_outbox
 from oms.tasks import prune_old_records as prune_task
 from orders.models import IdempotencyKey

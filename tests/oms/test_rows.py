@@ -8,10 +8,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core import rows
+from core.models import OutboxEvent
 from customers.models import Company
 from inventory.models import Product
-from oms.core import rows
-from oms.models import OutboxEvent
 from orders.models import Order
 from orders.numbering import next_order_number_sql
 from tests.factories import CustomerFactory, ShippingMethodFactory

@@ -19,6 +19,8 @@ from django.db.models import F, Max, Sum, Value
 from django.db.models.functions import Concat
 from django.test import override_settings
 
+from core import refcache
+from core.geo import is_valid_us_zip
 from customers.api_keys import find_active_key
 from customers.models import (
     Address,
@@ -50,8 +52,6 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
-from oms.core import refcache
-from oms.core.geo import is_valid_us_zip
 from oms.demo.builders import stock_plan
 from oms.demo.catalog import product_specs
 from oms.demo.common import SEED_ACTOR, customer_spec, newcomer_spec

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core import refcache
+from core.actors import Actor
+from core.errors import DomainError
 from inventory import services as inventory_services
 from inventory.models import NetworkReservation, StockLevel, StockMovement
-from oms.core import refcache
-from oms.core.actors import Actor
-from oms.core.errors import DomainError
 from oms.models import Notification
 from orders import drafts, selectors, services
 from orders.models import HoldKind, Order, OrderLine

@@ -12,10 +12,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import OutboxEvent
 from inventory.models import StockMovement
-from oms.core.actors import Actor
-from oms.core.errors import Conflict, InvalidInput, NotFound
-from oms.models import OutboxEvent
 from orders import services
 from orders.models import (
     ALLOWED_TRANSITIONS,

@@ -2,12 +2,12 @@ from decimal import Decimal
 
 import pytest
 
+from core import refcache
+from core.actors import Actor
+from core.geo import coordinates_for_postal_code
 from fulfillment.models import FulfillmentOrder
 from fulfillment.routing import route_order
 from inventory import services as stock
-from oms.core import refcache
-from oms.core.actors import Actor
-from oms.core.geo import coordinates_for_postal_code
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (
     CarrierFactory,

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.errors import DomainError
 from fulfillment import operations as ops
 from fulfillment.documents import packing_slip_pdf, pick_list_pdf
 from fulfillment.models import (
@@ -22,7 +23,6 @@ from fulfillment.routing import route_order
 from fulfillment.simulation import advance_simulated_shipments
 from fulfillment.sla import flag_at_risk
 from inventory.models import NetworkStock, StockLevel, StockMovement
-from oms.core.errors import DomainError
 from orders.changes import cancel_order
 from orders.models import FulfillmentStatus as OrderFulfillment
 from orders.models import OrderStatus

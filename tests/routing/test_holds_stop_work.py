@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
+from core.models import OutboxEvent
 from customers.api_keys import create_vendor_api_key
 from fulfillment import holds
 from fulfillment import operations as ops
@@ -23,7 +24,6 @@ from fulfillment.models import (
 )
 from fulfillment.routing import route_order
 from inventory.models import LocationKind, StockLevel, StockMovement
-from oms.models import OutboxEvent
 from oms.notifications import send_order_notification
 from orders.changes import cancel_order, change_line_quantity
 from orders.errors import OrderOnHold

@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from core.geo import coordinates_for_postal_code
 from fulfillment.models import ShippingMethod
 from fulfillment.promise import estimate_promise, location_zone, promise_for, ship_date
-from oms.core.geo import coordinates_for_postal_code
 
 from .conftest import make_location
 

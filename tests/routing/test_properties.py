@@ -9,11 +9,11 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import DomainError
 from fulfillment import operations as ops
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.routing import route_order
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
-from oms.core.errors import DomainError
 from orders.changes import cancel_order
 from orders.models import Order, OrderStatus
 from tests.factories import CarrierFactory

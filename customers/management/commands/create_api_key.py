@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import DomainError
 from customers.api_keys import (
     create_api_key,
     create_storefront_api_key,
@@ -9,7 +10,6 @@ from customers.api_keys import (
 )
 from customers.models import Company, Customer
 from inventory.models import Location
-from oms.core.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from oms.outbox import drain, run_relay
+from core.outbox import drain, run_relay
 
 
 class Command(BaseCommand):

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from oms.core.errors import DomainError
+from core.errors import DomainError
 from oms.demo.builders import DEFAULT_CUSTOMERS, DEFAULT_LIVE_ORDERS, DEFAULT_ORDERS, DemoSeeder
 from oms.demo.common import StepResult
 

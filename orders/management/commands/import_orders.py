@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from oms.core.actors import Actor
+from core.actors import Actor
 from orders.imports import (
     ImportFileError,
     ImportLimits,

@@ -7,9 +7,9 @@ Plain dicts in and out: the callers own the models the address is stored on.
 from decimal import Decimal
 from typing import Any
 
-from oms.core.countries import is_country_code
-from oms.core.errors import InvalidInput
-from oms.core.geo import (
+from core.countries import is_country_code
+from core.errors import InvalidInput
+from core.geo import (
     coordinates_for_postal_code,
     is_valid_us_zip,
     state_for_postal_code,

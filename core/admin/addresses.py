@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 
-from oms.core.addresses import ADDRESS_FIELDS, clean_postal_address
-from oms.core.errors import InvalidInput
+from core.addresses import ADDRESS_FIELDS, clean_postal_address
+from core.errors import InvalidInput
 
 
 class PostalAddressForm(forms.ModelForm):

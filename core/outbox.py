@@ -25,8 +25,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from . import rows
 from .celery import app
-from .core import rows
 from .models import OutboxEvent
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ name is importable from here.
   service call and reports the outcome; ``show_refusal`` shows a refused call as an
   error message above the unchanged form (never as a "Please correct" banner).
 - ``PostalAddressForm``: the form of every address page (saved addresses, locations),
-  checked by ``oms.core.addresses.clean_postal_address`` like the services.
+  checked by ``core.addresses.clean_postal_address`` like the services.
 - ``run_on_rows`` and ``report_outcome``: a bulk action, one service call per row, and
   what it did, told honestly (see "Words on screen" in docs/architecture.md).
 - ``replace_admin``: a higher app registers its subclass of a lower app's admin in its

@@ -1,7 +1,8 @@
-"""Abstract building blocks shared by the domain apps."""
+"""The ground's tables and the abstract building blocks shared by the domain apps."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 
 class TimeStamped(models.Model):
@@ -65,3 +66,33 @@ def coordinate_constraints(prefix: str) -> list[models.CheckConstraint]:
             name=f"{prefix}_coordinates_paired",
         ),
     ]
+
+
+class OutboxEvent(models.Model):
+    """A side effect to run after the transaction that wrote it commits.
+
+    The writing service inserts the row next to its change; the relay hands it to
+    Celery after commit and stamps ``published_at``; a periodic sweep republishes rows
+    left unpublished (broker down, process killed). Consumers are idempotent, so a
+    row published twice does no harm.
+    """
+
+    topic = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        # Created by the project app before the ground had tables of its own.
+        db_table = "oms_outboxevent"
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(published_at__isnull=True), name="outbox_unpublished"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"
