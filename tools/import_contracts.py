@@ -1,4 +1,5 @@
-"""An import-linter contract of our own: no module uses another module's ``_private`` name.
+"""Import-linter contracts of our own: no module uses another module's ``_private`` name
+(``PrivateNamesContract``), and the apps use no Django signals (``NoSignalsContract``).
 
 import-linter's built-in contracts look at which modules import which; they cannot see *what*
 is imported. This one reads the source of every module of the root packages and reports
@@ -142,6 +143,58 @@ class PrivateNamesContract(Contract):
             metadata={"problems": problems},
             ignored_import_count=len(matched),
         )
+
+    def render_broken_contract(self, check: ContractCheck) -> None:
+        for problem in check.metadata["problems"]:
+            output.print_error(f"- {problem}", bold=False)
+        output.new_line()
+
+
+# Django's signal machinery: a receiver registered at import time is a hidden call from one
+# app into another.
+SIGNAL_MODULES = ("django.dispatch", "django.db.models.signals", "django.core.signals")
+
+
+def signal_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """The lines of ``tree`` that import Django's signal machinery, with what they import."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name.startswith(SIGNAL_MODULES):
+                found.append((node.lineno, name))
+                break
+    return found
+
+
+class NoSignalsContract(Contract):
+    """The source packages never use Django signals: a workflow that touches two apps lives
+    in the higher one and calls the lower one (docs/architecture.md, "Layers").
+
+    import-linter sees external packages only as a whole (``django``), so this contract
+    reads the sources, like the private-names one."""
+
+    source_modules = fields.ListField(subfield=fields.StringField())
+
+    def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
+        sources = tuple(cast("list[str]", self.source_modules))
+        problems: list[str] = []
+        for module in sorted(graph.modules):
+            if not any(module == root or module.startswith(f"{root}.") for root in sources):
+                continue
+            path = source_of(module)
+            if path is None:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            problems.extend(
+                f"{module}:{line} imports {name}" for line, name in signal_imports(tree)
+            )
+        return ContractCheck(kept=not problems, metadata={"problems": problems})
 
     def render_broken_contract(self, check: ContractCheck) -> None:
         for problem in check.metadata["problems"]:

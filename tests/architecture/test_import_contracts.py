@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from grimp import ImportGraph
 
-from tools.import_contracts import PrivateNamesContract
+from tools.import_contracts import NoSignalsContract, PrivateNamesContract
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOT_PACKAGES = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
@@ -173,3 +173,40 @@ def test_an_ignored_name_nobody_uses_any_more_breaks_the_contract():
     assert check.metadata["problems"] == [
         "orders.numbering._gone is listed in ignore_names but no longer used: remove it"
     ]
+
+
+def test_a_signal_receiver_in_an_app_breaks_the_signals_contract(tree):
+    # given: orders reacting to a fulfillment save through a signal instead of a call
+    (tree / "orders" / "probe_receivers.py").write_text(
+        "from django.db.models.signals import post_save\n"
+        "from django.dispatch import receiver\n"
+        "\n"
+        "\n"
+        '@receiver(post_save, sender="fulfillment.Shipment")\n'
+        "def shipped(sender, **kwargs):\n"
+        "    pass\n"
+    )
+
+    # when
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 1
+    assert "The ground and the apps use no Django signals BROKEN" in result.stdout
+    assert "orders.probe_receivers:1 imports django.db.models.signals" in result.stdout
+    assert "orders.probe_receivers:2 imports django.dispatch" in result.stdout
+
+
+def test_the_wiring_may_listen_to_django_signals():
+    # given: the project wiring, which syncs the staff groups after every migrate
+    graph = ImportGraph()
+    graph.add_module("oms.apps")
+    contract = NoSignalsContract(
+        name="signals", session_options={}, contract_options={"source_modules": ["orders"]}
+    )
+
+    # when
+    check = contract.check(graph, verbose=False)
+
+    # then
+    assert check.kept
