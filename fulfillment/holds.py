@@ -15,9 +15,9 @@ hold opens or closes:
 - partners (3PLs, dropship vendors) that have the request are told by e-mail to stop,
   and later to go on, and see ``on_hold`` with the reason in the vendor API.
 
-Entry points call ``place_order_hold`` / ``release_order_hold`` / ``approve_order`` /
-``reject_order`` here, not the order-level services, so that no hold misses its
-fulfillment orders.
+Entry points call ``place_order_hold`` / ``release_order_hold`` / ``approve_order``
+here, and ``fulfillment.changes.reject_order`` (a refusal cancels the order), not the
+order-level services, so that no hold misses its fulfillment orders.
 """
 
 from __future__ import annotations
@@ -151,14 +151,3 @@ def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Acto
     )
     sync_fulfillment_holds(order=hold.order, actor=actor)
     return hold
-
-
-@transaction.atomic
-def reject_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
-    """The company's approver refuses the order, which is cancelled."""
-    return order_services.reject_order(
-        order_id=order_id,
-        approver=approver,
-        reason=reason,
-        actor=actor,
-    )

@@ -47,8 +47,8 @@ from orders.changes import (
     destination_of,
     ensure_editable,
     lock_order,
-    record_destination_change,
-    save_destination_change,
+    record_edit,
+    save_edit,
     set_shipping_address,
     set_shipping_method,
 )
@@ -213,7 +213,7 @@ def _redirect(
         return order  # the destination it already has: nothing to record
     replaced = _replaceable(order, subject)
     _withdraw(order, lines, replaced, actor=actor)
-    holds = save_destination_change(
+    holds = save_edit(
         order,
         lines,
         total_before=total_before,
@@ -239,9 +239,7 @@ def _redirect(
         if subject == "shipping method"
         else f"Shipping address changed to {order.ship_to_one_line}"
     )
-    record_destination_change(
-        order, actor=actor, what=what[:300], before=before, after=after, holds=holds
-    )
+    record_edit(order, actor=actor, what=what[:300], before=before, after=after, holds=holds)
     return order
 
 

@@ -1,13 +1,21 @@
-"""Changes to a placed order: cancellation (whole or partial) and agent edits.
+"""Order-level rules for changing a placed order: which units a cancellation or a
+smaller quantity gives back (bucket by bucket), what may be edited, and the totals,
+status, holds and timeline events that follow.
 
-Every function here locks the order row first (the top of the global lock order),
-then network rows, then stock rows. Line rows are only ever changed under their
-order's lock, so they need no lock of their own.
+The workflows that also take units back from fulfillment orders, or make fulfillment
+orders follow the holds (``cancel_order``, ``change_line_quantity``, ``add_line``, and
+a change of destination once routed), live in ``fulfillment.changes`` and
+``fulfillment.rerouting``: they call the pieces here in order, in one transaction,
+under the order lock taken by ``lock_order``.
+
+The order row is locked first (the top of the global lock order), then network rows,
+then stock rows. Line rows are only ever changed under their order's lock, so they
+need no lock of their own.
 
 Units of a line are, in order of release: backordered (nothing held), committed to
 the network (``NetworkStock.committed``), allocated at a location. Allocations of a
-pickup order sit at its store and are released here; allocations made by routing
-belong to fulfillment orders and are cancelled through them.
+pickup order sit at its store; allocations made by routing belong to fulfillment
+orders, and ``fulfillment.changes`` says where they sit.
 """
 
 from __future__ import annotations
@@ -23,8 +31,6 @@ from django.utils import timezone
 from core import outbox
 from core.actors import Actor
 from core.addresses import clean_postal_address
-from core.errors import InvalidInput
-from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import location_activity_for_share, stock_levels_for_update
@@ -57,7 +63,8 @@ OPEN = (OrderStatus.PLACED, OrderStatus.PROCESSING)
 AUTO_RELEASABLE = (HoldKind.CREDIT_LIMIT, HoldKind.B2B_APPROVAL, HoldKind.ADDRESS)
 
 
-def _lock(order_id: int) -> tuple[Order, list[OrderLine]]:
+def lock_order(order_id: int) -> tuple[Order, list[OrderLine]]:
+    """The order under its row lock (the top of the global lock order), and its lines."""
     order = (
         Order.objects.select_for_update(no_key=True, of=("self",))
         .select_related("company", "customer", "shipping_method", "pickup_location")
@@ -67,8 +74,11 @@ def _lock(order_id: int) -> tuple[Order, list[OrderLine]]:
     return order, lines
 
 
+# --- cancellation -----------------------------------------------------------------
+
+
 @dataclass
-class _Release:
+class Release:
     """What giving back ``quantity`` units of a line frees, bucket by bucket."""
 
     backordered: int = 0
@@ -76,10 +86,10 @@ class _Release:
     allocated: int = 0
 
 
-def _plan_release(order: Order, line: OrderLine, quantity: int) -> _Release:
+def plan_release(order: Order, line: OrderLine, quantity: int) -> Release:
     """Units leave in this order: backordered, committed, then allocated (unshipped
     units at a location, released from their fulfillment order or pickup store)."""
-    plan = _Release()
+    plan = Release()
     plan.backordered = min(quantity, line.quantity_backordered)
     rest = quantity - plan.backordered
     committed_now = line.quantity_open - line.quantity_backordered
@@ -95,69 +105,71 @@ def _plan_release(order: Order, line: OrderLine, quantity: int) -> _Release:
     return plan
 
 
-def _deallocations(
-    order: Order, plans: list[tuple[OrderLine, _Release]]
-) -> tuple[dict[tuple[int, int], int], list[FulfillmentOrderLine]]:
-    """Where the allocated units to release sit: (location, product) -> units, taken
-    from open fulfillment-order lines first, then a pickup store's pre-routing hold."""
-    wanted = {line.pk: plan.allocated for line, plan in plans if plan.allocated}
-    if not wanted:
-        return {}, []
-    fo_lines = list(
-        FulfillmentOrderLine.objects.filter(order_line_id__in=list(wanted))
-        .exclude(
-            fulfillment_order__status__in=[FulfillmentStatus.CLOSED, FulfillmentStatus.CANCELLED]
+def units_to_cancel(
+    order: Order, lines: list[OrderLine], requested: dict[int, int] | None
+) -> dict[int, int]:
+    """Line number -> units to cancel: every unit not yet shipped (``requested=None``),
+    or the units asked for, each checked against what is left. Raises
+    ``OrderNotCancellable`` (409) for a draft, an order no longer open or more units than
+    are left, ``InvalidOrder`` (400) for an unknown line or a quantity that is not a
+    positive whole number."""
+    if order.status == OrderStatus.DRAFT:
+        # A draft commits nothing (its reservation is its own), and a cancelled order
+        # must have been placed (a CHECK constraint): releasing "its" units would take
+        # them from other orders, and saving would fail.
+        raise OrderNotCancellable(f"Order {order.number} is a draft; it was never placed.")
+    if order.status not in OPEN:
+        raise OrderNotCancellable(f"Order {order.number} is {order.get_status_display().lower()}.")
+    by_number = {line.line_number: line for line in lines}
+    if requested is None:
+        wanted = {
+            line.line_number: line.quantity_ordered
+            - line.quantity_cancelled
+            - line.quantity_shipped
+            for line in lines
+        }
+        wanted = {n: q for n, q in wanted.items() if q > 0}
+        if not wanted:
+            raise OrderNotCancellable(f"Nothing left to cancel on order {order.number}.")
+        return wanted
+    wanted = dict(requested)
+    unknown = sorted(set(wanted) - set(by_number))
+    if unknown or not wanted:
+        raise InvalidOrder(
+            f"Order {order.number} has no line {unknown[0] if unknown else '(none given)'}.",
+            fields={"lines": "unknown line"},
         )
-        .select_related("fulfillment_order")
-        .order_by("-id")
-    )
-    product_of = {line.pk: line.product_id for line, _ in plans}
-    where: dict[tuple[int, int], int] = defaultdict(int)
-    touched = []
-    for fo_line in fo_lines:
-        need = wanted.get(fo_line.order_line_id, 0)
-        take = min(need, fo_line.quantity_open)
-        if take <= 0:
-            continue
-        fo_line.quantity_cancelled += take
-        wanted[fo_line.order_line_id] -= take
-        where[(fo_line.fulfillment_order.location_id, product_of[fo_line.order_line_id])] += take
-        touched.append(fo_line)
-    for line_id, rest in wanted.items():
-        if rest and order.pickup_location_id:
-            where[(order.pickup_location_id, product_of[line_id])] += rest
-        elif rest:
-            raise OrderNotCancellable(f"{rest} allocated units could not be found to release.")
-    return dict(where), touched
+    for number, quantity in wanted.items():
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise InvalidOrder(
+                "Quantities to cancel must be positive whole numbers.",
+                fields={f"lines.{number}": "invalid"},
+            )
+        line = by_number[number]
+        cancellable = line.quantity_ordered - line.quantity_cancelled - line.quantity_shipped
+        if quantity > cancellable:
+            raise OrderNotCancellable(
+                f"Line {number} ({line.sku}) has only {cancellable} units left to cancel.",
+                line=number,
+            )
+    return wanted
 
 
-def _close_emptied_fulfillment_orders(fo_lines: list[FulfillmentOrderLine]) -> None:
-    FulfillmentOrderLine.objects.bulk_update(fo_lines, ["quantity_cancelled"])
-    for fo_id in {li.fulfillment_order_id for li in fo_lines}:
-        fo = FulfillmentOrder.objects.get(pk=fo_id)
-        lines = list(fo.lines.all())
-        if any(li.quantity_open for li in lines):
-            continue
-        shipped = any(li.quantity_shipped for li in lines)
-        fo.status = FulfillmentStatus.CLOSED if shipped else FulfillmentStatus.CANCELLED
-        fo.hold_reason = ""
-        fo.status_before_hold = ""
-        fo.closed_at = timezone.now()
-        fo.save(
-            update_fields=["status", "hold_reason", "status_before_hold", "closed_at", "updated_at"]
-        )
-
-
-def _apply_releases(
-    order: Order, plans: list[tuple[OrderLine, _Release]], *, actor: Actor, reason: str
+def release_units(
+    order: Order,
+    plans: list[tuple[OrderLine, Release]],
+    *,
+    deallocate: dict[tuple[int, int], int],
+    actor: Actor,
+    reason: str,
 ) -> None:
-    """Release network commitments and allocations (through the ledger), then update
-    the buckets and any fulfillment orders the units came from."""
+    """Release the planned network commitments and the allocations ``deallocate`` says
+    where they sit ((location, product) -> units), through the ledger, then take the
+    units out of the lines' buckets (in memory; the caller saves the lines)."""
     network_release: dict[int, int] = defaultdict(int)
     for line, plan in plans:
         if plan.committed:
             network_release[line.product_id] += plan.committed
-    deallocate, fo_lines = _deallocations(order, plans)
     product_ids = sorted({*network_release, *(pid for _, pid in deallocate)})
     if product_ids:
         networks = lock_network_rows(product_ids)
@@ -179,8 +191,6 @@ def _apply_releases(
                     levels[pair], StockBucket.ALLOCATED, -quantity, MovementReason.DEALLOCATION
                 )
             changes.commit()
-    if fo_lines:
-        _close_emptied_fulfillment_orders(fo_lines)
     for line, plan in plans:
         line.quantity_backordered -= plan.backordered
         line.quantity_allocated -= plan.allocated
@@ -208,74 +218,21 @@ def _save(order: Order, lines: list[OrderLine], *, line_fields: list[str]) -> No
     order.save()
 
 
-@transaction.atomic
-def cancel_order(
-    *,
-    order_id: int,
-    reason: str,
-    actor: Actor,
-    lines: dict[int, int] | None = None,
+def record_cancellation(
+    order: Order, lines: list[OrderLine], wanted: dict[int, int], *, reason: str, actor: Actor
 ) -> Order:
-    """Cancel a whole order (``lines=None``) or some units of some lines.
-
-    ``lines`` maps line numbers to quantities. Any unit not yet shipped can be
-    cancelled (allocated ones are taken back from their fulfillment order); asking for
-    more gives ``OrderNotCancellable`` (409) and nothing changes. Releases network
-    commitments and allocations through the ledger, re-derives totals and status,
-    records the event and emits ``order.cancelled`` (the customer's e-mail).
-    """
-    if not reason.strip():
-        raise InvalidInput("A cancellation needs a reason.", fields={"reason": "required"})
-    order, order_lines = _lock(order_id)
-    if order.status == OrderStatus.DRAFT:
-        # A draft commits nothing (its reservation is its own), and a cancelled order
-        # must have been placed (a CHECK constraint): releasing "its" units would take
-        # them from other orders, and saving would fail.
-        raise OrderNotCancellable(f"Order {order.number} is a draft; it was never placed.")
-    if order.status not in OPEN:
-        raise OrderNotCancellable(f"Order {order.number} is {order.get_status_display().lower()}.")
-    by_number = {line.line_number: line for line in order_lines}
-    if lines is None:
-        wanted = {
-            line.line_number: line.quantity_ordered
-            - line.quantity_cancelled
-            - line.quantity_shipped
-            for line in order_lines
-        }
-        wanted = {n: q for n, q in wanted.items() if q > 0}
-        if not wanted:
-            raise OrderNotCancellable(f"Nothing left to cancel on order {order.number}.")
-    else:
-        wanted = dict(lines)
-        unknown = sorted(set(wanted) - set(by_number))
-        if unknown or not wanted:
-            raise InvalidOrder(
-                f"Order {order.number} has no line {unknown[0] if unknown else '(none given)'}.",
-                fields={"lines": "unknown line"},
-            )
-        for number, quantity in wanted.items():
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-                raise InvalidOrder(
-                    "Quantities to cancel must be positive whole numbers.",
-                    fields={f"lines.{number}": "invalid"},
-                )
-            line = by_number[number]
-            cancellable = line.quantity_ordered - line.quantity_cancelled - line.quantity_shipped
-            if quantity > cancellable:
-                raise OrderNotCancellable(
-                    f"Line {number} ({line.sku}) has only {cancellable} units left to cancel.",
-                    line=number,
-                )
-    plans = [(by_number[n], _plan_release(order, by_number[n], q)) for n, q in wanted.items()]
-    _apply_releases(order, plans, actor=actor, reason=reason)
+    """Count ``wanted`` (line number -> units, released already) as cancelled,
+    re-derive totals and status, save the order and its lines, record the event and
+    emit ``order.cancelled`` (the customer's e-mail)."""
+    by_number = {line.line_number: line for line in lines}
     for number, quantity in wanted.items():
         by_number[number].quantity_cancelled += quantity
     before_total = order.grand_total
-    apply_totals(order, order_lines)
-    new_status = settle_order_status(order, order_lines)
+    apply_totals(order, lines)
+    new_status = settle_order_status(order, lines)
     _save(
         order,
-        order_lines,
+        lines,
         line_fields=["quantity_cancelled", "quantity_backordered", "quantity_allocated"],
     )
     whole = new_status == OrderStatus.CANCELLED
@@ -298,13 +255,20 @@ def cancel_order(
 # --- edits ----------------------------------------------------------------------
 
 
-def _editable(order: Order) -> None:
-    """Refuse unless the order is open. Every edit calls it right after locking the
-    order and before any stock row: an edit decides the credit hold again, so it takes
-    its company's credit slots here, in their place in the lock order."""
+def ensure_editable(order: Order) -> None:
+    """Refuse (409 ``order_not_editable``) unless the order is placed or processing.
+    Every edit calls it right after locking the order and before any stock row: an
+    edit decides the credit hold again, so it takes its company's credit slots here,
+    in their place in the lock order."""
     if order.status not in OPEN:
         raise OrderNotEditable(f"Order {order.number} is {order.status}; it cannot be edited.")
     hold_rules.lock_credit_decisions(order.company)
+
+
+def require_whole_quantity(quantity: int) -> None:
+    """Refuse (400) a quantity that is not a positive whole number."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidOrder("The quantity must be a positive whole number.")
 
 
 def _reevaluate_holds(order: Order, *, total_before: Decimal) -> list[str]:
@@ -347,7 +311,7 @@ def _reevaluate_holds(order: Order, *, total_before: Decimal) -> list[str]:
     return changes
 
 
-def _commit_more(order: Order, line: OrderLine, extra: int) -> None:
+def commit_more(order: Order, line: OrderLine, extra: int) -> None:
     """Commit ``extra`` more units of a line (backordering where allowed)."""
     company = order.company
     product: Product = line.product
@@ -376,50 +340,11 @@ def _commit_more(order: Order, line: OrderLine, extra: int) -> None:
     line.quantity_backordered += result.backordered.get(product.pk, 0)
 
 
-def _finish_edit(
-    order: Order,
-    lines: list[OrderLine],
-    *,
-    actor: Actor,
-    what: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    line_fields: list[str],
-) -> Order:
-    total_before = order.grand_total
-    before["grand_total"] = str(total_before)
-    apply_totals(order, lines)
-    after["grand_total"] = str(order.grand_total)
-    _save(order, lines, line_fields=line_fields)
-    holds = _reevaluate_holds(order, total_before=total_before)
-    if holds:
-        # A hold that opened or closed with the edit stops or restarts the order's
-        # fulfillment orders in this same transaction.
-        # fulfillment.holds imports orders.services, which imports this module: the edit
-        # becomes a fulfillment workflow (issue 11, step S7), which removes this import.
-        from fulfillment.holds import sync_fulfillment_holds  # noqa: PLC0415 - cycle, until S7
-
-        sync_fulfillment_holds(order=order, actor=actor)
-    record_order_event(
-        order=order,
-        type=OrderEventType.EDITED,
-        actor=actor,
-        message=what,
-        payload={"before": before, "after": after, "holds": holds},
-    )
-    outbox.emit("order.edited", {"order_id": order.pk})
-    return order
-
-
-@transaction.atomic
-def change_line_quantity(*, order_id: int, line_number: int, quantity: int, actor: Actor) -> Order:
-    """Set a line's ordered quantity. It cannot drop below what is cancelled, shipped
-    or allocated; more units are committed (or refused with 409), fewer released.
-    The line is re-priced at the new quantity (contract price breaks)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidOrder("The quantity must be a positive whole number.")
-    order, lines = _lock(order_id)
-    _editable(order)
+def line_to_resize(
+    order: Order, lines: list[OrderLine], line_number: int, quantity: int
+) -> OrderLine:
+    """The line whose ordered quantity becomes ``quantity``; refused when there is no
+    such line (400) or below what is cancelled, shipped or allocated (409)."""
     line = next((li for li in lines if li.line_number == line_number), None)
     if line is None:
         raise InvalidOrder(f"Order {order.number} has no line {line_number}.")
@@ -429,53 +354,28 @@ def change_line_quantity(*, order_id: int, line_number: int, quantity: int, acto
             f"Line {line_number} cannot go below {floor} units (shipped, allocated or "
             "cancelled units stay)."
         )
-    before = {
-        "line": line_number,
-        "quantity": line.quantity_ordered,
-        "unit_price": str(line.unit_price),
-    }
-    delta = quantity - line.quantity_ordered
-    if delta > 0:
-        _commit_more(order, line, delta)
-    elif delta < 0:
-        plan = _plan_release(order, line, -delta)
-        _apply_releases(order, [(line, plan)], actor=actor, reason="quantity reduced")
+    return line
+
+
+def reprice_line(order: Order, line: OrderLine, quantity: int) -> None:
+    """Set the line's ordered quantity and price it at that quantity (contract price
+    breaks), in memory."""
     line.quantity_ordered = quantity
     breaks = contract_prices(order.company, [line.product_id]).get(line.product_id, [])
     line.unit_price = unit_price_for(line.product, quantity, breaks)
     line.line_total = money(line.unit_price * quantity) - line.discount_total
-    after = {"line": line_number, "quantity": quantity, "unit_price": str(line.unit_price)}
-    return _finish_edit(
-        order,
-        lines,
-        actor=actor,
-        what=f"Line {line_number} quantity {before['quantity']} → {quantity}",
-        before=before,
-        after=after,
-        line_fields=[
-            "quantity_ordered",
-            "quantity_backordered",
-            "quantity_allocated",
-            "unit_price",
-            "line_total",
-        ],
-    )
 
 
-@transaction.atomic
-def add_line(
+def append_line(
+    order: Order,
+    lines: list[OrderLine],
     *,
-    order_id: int,
     sku: str,
     quantity: int,
-    actor: Actor,
-    customization: dict[str, Any] | None = None,
-) -> Order:
-    """Add a SKU to an open order, priced and committed like at placement."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidOrder("The quantity must be a positive whole number.")
-    order, lines = _lock(order_id)
-    _editable(order)
+    customization: dict[str, Any] | None,
+) -> OrderLine:
+    """Add a line for ``sku`` to the locked order, priced and committed like at
+    placement; saved, and appended to ``lines``."""
     product = Product.objects.filter(sku=sku.strip().upper(), is_active=True).first()
     if product is None:
         raise UnknownSku(f"Unknown SKU {sku!r}.", skus=[sku])
@@ -493,23 +393,42 @@ def add_line(
         customization=clean_customization(number - 1, product, customization or {}),
         quantity_ordered=quantity,
     )
-    _commit_more(order, line, quantity)
+    commit_more(order, line, quantity)
     line.save(force_insert=True)
     lines.append(line)
-    return _finish_edit(
-        order,
-        lines,
+    return line
+
+
+def save_edit(
+    order: Order, lines: list[OrderLine], *, total_before: Decimal, line_fields: list[str]
+) -> list[str]:
+    """Totals from the lines (tax at the order's rate, its shipping charge), the order
+    and its lines saved, and the hold rules run again; returns the holds added (+kind)
+    and released (-kind)."""
+    apply_totals(order, lines)
+    _save(order, lines, line_fields=line_fields)
+    return _reevaluate_holds(order, total_before=total_before)
+
+
+def record_edit(
+    order: Order,
+    *,
+    actor: Actor,
+    what: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    holds: list[str],
+) -> None:
+    """One timeline event showing the order before and after the edit, and
+    ``order.edited`` for what follows an edit."""
+    record_order_event(
+        order=order,
+        type=OrderEventType.EDITED,
         actor=actor,
-        what=f"Added line {number}: {quantity} × {product.sku}",
-        before={"lines": len(lines) - 1},
-        after={
-            "line": number,
-            "sku": product.sku,
-            "quantity": quantity,
-            "unit_price": str(unit_price),
-        },
-        line_fields=["tax_total"],
+        message=what,
+        payload={"before": before, "after": after, "holds": holds},
     )
+    outbox.emit("order.edited", {"order_id": order.pk})
 
 
 # --- where the order goes ---------------------------------------------------------
@@ -531,16 +450,6 @@ SHIP_TO_FIELDS = (
     "ship_latitude",
     "ship_longitude",
 )
-
-
-def lock_order(order_id: int) -> tuple[Order, list[OrderLine]]:
-    """The order under its row lock (the top of the global lock order), and its lines."""
-    return _lock(order_id)
-
-
-def ensure_editable(order: Order) -> None:
-    """Refuse (409 ``order_not_editable``) unless the order is placed or processing."""
-    _editable(order)
 
 
 def destination_of(order: Order) -> dict[str, Any]:
@@ -588,38 +497,6 @@ def set_shipping_method(order: Order, code: str) -> bool:
     return True
 
 
-def save_destination_change(
-    order: Order, lines: list[OrderLine], *, total_before: Decimal, line_fields: list[str]
-) -> list[str]:
-    """Totals from the lines (tax at the new rate, the new shipping charge), the order
-    and its lines saved, and the hold rules run again; returns the holds added (+kind)
-    and released (-kind)."""
-    apply_totals(order, lines)
-    _save(order, lines, line_fields=line_fields)
-    return _reevaluate_holds(order, total_before=total_before)
-
-
-def record_destination_change(
-    order: Order,
-    *,
-    actor: Actor,
-    what: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    holds: list[str],
-) -> None:
-    """One timeline event showing the destination before and after, and
-    ``order.edited`` for what follows an edit."""
-    record_order_event(
-        order=order,
-        type=OrderEventType.EDITED,
-        actor=actor,
-        message=what,
-        payload={"before": before, "after": after, "holds": holds},
-    )
-    outbox.emit("order.edited", {"order_id": order.pk})
-
-
 def _nothing_shipped_or_routed(order: Order, lines: list[OrderLine], what: str) -> None:
     if any(li.quantity_shipped for li in lines) or (
         not order.pickup_location_id and any(li.quantity_allocated for li in lines)
@@ -634,8 +511,8 @@ def change_shipping_address(*, order_id: int, address: dict[str, Any], actor: Ac
     """Replace the ship-to address of an order not yet routed; tax, totals and the
     delivery promise follow the new destination. The same address records nothing.
     Raises ``OrderNotEditable`` (409) once it is routed or shipped."""
-    order, lines = _lock(order_id)
-    _editable(order)
+    order, lines = lock_order(order_id)
+    ensure_editable(order)
     if order.pickup_location_id:
         raise OrderNotEditable("A pickup order has no shipping address.")
     _nothing_shipped_or_routed(order, lines, "shipping address")
@@ -658,8 +535,8 @@ def change_shipping_method(*, order_id: int, code: str, actor: Actor) -> Order:
     """Switch the delivery method of an order not yet routed; the shipping charge,
     totals and the delivery promise follow. The same method records nothing. Raises
     ``OrderNotEditable`` (409) once it is routed or shipped."""
-    order, lines = _lock(order_id)
-    _editable(order)
+    order, lines = lock_order(order_id)
+    ensure_editable(order)
     _nothing_shipped_or_routed(order, lines, "shipping method")
     before = destination_of(order)
     total_before = order.grand_total
@@ -685,8 +562,8 @@ def _finish_destination_change(
     total_before: Decimal,
 ) -> Order:
     order.promised_delivery_date = promise_order(order, now=timezone.now()).delivery_date
-    holds = save_destination_change(order, lines, total_before=total_before, line_fields=[])
-    record_destination_change(
+    holds = save_edit(order, lines, total_before=total_before, line_fields=[])
+    record_edit(
         order, actor=actor, what=what, before=before, after=destination_of(order), holds=holds
     )
     return order

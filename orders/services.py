@@ -15,10 +15,9 @@ from core.actors import Actor, ActorKind
 from core.addresses import clean_postal_address
 from core.errors import Conflict, InvalidInput, NotFound
 from customers.models import CompanyRole, Customer
-from fulfillment.models import ShippingMethod
 from inventory.models import Product
+from shipping.models import ShippingMethod
 
-from .changes import cancel_order
 from .errors import HoldReleaseNotAllowed, NotAnApprover
 from .events import record_order_event
 from .models import (
@@ -183,9 +182,12 @@ def approve_order(*, order_id: int, approver: Customer, reason: str, actor: Acto
 
 
 @transaction.atomic
-def reject_order(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
-    """The company's approver refuses the order: the approval hold is closed with the
-    reason and the whole order is cancelled (its stock released, the buyer told)."""
+def refuse_approval(*, order_id: int, approver: Customer, reason: str, actor: Actor) -> Order:
+    """The company's approver refuses the order: its approval hold is closed with the
+    reason, and the order (locked) is returned to be cancelled in the same transaction.
+
+    This closes the hold only; ``fulfillment.changes.reject_order`` also cancels the
+    order with its fulfillment orders, and is what entry points call."""
     if not reason.strip():
         raise InvalidInput("A rejection needs a reason.", fields={"reason": "required"})
     order, hold = _approval_hold_for(order_id, approver)
@@ -200,9 +202,7 @@ def reject_order(*, order_id: int, approver: Customer, reason: str, actor: Actor
         message=f"B2B approval refused: {reason.strip()}",
         payload={"hold_id": hold.pk, "kind": hold.kind, "decision": "rejected"},
     )
-    return cancel_order(
-        order_id=order.pk, reason=f"Rejected by the approver: {reason.strip()}", actor=actor
-    )
+    return order
 
 
 @transaction.atomic

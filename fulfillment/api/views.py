@@ -14,21 +14,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
+from core.api.schema import problem_responses
+from core.api.throttling import carrier_auth_failures
+from core.security import client_ip
+from customers.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
+from fulfillment import changes as order_changes
 from fulfillment import holds as hold_workflows
 from fulfillment import operations as ops
-from fulfillment.models import (
-    Carrier,
-    FulfillmentOrder,
-    FulfillmentOrderLine,
-    FulfillmentStatus,
-    Shipment,
-)
-from oms.api.authentication import ApiClient, IsCompanyClient, IsVendorClient
-from oms.api.schema import problem_responses
-from oms.api.throttling import carrier_auth_failures
-from oms.security import client_ip
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus, Shipment
 from orders.api.serializers import OrderOutput
 from orders.selectors import list_company_orders
+from shipping.models import Carrier
 
 from .serializers import (
     ApprovalDecisionInput,
@@ -203,7 +199,7 @@ class _ApprovalDecision(APIView):
         data.is_valid(raise_exception=True)
         buyer = client.buyer
         actor = Actor.api_client(f"{client.actor.label} ({buyer.full_name})")
-        decide = hold_workflows.approve_order if approve else hold_workflows.reject_order
+        decide = hold_workflows.approve_order if approve else order_changes.reject_order
         decide(order_id=order_id, approver=buyer, reason=data.validated_data["reason"], actor=actor)
         fresh = list_company_orders(client.company.pk).get(pk=order_id)
         return Response(OrderOutput(fresh).data)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from core.actors import Actor, ActorKind
 from customers.models import Customer, PriceListEntry
 from fulfillment.carriers import SIMULATED_CODE
+from fulfillment.changes import cancel_order
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -55,7 +56,6 @@ from fulfillment.routing import route_order
 from fulfillment.simulation import advance_simulated_shipments
 from inventory.models import Location, LocationKind, NetworkStock, Product, StockLevel
 from orders import holds as hold_rules
-from orders.changes import cancel_order
 from orders.drafts import create_draft_order, reserve_draft_stock
 from orders.models import (
     Channel,

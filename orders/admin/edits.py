@@ -1,6 +1,6 @@
 """Cancelling and editing placed orders: the cancel page and bulk action
-(``orders.changes.cancel_order``), and the pages that change a quantity, add a line
-(``orders.changes``) or change the destination (``fulfillment.rerouting``: a routed
+(``fulfillment.changes.cancel_order``), and the pages that change a quantity, add a line
+(``fulfillment.changes``) or change the destination (``fulfillment.rerouting``: a routed
 order's fulfillment orders move with it). Each page is an ``OrderPageForm``
 (``CHANGE_PAGES``)."""
 
@@ -15,9 +15,8 @@ from django.http import HttpRequest, HttpResponse
 
 from core.actors import Actor
 from core.admin import count_of, run_action_with_form, run_on_rows
-from fulfillment import rerouting
+from fulfillment import changes, rerouting
 
-from .. import changes
 from ..forms import (
     ADDRESS_ERROR_FIELDS,
     CANCEL_LINES_PREFIX,

@@ -13,13 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import problem_responses
 from core.errors import DomainError
+from customers.api.authentication import ApiClient
 from customers.models import Customer
 from customers.services import register_shopper
 from fulfillment import rerouting
-from oms.api.authentication import ApiClient
-from oms.api.schema import problem_responses
-from orders.changes import cancel_order
+from fulfillment.changes import cancel_order
 from orders.models import Order
 from orders.placement import LineRequest, OrderRequest, PlacedOrder, place_order
 from orders.selectors import list_company_orders

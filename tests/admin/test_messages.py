@@ -21,15 +21,15 @@ from core.actors import Actor
 from core.admin import admin_change_url
 from core.money import format_money, to_cents
 from customers.models import Address, PaymentTerms
+from fulfillment import changes
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine
 from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.models import StockMovement
-from orders import changes
 from orders.admin.tables import cancellation_message
-from orders.holds import sqlite_exposure_sql
 from orders.models import HoldKind, Order, OrderEvent, OrderHold, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
+from orders.sql import sqlite_exposure_sql
 from tests.admin.factories import OrderFactory
 from tests.factories import (
     CompanyFactory,

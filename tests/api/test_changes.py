@@ -13,6 +13,7 @@ from core import outbox
 from core.actors import Actor
 from core.errors import InvalidInput
 from core.models import OutboxEvent
+from fulfillment.changes import add_line, cancel_order, change_line_quantity
 from inventory import services as stock
 from inventory.errors import InsufficientStock
 from inventory.models import (
@@ -23,13 +24,7 @@ from inventory.models import (
     StockMovement,
 )
 from oms.models import Notification
-from orders.changes import (
-    add_line,
-    cancel_order,
-    change_line_quantity,
-    change_shipping_address,
-    change_shipping_method,
-)
+from orders.changes import change_shipping_address, change_shipping_method
 from orders.drafts import (
     create_draft_order,
     release_expired_draft_reservations,

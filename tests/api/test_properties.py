@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from core.actors import Actor
 from core.errors import DomainError
+from fulfillment.changes import add_line, cancel_order, change_line_quantity
 from inventory import services as stock
 from inventory.models import NetworkStock
-from orders.changes import add_line, cancel_order, change_line_quantity
 from orders.models import Order, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import LocationFactory, ProductFactory

@@ -9,7 +9,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Sum
 
 from core.actors import Actor
-from orders.changes import cancel_order, change_line_quantity
+from fulfillment.changes import cancel_order, change_line_quantity
 from orders.holds import company_open_exposure
 from orders.models import CompanyExposure, HoldKind, Order, OrderStatus
 from orders.placement import place_order

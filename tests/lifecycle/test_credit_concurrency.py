@@ -13,9 +13,9 @@ from django.test import override_settings
 
 from core import refcache, rows
 from core.actors import Actor
+from fulfillment.changes import change_line_quantity
 from inventory import services as stock
 from orders import holds as hold_rules
-from orders.changes import change_line_quantity
 from orders.models import CompanyExposure, HoldKind, Order, OrderHold
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.api.support import run_together

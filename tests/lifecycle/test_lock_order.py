@@ -26,6 +26,7 @@ from core.actors import Actor
 from core.errors import DomainError
 from customers.api_keys import create_api_key
 from fulfillment import operations as ops
+from fulfillment.changes import cancel_order
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -36,7 +37,6 @@ from fulfillment.models import (
 from fulfillment.routing import orders_awaiting_routing, route_order
 from inventory import services as stock
 from inventory.models import StockLevel
-from orders.changes import cancel_order
 from orders.models import Order, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.api.conftest import api_client

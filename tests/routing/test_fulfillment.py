@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from fulfillment import operations as ops
+from fulfillment.changes import cancel_order
 from fulfillment.documents import packing_slip_pdf, pick_list_pdf
 from fulfillment.models import (
     FulfillmentOrder,
@@ -23,7 +24,6 @@ from fulfillment.routing import route_order
 from fulfillment.simulation import advance_simulated_shipments
 from fulfillment.sla import flag_at_risk
 from inventory.models import NetworkStock, StockLevel, StockMovement
-from orders.changes import cancel_order
 from orders.models import FulfillmentStatus as OrderFulfillment
 from orders.models import OrderStatus
 from tests.factories import CustomerFactory, LocationFactory, ShippingMethodFactory

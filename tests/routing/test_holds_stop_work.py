@@ -14,20 +14,15 @@ from core.models import OutboxEvent
 from customers.api_keys import create_vendor_api_key
 from fulfillment import holds
 from fulfillment import operations as ops
+from fulfillment.changes import cancel_order, change_line_quantity
 from fulfillment.documents import pick_list_pdf
-from fulfillment.models import (
-    FulfillmentOrder,
-    FulfillmentStatus,
-    RequestStatus,
-    ServiceLevel,
-    Shipment,
-)
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RequestStatus, Shipment
 from fulfillment.routing import route_order
 from inventory.models import LocationKind, StockLevel, StockMovement
 from oms.notifications import send_order_notification
-from orders.changes import cancel_order, change_line_quantity
 from orders.errors import OrderOnHold
 from orders.models import HoldKind, OrderEvent, OrderHold, OrderStatus
+from shipping.models import ServiceLevel
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,

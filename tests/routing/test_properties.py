@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from core.errors import DomainError
 from fulfillment import operations as ops
+from fulfillment.changes import cancel_order
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus
 from fulfillment.routing import route_order
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
-from orders.changes import cancel_order
 from orders.models import Order, OrderStatus
 from tests.factories import CarrierFactory
 
