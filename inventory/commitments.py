@@ -18,7 +18,6 @@ quantities of placed orders, which the tests reconcile.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -27,6 +26,7 @@ from django.utils import timezone
 from core import rows as sql_rows
 from core.actors import Actor
 
+from . import sql
 from .errors import InsufficientStock
 from .models import NetworkReservation, NetworkStock, ReservationStatus
 
@@ -44,50 +44,6 @@ class CommitResult:
     backordered: dict[int, int]
 
 
-@cache
-def _lock_sql(count: int) -> str:
-    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
-    return (
-        f"SELECT {sql_rows.columns(NetworkStock, 'n')} FROM {sql_rows.table(NetworkStock)} n "  # noqa: S608
-        f"WHERE n.product_id IN ({sql_rows.placeholders(count)}) ORDER BY n.product_id{lock}"
-    )
-
-
-@cache
-def _update_sql(count: int) -> str:
-    cases = " ".join(["WHEN %s THEN CAST(%s AS integer)"] * count)
-    return (
-        f"UPDATE {sql_rows.table(NetworkStock)} SET committed = CASE product_id {cases} END, "  # noqa: S608
-        f"updated_at = %s WHERE product_id IN ({sql_rows.placeholders(count)})"
-    )
-
-
-@cache
-def _commit_all_sql(count: int) -> str:
-    """Lock, check and commit in one statement, all or nothing: the network rows are
-    locked in product-id order (``locked``); if any product is short (``short``),
-    nothing is updated; the rows come back as they were before the update, with the
-    number of rows updated. The update's ``NOT EXISTS`` is a one-time condition, so
-    it is decided, and every row locked in order, before the update touches a row.
-    One statement per number of products: with the demand spelled out as a VALUES
-    list, PostgreSQL's generic plan for it is as good as a custom one, so a prepared
-    statement is not planned again on every execution."""
-    network = sql_rows.table(NetworkStock)
-    demand = ", ".join(["(%s::bigint, %s::integer)"] * count)
-    return (
-        f"WITH demand(product_id, quantity) AS (VALUES {demand}), "  # noqa: S608
-        f"locked AS ({_lock_sql(count)}), "
-        "short AS (SELECT d.product_id FROM demand d "
-        "LEFT JOIN locked l ON l.product_id = d.product_id "
-        "WHERE l.product_id IS NULL OR GREATEST(l.available - l.committed, 0) < d.quantity), "
-        f"applied AS (UPDATE {network} n SET committed = n.committed + d.quantity, "
-        "updated_at = %s FROM demand d "
-        "WHERE n.product_id = d.product_id AND NOT EXISTS (SELECT 1 FROM short) "
-        "RETURNING n.product_id) "
-        "SELECT l.*, (SELECT count(*) FROM applied) FROM locked l ORDER BY l.product_id"
-    )
-
-
 def _commit_all_or_nothing(demand: Mapping[int, int]) -> CommitResult:
     """``commit_demand`` without backorders, in one round trip (PostgreSQL)."""
     ids = sorted(demand)
@@ -95,7 +51,7 @@ def _commit_all_or_nothing(demand: Mapping[int, int]) -> CommitResult:
     params: list[Any] = []
     for pid in ids:
         params += [pid, demand[pid]]
-    found = sql_rows.fetch(_commit_all_sql(len(ids)), [*params, *ids, now])
+    found = sql_rows.fetch(sql.network_commit_all_sql(len(ids)), [*params, *ids, now])
     applied = found[0][-1] if found else 0
     if applied != len(ids):
         # Refused: the rows as they were tell what each short product has.
@@ -125,7 +81,7 @@ def lock_network_rows(product_ids: list[int]) -> dict[int, NetworkStock]:
     call per transaction, over every product it may touch. Runs on every placement, so
     its statement is written by hand."""
     ids = sorted(set(product_ids))
-    found = sql_rows.fetch(_lock_sql(len(ids)), ids)
+    found = sql_rows.fetch(sql.network_lock_sql(len(ids)), ids)
     locked = [sql_rows.instance(NetworkStock, row) for row in found]
     return {row.product_id: row for row in locked if row is not None}
 
@@ -191,7 +147,7 @@ def _apply_committed_deltas(rows: dict[int, NetworkStock], deltas: dict[int, int
         params += [pid, rows[pid].committed]
     params += [connection.ops.adapt_datetimefield_value(now), *ids]
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(len(ids)), params)
+        cursor.execute(sql.network_committed_update_sql(len(ids)), params)
 
 
 def reserve_network(

@@ -35,6 +35,9 @@ from collections.abc import Iterable
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from core import rows as sql_rows
+
+from . import sql
 from .models import Location, NetworkStock, StockLevel
 
 
@@ -62,14 +65,7 @@ def location_activity_for_share(location_ids: Iterable[int]) -> dict[int, bool]:
     ids = sorted(set(location_ids))
     if connection.vendor != "postgresql":  # SQLite (the demo) serialises writers.
         return dict(Location.objects.filter(pk__in=ids).values_list("pk", "is_active"))
-    table = connection.ops.quote_name(Location._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, is_active FROM {table} WHERE id = ANY(%s) "  # noqa: S608 (table name)
-            "ORDER BY id FOR KEY SHARE",
-            [ids],
-        )
-        return dict(cursor.fetchall())
+    return dict(sql_rows.fetch(sql.location_activity_for_share_sql(), [ids]))
 
 
 def ensure_stock_levels(pairs: Iterable[tuple[int, int]]) -> None:
