@@ -17,9 +17,6 @@ class OmsConfig(AppConfig):
     verbose_name = "OMS"
 
     def ready(self) -> None:
-        # Imports models through the API authentication: only once the registry is ready.
-        from oms.api import schema  # noqa: F401, PLC0415 - registers the API key scheme
-
         # Groups are code, not data: after every migrate they are brought back to the
         # permission sets in ``oms.roles``. ``oms`` is the last installed app, so every
         # other app's permissions exist by the time this runs.

@@ -15,6 +15,6 @@ urlpatterns = [
 ]
 
 # Under /api/ these answer problem+json; elsewhere Django's own pages.
-handler400 = "oms.api.errors.bad_request"
-handler404 = "oms.api.errors.page_not_found"
-handler500 = "oms.api.errors.server_error"
+handler400 = "core.api.errors.bad_request"
+handler404 = "core.api.errors.page_not_found"
+handler500 = "core.api.errors.server_error"

@@ -22,7 +22,6 @@ docs_view = csp_update(
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(**public), name="api-schema"),
     path("docs/", docs_view, name="api-docs"),
-    path("v1/", include("inventory.api.urls")),
     path("v1/", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
 ]

@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a NUL byte in the URL is refused before anything looks the URL up.
-    "oms.api.middleware.RefuseNulInUrlMiddleware",
+    "core.api.middleware.RefuseNulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,7 +149,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # real limit is the configured one times the number of processes: in Redis when there
 # is one (THROTTLE_CACHE_URL, by default REDIS_URL), else in this process's memory
 # (the demo runs one process). Short timeouts, because a Redis that is down must not
-# stall requests: oms.api.throttling then counts in local memory until it is back.
+# stall requests: core.api.throttling then counts in local memory until it is back.
 THROTTLE_CACHE_URL = os.environ.get("THROTTLE_CACHE_URL") or REDIS_URL
 CACHES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -223,26 +223,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "OMS <orders@example.c
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["oms.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["oms.api.authentication.IsApiClient"],
-    "DEFAULT_THROTTLE_CLASSES": ["oms.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.IdCursorPagination",
-    "EXCEPTION_HANDLER": "oms.api.errors.handle_exception",
-    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.ApiJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["customers.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["customers.api.authentication.IsApiClient"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.IdCursorPagination",
+    "EXCEPTION_HANDLER": "core.api.errors.handle_exception",
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.ApiJSONParser"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "oms.api.negotiation.ApiContentNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.ApiContentNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
     "DESCRIPTION": "B2B order management API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Every operation's problem+json error responses (oms/api/schema.py).
+    # Every operation's problem+json error responses (core/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "oms.api.schema.add_problem_responses",
+        "core.api.schema.add_problem_responses",
     ],
 }
 
@@ -261,7 +261,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # How many reverse proxies in front of OMS append to X-Forwarded-For. 0: the client is
 # the connection's peer (REMOTE_ADDR). The login lockout and the carrier webhook's
-# limit count per client address (oms.security.client_ip).
+# limit count per client address (core.security.client_ip).
 OMS_TRUSTED_PROXY_COUNT = int(os.environ.get("OMS_TRUSTED_PROXY_COUNT", "0"))
 
 # Content-Security-Policy on every response (django-csp). Scripts, styles, images and
@@ -286,7 +286,7 @@ CONTENT_SECURITY_POLICY = {
 # Admin log-in lockout (django-axes). After OMS_LOGIN_FAILURE_LIMIT failed log-ins of
 # one username from one address, that username is refused from that address; after
 # OMS_LOGIN_IP_FAILURE_LIMIT failures from one address, whatever the usernames, the
-# address is refused (oms.security.LoginAttemptHandler). Failures count for
+# address is refused (core.security.LoginAttemptHandler). Failures count for
 # OMS_LOGIN_COOLOFF_MINUTES after the latest one; a successful log-in clears its own
 # username's failures from its address. `manage.py axes_reset_username NAME`,
 # `axes_reset_ip ADDRESS`, `axes_reset` or the "Unlock" action on Axes › Access
@@ -295,14 +295,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_HANDLER = "oms.security.LoginAttemptHandler"
+AXES_HANDLER = "core.security.LoginAttemptHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_FAILURE_LIMIT", "5"))
 OMS_LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_IP_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("OMS_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "oms.security.client_ip"
-AXES_LOCKOUT_CALLABLE = "oms.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
 
 # --- Domain settings ----------------------------------------------------------
 OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "USD")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oms.api.parsers import check_json_value
+from core.api.parsers import check_json_value
 from orders.models import Order, OrderHold, OrderLine
 
 

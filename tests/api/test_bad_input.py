@@ -12,14 +12,14 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.test import APIClient
 
 from core.actors import Actor
+from core.api.errors import server_error
+from core.api.parsers import MAX_JSON_DEPTH
 from customers.api_keys import create_storefront_api_key
 from customers.models import PriceList, PriceListEntry
 from fulfillment import operations as ops
 from fulfillment.models import FulfillmentOrder, TrackingEvent
 from fulfillment.routing import route_order
 from inventory import services as stock
-from oms.api.errors import server_error
-from oms.api.parsers import MAX_JSON_DEPTH
 from orders.api.serializers import read_order_input
 from orders.models import Order
 from tests.factories import CarrierFactory, ProductFactory

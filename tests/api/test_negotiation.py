@@ -7,7 +7,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from oms.api.negotiation import ApiContentNegotiation
+from core.api.negotiation import ApiContentNegotiation
 
 RENDERERS = [JSONRenderer(), BrowsableAPIRenderer()]
 

@@ -13,9 +13,9 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from core.api import throttling
+from core.api.throttling import Rate, SlidingWindow
 from customers.api_keys import create_api_key
-from oms.api import throttling
-from oms.api.throttling import Rate, SlidingWindow
 from tests.factories import CompanyFactory, CustomerFactory
 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")

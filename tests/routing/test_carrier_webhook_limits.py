@@ -7,8 +7,8 @@ from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from core.api import throttling
 from fulfillment.models import TrackingEvent
-from oms.api import throttling
 from tests.factories import CarrierFactory
 
 URL = "/api/carriers/PEX/events/"

@@ -1,3 +1,11 @@
+"""What a caller may order: the product catalog at its own prices, and availability
+with the delivery promise an order placed now would get.
+
+Both read below ``orders`` (inventory's products and network availability, the
+customer's contract prices, the shipping calendar); they live here because they answer
+as capture would (the same active shipping method, the same promise).
+"""
+
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -9,15 +17,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.pagination import IdCursorPagination
+from core.api.schema import problem_responses
 from core.geo import coordinates_for_postal_code
+from customers.api.authentication import ApiClient
 from customers.models import PriceListEntry
-from fulfillment.promise import estimate_promise
+from inventory.api.serializers import AvailabilityOutput
 from inventory.models import Product
 from inventory.selectors import get_network_availability
-from oms.api.authentication import ApiClient
-from oms.api.pagination import IdCursorPagination
-from oms.api.schema import problem_responses
 from orders.placement import get_active_shipping_method
+from shipping.promise import estimate_promise
 
 MAX_SKUS_PER_QUERY = 100
 
@@ -78,18 +87,6 @@ class ProductListView(generics.ListAPIView):
                 )
             )
         return qs
-
-
-class LocationAvailabilityOutput(serializers.Serializer):
-    location = serializers.CharField(source="location_code")
-    name = serializers.CharField(source="location_name")
-    available_to_promise = serializers.IntegerField()
-
-
-class AvailabilityOutput(serializers.Serializer):
-    sku = serializers.CharField()
-    available_to_promise = serializers.IntegerField()
-    locations = LocationAvailabilityOutput(many=True)
 
 
 class DeliveryPromiseOutput(serializers.Serializer):

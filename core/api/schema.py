@@ -1,5 +1,6 @@
-"""OpenAPI description of the API's own conventions, for drf-spectacular: the bearer
-key, and the problem+json error responses every operation may give.
+"""OpenAPI description of the API's own conventions, for drf-spectacular: the
+problem+json error responses every operation may give. (The bearer key's scheme is
+described where the key is checked: ``customers.api.schema``.)
 
 Each operation's 2xx responses come from its view. Its errors are added here by a
 postprocessing hook, so that the schema names every status the API really answers
@@ -16,7 +17,6 @@ postprocessing hook, so that the schema names every status the API really answer
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 
 from .errors import PROBLEM_CONTENT_TYPE
@@ -24,6 +24,8 @@ from .errors import PROBLEM_CONTENT_TYPE
 F = TypeVar("F", bound=Callable[..., Any])
 
 PROBLEMS_EXTENSION = "x-oms-problems"  # carries a view's own codes to the hook
+# The security scheme of the API key: an operation that requires it may answer 403.
+KEY_SCHEME_NAME = "ApiKey"
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -94,21 +96,8 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
         for method, operation in operations.items():
             if method not in HTTP_METHODS:
                 continue
-            key_auth = any("ApiKey" in option for option in operation.get("security", []))
+            key_auth = any(KEY_SCHEME_NAME in option for option in operation.get("security", []))
             responses = operation.setdefault("responses", {})
             for status in sorted(_codes(operation, key_auth=key_auth)):
                 responses.setdefault(str(status), _problem(status))
     return result
-
-
-class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "oms.api.authentication.ApiKeyAuthentication"
-    name = "ApiKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A company's, vendor's or storefront's API key: "
-            "`Authorization: Bearer oms_…`.",
-        }

@@ -9,6 +9,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from core.actors import Actor
+from core.api.throttling import KeyedClient
 from customers.api_keys import find_active_key
 from customers.models import ApiKey, Company, Customer
 from inventory.models import Location
@@ -17,7 +18,7 @@ LAST_USED_GRANULARITY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class ApiClient:
+class ApiClient(KeyedClient):
     """What ``request.user`` is for an API call: a company acting through one key."""
 
     api_key: ApiKey
@@ -80,6 +81,11 @@ class ApiClient:
     @property
     def pk(self) -> str:
         return f"apikey:{self.api_key.pk}"
+
+    @property
+    def throttle_key(self) -> str:
+        """Requests are counted per key (``core.api.throttling.ApiKeyRateThrottle``)."""
+        return str(self.api_key.pk)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -1,0 +1,1 @@
+"""Who calls the API: the bearer key's authentication, its principal and permissions."""
