@@ -137,10 +137,10 @@ def seed(args: argparse.Namespace) -> None:
     from core.actors import Actor
     from customers.api_keys import create_api_key
     from customers.services import create_company, create_customer
-    from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
     from inventory.models import LocationKind
     from inventory.services import create_location, create_product, receive_stock
     from orders.models import TaxRate
+    from shipping.models import Carrier, ServiceLevel, ShippingMethod
 
     actor = Actor.system("benchmark seed")
     # A credit limit no run can reach: the benchmark measures the hold-free path.

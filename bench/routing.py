@@ -99,10 +99,10 @@ def seed(orders: int) -> None:
     from core.actors import Actor
     from core.geo import coordinates_for_postal_code
     from customers.models import Customer
-    from fulfillment.models import Carrier, ShippingMethod
     from inventory import services as stock
     from inventory.models import NetworkStock
     from orders.models import Order, OrderLine
+    from shipping.models import Carrier, ShippingMethod
 
     call_command("migrate", verbosity=0)
     actor = Actor.system("bench")

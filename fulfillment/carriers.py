@@ -13,8 +13,7 @@ import secrets
 from typing import Protocol
 
 from core.errors import InvalidInput
-
-from .models import Carrier
+from shipping.models import Carrier
 
 SIMULATED_CODE = "SIM"
 

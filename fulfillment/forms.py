@@ -8,8 +8,8 @@ above the form (a wrong pickup code on its field), and since every service check
 before it writes (and runs in one transaction), nothing has changed when the form
 comes back.
 
-The configuration forms (routing rules, carriers) validate what the routing engine and
-the tracking webhook read, so a typo cannot silently change how orders are routed.
+The routing rule forms validate what the routing engine reads, so a typo cannot silently
+change how orders are routed.
 """
 
 from __future__ import annotations
@@ -26,17 +26,16 @@ from core.actors import Actor
 from core.admin import ServiceForm
 from core.errors import DomainError
 from inventory.models import Location, Product
+from shipping.models import Carrier, ServiceLevel
 
 from . import operations
 from .models import (
-    Carrier,
     FulfillmentOrder,
     FulfillmentOrderLine,
     FulfillmentStatus,
     RequestStatus,
     RoutingRule,
     RoutingStep,
-    ServiceLevel,
 )
 
 WORK_PERMISSION = "fulfillment.work_fulfillment"
@@ -436,59 +435,3 @@ class RoutingRuleListFormSet(BaseModelFormSet):
         duplicates = _duplicate_positions(positions)
         if duplicates:
             raise _position_error(duplicates)
-
-
-# --- carriers -------------------------------------------------------------------------
-
-MIN_WEBHOOK_SECRET_LENGTH = 16
-
-
-def mask_secret(secret: str) -> str:
-    """A stored secret shown without revealing it: its length class and last characters."""
-    if not secret:
-        return "-"
-    if len(secret) < 12:
-        return "••••••••"
-    return "••••••••" + secret[-4:]
-
-
-class CarrierAdminForm(forms.ModelForm):
-    """The webhook secret is write-only: the page never renders it, an empty field keeps
-    it, and removing it is an explicit choice."""
-
-    new_webhook_secret = forms.CharField(
-        label="New webhook secret",
-        required=False,
-        min_length=MIN_WEBHOOK_SECRET_LENGTH,
-        max_length=128,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="The carrier sends it in the X-Carrier-Token header with tracking events. "
-        "Leave empty to keep the current secret.",
-    )
-    remove_webhook_secret = forms.BooleanField(
-        label="Remove the webhook secret",
-        required=False,
-        help_text="The carrier's tracking webhooks are refused until a new secret is set.",
-    )
-
-    class Meta:
-        model = Carrier
-        fields = ("code", "name", "tracking_url_template", "is_active")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("new_webhook_secret") and cleaned.get("remove_webhook_secret"):
-            raise ValidationError(
-                "Either set a new webhook secret or remove it, not both.", code="secret_choice"
-            )
-        return cleaned
-
-    def save(self, commit: bool = True) -> Carrier:
-        carrier: Carrier = super().save(commit=False)
-        if self.cleaned_data.get("new_webhook_secret"):
-            carrier.webhook_secret = self.cleaned_data["new_webhook_secret"]
-        elif self.cleaned_data.get("remove_webhook_secret"):
-            carrier.webhook_secret = ""
-        if commit:
-            carrier.save()
-        return carrier

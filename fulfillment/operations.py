@@ -32,17 +32,16 @@ from orders.models import (
     derive_fulfillment_status,
 )
 from orders.pricing import apply_totals
+from shipping.models import Carrier, ServiceLevel
 
 from .carriers import gateway_for
 from .holds import refuse_while_held
 from .models import (
     FULFILLMENT_TRANSITIONS,
-    Carrier,
     FulfillmentOrder,
     FulfillmentOrderLine,
     FulfillmentStatus,
     RequestStatus,
-    ServiceLevel,
     Shipment,
     ShipmentLine,
     ShipmentStatus,

@@ -47,6 +47,7 @@ from inventory.models import (
 from inventory.services import StockChangeSet
 from orders.events import record_order_event
 from orders.models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
+from shipping.promise import ship_date
 
 from .models import (
     FILTER_STEPS,
@@ -57,7 +58,7 @@ from .models import (
     RoutingRule,
     RoutingStep,
 )
-from .promise import routed_delivery_date, ship_date
+from .promise import routed_delivery_date
 
 logger = logging.getLogger(__name__)
 

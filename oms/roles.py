@@ -34,8 +34,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Agents fix what a customer can tell them: the address, and their own manual holds.
         "orders.release_address_hold",
         "orders.release_manual_hold",
-        "fulfillment.view_shippingmethod",
-        "fulfillment.view_carrier",
+        "shipping.view_shippingmethod",
+        "shipping.view_carrier",
         # Where an order is and why it went there; the lines back the page's inlines.
         "fulfillment.view_fulfillmentorder",
         "fulfillment.view_fulfillmentorderline",
@@ -60,7 +60,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_orderevent",
         "orders.view_orderhold",
         "orders.place_order_on_behalf",
-        "fulfillment.view_shippingmethod",
+        "shipping.view_shippingmethod",
     ],
     "warehouse": [
         "inventory.view_product",
@@ -74,8 +74,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.count_stock",
         "orders.view_order",
         "orders.view_orderline",
-        "fulfillment.view_shippingmethod",
-        "fulfillment.view_carrier",
+        "shipping.view_shippingmethod",
+        "shipping.view_carrier",
         # The location's work queue: pick, pack, ship, hand over, accept or reject.
         "fulfillment.view_fulfillmentorder",
         "fulfillment.view_fulfillmentorderline",
@@ -122,7 +122,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "manager": [],
 }
 
-DOMAIN_APPS = ("customers", "inventory", "orders", "fulfillment", "returns")
+DOMAIN_APPS = ("customers", "inventory", "shipping", "orders", "fulfillment", "returns")
 
 
 def _permissions(names: list[str]) -> list[Permission]:

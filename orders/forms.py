@@ -23,8 +23,8 @@ from django.forms.formsets import BaseFormSet
 from core.addresses import ADDRESS_FIELDS
 from core.errors import DomainError
 from customers.models import Customer
-from fulfillment.models import ServiceLevel, ShippingMethod
 from inventory.models import Location
+from shipping.models import ServiceLevel, ShippingMethod
 
 from .imports import IMPORT_CHANNELS, ImportLimits, describe_size
 from .models import Channel, OrderLine

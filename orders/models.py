@@ -117,7 +117,7 @@ class Order(models.Model):
     billing_address = models.JSONField(default=dict, blank=True)
 
     shipping_method = models.ForeignKey(
-        "fulfillment.ShippingMethod", on_delete=models.PROTECT, related_name="orders"
+        "shipping.ShippingMethod", on_delete=models.PROTECT, related_name="orders"
     )
     pickup_location = models.ForeignKey(
         "inventory.Location",

@@ -27,8 +27,6 @@ from core import outbox, refcache, rows
 from core.actors import Actor
 from core.addresses import clean_postal_address
 from customers.models import Company, Customer
-from fulfillment.models import ShippingMethod
-from fulfillment.promise import Promise, estimate_promise
 from inventory.commitments import commit_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import (
@@ -38,6 +36,8 @@ from inventory.locks import (
 )
 from inventory.models import Location, MovementReason, NetworkStock, Product, StockBucket
 from inventory.services import StockChangeSet
+from shipping.models import ShippingMethod
+from shipping.promise import Promise, estimate_promise
 
 from . import holds as hold_rules
 from .errors import DuplicateOrder, InvalidOrder, PoNumberRequired, UnknownShippingMethod

@@ -8,8 +8,8 @@ from django.contrib.auth.models import User
 
 from core.geo import state_for_postal_code
 from customers.models import Company, Customer
-from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
 from inventory.models import Location, LocationKind, NetworkStock, Product
+from shipping.models import Carrier, ServiceLevel, ShippingMethod
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from fulfillment.models import ServiceLevel
 from inventory import services as stock
+from shipping.models import ServiceLevel
 from tests.factories import (
     CustomerFactory,
     LocationFactory,

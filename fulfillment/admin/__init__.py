@@ -1,5 +1,6 @@
 """Operator console for fulfillment: each location's work queue, shipments and tracking,
-the routing recipe and its decisions, carriers and shipping methods.
+the routing recipe and its decisions. Carriers and shipping methods have their console in
+``shipping.admin``.
 
 Fulfillment orders, shipments, tracking events and routing decisions are written only by
 services, so they are read-only here. The work on a fulfillment order (accept, ship,
@@ -9,4 +10,4 @@ form of ``fulfillment.forms`` behind its own permission that calls one service o
 """
 
 # One module per concern; importing them registers their admins.
-from . import fulfillment_orders, routing, shipments, shipping  # noqa: F401
+from . import fulfillment_orders, routing, shipments  # noqa: F401

@@ -43,8 +43,6 @@ from customers.services import (
     create_company,
     create_customer,
 )
-from fulfillment.models import Carrier, ShippingMethod
-from fulfillment.services import create_carrier, create_shipping_method
 from inventory.models import (
     Location,
     LocationKind,
@@ -62,6 +60,8 @@ from inventory.services import (
 )
 from orders.models import Channel, OrderEvent, OrderEventType, OrderStatus
 from orders.services import HistoricalLine, import_historical_order, money
+from shipping.models import Carrier, ShippingMethod
+from shipping.services import create_carrier, create_shipping_method
 
 from . import live
 from .catalog import ProductSpec, product_specs

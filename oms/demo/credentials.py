@@ -19,8 +19,8 @@ from django.db import transaction
 
 from customers.api_keys import create_api_key, create_vendor_api_key, find_active_key
 from customers.models import ApiKey, Company
-from fulfillment.models import Carrier
 from inventory.models import Location
+from shipping.models import Carrier
 
 from .data import CARRIERS, COMPANIES, DROPSHIP_VENDOR_CODE
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from customers.models import PaymentTerms
-from fulfillment.models import ServiceLevel
 from inventory.models import LocationKind
+from shipping.models import ServiceLevel
 
 WEEKDAYS = [1, 2, 3, 4, 5]
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "customers",
     "inventory",
     "fulfillment",
+    "shipping",
     "orders",
     "returns",
     # Last, so that its post_migrate hook sees every other app's permissions.

@@ -6,7 +6,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from fulfillment.models import Carrier, RoutingRule, RoutingStep
+from fulfillment.models import RoutingRule, RoutingStep
+from shipping.models import Carrier
 from tests.factories import CarrierFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -212,15 +213,15 @@ def _carrier_post(client, carrier: Carrier, **overrides) -> object:
         "methods-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
-    return client.post(reverse("admin:fulfillment_carrier_change", args=[carrier.pk]), data)
+    return client.post(reverse("admin:shipping_carrier_change", args=[carrier.pk]), data)
 
 
 @pytest.mark.parametrize("role", ["manager", "agent", "warehouse"])
 def test_the_webhook_secret_is_shown_masked_only(client_for, carrier, role):
     client = client_for(role)
 
-    listed = client.get(reverse("admin:fulfillment_carrier_changelist"))
-    page = client.get(reverse("admin:fulfillment_carrier_change", args=[carrier.pk]))
+    listed = client.get(reverse("admin:shipping_carrier_changelist"))
+    page = client.get(reverse("admin:shipping_carrier_change", args=[carrier.pk]))
 
     for response in (listed, page):
         assert response.status_code == 200
@@ -230,10 +231,8 @@ def test_the_webhook_secret_is_shown_masked_only(client_for, carrier, role):
 
 
 def test_only_editors_get_the_secret_fields(client_for, carrier):
-    editor = client_for("manager").get(
-        reverse("admin:fulfillment_carrier_change", args=[carrier.pk])
-    )
-    viewer = client_for("agent").get(reverse("admin:fulfillment_carrier_change", args=[carrier.pk]))
+    editor = client_for("manager").get(reverse("admin:shipping_carrier_change", args=[carrier.pk]))
+    viewer = client_for("agent").get(reverse("admin:shipping_carrier_change", args=[carrier.pk]))
 
     assert "new_webhook_secret" in editor.context["adminform"].form.fields
     assert 'type="password"' in editor.content.decode()
@@ -280,7 +279,7 @@ def test_the_secret_can_be_removed_but_not_replaced_at_the_same_time(client_for,
 
 def test_a_new_carrier_can_get_its_secret_when_added(client_for):
     response = client_for("manager").post(
-        reverse("admin:fulfillment_carrier_add"),
+        reverse("admin:shipping_carrier_add"),
         {
             "code": "DHL",
             "name": "DHL",

@@ -14,10 +14,10 @@ from core import refcache
 from core.models import OutboxEvent
 from customers import services as customer_services
 from customers.models import PriceList, PriceListEntry
-from fulfillment.models import ServiceLevel
 from inventory import services as inventory_services
 from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
 from orders.models import Channel, Order, OrderEvent, OrderEventType, OrderLine, OrderStatus
+from shipping.models import ServiceLevel
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,

@@ -9,7 +9,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-DOMAIN_APPS = {"customers", "inventory", "orders", "fulfillment"}
+DOMAIN_APPS = {"customers", "inventory", "shipping", "orders", "fulfillment"}
 CONSOLE_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in DOMAIN_APPS),
     key=lambda model: model._meta.label,
@@ -36,8 +36,8 @@ def test_every_domain_model_an_operator_touches_is_registered():
         "orders.Order",
         "orders.OrderHold",
         "orders.OrderEvent",
-        "fulfillment.Carrier",
-        "fulfillment.ShippingMethod",
+        "shipping.Carrier",
+        "shipping.ShippingMethod",
         "customers.PriceList",
         "customers.ApiKey",
         "inventory.NetworkReservation",

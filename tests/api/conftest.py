@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from core import refcache
 from customers.api_keys import create_api_key
-from fulfillment.models import ServiceLevel
 from orders.models import TaxRate
+from shipping.models import ServiceLevel
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,

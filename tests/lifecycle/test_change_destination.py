@@ -21,18 +21,13 @@ from customers.api_keys import create_api_key
 from fulfillment import holds as hold_workflows
 from fulfillment import operations as ops
 from fulfillment import rerouting
-from fulfillment.models import (
-    FulfillmentOrder,
-    FulfillmentStatus,
-    RequestStatus,
-    RoutingDecision,
-    ServiceLevel,
-)
+from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RequestStatus, RoutingDecision
 from fulfillment.routing import route_order
 from inventory import services as stock
 from inventory.models import LocationKind, MovementReason, NetworkStock, StockLevel, StockMovement
 from orders.models import HoldKind, Order, OrderEvent, OrderEventType, TaxRate
 from orders.placement import LineRequest, OrderRequest, place_order
+from shipping.models import ServiceLevel
 from tests.api.support import (
     assert_commitments_match_orders,
     assert_ledger_reconciles,

@@ -32,13 +32,11 @@ from customers.models import (
     PriceListEntry,
 )
 from fulfillment.models import (
-    Carrier,
     FulfillmentOrder,
     RequestStatus,
     RoutingDecision,
     Shipment,
     ShipmentStatus,
-    ShippingMethod,
     TrackingEvent,
 )
 from inventory.models import (
@@ -82,6 +80,7 @@ from orders.models import (
     OrderStatus,
     TaxRate,
 )
+from shipping.models import Carrier, ShippingMethod
 
 LIVE = 15
 SMALL = {"orders": 40, "customers": 20, "live_orders": LIVE, "quiet": True}

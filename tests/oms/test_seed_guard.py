@@ -9,11 +9,11 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from customers.models import ApiKey
-from fulfillment.models import Carrier
 from inventory.models import Product
 from oms.demo.credentials import read_keys_file, webhook_secret_name
 from oms.demo.users import DEMO_USERS
 from orders.models import Order
+from shipping.models import Carrier
 
 EMPTY = {"orders": 0, "customers": 0, "live_orders": 0}
 

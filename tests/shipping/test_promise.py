@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from core.geo import coordinates_for_postal_code
-from fulfillment.models import ShippingMethod
-from fulfillment.promise import estimate_promise, location_zone, promise_for, ship_date
+from shipping.models import ShippingMethod
+from shipping.promise import estimate_promise, location_zone, promise_for, ship_date
 
 from .conftest import make_location
 

@@ -1,7 +1,6 @@
 """Writes to carriers and shipping methods.
 
-Routing, fulfillment orders and shipments will add their services here. Every service
-checks its whole input before writing, so a refusal leaves nothing behind.
+Every service checks its whole input before writing, so a refusal leaves nothing behind.
 """
 
 import datetime as dt

@@ -1,4 +1,8 @@
-"""Carriers and their shipping methods."""
+"""Operator console for carriers and their shipping methods.
+
+A carrier's webhook secret is write-only on its page (``forms.CarrierAdminForm``); a
+shipping method's changes are kept in its audit history.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin import OperatorAdminMixin
 
-from ..forms import CarrierAdminForm, mask_secret
-from ..models import Carrier, ShippingMethod
+from .forms import CarrierAdminForm, mask_secret
+from .models import Carrier, ShippingMethod
 
 
 class ShippingMethodInline(admin.TabularInline):

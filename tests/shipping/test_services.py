@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from core.errors import Conflict, InvalidInput
-from fulfillment.models import Carrier, ServiceLevel, ShippingMethod
-from fulfillment.services import create_carrier, create_shipping_method
+from shipping.models import Carrier, ServiceLevel, ShippingMethod
+from shipping.services import create_carrier, create_shipping_method
 from tests.factories import CarrierFactory
 
 pytestmark = pytest.mark.django_db
