@@ -14,18 +14,17 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from customers.models import Company, Customer
-from fulfillment.models import Shipment
 from inventory.models import NetworkReservation, ReservationStatus
 from inventory.selectors import SkuAvailability, get_network_availability
-from oms.models import Notification
 
-from .models import Order, OrderHold, OrderLine
+from .models import Notification, Order, OrderHold, OrderLine
 from .placement import OrderRequest, backorderable_product_ids, build_order, promise_order
 
 
 def list_company_orders(company_id: int | None) -> QuerySet[Order]:
-    """A company's orders (``None``: the storefront's B2C web orders) with everything the
-    API shows, in a fixed number of queries."""
+    """A company's orders (``None``: the storefront's B2C web orders), drafts left out,
+    with their lines and open holds, in a fixed number of queries. The order resource of
+    the API adds the shipments (``fulfillment.selectors.list_company_order_resources``)."""
     scoped = (
         Order.objects.filter(company_id=company_id)
         if company_id is not None
@@ -39,12 +38,6 @@ def list_company_orders(company_id: int | None) -> QuerySet[Order]:
             Prefetch(
                 "holds",
                 queryset=OrderHold.objects.filter(released_at__isnull=True),
-            ),
-            Prefetch(
-                "shipments",
-                queryset=Shipment.objects.select_related("carrier")
-                .prefetch_related("events", "lines__fulfillment_line__order_line")
-                .order_by("id"),
             ),
         )
     )

@@ -1,10 +1,24 @@
+"""API output and input shapes of fulfillment, and the order resource: an order as an
+integrator reads it, with its shipments."""
+
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from fulfillment.models import FulfillmentOrder, Shipment, ShipmentStatus
-from orders.api.serializers import AddressOutput, shipping_address
+from orders.api.serializers import (
+    AddressOutput,
+    HoldOutput,
+    LineOutput,
+    TotalsOutput,
+    hold_representation,
+    iso_datetime,
+    line_representation,
+    shipping_address,
+    totals,
+)
+from orders.models import Order
 
 
 class TrackingEventOutput(serializers.Serializer):
@@ -39,6 +53,91 @@ class ShipmentOutput(serializers.Serializer):
             {"sku": sl.fulfillment_line.order_line.sku, "quantity": sl.quantity}
             for sl in shipment.lines.all()
         ]
+
+
+class OrderOutput(serializers.Serializer):
+    """The order as an integrator sees it. Built from prefetched or in-memory rows.
+
+    The fields below declare the shape (the OpenAPI schema is generated from them);
+    ``to_representation`` writes it directly, since every order endpoint, the create
+    response included, renders through here and DRF's per-field machinery costs more
+    than the rest of a read."""
+
+    number = serializers.CharField()
+    status = serializers.CharField()
+    fulfillment_status = serializers.CharField()
+    return_status = serializers.CharField()
+    channel = serializers.CharField()
+    po_number = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    shipping_method = serializers.SerializerMethodField()
+    pickup_location = serializers.SerializerMethodField()
+    shipping_address = serializers.SerializerMethodField()
+    promised_delivery_date = serializers.DateField(allow_null=True)
+    totals = serializers.SerializerMethodField()
+    lines = serializers.SerializerMethodField()
+    holds = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
+
+    def to_representation(self, instance: Order) -> dict[str, Any]:
+        order = instance
+        promised = order.promised_delivery_date
+        return {
+            "number": order.number,
+            "status": order.status,
+            "fulfillment_status": order.fulfillment_status,
+            "return_status": order.return_status,
+            "channel": order.channel,
+            "po_number": order.po_number,
+            "created_at": iso_datetime(order.created_at),
+            "updated_at": iso_datetime(order.updated_at),
+            "shipping_method": self.get_shipping_method(order),
+            "pickup_location": self.get_pickup_location(order),
+            "shipping_address": shipping_address(order),
+            "promised_delivery_date": promised.isoformat() if promised else None,
+            "totals": totals(order),
+            "lines": self.get_lines(order),
+            "holds": self.get_holds(order),
+            "shipments": self.get_shipments(order),
+        }
+
+    def get_shipping_method(self, order: Order) -> str:
+        return order.shipping_method.code
+
+    def get_pickup_location(self, order: Order) -> str | None:
+        return order.pickup_location.code if order.pickup_location else None
+
+    @extend_schema_field(AddressOutput)
+    def get_shipping_address(self, order: Order) -> dict[str, Any]:
+        return shipping_address(order)
+
+    @extend_schema_field(TotalsOutput)
+    def get_totals(self, order: Order) -> dict[str, str]:
+        return totals(order)
+
+    @extend_schema_field(LineOutput(many=True))
+    def get_lines(self, order: Order) -> list[dict[str, Any]]:
+        lines = self.context.get("lines", {}).get(order.pk)
+        if lines is None:
+            lines = list(order.lines.all())
+        return [line_representation(line) for line in lines]
+
+    @extend_schema_field(HoldOutput(many=True))
+    def get_holds(self, order: Order) -> list[dict[str, Any]]:
+        holds = self.context.get("holds", {}).get(order.pk)
+        if holds is None:
+            holds = [h for h in order.holds.all() if h.released_at is None]
+        return [hold_representation(hold) for hold in holds]
+
+    @extend_schema_field(ShipmentOutput(many=True))
+    def get_shipments(self, order: Order) -> list[dict[str, Any]]:
+        shipments = self.context.get("shipments", {}).get(order.pk)
+        if shipments is None:
+            shipments = list(order.shipments.all())
+        if not shipments:
+            return []
+        return ShipmentOutput(shipments, many=True).data  # type: ignore[return-value]
 
 
 class FulfillmentLineOutput(serializers.Serializer):

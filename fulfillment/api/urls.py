@@ -1,8 +1,25 @@
 from django.urls import path
 
-from . import views
+from . import orders, views
 
 urlpatterns = [
+    path("v1/orders/", orders.OrderListCreateView.as_view(), name="api-orders"),
+    path("v1/orders/<str:number>/", orders.OrderDetailView.as_view(), name="api-order-detail"),
+    path(
+        "v1/orders/<str:number>/cancel/",
+        orders.OrderCancelView.as_view(),
+        name="api-order-cancel",
+    ),
+    path(
+        "v1/orders/<str:number>/change-address/",
+        orders.OrderChangeAddressView.as_view(),
+        name="api-order-change-address",
+    ),
+    path(
+        "v1/orders/<str:number>/change-shipping-method/",
+        orders.OrderChangeShippingMethodView.as_view(),
+        name="api-order-change-shipping-method",
+    ),
     path(
         "v1/orders/<str:number>/shipments/",
         views.OrderShipmentsView.as_view(),

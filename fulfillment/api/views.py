@@ -22,14 +22,15 @@ from fulfillment import changes as order_changes
 from fulfillment import holds as hold_workflows
 from fulfillment import operations as ops
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus, Shipment
-from orders.api.serializers import OrderOutput
 from orders.selectors import list_company_orders
 from shipping.models import Carrier
 
+from ..selectors import list_company_order_resources
 from .serializers import (
     ApprovalDecisionInput,
     CarrierEventInput,
     FulfillmentOrderOutput,
+    OrderOutput,
     RejectInput,
     ShipmentInput,
     ShipmentOutput,
@@ -201,7 +202,7 @@ class _ApprovalDecision(APIView):
         actor = Actor.api_client(f"{client.actor.label} ({buyer.full_name})")
         decide = hold_workflows.approve_order if approve else order_changes.reject_order
         decide(order_id=order_id, approver=buyer, reason=data.validated_data["reason"], actor=actor)
-        fresh = list_company_orders(client.company.pk).get(pk=order_id)
+        fresh = list_company_order_resources(client.company.pk).get(pk=order_id)
         return Response(OrderOutput(fresh).data)
 
 

@@ -1,5 +1,8 @@
 """API input and output shapes for orders. Output serializers only read; input
-serializers only validate shape — the services decide everything else."""
+serializers only validate shape — the services decide everything else.
+
+The order resource itself (``OrderOutput``, with its shipments) is rendered by
+``fulfillment.api.serializers`` from the pieces here."""
 
 import datetime as dt
 import re
@@ -8,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.parsers import check_json_value
@@ -222,7 +224,7 @@ class ChangeShippingMethodInput(serializers.Serializer):
     shipping_method = serializers.CharField(max_length=32)
 
 
-def _datetime(value: dt.datetime | None) -> str | None:
+def iso_datetime(value: dt.datetime | None) -> str | None:
     """As DRF's ``DateTimeField`` writes it: ISO 8601 in the current time zone, UTC as Z."""
     if value is None:
         return None
@@ -256,7 +258,7 @@ def line_representation(line: OrderLine) -> dict[str, Any]:
 
 
 def hold_representation(hold: OrderHold) -> dict[str, Any]:
-    return {"kind": hold.kind, "reason": hold.reason, "placed_at": _datetime(hold.placed_at)}
+    return {"kind": hold.kind, "reason": hold.reason, "placed_at": iso_datetime(hold.placed_at)}
 
 
 def shipping_address(order: Order) -> dict[str, str]:
@@ -335,96 +337,3 @@ class TotalsOutput(serializers.Serializer):
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     tax = serializers.DecimalField(max_digits=12, decimal_places=2)
     grand_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-
-
-# ShipmentOutput lives in fulfillment.api (a higher layer); its component is named.
-SHIPMENTS_SCHEMA = {"type": "array", "items": {"$ref": "#/components/schemas/ShipmentOutput"}}
-
-
-class OrderOutput(serializers.Serializer):
-    """The order as an integrator sees it. Built from prefetched or in-memory rows.
-
-    The fields below declare the shape (the OpenAPI schema is generated from them);
-    ``to_representation`` writes it directly, since every order endpoint, the create
-    response included, renders through here and DRF's per-field machinery costs more
-    than the rest of a read."""
-
-    number = serializers.CharField()
-    status = serializers.CharField()
-    fulfillment_status = serializers.CharField()
-    return_status = serializers.CharField()
-    channel = serializers.CharField()
-    po_number = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    shipping_method = serializers.SerializerMethodField()
-    pickup_location = serializers.SerializerMethodField()
-    shipping_address = serializers.SerializerMethodField()
-    promised_delivery_date = serializers.DateField(allow_null=True)
-    totals = serializers.SerializerMethodField()
-    lines = serializers.SerializerMethodField()
-    holds = serializers.SerializerMethodField()
-    shipments = serializers.SerializerMethodField()
-
-    def to_representation(self, instance: Order) -> dict[str, Any]:
-        order = instance
-        promised = order.promised_delivery_date
-        return {
-            "number": order.number,
-            "status": order.status,
-            "fulfillment_status": order.fulfillment_status,
-            "return_status": order.return_status,
-            "channel": order.channel,
-            "po_number": order.po_number,
-            "created_at": _datetime(order.created_at),
-            "updated_at": _datetime(order.updated_at),
-            "shipping_method": self.get_shipping_method(order),
-            "pickup_location": self.get_pickup_location(order),
-            "shipping_address": shipping_address(order),
-            "promised_delivery_date": promised.isoformat() if promised else None,
-            "totals": totals(order),
-            "lines": self.get_lines(order),
-            "holds": self.get_holds(order),
-            "shipments": self.get_shipments(order),
-        }
-
-    def get_shipping_method(self, order: Order) -> str:
-        return order.shipping_method.code
-
-    def get_pickup_location(self, order: Order) -> str | None:
-        return order.pickup_location.code if order.pickup_location else None
-
-    @extend_schema_field(AddressOutput)
-    def get_shipping_address(self, order: Order) -> dict[str, Any]:
-        return shipping_address(order)
-
-    @extend_schema_field(TotalsOutput)
-    def get_totals(self, order: Order) -> dict[str, str]:
-        return totals(order)
-
-    @extend_schema_field(LineOutput(many=True))
-    def get_lines(self, order: Order) -> list[dict[str, Any]]:
-        lines = self.context.get("lines", {}).get(order.pk)
-        if lines is None:
-            lines = list(order.lines.all())
-        return [line_representation(line) for line in lines]
-
-    @extend_schema_field(HoldOutput(many=True))
-    def get_holds(self, order: Order) -> list[dict[str, Any]]:
-        holds = self.context.get("holds", {}).get(order.pk)
-        if holds is None:
-            holds = [h for h in order.holds.all() if h.released_at is None]
-        return [hold_representation(hold) for hold in holds]
-
-    @extend_schema_field(SHIPMENTS_SCHEMA)
-    def get_shipments(self, order: Order) -> list[dict[str, Any]]:
-        shipments = self.context.get("shipments", {}).get(order.pk)
-        if shipments is None:
-            shipments = list(order.shipments.all())
-        if not shipments:
-            return []
-        # fulfillment's API imports this module: the order resource moves up to fulfillment
-        # (issue 11, step S8), which removes this import.
-        from fulfillment.api.serializers import ShipmentOutput  # noqa: PLC0415 - cycle, until S8
-
-        return ShipmentOutput(shipments, many=True).data  # type: ignore[return-value]

@@ -6,14 +6,9 @@ from decimal import Decimal
 import pytest
 from rest_framework import serializers
 
+from fulfillment.api.serializers import OrderOutput
 from inventory import services as stock
-from orders.api.serializers import (
-    HoldOutput,
-    LineOutput,
-    OrderOutput,
-    hold_representation,
-    line_representation,
-)
+from orders.api.serializers import HoldOutput, LineOutput, hold_representation, line_representation
 from orders.models import Order
 from tests.factories import ProductFactory
 
