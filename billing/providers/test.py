@@ -209,7 +209,7 @@ class TestPaymentProvider(PaymentProvider):
                     minor,
                     code,
                     status="authorised",
-                    token=token,
+                    token=str(token),
                     order_reference=reference,
                     expires_at=expires_at.isoformat(),
                 ),
