@@ -6,8 +6,8 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
 from inventory.models import LocationKind
-from oms.models import Notification
-from oms.notifications import claim_notification, mark_failed, mark_sent
+from orders.models import Notification
+from orders.notifications import claim_notification, mark_failed, mark_sent
 
 from .documents import packing_slip_pdf
 from .models import FulfillmentOrder

@@ -1,33 +1,25 @@
 """Customer notifications: rendered from templates, sent once per (event, channel).
 
-``send_order_notification`` claims a ``Notification`` row by its unique dedupe key
-before sending (``claim_notification``); a second run finds the claim and sends
-nothing. A failed send marks the row failed so that a retry may claim it again. A
-claim left "sending" by a worker that died mid-send goes stale after
-``OMS_NOTIFICATION_CLAIM_TIMEOUT`` seconds and the next attempt takes it over; until
-then an attempt that finds it is retried later (``NotificationInProgress``), so the
-message still goes out, once.
+``send_order_notification`` claims a ``Notification`` row of the order's log before
+sending and settles it after (``orders.notifications``: a second run finds the claim
+and sends nothing; a failed send is retried; a claim left by a worker that died is
+taken over once stale).
 """
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from core.actors import Actor
-from core.outbox import RetryLater
 from customers.models import NotificationEvent
 from customers.selectors import get_notification_channels
 from fulfillment.models import FulfillmentOrder, Shipment
 from orders.events import record_order_event
-from orders.models import Order, OrderEventType
-
-from .models import Notification, NotificationStatus
+from orders.models import Notification, Order, OrderEventType
+from orders.notifications import claim_notification, mark_failed, mark_sent, mark_skipped
 
 logger = logging.getLogger(__name__)
 
@@ -45,77 +37,6 @@ SUBJECTS: dict[str, str] = {
     NotificationEvent.DELAYED: "Your order {number} is delayed",
     NotificationEvent.READY_FOR_PICKUP: "Your order {number} is ready for pickup",
 }
-
-
-class NotificationInProgress(RetryLater):
-    """Another attempt holds a fresh claim on the notification: try again once that
-    claim would have gone stale (by then it has been sent, or its sender is dead)."""
-
-
-def _claim_timeout() -> timedelta:
-    return timedelta(seconds=settings.OMS_NOTIFICATION_CLAIM_TIMEOUT)
-
-
-def claim_notification(dedupe_key: str, **fields: object) -> Notification | None:
-    """Claim the notification ``dedupe_key`` for sending; the caller then sends it and
-    calls ``mark_sent`` or ``mark_failed``. None: it needs no sending (already sent, or
-    skipped).
-
-    A new key inserts the claim. An existing row is taken over when its last attempt
-    failed, or when its claim is stale (left "sending" by a worker that died). The
-    takeover is one conditional UPDATE: PostgreSQL re-checks its WHERE clause on the
-    row that a concurrent takeover committed, so of two attempts exactly one wins.
-    Raises ``NotificationInProgress`` when another attempt holds a fresh claim.
-    """
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            return Notification.objects.create(
-                dedupe_key=dedupe_key, status=NotificationStatus.SENDING, claimed_at=now, **fields
-            )
-    except IntegrityError:
-        pass
-    stale_before = now - _claim_timeout()
-    takeable = Q(status=NotificationStatus.FAILED) | Q(
-        Q(claimed_at__lt=stale_before) | Q(claimed_at__isnull=True, created_at__lt=stale_before),
-        status=NotificationStatus.SENDING,
-    )
-    taken = Notification.objects.filter(takeable, dedupe_key=dedupe_key).update(
-        status=NotificationStatus.SENDING, error="", claimed_at=now
-    )
-    if taken:
-        logger.info("notification %s: claimed again (failed or stale)", dedupe_key)
-        return Notification.objects.get(dedupe_key=dedupe_key)
-    current = Notification.objects.filter(dedupe_key=dedupe_key).first()
-    if current is not None and current.status != NotificationStatus.SENDING:
-        return None
-    claimed_at = current.claimed_at or current.created_at if current else now
-    wait = (claimed_at + _claim_timeout() - now).total_seconds()
-    raise NotificationInProgress(
-        f"notification {dedupe_key} is being sent by another attempt", retry_after=max(wait, 1)
-    )
-
-
-def _still_ours(claim: Notification) -> Q:
-    # A claim taken over (this attempt outlived the timeout) is no longer this
-    # attempt's to settle.
-    return Q(pk=claim.pk, status=NotificationStatus.SENDING, claimed_at=claim.claimed_at)
-
-
-def mark_sent(claim: Notification) -> bool:
-    """Record that the claimed notification went out; False if the claim was lost."""
-    return bool(
-        Notification.objects.filter(_still_ours(claim)).update(
-            status=NotificationStatus.SENT, sent_at=timezone.now()
-        )
-    )
-
-
-def mark_failed(claim: Notification, error: BaseException) -> None:
-    """Release the claim after a failed send, so that a retry may claim it again."""
-    Notification.objects.filter(_still_ours(claim)).update(
-        status=NotificationStatus.FAILED, error=str(error)[:300]
-    )
 
 
 def send_order_notification(
@@ -158,9 +79,7 @@ def send_order_notification(
             order=order,
         )
         if skipped is not None:
-            Notification.objects.filter(_still_ours(skipped)).update(
-                status=NotificationStatus.SKIPPED
-            )
+            mark_skipped(skipped)
         return None
     claim = claim_notification(
         dedupe_key,

@@ -1,7 +1,7 @@
 """Retention: the daily prune of the records that are kept only for a while.
 
 Each app prunes its own tables (``orders.retention``, ``fulfillment.retention``); this
-module prunes the project's own (the outbox and the notification log) and runs them
+module prunes the outbox (``core``) and the notification log (``orders``) and runs them
 all for the ``oms.prune_old_records`` beat task. How long each kind is kept comes from
 the ``OMS_RETENTION_*`` settings (0 keeps it for ever). Every prune deletes in
 bounded primary-key batches (``core.pruning``), so a run never holds long locks
@@ -18,9 +18,8 @@ from django.utils import timezone
 from core.models import OutboxEvent
 from core.pruning import Batches, delete_in_batches
 from fulfillment.retention import prune_routing_decisions
+from orders.models import Notification, NotificationStatus
 from orders.retention import prune_idempotency_keys
-
-from .models import Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
 

@@ -549,3 +549,48 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key {self.key}"
+
+
+class NotificationStatus(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (customer opted out)"
+
+
+class Notification(models.Model):
+    """One message to one customer about one event on one channel.
+
+    ``dedupe_key`` is unique: a task that runs twice finds the row and sends nothing.
+    ``claimed_at`` is when the current sender claimed it (status "sending"); a claim
+    older than ``OMS_NOTIFICATION_CLAIM_TIMEOUT`` was left by a worker that died, and
+    the next attempt takes it over (``orders.notifications``).
+
+    The table keeps the name it had when the log belonged to the project app.
+    """
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=8, choices=[("email", "E-mail"), ("sms", "SMS")])
+    event = models.CharField(max_length=32)
+    recipient = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)
+    order = models.ForeignKey(
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Null on rows claimed before claims were timed: their created_at stands in.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "oms_notification"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.recipient} ({self.status})"

@@ -17,10 +17,9 @@ from fulfillment import operations
 from fulfillment.models import FulfillmentOrder, RoutingDecision, Shipment, TrackingEvent
 from fulfillment.routing import route_order
 from inventory import services as inventory_services
-from oms.models import Notification
 from oms.notifications import send_order_notification
 from orders import drafts
-from orders.models import Order
+from orders.models import Notification, Order
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (
     CarrierFactory,

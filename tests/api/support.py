@@ -20,10 +20,10 @@ from core.models import OutboxEvent
 from inventory import integrity as inventory_integrity
 from inventory.models import NetworkStock, StockBucket, StockLevel, StockMovement
 from oms.celery import app
-from oms.models import Notification
 from orders import integrity as orders_integrity
 from orders.models import (
     IdempotencyKey,
+    Notification,
     Order,
     OrderEvent,
     OrderHold,

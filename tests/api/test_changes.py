@@ -23,7 +23,6 @@ from inventory.models import (
     StockLevel,
     StockMovement,
 )
-from oms.models import Notification
 from orders.changes import change_shipping_address, change_shipping_method
 from orders.drafts import (
     create_draft_order,
@@ -34,6 +33,7 @@ from orders.errors import OrderNotCancellable, OrderNotEditable
 from orders.models import (
     FulfillmentStatus,
     HoldKind,
+    Notification,
     Order,
     OrderEvent,
     OrderEventType,

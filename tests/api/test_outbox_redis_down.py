@@ -18,8 +18,7 @@ from django.core import mail
 
 from core import outbox
 from core.models import OutboxEvent
-from oms.models import Notification, NotificationStatus
-from orders.models import Order
+from orders.models import Notification, NotificationStatus, Order
 from tests import workers
 
 from .support import ORDERS_URL, celery_publishing_to, order_body, post_order

@@ -11,9 +11,8 @@ from customers.models import PriceList, PriceListEntry
 from inventory import services as stock
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.models import NetworkStock, StockLevel
-from oms.models import Notification
 from orders.errors import InvalidOrder, PoNumberRequired, UnknownShippingMethod
-from orders.models import HoldKind, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import HoldKind, Notification, Order, OrderEvent, OrderLine, OrderStatus
 from orders.placement import LineRequest, OrderRequest, place_order
 from orders.services import HistoricalLine, import_historical_order
 from tests.factories import LocationFactory, ProductFactory

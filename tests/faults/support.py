@@ -11,8 +11,7 @@ from pathlib import Path
 
 from core.models import OutboxEvent
 from fulfillment.models import FulfillmentOrderLine, RoutingDecision
-from oms.models import Notification, NotificationStatus
-from orders.models import Order
+from orders.models import Notification, NotificationStatus, Order
 
 
 def mail_subjects(mail_dir: Path) -> list[str]:

@@ -13,8 +13,8 @@ from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
 from oms.celery import app
-from oms.models import NotificationStatus
 from oms.tasks import notify_order_event
+from orders.models import NotificationStatus
 from tests.oms.test_outbox_handlers import notification_statuses, placed, run_as_worker
 
 SLOW_MAIL_SERVER = f"{__name__}.SlowMailServer"

@@ -11,15 +11,10 @@ from django.utils import timezone
 
 from core.models import OutboxEvent
 from customers.models import NotificationPreference
-from oms.models import Notification, NotificationStatus
-from oms.notifications import (
-    NotificationInProgress,
-    claim_notification,
-    mark_sent,
-    send_order_notification,
-)
+from oms.notifications import send_order_notification
 from oms.tasks import notify_order_event
-from orders.models import OrderEvent, OrderEventType
+from orders.models import Notification, NotificationStatus, OrderEvent, OrderEventType
+from orders.notifications import NotificationInProgress, claim_notification, mark_sent
 from tests.api.support import run_together
 from tests.oms.test_outbox_handlers import run_as_worker
 from tests.orders.factories import OrderLineFactory

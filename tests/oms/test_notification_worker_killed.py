@@ -15,8 +15,7 @@ import redis
 from celery import Celery
 
 from core.models import OutboxEvent
-from oms.models import Notification, NotificationStatus
-from orders.models import OrderEvent, OrderEventType
+from orders.models import Notification, NotificationStatus, OrderEvent, OrderEventType
 from tests import workers
 from tests.orders.factories import OrderLineFactory
 

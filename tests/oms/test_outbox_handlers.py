@@ -13,9 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import OutboxEvent
 from oms.celery import app
-from oms.models import Notification, NotificationStatus
 from oms.tasks import notify_order_event
-from orders.models import Order
+from orders.models import Notification, NotificationStatus, Order
 from tests.orders.factories import OrderLineFactory
 
 pytestmark = pytest.mark.django_db

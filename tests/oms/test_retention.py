@@ -14,10 +14,9 @@ from django.utils import timezone
 from core.models import OutboxEvent
 from core.pruning import Batches
 from fulfillment.models import RoutingDecision
-from oms.models import Notification, NotificationStatus
 from oms.retention import prune_old_records, prune_outbox
 from oms.tasks import prune_old_records as prune_task
-from orders.models import IdempotencyKey
+from orders.models import IdempotencyKey, Notification, NotificationStatus
 from tests.orders.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,8 @@ from core.actors import Actor
 from core.errors import DomainError
 from inventory import services as inventory_services
 from inventory.models import NetworkReservation, StockLevel, StockMovement
-from oms.models import Notification
 from orders import drafts, selectors, services
-from orders.models import HoldKind, Order, OrderLine
+from orders.models import HoldKind, Notification, Order, OrderLine
 from orders.placement import LineRequest, OrderRequest
 from tests.factories import (
     CompanyFactory,
