@@ -8,13 +8,16 @@ call (``DomainError``) comes back as an error message above the form as it was t
 first and runs in one transaction.
 
 One module per concern: ``order_page`` (the order page and list, ``OrderAdmin``),
-``holds`` (hold pages and actions, the holds queue), ``drafts`` (orders placed on a
-customer's behalf), ``edits`` (cancellation and edits of placed orders), ``imports``
-(order files), ``inlines`` (lines, holds, timeline), ``tables`` and
-``fulfillment_tables`` (HTML of what the selectors read), ``reference`` (timeline list,
-tax rates, idempotency keys), ``customer_pages`` (the order sections of the company and
-customer pages, which customers may not import). Importing this package registers the
-admins.
+``holds`` (the holds queue), ``drafts`` (orders placed on a customer's behalf),
+``imports`` (order files), ``inlines`` (lines, holds, timeline), ``tables`` (HTML of
+what the selectors read), ``reference`` (timeline list, tax rates, idempotency keys),
+``customer_pages`` (the order sections of the company and customer pages, which
+customers may not import). Importing this package registers the admins.
+
+What moves fulfillment orders with the order (hold pages and actions, cancellation and
+edits, change of destination) and the order's fulfillment sections are fulfillment's:
+``fulfillment.admin.order_console`` extends ``OrderAdmin`` and the holds queue and
+registers the extensions in their place.
 """
 
 from .customer_pages import CompanyWithOrdersAdmin, CustomerWithOrdersAdmin

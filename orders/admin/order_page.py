@@ -1,10 +1,14 @@
 """The order page and the order list: find an order by whatever the caller says, read its
-whole story (lines, holds, timeline, fulfillment, routing, notifications) on one page.
+whole story (lines, holds, timeline, notifications) on one page.
 
 The page is read-only. Every change is one service call behind its own permission,
 from a button on the page, an action of the list or a page of the list, each asking
-for its input (and a reason where one is kept) first; those pages are the mixins of
-``OrderAdmin``: ``holds``, ``drafts``, ``edits`` and ``imports``.
+for its input (and a reason where one is kept) first; the pages of orders alone are
+the mixins of ``OrderAdmin``: ``drafts`` and ``imports``.
+
+Fulfillment extends this page (``fulfillment.admin.order_console``): its fulfillment
+orders, shipments and routing, and the pages that move fulfillment orders with the
+order (holds, cancellation, edits, change of destination) with their list actions.
 """
 
 from __future__ import annotations
@@ -23,11 +27,8 @@ from core.money import format_money
 from ..models import HOLD_RELEASED_BY, Order, OrderHold, OrderLine, OrderStatus
 from ..selectors import list_open_holds
 from ..services import releasable_hold_kinds
-from .base import CANCEL_PERMISSION, EDIT_PERMISSION, OPEN_STATUSES, PLACE_ON_BEHALF_PERMISSION
+from .base import PLACE_ON_BEHALF_PERMISSION
 from .drafts import DRAFT_PAGES, DraftPagesMixin
-from .edits import CHANGE_PAGES, ChangePagesMixin
-from .fulfillment_tables import fulfillment_orders_table, routing_trace, shipments_table
-from .holds import HOLD_PAGES, HoldPagesMixin
 from .imports import ImportPagesMixin
 from .inlines import OrderEventInline, OrderHoldInline, OrderLineInline
 from .tables import draft_lines_table, notifications_table
@@ -50,14 +51,7 @@ class OnHoldFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(
-    HoldPagesMixin,
-    DraftPagesMixin,
-    ChangePagesMixin,
-    ImportPagesMixin,
-    OperatorAdminMixin,
-    admin.ModelAdmin,
-):
+class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "customer",
@@ -156,21 +150,17 @@ class OrderAdmin(
         "tax_rate_percent",
         "tax_on_shipping",
         "draft_lines",
-        "fulfillment_orders",
-        "shipments",
-        "routing",
         "notifications",
     )
     inlines = (OrderLineInline, OrderHoldInline, OrderEventInline)
-    actions = ("place_hold_on_orders", "release_holds_of_orders", "cancel_orders")
     # The buttons of the order page: one ``OrderPageForm`` page each, behind its permission.
-    service_pages = {**HOLD_PAGES, **DRAFT_PAGES, **CHANGE_PAGES}
+    service_pages = DRAFT_PAGES
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    # Every change to an order goes through a service: the page is read-only and the
-    # hold buttons and actions below are the ways to act on it.
+    # Every change to an order goes through a service: the page is read-only and its
+    # buttons and the list's actions are the ways to act on it.
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -187,12 +177,7 @@ class OrderAdmin(
                 ("Draft: lines and live availability", {"fields": ("draft_lines",)}),
                 *fieldsets,
             ]
-        return [
-            *fieldsets,
-            ("Fulfillment", {"fields": ("fulfillment_orders", "shipments")}),
-            ("Routing", {"fields": ("routing",)}),
-            ("Notifications", {"fields": ("notifications",)}),
-        ]
+        return [*fieldsets, ("Notifications", {"fields": ("notifications",)})]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -290,18 +275,6 @@ class OrderAdmin(
     def draft_lines(self, obj: Order) -> str:
         return draft_lines_table(obj)
 
-    @admin.display(description="Fulfillment orders")
-    def fulfillment_orders(self, obj: Order) -> str:
-        return fulfillment_orders_table(obj)
-
-    @admin.display(description="Shipments")
-    def shipments(self, obj: Order) -> str:
-        return shipments_table(obj)
-
-    @admin.display(description="Routing decisions (latest first)")
-    def routing(self, obj: Order) -> str:
-        return routing_trace(obj)
-
     @admin.display(description="Notifications sent")
     def notifications(self, obj: Order) -> str:
         return notifications_table(obj)
@@ -334,6 +307,30 @@ class OrderAdmin(
         }
         return super().changelist_view(request, extra)
 
+    def order_page_context(self, request: HttpRequest, obj: Order) -> dict[str, Any]:
+        """What the order page's buttons and hold banner need
+        (``admin/orders/order/change_form.html``); extensions add their buttons' flags."""
+        user = request.user
+        is_draft = obj.status == OrderStatus.DRAFT
+        releasable = set(releasable_hold_kinds(user))
+        on_behalf = is_draft and user.has_perm(PLACE_ON_BEHALF_PERMISSION)
+        return {
+            # Everyone sees what stops the order and who may release it.
+            "open_holds": [
+                {
+                    "kind": h.get_kind_display(),
+                    "reason": h.reason,
+                    "can_release": h.kind in releasable,
+                    "released_by": HOLD_RELEASED_BY[h.kind],
+                }
+                for h in list_open_holds(obj)
+            ],
+            # A pickup draft takes its store's stock on submit; it has nothing to reserve.
+            "can_reserve_stock": on_behalf and not obj.pickup_location_id,
+            "can_submit_draft": on_behalf,
+            "can_discard_draft": on_behalf,
+        }
+
     def render_change_form(  # noqa: PLR0917 - Django's signature
         self,
         request: HttpRequest,
@@ -344,32 +341,5 @@ class OrderAdmin(
         obj: Any = None,
     ) -> HttpResponse:
         if obj is not None:
-            user = request.user
-            closed = obj.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
-            is_open = obj.status in OPEN_STATUSES
-            is_draft = obj.status == OrderStatus.DRAFT
-            shipped_to_address = not obj.pickup_location_id
-            context["can_place_hold"] = not closed and self.has_place_hold_permission(request)
-            releasable = set(releasable_hold_kinds(user))
-            open_holds = list(list_open_holds(obj))
-            context["can_release_hold"] = any(h.kind in releasable for h in open_holds)
-            # Everyone sees what stops the order and who may release it.
-            context["open_holds"] = [
-                {
-                    "kind": h.get_kind_display(),
-                    "reason": h.reason,
-                    "can_release": h.kind in releasable,
-                    "released_by": HOLD_RELEASED_BY[h.kind],
-                }
-                for h in open_holds
-            ]
-            on_behalf = is_draft and user.has_perm(PLACE_ON_BEHALF_PERMISSION)
-            # A pickup draft takes its store's stock on submit; it has nothing to reserve.
-            context["can_reserve_stock"] = on_behalf and shipped_to_address
-            context["can_submit_draft"] = on_behalf
-            context["can_discard_draft"] = on_behalf
-            context["can_cancel"] = is_open and user.has_perm(CANCEL_PERMISSION)
-            can_edit = is_open and user.has_perm(EDIT_PERMISSION)
-            context["can_edit"] = can_edit
-            context["can_edit_delivery"] = can_edit and shipped_to_address
+            context.update(self.order_page_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,6 +1,6 @@
 """The order page's fulfillment panels: its fulfillment orders, shipments and routing
-decisions. Rendering only; the reads are ``fulfillment.selectors``. (These panels belong
-to fulfillment, which extends the order page once its console is in place.)"""
+decisions (``order_console`` adds them to the order page). Rendering only; the reads are
+``fulfillment.selectors``."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.admin import admin_change_url, render_table, short_datetime
-from fulfillment.models import Shipment, TrackingEvent
-from fulfillment.selectors import (
-    list_order_fulfillment_orders,
-    list_order_shipments,
-    list_routing_decisions,
-)
+from orders.models import Order
 
-from ..models import Order
+from ..models import Shipment, TrackingEvent
+from ..selectors import list_order_fulfillment_orders, list_order_shipments, list_routing_decisions
 
 # What an order's page shows of its fulfillment, newest first; each is one query (two
 # with its prefetch), whatever the counts.

@@ -1,8 +1,9 @@
-"""Cancelling and editing placed orders: the cancel page and bulk action
-(``fulfillment.changes.cancel_order``), and the pages that change a quantity, add a line
-(``fulfillment.changes``) or change the destination (``fulfillment.rerouting``: a routed
-order's fulfillment orders move with it). Each page is an ``OrderPageForm``
-(``CHANGE_PAGES``)."""
+"""Cancelling and editing placed orders on the order console: the cancel page and bulk
+action (``fulfillment.changes.cancel_order``: units held for fulfillment orders are taken
+back), and the pages that change a quantity, add a line (``fulfillment.changes``) or
+change the destination (``fulfillment.rerouting``: a routed order's fulfillment orders
+move with it). Each page is an ``OrderPageForm`` (``CHANGE_PAGES``); ``order_console``
+adds them to the order page."""
 
 from __future__ import annotations
 
@@ -15,9 +16,17 @@ from django.http import HttpRequest, HttpResponse
 
 from core.actors import Actor
 from core.admin import count_of, run_action_with_form, run_on_rows
-from fulfillment import changes, rerouting
-
-from ..forms import (
+from orders.admin.base import (
+    CANCEL_PERMISSION,
+    EDIT_PERMISSION,
+    OPEN_STATUSES,
+    OrderPageForm,
+    OrderPagesMixin,
+    actor_of,
+    promised,
+)
+from orders.admin.tables import cancellation_message, lines_summary
+from orders.forms import (
     ADDRESS_ERROR_FIELDS,
     CANCEL_LINES_PREFIX,
     AddLineForm,
@@ -28,17 +37,9 @@ from ..forms import (
     ShippingMethodForm,
     address_initial,
 )
-from ..models import Order
-from .base import (
-    CANCEL_PERMISSION,
-    EDIT_PERMISSION,
-    OPEN_STATUSES,
-    OrderPageForm,
-    OrderPagesMixin,
-    actor_of,
-    promised,
-)
-from .tables import cancellation_message, lines_summary
+from orders.models import Order
+
+from .. import changes, rerouting
 
 
 class CancelOrderForm(OrderPageForm, CancelReasonForm):
