@@ -1,5 +1,6 @@
-"""Writes to orders. Placement, cancellation and edits arrive with the capture work;
-here: holds, notes and the import of closed historical orders."""
+"""Writes to orders: holds, approvals, notes and the import of closed historical orders.
+Placement is in ``placement``; cancellation and edits are order-level pieces in
+``changes``, run by the workflows of ``fulfillment.changes``."""
 
 import datetime as dt
 from dataclasses import dataclass
