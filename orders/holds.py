@@ -32,7 +32,6 @@ takes them before it writes anything, an edit right after locking its order. SQL
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import cache
 
 from django.conf import settings
 from django.db import connection
@@ -43,9 +42,8 @@ from core import rows
 from core.money import format_money
 from customers.models import Company, PaymentTerms
 
-from .models import CompanyExposure, HoldKind, Order, OrderStatus
-
-OPEN_STATUSES = (OrderStatus.PLACED, OrderStatus.PROCESSING)
+from . import sql
+from .models import HoldKind, Order, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -66,44 +64,6 @@ def customer_history(customer_id: int, *, exclude_order_id: int | None = None) -
     return row["total"] or 0, row["recent"] or 0
 
 
-def _exposure_slots_sum(company_id: str) -> str:
-    """SQL summing the trigger-kept slots of the company ``company_id`` names (a few
-    rows, however many orders are open)."""
-    return (
-        "SELECT COALESCE(SUM(e.open_orders_total), 0) "  # noqa: S608
-        f"FROM {rows.table(CompanyExposure)} e WHERE e.company_id = {company_id}"
-    )
-
-
-@cache
-def _open_exposure_sql() -> str:
-    if connection.vendor == "postgresql":
-        return _exposure_slots_sum("%s")
-    return sqlite_exposure_sql()
-
-
-def sqlite_exposure_sql() -> str:
-    """SQL summing a company's open orders other than one, in whole cents (SQLite).
-
-    SQLite keeps decimals as floating point and would SUM them into a float with
-    binary noise (188621.1399999999999636…, which a hold reason once showed); each
-    total rounded to whole cents sums exactly."""
-    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-    return (
-        "SELECT COALESCE(SUM(CAST(ROUND(o.grand_total * 100) AS INTEGER)), 0) "  # noqa: S608
-        f"FROM {rows.table(Order)} o "
-        f"WHERE o.company_id = %s AND o.status IN ({statuses}) AND o.id <> %s"
-    )
-
-
-def open_exposure_returning_sql() -> str | None:
-    """For an order's INSERT … RETURNING: its company's committed exposure, read by the
-    same statement (PostgreSQL; None elsewhere). The new order is not in it."""
-    if connection.vendor != "postgresql":
-        return None
-    return f"({_exposure_slots_sum(f'{rows.table(Order)}.company_id')})"
-
-
 def company_open_exposure(
     company_id: int,
     *,
@@ -119,9 +79,9 @@ def company_open_exposure(
     edit, which is taken off. Elsewhere the open orders are summed.
     """
     if connection.vendor == "postgresql":
-        found = rows.fetch(_open_exposure_sql(), [company_id])
+        found = rows.fetch(sql.open_exposure_sql(), [company_id])
         return Decimal(found[0][0]) - counted_total
-    found = rows.fetch(_open_exposure_sql(), [company_id, exclude_order_id or 0])
+    found = rows.fetch(sql.open_exposure_sql(), [company_id, exclude_order_id or 0])
     return Decimal(int(found[0][0])).scaleb(-2)
 
 
@@ -156,17 +116,6 @@ def _parallel_orders() -> int:
     return max(1, int(settings.OMS_CREDIT_PARALLEL_ORDERS))
 
 
-@cache
-def _slot_sql(slots: int) -> str:
-    space = CREDIT_LOCK_SPACE
-    return (
-        f"COALESCE((SELECT s FROM generate_series(0, {slots - 1}) s "  # noqa: S608 (integers)
-        f"WHERE pg_try_advisory_xact_lock({space} + s, %s) LIMIT 1), "
-        f"(SELECT w.s FROM (SELECT floor(random() * {slots})::int AS s) w "
-        f"WHERE pg_advisory_xact_lock({space} + w.s, %s) IS NOT NULL))"
-    )
-
-
 def credit_slot_sql() -> str | None:
     """A scalar SQL expression taking one credit slot of a company (the first free one,
     else waiting for one at random) and giving its number; its parameters are
@@ -174,7 +123,7 @@ def credit_slot_sql() -> str | None:
     in its first statement, so that the exposure read by the next one is fresh."""
     if connection.vendor != "postgresql":
         return None
-    return _slot_sql(_parallel_orders())
+    return sql.credit_slot_sql(_parallel_orders(), CREDIT_LOCK_SPACE)
 
 
 def credit_slot_params(company_id: int) -> list[int]:
@@ -191,8 +140,7 @@ def lock_credit_decisions(company: Company | None) -> CreditLock:
     assert company is not None  # noqa: S101 - decides_credit
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT bool_and(pg_advisory_xact_lock(%s + s, %s) IS NOT NULL) "
-            "FROM generate_series(0, %s) s",
+            sql.LOCK_ALL_CREDIT_SLOTS,
             [CREDIT_LOCK_SPACE, _company_key(company.pk), _parallel_orders() - 1],
         )
     return CreditLock(exact=True)
@@ -247,7 +195,7 @@ def decide_holds(
     After an edit the customer is no longer new, so the first-order fraud rule no
     longer applies, and ``counted_total`` is the order's total before the edit (what
     its company's exposure still counts for it). A caller that has read the company's
-    exposure already (``open_exposure_returning_sql``) passes it, saving the query.
+    exposure already (``sql.open_exposure_returning_sql``) passes it, saving the query.
 
     ``credit``: the company's credit slots the caller holds (placement). Raises
     ``CreditDecisionContended`` when they are not enough to decide (module docstring).

@@ -7,6 +7,7 @@ writers anyway, so the next number is one past the highest taken.
 
 from django.db import connection
 
+from . import sql
 from .models import Order
 
 PREFIX = "SO-"
@@ -19,17 +20,13 @@ def next_order_number_sql() -> str | None:
     number its order without a query of its own (PostgreSQL), else None."""
     if connection.vendor != "postgresql":
         return None
-    return (
-        f"(SELECT '{PREFIX}' || CASE WHEN s.n < {10 ** (WIDTH - 1)} "  # noqa: S608 - constants
-        f"THEN lpad(s.n::text, {WIDTH}, '0') ELSE s.n::text END "
-        "FROM nextval('order_number_seq') AS s(n))"
-    )
+    return sql.order_number_sql(PREFIX, WIDTH)
 
 
 def next_order_number() -> str:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('order_number_seq')")
+            cursor.execute(sql.NEXT_ORDER_NUMBER)
             value = cursor.fetchone()[0]
     else:
         last = Order.objects.order_by("-id").values_list("number", flat=True).first()

@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -40,6 +39,7 @@ from shipping.models import ShippingMethod
 from shipping.promise import Promise, estimate_promise
 
 from . import holds as hold_rules
+from . import sql
 from .errors import DuplicateOrder, InvalidOrder, PoNumberRequired, UnknownShippingMethod
 from .models import (
     Channel,
@@ -135,22 +135,6 @@ def _validate_shape(request: OrderRequest) -> None:
         raise InvalidOrder("The order is not valid.", fields=errors)
 
 
-@cache
-def _products_by_sku_sql(count: int, credit_slot: str = "") -> str:
-    """The products by SKU; with ``credit_slot`` (an SQL expression), the same
-    statement takes a credit slot of the buyer's company first, and each row ends
-    with its number (one row of NULL product columns if no SKU matches)."""
-    products = f"{rows.table(Product)} p"
-    match = f"p.sku IN ({rows.placeholders(count)})"
-    if not credit_slot:
-        return f"SELECT {rows.columns(Product, 'p')} FROM {products} WHERE {match}"  # noqa: S608
-    return (
-        f"WITH credit AS MATERIALIZED (SELECT {credit_slot} AS slot) "  # noqa: S608
-        f"SELECT {rows.columns(Product, 'p')}, credit.slot FROM credit "
-        f"LEFT JOIN {products} ON {match}"
-    )
-
-
 def _load_products(
     request: OrderRequest, *, credit_slot: bool = False
 ) -> tuple[dict[str, Product], hold_rules.CreditLock | None]:
@@ -164,10 +148,10 @@ def _load_products(
     if slot_sql is not None and hold_rules.decides_credit(company):
         assert company is not None  # noqa: S101 - decides_credit
         params = [*hold_rules.credit_slot_params(company.pk), *skus]
-        found = rows.fetch(_products_by_sku_sql(len(skus), slot_sql), params)
+        found = rows.fetch(sql.products_by_sku_sql(len(skus), slot_sql), params)
         credit = hold_rules.CreditLock(slot=found[0][-1])
     else:
-        found = rows.fetch(_products_by_sku_sql(len(skus)), skus)
+        found = rows.fetch(sql.products_by_sku_sql(len(skus)), skus)
     products = {p.sku: p for p in (rows.instance(Product, row) for row in found) if p}
     unknown = sorted(set(skus) - products.keys())
     if unknown:
@@ -458,7 +442,7 @@ def _insert_order(order: Order) -> Decimal | None:
     if number_sql is None:
         order.number = next_order_number()
     computed = {"number": number_sql} if number_sql else None
-    exposure_sql = hold_rules.open_exposure_returning_sql() if order.company_id else None
+    exposure_sql = sql.open_exposure_returning_sql() if order.company_id else None
     returning = (exposure_sql,) if exposure_sql else ()
     if not order.external_reference:
         return _exposure(rows.insert([order], computed=computed, returning=returning))

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
 from orders.models import IdempotencyKey
+from orders.sql import idempotency_key_insert_sql
 
 MAX_KEY_LENGTH = 255
 
@@ -63,13 +64,9 @@ def store_response(
     finish; if it committed, this request becomes a duplicate and rolls back. The wait
     happens while this request holds no SKU's row, so the holder can always finish.
     """
-    table = IdempotencyKey._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} "  # noqa: S608 - table name from the model
-            "(scope, company_id, key, request_hash, response_status, response_body, order_id,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            idempotency_key_insert_sql(),
             [scope, company_id, key, fingerprint, status, body, order_id, timezone.now()],
         )
         if cursor.fetchone() is None:
