@@ -49,6 +49,7 @@ from orders.events import record_order_event
 from orders.models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
 from shipping.promise import ship_date
 
+from . import sql
 from .models import (
     FILTER_STEPS,
     FulfillmentOrder,
@@ -709,14 +710,14 @@ def backorder_run_lock() -> Iterator[bool]:
         yield True
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [BACKORDER_RUN_LOCK])
+        cursor.execute(sql.TRY_SESSION_LOCK, [BACKORDER_RUN_LOCK])
         acquired = bool(cursor.fetchone()[0])
     try:
         yield acquired
     finally:
         if acquired:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [BACKORDER_RUN_LOCK])
+                cursor.execute(sql.RELEASE_SESSION_LOCK, [BACKORDER_RUN_LOCK])
 
 
 def _backorder_queue(limit: int) -> list[int]:
