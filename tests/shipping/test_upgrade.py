@@ -156,3 +156,35 @@ def test_rows_written_before_the_move_read_through_shipping_and_back():
 
     assert labels_of_moved_content_types() == dict.fromkeys(MOVED, "shipping")
     assert ShippingMethod.objects.get(code="OLD_STD").carrier.code == "OLDPOST"
+
+
+def test_content_types_made_again_while_half_migrated_back_are_dropped_coming_forward():
+    moved_rows = ContentType.objects.filter(model__in=MOVED).order_by("model")
+    ids = dict(moved_rows.values_list("model", "pk"))
+    try:
+        # Given fulfillment migrated back alone: both apps' state hold the models, and
+        # Django's post_migrate makes fulfillment content types and permissions for them
+        half = migrate([("fulfillment", "0007_readable_labels")])
+        assert labels_of_moved_content_types() == dict.fromkeys(MOVED, "shipping")
+        made_again = half.get_model("contenttypes", "ContentType").objects.bulk_create(
+            half.get_model("contenttypes", "ContentType")(app_label="fulfillment", model=model)
+            for model in MOVED
+        )
+        half.get_model("auth", "Permission").objects.create(
+            content_type=made_again[0], codename="view_carrier", name="Can view carrier"
+        )
+
+        # When it comes forward again
+        migrate_to_latest()
+
+        # Then each model has its one content type, the one that moved
+        assert list(moved_rows.values_list("app_label", "model", "pk")) == [
+            ("shipping", model, ids[model]) for model in sorted(MOVED)
+        ]
+        assert list(
+            Permission.objects.filter(codename="view_carrier").values_list(
+                "content_type__app_label", flat=True
+            )
+        ) == ["shipping"]
+    finally:
+        migrate_to_latest()
