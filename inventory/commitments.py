@@ -23,6 +23,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from core import bench_switch
 from core import rows as sql_rows
 from core.actors import Actor
 
@@ -101,7 +102,12 @@ def commit_demand(
     """
     if not demand:
         return CommitResult(committed={}, backordered={})
-    if networks is None and connection.vendor == "postgresql" and not backorderable & demand.keys():
+    if (
+        networks is None
+        and connection.vendor == "postgresql"
+        and not backorderable & demand.keys()
+        and not bench_switch.without("one_statement_commit")
+    ):
         return _commit_all_or_nothing(demand)
     rows = networks if networks is not None else lock_network_rows(list(demand))
     shortages: list[Shortage] = []

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from core import outbox, refcache, rows
+from core import bench_switch, outbox, refcache, rows
 from core.actors import Actor
 from core.addresses import clean_postal_address
 from customers.models import Company, Customer
@@ -438,11 +438,15 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> bo
 def _insert_order(order: Order) -> Decimal | None:
     """Insert the order. On PostgreSQL the same statement takes its number and reads
     its company's exposure for the credit rule (returned; None when not read)."""
-    number_sql = next_order_number_sql()
+    number_sql = None if bench_switch.without("grouped_inserts") else next_order_number_sql()
     if number_sql is None:
         order.number = next_order_number()
     computed = {"number": number_sql} if number_sql else None
-    exposure_sql = sql.open_exposure_returning_sql() if order.company_id else None
+    exposure_sql = (
+        sql.open_exposure_returning_sql()
+        if order.company_id and not bench_switch.without("exposure_returning")
+        else None
+    )
     returning = (exposure_sql,) if exposure_sql else ()
     if not order.external_reference:
         return _exposure(rows.insert([order], computed=computed, returning=returning))
@@ -564,10 +568,17 @@ def _place_order(
             for h in placed_holds
         ],
     ]
-    placed_event = outbox.new_event("order.placed", {"order_id": order.pk, "number": order.number})
-    # One statement for all of them (they refer to the order only, not to each other).
-    rows.insert_groups(lines, placed_holds, events, [placed_event])
-    outbox.emitted(placed_event)
+    if bench_switch.without("grouped_inserts"):
+        for group in (lines, placed_holds, events):
+            rows.insert(group)
+        outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
+    else:
+        placed_event = outbox.new_event(
+            "order.placed", {"order_id": order.pk, "number": order.number}
+        )
+        # One statement for all of them (they refer to the order only, not to each other).
+        rows.insert_groups(lines, placed_holds, events, [placed_event])
+        outbox.emitted(placed_event)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     # The caller's idempotency record is a request key: it is written before any stock
     # row is locked, on every path (inventory.locks), so a request waiting for a
