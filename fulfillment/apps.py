@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class FulfillmentConfig(AppConfig):
     name = "fulfillment"
-    verbose_name = "Fulfillment and shipping"
+    verbose_name = "Fulfillment"
