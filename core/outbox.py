@@ -43,13 +43,17 @@ HANDLERS: dict[str, list[str]] = {
     # A hold stops a partner's fulfillment order, or its release lets it go on.
     "fulfillment.held": ["fulfillment.notify_partner"],
     "fulfillment.resumed": ["fulfillment.notify_partner"],
-    "shipment.created": ["oms.notify_order_event"],
-    "shipment.picked_up": [],
+    # Each shipment (a parcel, or a pickup handed over) is invoiced once.
+    "shipment.created": ["oms.notify_order_event", "billing.invoice_shipment_event"],
+    "shipment.picked_up": ["billing.invoice_shipment_event"],
     "pickup.ready": ["oms.notify_order_event"],
     "tracking.in_transit": [],
     "tracking.out_for_delivery": ["oms.notify_order_event"],
     "tracking.delivered": ["oms.notify_order_event"],
     "tracking.exception": ["oms.notify_order_event"],
+    # The PDF is rendered, stored and e-mailed apart from issuing: it never blocks it.
+    "invoice.issued": ["billing.render_invoice_pdf"],
+    "credit_note.issued": ["billing.render_credit_note_pdf"],
 }
 
 # Events one poll of the relay claims and publishes at most.

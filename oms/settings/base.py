@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "customers",
     "inventory",
     "fulfillment",
+    "billing",
     "shipping",
     "orders",
     "returns",
@@ -358,6 +359,15 @@ OMS_CARRIER_AUTH_FAILURE_RATE = os.environ.get("OMS_CARRIER_AUTH_FAILURE_RATE", 
 # "after_commit" (simple setups, the demo): each request publishes its own events once
 # it commits. The periodic sweep backs both up.
 OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
+
+# Our legal details, printed on invoices and credit notes (billing.documents) and kept
+# on each document as issued. The defaults are the demo's; set them in production.
+OMS_LEGAL_NAME = os.environ.get("OMS_LEGAL_NAME", "Demo Commerce Inc.")
+OMS_LEGAL_ADDRESS = os.environ.get(
+    "OMS_LEGAL_ADDRESS", "100 Market Street, Suite 300, San Francisco, CA 94105, US"
+)
+OMS_TAX_ID = os.environ.get("OMS_TAX_ID", "US-EIN 00-0000000")
+OMS_BANK_IBAN = os.environ.get("OMS_BANK_IBAN", "DE89 3704 0044 0532 0130 00")
 
 # --- Background work ------------------------------------------------------------
 # A notification is claimed ("sending") before it is sent. A claim older than this many

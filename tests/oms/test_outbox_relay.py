@@ -14,10 +14,11 @@ from tests.api.support import celery_publishing_to
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEAD_BROKER = "redis://127.0.0.1:6390/0"  # nothing listens there
-NOTIFY, ROUTE, PARTNER = (
+NOTIFY, ROUTE, PARTNER, INVOICE = (
     "oms.notify_order_event",
     "fulfillment.route_order_event",
     "fulfillment.notify_partner",
+    "billing.invoice_shipment_event",
 )
 # BEGIN; unpublished events SELECT ... FOR UPDATE SKIP LOCKED; stamping UPDATE; COMMIT.
 POLL_QUERIES = 4
@@ -44,7 +45,7 @@ def test_in_process_mode_requests_leave_publishing_to_the_relay(settings, broker
     settings.OMS_OUTBOX_RELAY = "process"
     with transaction.atomic():
         placed = outbox.emit("order.placed", {"order_id": 1})
-        outbox.emit("shipment.picked_up", {"order_id": 2, "shipment_id": 2})
+        outbox.emit("tracking.in_transit", {"order_id": 2, "shipment_id": 2})
 
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 2
     assert broker.take() == []
@@ -59,7 +60,7 @@ def test_in_process_mode_requests_leave_publishing_to_the_relay(settings, broker
 def test_after_commit_mode_publishes_from_the_request(settings):
     settings.OMS_OUTBOX_RELAY = "after_commit"
     with transaction.atomic():
-        outbox.emit("shipment.picked_up", {"order_id": 1, "shipment_id": 1})
+        outbox.emit("tracking.in_transit", {"order_id": 1, "shipment_id": 1})
 
     assert OutboxEvent.objects.get().published_at is not None
 
@@ -77,12 +78,12 @@ def test_after_commit_mode_sends_the_event_as_a_batch_of_one(settings, broker):
 def test_a_batch_is_published_as_one_message_per_consuming_task(broker):
     placed = unpublished("order.placed", 6)
     created = unpublished("fulfillment.created", 2)
-    picked_up = unpublished("shipment.picked_up", 1)  # nobody consumes it
+    in_transit = unpublished("tracking.in_transit", 1)  # nobody consumes it
 
     assert outbox.sweep(older_than=timedelta(0)) == 9
 
     assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, PARTNER: created}
-    events = OutboxEvent.objects.filter(pk__in=placed + created + picked_up)
+    events = OutboxEvent.objects.filter(pk__in=placed + created + in_transit)
     assert all(event.published_at is not None for event in events)
     assert {(event.attempts, event.last_error) for event in events} == {(1, "")}
 
@@ -196,7 +197,7 @@ def test_a_refused_message_leaves_only_its_events_unpublished(broker, monkeypatc
 
     assert outbox.sweep(older_than=timedelta(0)) == 2
 
-    assert by_task(broker.take()) == {NOTIFY: placed + shipped}
+    assert by_task(broker.take()) == {NOTIFY: placed + shipped, INVOICE: shipped}
     refused = OutboxEvent.objects.filter(pk__in=placed)
     assert [(event.published_at, event.attempts) for event in refused] == [(None, 1)] * 2
     assert {event.last_error for event in refused} == {f"{ROUTE}: queue full"}
