@@ -3,6 +3,11 @@
 Only Django's model state moves: the table keeps its name (``oms_notification``), its
 rows, its unique index on ``dedupe_key`` and its foreign key to the order. The content
 type follows, so permissions on it keep their ids.
+
+While only one of the two apps is migrated back, the model is in both apps' state and
+Django's post_migrate makes a second content type (and permissions) for it. The content
+type that moves is the one that has always been there; one already waiting where it
+goes is such a duplicate, dropped so that the model keeps one content type, its own.
 """
 
 import django.db.models.deletion
@@ -14,9 +19,11 @@ from django.db.migrations.state import StateApps
 def move_content_type(old: str, new: str):
     def run(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         content_type = apps.get_model("contenttypes", "ContentType")
-        content_type.objects.using(schema_editor.connection.alias).filter(
-            app_label=old, model="notification"
-        ).update(app_label=new)
+        rows = content_type.objects.using(schema_editor.connection.alias)
+        moving = rows.filter(app_label=old, model="notification")
+        if moving.exists():
+            rows.filter(app_label=new, model="notification").delete()
+            moving.update(app_label=new)
 
     return run
 
@@ -24,6 +31,10 @@ def move_content_type(old: str, new: str):
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
+        # Dropping a duplicate content type deletes its permissions and sets its admin
+        # log entries' to NULL.
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("admin", "0003_logentry_add_action_flag_choices"),
         ("oms", "0003_outbox_event_moved_to_core"),
         ("orders", "0016_shipping_method_moved"),
     ]

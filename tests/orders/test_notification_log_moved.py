@@ -14,7 +14,6 @@ from tests.factories import UserFactory
 from tests.orders.factories import OrderFactory
 
 BEFORE = [("oms", "0003_outbox_event_moved_to_core"), ("orders", "0016_shipping_method_moved")]
-AFTER = [("oms", "0004_notification_moved_to_orders"), ("orders", "0017_notification_log_moved")]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,12 +27,16 @@ def migrate(targets: list[tuple[str, str]]) -> StateApps:
     return executor.loader.project_state(targets).apps
 
 
-@pytest.fixture(autouse=True)
-def back_to_latest(transactional_db):
-    yield
+def migrate_to_latest() -> None:
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     ContentType.objects.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def back_to_latest(transactional_db):
+    yield
+    migrate_to_latest()
 
 
 def test_a_notification_written_before_the_move_is_read_through_orders_after_it():
@@ -57,7 +60,7 @@ def test_a_notification_written_before_the_move_is_read_through_orders_after_it(
     )
 
     # when
-    migrate(AFTER)
+    migrate_to_latest()
 
     # then: the same row, with its order, through orders' model
     moved = Notification.objects.select_related("order").get(dedupe_key=old.dedupe_key)
@@ -100,3 +103,55 @@ def test_the_move_runs_backwards_and_keeps_the_rows():
         "sending",
     )
     assert ContentType.objects.get(pk=content_type.pk).app_label == "oms"
+
+
+def half_migrated_back_with_a_duplicate_content_type() -> int:
+    """Migrate oms alone back before the move: the model is in both apps' state, and
+    Django's post_migrate makes an oms content type and permission for it again (made
+    here as it would). Returns the id of the content type that moved."""
+    moved = ContentType.objects.get(app_label="orders", model="notification")
+    half = migrate([("oms", "0003_outbox_event_moved_to_core")])
+    assert ContentType.objects.get(model="notification").pk == moved.pk
+    content_types = half.get_model("contenttypes", "ContentType")
+    made_again = content_types.objects.create(app_label="oms", model="notification")
+    half.get_model("auth", "Permission").objects.create(
+        content_type=made_again, codename="view_notification", name="Can view notification"
+    )
+    return moved.pk
+
+
+def notification_content_types() -> list[tuple[str, int]]:
+    rows = ContentType.objects.filter(model="notification").order_by("app_label")
+    return list(rows.values_list("app_label", "pk"))
+
+
+def test_a_content_type_made_again_while_half_migrated_back_is_dropped_coming_forward():
+    # given
+    moved = half_migrated_back_with_a_duplicate_content_type()
+
+    # when
+    migrate_to_latest()
+
+    # then: one content type, the one that moved, and its permission alone
+    assert notification_content_types() == [("orders", moved)]
+    assert list(
+        Permission.objects.filter(codename="view_notification").values_list(
+            "content_type_id", flat=True
+        )
+    ) == [moved]
+
+
+def test_a_content_type_made_again_while_half_migrated_back_is_dropped_going_back():
+    # given
+    moved = half_migrated_back_with_a_duplicate_content_type()
+
+    # when: orders goes back before the move too
+    migrate(BEFORE)
+
+    # then: the content type that moved goes back, in place of the one made again
+    assert notification_content_types() == [("oms", moved)]
+    assert list(
+        Permission.objects.filter(codename="view_notification").values_list(
+            "content_type_id", flat=True
+        )
+    ) == [moved]
