@@ -211,3 +211,42 @@ def test_the_wiring_may_listen_to_django_signals():
 
     # then
     assert check.kept
+
+
+def test_the_layers_contract_lists_every_package_and_no_exception():
+    # given
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["id"] == "layers")
+
+    # then: the wiring on top, the ground at the bottom, every app in between, no ignores
+    assert layers["layers"][0] == "oms"
+    assert layers["layers"][-1] == "core"
+    assert set(layers["layers"]) == set(ROOT_PACKAGES)
+    assert "ignore_imports" not in layers
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        # the cycles the layers replaced
+        ("orders/placement.py", "fulfillment.models"),
+        ("orders/changes.py", "fulfillment.holds"),
+        ("orders/api/views.py", "fulfillment.rerouting"),
+        ("orders/placement.py", "oms.roles"),
+        ("customers/models.py", "orders.models"),
+        ("shipping/promise.py", "orders.models"),
+        ("fulfillment/routing.py", "billing.models"),
+        ("core/outbox.py", "orders.models"),
+    ],
+)
+def test_each_upward_import_breaks_the_layers(tree, importer, imported):
+    # given
+    append(tree / importer, f"\nimport {imported}  # noqa\n")
+    lower, higher = importer.split("/")[0], imported.split(".")[0]
+
+    # when
+    result = lint_imports(tree)
+
+    # then
+    assert result.returncode == 1
+    assert f"{lower} is not allowed to import {higher}" in result.stdout
