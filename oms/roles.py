@@ -97,6 +97,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.release_credit_hold",
         "orders.release_payment_hold",
         "inventory.view_product",
+        # Invoices and credit notes, read-only: services issue them.
+        "billing.view_invoice",
+        "billing.view_invoiceline",
+        "billing.view_creditnote",
+        "billing.view_creditnoteline",
+        "billing.view_paymenttermsrule",
     ],
     # Fraud review: reads what an order and its customer look like, releases fraud holds
     # (or cancels through a manager). Kept apart from the agents who take the calls.
@@ -122,7 +128,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "manager": [],
 }
 
-DOMAIN_APPS = ("customers", "inventory", "shipping", "orders", "fulfillment", "returns")
+DOMAIN_APPS = (
+    "customers",
+    "inventory",
+    "shipping",
+    "orders",
+    "fulfillment",
+    "billing",
+    "returns",
+)
 
 
 def _permissions(names: list[str]) -> list[Permission]:
