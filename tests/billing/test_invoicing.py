@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 
 from billing.invoicing import invoice_shipment
 from billing.models import Invoice, InvoiceStatus, PaymentMethod, PaymentTermsRule
@@ -113,3 +114,21 @@ def test_a_failure_leaves_no_invoice_no_number_and_no_event(three_lines, monkeyp
     assert not Invoice.objects.exists()
     assert not OutboxEvent.objects.filter(topic="invoice.issued").exists()
     assert not OrderEvent.objects.filter(order=order, message__startswith="Invoice").exists()
+
+
+def test_shipping_issues_the_invoice_stores_its_pdf_and_e_mails_it_through_the_outbox(
+    three_lines, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    _, (order, fo) = three_lines
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = ship(fo)
+
+    invoice = Invoice.objects.get(shipment=shipment)
+    assert invoice.grand_total == order.grand_total
+    assert invoice.pdf
+    invoice_mail = [m for m in mail.outbox if invoice.number in m.subject]
+    assert len(invoice_mail) == 1
+    assert OutboxEvent.objects.get(topic="invoice.issued").published_at is not None
