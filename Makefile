@@ -58,7 +58,6 @@ clean:
 
 # Order-intake benchmark (OMS, the peer, the SQL limit): writes docs/benchmarks.md.
 # BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"); see bench/run.sh for the rest.
-# BENCH_AB=STEP make bench: the A/B of one hot-path step at 16 clients instead.
 .PHONY: bench
 bench: install
-	BENCH_COMMAND="$${BENCH_AB:+BENCH_AB=$$BENCH_AB }make bench" bash bench/run.sh
+	BENCH_COMMAND="make bench" bash bench/run.sh

@@ -16,8 +16,6 @@ and runs the peers at the same client counts:
                         server's and database's CPU time per order
     cpuwatch            the peer's CPU time while its load generator runs
     meta / report       docs/benchmarks.md from the results of one run
-    abreport            the A/B of one hot-path step (``bench/run.sh --ab STEP``): a row
-                        of the "A/B of the hot-path steps" section of that file
 
 Only the standard library is used on the client side (``http.client``), so that the
 load generator adds as little CPU as possible on the machine it shares with the server.
@@ -51,13 +49,10 @@ LINES_PER_ORDER = 3
 QUERY_LINE_COUNTS = (1, 3, 20)
 WARMUP_CLIENTS = 8
 NOTES_MARKER = "<!-- Notes below this line are kept when the benchmark rewrites this file. -->"
-AB_BEGIN = (
-    "<!-- A/B of the hot-path steps: written by bench/run.sh --ab STEP, kept by make bench. -->"
-)
+# The A/B of the hot-path steps (measured once, by the commits it names) between these
+# markers is kept too, before the notes.
+AB_BEGIN = "<!-- A/B of the hot-path steps:"
 AB_END = "<!-- End of the A/B of the hot-path steps. -->"
-AB_ROWS = "<!-- A/B rows -->"
-# A step stays only where it earns this much throughput at 16 clients.
-AB_KEEP_GAIN = 0.10
 
 SHIP_TO = {
     "name": "Receiving dock",
@@ -241,14 +236,6 @@ def _statement_kind(sql: str) -> str:
     """'INSERT orders_order' style label for one captured statement."""
     words = sql.split()
     verb = words[0].upper() if words else "?"
-    if verb == "WITH":
-        # Several rows inserted by one statement: name every table it writes.
-        tables = re.findall(r'\bINSERT\s+INTO\s+"?(\w+)', sql, re.IGNORECASE)
-        if tables:
-            return "INSERT " + " + ".join(tables) + " (one statement)"
-        updated = re.findall(r'\bUPDATE\s+"?(\w+)', sql, re.IGNORECASE)
-        if updated and "FOR NO KEY UPDATE" in sql.upper():
-            return f"SELECT … FOR NO KEY UPDATE + UPDATE {updated[0]} (one statement)"
     table = ""
     pattern = {
         "SELECT": r'\bFROM\s+"?(\w+)',
@@ -963,6 +950,14 @@ rate): {cold} queries for 3 lines. The statements of a 3-line order:
 """
 
 
+def _ab_block(text: str) -> str:
+    """The A/B section of ``text`` (its markers included), or empty."""
+    if AB_BEGIN not in text or AB_END not in text:
+        return ""
+    start = text.index(AB_BEGIN)
+    return text[start : text.index(AB_END, start) + len(AB_END)]
+
+
 def report(args: argparse.Namespace) -> None:
     results = Path(args.results)
     meta = json.loads((results / "meta.json").read_text())
@@ -1012,165 +1007,6 @@ def report(args: argparse.Namespace) -> None:
     print(f"wrote {doc}")
 
 
-AB_SECTION = """\
-{begin}
-## A/B of the hot-path steps
-
-Each of the last three steps of the order path was measured against its plain
-alternative in one run of `bash bench/run.sh --ab STEP` (`BENCH_AB=STEP make bench`):
-one prepared database, then OMS at {clients} clients with the step (A) and without it
-(B, the benchmark-only switch `OMS_BENCH_WITHOUT=STEP`), back to back in alternating
-rounds (A B, then B A), then the peer and the SQL limit at the same client count. A
-step stays only where it earns at least {gain:.0f} % throughput (A ÷ B ≥ {keep:.2f}).
-
-- `grouped_inserts`: the order `INSERT` takes its number from the sequence, and the
-  lines, holds, events and outbox row go in as one `WITH` statement (B: a `SELECT
-  nextval` first, then one `INSERT` per table through `core.rows`).
-- `exposure_returning`: the order `INSERT` also returns the company's credit exposure
-  (B: a `SELECT` of its own).
-- `one_statement_commit`: network demand is locked, checked and committed in one
-  statement (B: lock, check in Python, then update: two statements).
-
-{header}
-{rows_marker}
-{rows}
-{end}"""
-
-
-AB_COLUMNS = (
-    ("step", "---"),
-    ("run", "---"),
-    ("orders/s A (rounds)", "---:"),
-    ("orders/s B (rounds)", "---:"),
-    ("A ÷ B", "---:"),
-    ("CPU-ms per order A / B", "---:"),
-    ("p99 A / B", "---:"),
-    ("queries per order A / B", "---:"),
-    ("peer orders/s", "---:"),
-    ("A ÷ peer / B ÷ peer", "---:"),
-    ("SQL limit tps", "---:"),
-    ("load avg at start / after", "---:"),
-    ("A ÷ B ≥ {keep:.2f}", "---"),
-)
-
-
-def _ab_block(text: str) -> str:
-    """The A/B section of ``text`` (markers included), or empty."""
-    if AB_BEGIN not in text or AB_END not in text:
-        return ""
-    start = text.index(AB_BEGIN)
-    return text[start : text.index(AB_END, start) + len(AB_END)]
-
-
-def _ab_side(results: Path, clients: int, side: str) -> dict[str, Any] | None:
-    """Orders, seconds, rate, p99 and CPU per order of one side over its rounds."""
-    runs = [
-        json.loads(path.read_text())
-        for path in sorted(results.glob(f"oms-{clients}-{side}-*.json"))
-    ]
-    runs = [run for run in runs if run["orders"]]
-    if not runs:
-        return None
-    orders = sum(run["orders"] for run in runs)
-    seconds = sum(run["seconds"] for run in runs)
-    cpu = [run["cpu_ms_per_order"] for run in runs if "cpu_ms_per_order" in run]
-    weights = [run["orders"] for run in runs if "cpu_ms_per_order" in run]
-    per_order = (
-        sum((c["server"] + c["database"]) * w for c, w in zip(cpu, weights, strict=True))
-        / sum(weights)
-        if cpu
-        else None
-    )
-    return {
-        "orders_per_s": orders / seconds,
-        "rounds": [run["orders_per_s"] for run in runs],
-        "p99_ms": max(run["p99_ms"] for run in runs),
-        "cpu_ms_per_order": per_order,
-        "errors": sum(sum(run["errors"].values()) for run in runs),
-        "load_after": runs[-1].get("load_after"),
-    }
-
-
-def abreport(args: argparse.Namespace) -> None:
-    """Add the row of one A/B run to the A/B section of the report."""
-    results = Path(args.results)
-    meta = json.loads((results / "meta.json").read_text())
-    clients = meta["clients"][-1]
-    a = _ab_side(results, clients, "a")
-    b = _ab_side(results, clients, "b")
-    peer = parse_peer(_read(results / f"peer-{clients}.txt"))
-    sql = parse_sql_limit(_read(results / f"sql-{clients}.txt"))
-    counts = {}
-    for side in ("a", "b"):
-        path = results / f"queries-{side}.json"
-        counts[side] = json.loads(path.read_text())["warm"] if path.exists() else None
-    rate_a = a["orders_per_s"] if a else None
-    rate_b = b["orders_per_s"] if b else None
-    gain = rate_a / rate_b - 1 if rate_a and rate_b else None
-
-    def rounds(side: dict[str, Any] | None) -> str:
-        if not side:
-            return "failed"
-        shown = f"**{side['orders_per_s']:.1f}** ({', '.join(f'{r:.1f}' for r in side['rounds'])})"
-        return shown + (f", {side['errors']} errors" if side["errors"] else "")
-
-    def cpu(side: dict[str, Any] | None) -> str:
-        value = side and side["cpu_ms_per_order"]
-        return "–" if not value else f"{value:.1f}"
-
-    def queries(side: str) -> str:
-        found = counts[side]
-        return "–" if not found else str(found.get("3", max(found.values())))
-
-    peer_rate = peer["orders_per_s"] if peer else None
-    row = (
-        f"| `{args.step}` | {meta['date']}, `{meta['commit']}`, {meta['seconds']} s × "
-        f"{len(a['rounds']) if a else 0} per side | {rounds(a)} | {rounds(b)} "
-        f"| **{'–' if gain is None else f'{1 + gain:.3f}'}** "
-        f"({'–' if gain is None else f'{100 * gain:+.1f} %'}) "
-        f"| {cpu(a)} / {cpu(b)} "
-        f"| {_ms(a and a['p99_ms'])} / {_ms(b and b['p99_ms'])} "
-        f"| {queries('a')} / {queries('b')} "
-        f"| {_rate(peer_rate)} | {_ratio(rate_a, peer_rate)} / {_ratio(rate_b, peer_rate)} "
-        f"| {_rate(sql and sql['tps'])} "
-        f"| {meta['load_before'].split(' / ')[0]} / {(b or a or {}).get('load_after', '–')} "
-        f"| {'–' if gain is None else _yes(gain >= AB_KEEP_GAIN)} |"
-    )
-    doc = Path(args.doc)
-    text = doc.read_text() if doc.exists() else ""
-    block = _ab_block(text)
-    # Earlier runs stay: on a shared machine one run is one sample.
-    kept = [
-        line
-        for line in (block.split(AB_ROWS, 1)[1].split(AB_END, 1)[0] if block else "").splitlines()
-        if line.startswith("| `")
-    ]
-    section = AB_SECTION.format(
-        begin=AB_BEGIN,
-        end=AB_END,
-        clients=clients,
-        gain=100 * AB_KEEP_GAIN,
-        keep=1 + AB_KEEP_GAIN,
-        header="\n".join(
-            "| " + " | ".join(column[i] for column in AB_COLUMNS) + " |" for i in (0, 1)
-        ).format(keep=1 + AB_KEEP_GAIN),
-        rows_marker=AB_ROWS,
-        rows="\n".join([*kept, row]),
-    )
-    if block:
-        text = text.replace(block, section)
-    elif "\n## Notes\n" in text:
-        text = text.replace("\n## Notes\n", f"\n{section}\n\n## Notes\n", 1)
-    else:
-        text += f"\n{section}\n"
-    doc.write_text(text)
-    print(
-        f"A/B {args.step} at {clients} clients: A {_rate(rate_a)} orders/s, "
-        f"B {_rate(rate_b)} orders/s, A ÷ B {'–' if gain is None else f'{1 + gain:.3f}'}; "
-        f"wrote {doc}"
-    )
-
-
 def meta(args: argparse.Namespace) -> None:
     """What the report says about the run: when, where, what."""
     import subprocess
@@ -1213,14 +1049,6 @@ def _inprocess_parser(sub: Any) -> None:
     p.add_argument("--orders", type=int, default=1000)
     p.add_argument("--warmup", type=int, default=50)
     p.set_defaults(func=inprocess)
-
-
-def _abreport_parser(sub: Any) -> None:
-    p = sub.add_parser("abreport")
-    p.add_argument("--results", required=True)
-    p.add_argument("--step", required=True)
-    p.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))
-    p.set_defaults(func=abreport)
 
 
 def main() -> None:
@@ -1270,7 +1098,6 @@ def main() -> None:
     p.add_argument("--peer-note", default="")
     p.add_argument("--sql-note", default="")
     p.set_defaults(func=meta)
-    _abreport_parser(sub)
     p = sub.add_parser("report")
     p.add_argument("--results", required=True)
     p.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))

@@ -3,14 +3,6 @@
 # client counts; writes docs/benchmarks.md. Everything runs on 127.0.0.1.
 #
 #   bash bench/run.sh [SECONDS [CLIENTS...]]      e.g. bash bench/run.sh 20 1 4 16
-#   bash bench/run.sh --ab STEP [SECONDS [CLIENTS]]   (or BENCH_AB=STEP make bench)
-#
-# --ab STEP: the A/B of one hot-path step (grouped_inserts, exposure_returning,
-# one_statement_commit). On one prepared database, OMS at 16 clients (default) with the
-# step (A) and without it (B: OMS_BENCH_WITHOUT=STEP, a benchmark-only switch, see
-# core/bench_switch.py), BENCH_AB_ROUNDS (2) rounds per side, alternating A B, B A, 15 s
-# each (default); then the peer and the SQL limit at the same client count. Adds a row
-# to "A/B of the hot-path steps" in docs/benchmarks.md and changes nothing else there.
 #
 # Settings (environment): BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"), BENCH_WARMUP (3),
 # BENCH_DATABASE_URL (dropped and recreated; its name must contain "bench"),
@@ -23,32 +15,11 @@ cd "$root"
 BIN=${VENV:-.venv}/bin
 PY=$BIN/python
 
-ab_step=${BENCH_AB:-}
-if [ "${1:-}" = --ab ]; then
-  ab_step=${2:?"--ab needs a step"}
-  shift 2
-fi
-if [ -n "$ab_step" ]; then
-  case "$ab_step" in
-  grouped_inserts | exposure_returning | one_statement_commit) ;;
-  *)
-    echo "unknown step $ab_step: grouped_inserts, exposure_returning or one_statement_commit" >&2
-    exit 2
-    ;;
-  esac
-  seconds=${1:-${BENCH_SECONDS:-15}}
-  clients=${2:-${BENCH_AB_CLIENTS:-16}}
-  rounds=${BENCH_AB_ROUNDS:-2}
-else
-  seconds=${1:-${BENCH_SECONDS:-20}}
-  if [ $# -gt 1 ]; then shift; clients="$*"; else clients=${BENCH_CLIENTS:-"1 4 16"}; fi
-fi
+seconds=${1:-${BENCH_SECONDS:-20}}
+if [ $# -gt 1 ]; then shift; clients="$*"; else clients=${BENCH_CLIENTS:-"1 4 16"}; fi
 warmup=${BENCH_WARMUP:-3}
 peer_dir=${OMS_BENCH_PEER_DIR:-$root/../shared/bench-peer}
 command_line=${BENCH_COMMAND:-bash bench/run.sh}
-if [ -n "$ab_step" ] && [ -z "${BENCH_COMMAND:-}" ]; then command_line="$command_line --ab $ab_step"; fi
-# The A/B switch is set only for the B side of an A/B run.
-unset OMS_BENCH_WITHOUT
 
 # Production settings from the environment, as the README describes them; only what a
 # loopback benchmark needs is relaxed (no TLS in front of gunicorn).
@@ -106,7 +77,7 @@ trap 'exit 130' INT TERM
 # The peers configure themselves; none of the settings above may leak into them.
 oms_vars=(DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL SECRET_KEY ALLOWED_HOSTS DEBUG
   SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL OMS_OUTBOX_RELAY
-  OMS_API_THROTTLE_RATE OMS_BENCH_WITHOUT)
+  OMS_API_THROTTLE_RATE)
 peer() { env "${oms_vars[@]/#/--unset=}" bash "$@"; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -189,42 +160,17 @@ echo "== setup: database, migrations, seed (DJANGO_SETTINGS_MODULE=$DJANGO_SETTI
   --seconds "$seconds" --warmup "$warmup" --clients "$clients" \
   --peer-note "$peer_note" --sql-note "$sql_note"
 
-# One OMS measurement at $1 clients into $2 (OMS as set up now).
-measure_oms() {
-  start_oms
-  "$PY" bench/intake.py load --state "$work/state.json" --port "$port" --clients "$1" \
-    --seconds "$seconds" --warmup "$warmup" --server-pid "$gpid" ${rpid:+--relay-pid "$rpid"} \
-    --out "$2" ||
-    echo "OMS load run failed" >&2
-  stop_oms
-}
-
-if [ -n "$ab_step" ]; then
-  echo "== SQL queries per order (in process), with $ab_step (A) and without it (B)"
-  "$PY" bench/intake.py queries --state "$work/state.json" --out "$work/queries-a.json"
-  OMS_BENCH_WITHOUT=$ab_step "$PY" bench/intake.py queries --state "$work/state.json" \
-    --out "$work/queries-b.json"
-else
-  echo "== SQL queries per order (in process)"
-  "$PY" bench/intake.py queries --state "$work/state.json" --out "$work/queries.json"
-fi
+echo "== SQL queries per order (in process)"
+"$PY" bench/intake.py queries --state "$work/state.json" --out "$work/queries.json"
 
 for c in $clients; do
-  if [ -n "$ab_step" ]; then
-    for round in $(seq "$rounds"); do
-      # A B, then B A: a drift of the machine's speed during the run weighs on both.
-      if [ $((round % 2)) = 1 ]; then sides="a b"; else sides="b a"; fi
-      for side in $sides; do
-        echo "== A/B $ab_step, round $round, side $side: $c client(s), ${seconds}s"
-        if [ "$side" = b ]; then export OMS_BENCH_WITHOUT=$ab_step; fi
-        measure_oms "$c" "$work/oms-$c-$side-$round.json"
-        unset OMS_BENCH_WITHOUT
-      done
-    done
-  else
-    echo "== $c client(s), ${seconds}s each"
-    measure_oms "$c" "$work/oms-$c.json"
-  fi
+  echo "== $c client(s), ${seconds}s each"
+  start_oms
+  "$PY" bench/intake.py load --state "$work/state.json" --port "$port" --clients "$c" \
+    --seconds "$seconds" --warmup "$warmup" --server-pid "$gpid" ${rpid:+--relay-pid "$rpid"} \
+    --out "$work/oms-$c.json" ||
+    echo "OMS load run failed" >&2
+  stop_oms
   if [ -z "$peer_note" ]; then
     # CPU per order of the peer too (its server and database, while its load runs): a
     # comparison that noise from other work on the machine hardly moves.
@@ -266,8 +212,4 @@ if [ -n "$server_log" ]; then
   echo "== gunicorn log (last lines)"
   tail -n 20 <<<"$server_log"
 fi
-if [ -n "$ab_step" ]; then
-  "$PY" bench/intake.py abreport --results "$work" --step "$ab_step"
-else
-  "$PY" bench/intake.py report --results "$work"
-fi
+"$PY" bench/intake.py report --results "$work"

@@ -8,8 +8,8 @@ Each company on credit terms therefore has ``OMS_CREDIT_PARALLEL_ORDERS`` (K)
 transaction-level advisory locks, its credit slots:
 
 * Placement first tries the fast way: its products statement, the first statement of
-  its transaction, takes one free slot (or waits for one), and the order's INSERT, the
-  next statement, reads the exposure afresh. An order is decided on the spot when it
+  its transaction, takes one free slot (or waits for one), and the hold rules, after
+  the order's INSERT, read the exposure afresh. An order is decided on the spot when it
   crosses the limit on committed orders alone (held: the orders in flight only add),
   or when it is small and far from the limit: its total is at most
   ``headroom / (K - 1)`` and exposure + total + headroom stays within the limit, where
@@ -22,8 +22,8 @@ transaction-level advisory locks, its credit slots:
   exposure it reads is exact. Edits and draft submissions take all K slots too.
 
 Companies far from their limit never wait for each other (up to K orders at once) and
-run no extra statement; only orders near the limit, or large against it, are decided
-one at a time. Prepaid companies have no credit rule and take no lock. The slots sit
+run no extra statement for the slots; only orders near the limit, or large against it,
+are decided one at a time. Prepaid companies have no credit rule and take no lock. The slots sit
 in the global lock order (``inventory.locks``) right after the order row: placement
 takes them before it writes anything, an edit right after locking its order. SQLite
 (the demo) serialises writers and takes no lock.
@@ -187,26 +187,20 @@ def decide_holds(
     *,
     after_edit: bool = False,
     counted_total: Decimal = Decimal("0"),
-    company_exposure: Decimal | None = None,
     credit: CreditLock | None = None,
 ) -> list[HoldDecision]:
     """The holds ``order`` needs, with their inputs read here (one query).
 
     After an edit the customer is no longer new, so the first-order fraud rule no
     longer applies, and ``counted_total`` is the order's total before the edit (what
-    its company's exposure still counts for it). A caller that has read the company's
-    exposure already (``sql.open_exposure_returning_sql``) passes it, saving the query.
+    its company's exposure still counts for it).
 
     ``credit``: the company's credit slots the caller holds (placement). Raises
     ``CreditDecisionContended`` when they are not enough to decide (module docstring).
     Other callers take all of them first (``lock_credit_decisions``)."""
     if order.company_id:
-        exposure = (
-            company_exposure - counted_total
-            if company_exposure is not None
-            else company_open_exposure(
-                order.company_id, exclude_order_id=order.pk, counted_total=counted_total
-            )
+        exposure = company_open_exposure(
+            order.company_id, exclude_order_id=order.pk, counted_total=counted_total
         )
         if credit is not None and not _decided_alone(order, exposure, credit):
             raise CreditDecisionContended(order.company_id)

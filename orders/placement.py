@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from core import bench_switch, outbox, refcache, rows
+from core import outbox, refcache, rows
 from core.actors import Actor
 from core.addresses import clean_postal_address
 from customers.models import Company, Customer
@@ -51,7 +51,7 @@ from .models import (
     OrderStatus,
     TaxRate,
 )
-from .numbering import next_order_number, next_order_number_sql
+from .numbering import next_order_number
 from .pricing import apply_totals, contract_prices, money, tax_rate_for, unit_price_for
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def _load_products(
 ) -> tuple[dict[str, Product], hold_rules.CreditLock | None]:
     """The request's products by SKU, in one statement. ``credit_slot``: that statement
     also takes one of the credit slots of the buyer's company (``orders.holds``), whose
-    exposure the next statement, the order's INSERT, reads afresh."""
+    exposure the hold rules then read afresh."""
     skus = sorted({line.sku.strip().upper() for line in request.lines})
     company = request.customer.company
     slot_sql = hold_rules.credit_slot_sql() if credit_slot else None
@@ -435,38 +435,23 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> bo
     return True
 
 
-def _insert_order(order: Order) -> Decimal | None:
-    """Insert the order. On PostgreSQL the same statement takes its number and reads
-    its company's exposure for the credit rule (returned; None when not read)."""
-    number_sql = None if bench_switch.without("grouped_inserts") else next_order_number_sql()
-    if number_sql is None:
-        order.number = next_order_number()
-    computed = {"number": number_sql} if number_sql else None
-    exposure_sql = (
-        sql.open_exposure_returning_sql()
-        if order.company_id and not bench_switch.without("exposure_returning")
-        else None
-    )
-    returning = (exposure_sql,) if exposure_sql else ()
+def _insert_order(order: Order) -> None:
+    """Number the order (``order_number_seq``) and insert it."""
+    order.number = next_order_number()
     if not order.external_reference:
-        return _exposure(rows.insert([order], computed=computed, returning=returning))
+        rows.insert([order])
+        return
     # Imports and marketplaces may send the same order twice: the unique constraint
     # decides, inside a savepoint so the refusal is a clean 409, not a broken transaction.
     try:
         with transaction.atomic():
-            returned = rows.insert([order], computed=computed, returning=returning)
+            rows.insert([order])
     except IntegrityError as exc:
         raise DuplicateOrder(
             f"Order {order.external_reference} from {order.get_channel_display()} "
             "was already imported.",
             external_reference=order.external_reference,
         ) from exc
-    return _exposure(returned)
-
-
-def _exposure(returned: list[tuple[Any, ...]]) -> Decimal | None:
-    extra = returned[0]
-    return Decimal(extra[0]) if extra else None
 
 
 def place_order(
@@ -518,11 +503,10 @@ def _place_order(
     order, lines, products, slot = _build_order(request, credit_slot=not exact_credit)
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date
-    exposure = _insert_order(order)
+    _insert_order(order)
 
     decisions = hold_rules.decide_holds(
         order,
-        company_exposure=exposure,
         credit=credit or slot or hold_rules.CreditLock(exact=connection.vendor != "postgresql"),
     )
 
@@ -568,17 +552,10 @@ def _place_order(
             for h in placed_holds
         ],
     ]
-    if bench_switch.without("grouped_inserts"):
-        for group in (lines, placed_holds, events):
-            rows.insert(group)
-        outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
-    else:
-        placed_event = outbox.new_event(
-            "order.placed", {"order_id": order.pk, "number": order.number}
-        )
-        # One statement for all of them (they refer to the order only, not to each other).
-        rows.insert_groups(lines, placed_holds, events, [placed_event])
-        outbox.emitted(placed_event)
+    # One statement per table, whatever the number of rows (core.rows).
+    for group in (lines, placed_holds, events):
+        rows.insert(group)
+    outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     # The caller's idempotency record is a request key: it is written before any stock
     # row is locked, on every path (inventory.locks), so a request waiting for a

@@ -157,14 +157,6 @@ def open_exposure_sql() -> str:
     return sqlite_exposure_sql()
 
 
-def open_exposure_returning_sql() -> str | None:
-    """For an order's INSERT … RETURNING: its company's committed exposure, read by the
-    same statement (PostgreSQL; None elsewhere). The new order is not in it."""
-    if connection.vendor != "postgresql":
-        return None
-    return f"({exposure_slots_sum_sql(f'{rows.table(Order)}.company_id')})"
-
-
 @cache
 def credit_slot_sql(slots: int, space: int) -> str:
     """A scalar expression taking one of ``slots`` transaction advisory locks
@@ -202,19 +194,8 @@ def products_by_sku_sql(count: int, credit_slot: str = "") -> str:
     )
 
 
-ORDER_NUMBER_SEQUENCE = "order_number_seq"
-
-NEXT_ORDER_NUMBER = f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}')"
-
-
-def order_number_sql(prefix: str, width: int) -> str:
-    """A scalar expression taking the next order number from the sequence: ``prefix``
-    and the number, zero-padded to ``width`` digits (PostgreSQL)."""
-    return (
-        f"(SELECT '{prefix}' || CASE WHEN s.n < {10 ** (width - 1)} "  # noqa: S608 - constants
-        f"THEN lpad(s.n::text, {width}, '0') ELSE s.n::text END "
-        f"FROM nextval('{ORDER_NUMBER_SEQUENCE}') AS s(n))"
-    )
+# The next order number (``orders.numbering`` formats it).
+NEXT_ORDER_NUMBER = "SELECT nextval('order_number_seq')"
 
 
 @cache
