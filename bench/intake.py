@@ -236,6 +236,14 @@ def _statement_kind(sql: str) -> str:
     """'INSERT orders_order' style label for one captured statement."""
     words = sql.split()
     verb = words[0].upper() if words else "?"
+    if verb == "WITH":
+        # Several rows inserted by one statement: name every table it writes.
+        tables = re.findall(r'\bINSERT\s+INTO\s+"?(\w+)', sql, re.IGNORECASE)
+        if tables:
+            return "INSERT " + " + ".join(tables) + " (one statement)"
+        updated = re.findall(r'\bUPDATE\s+"?(\w+)', sql, re.IGNORECASE)
+        if updated and "FOR NO KEY UPDATE" in sql.upper():
+            return f"SELECT … FOR NO KEY UPDATE + UPDATE {updated[0]} (one statement)"
     table = ""
     pattern = {
         "SELECT": r'\bFROM\s+"?(\w+)',

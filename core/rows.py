@@ -8,7 +8,7 @@ model instances through ``Model.from_db``, exactly as the ORM would build them.
 Use these only on hot paths; everything else stays on the ORM.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
@@ -120,31 +120,45 @@ def _takes_plain_values(field: Any) -> bool:
 @dataclass(frozen=True)
 class _InsertPlan:
     model: type[Model]
-    fields: tuple[Any, ...]  # every concrete field but an auto primary key
+    fields: tuple[Any, ...]  # the fields that take a parameter
     plain: tuple[bool, ...]
     head: str  # INSERT INTO table (columns)
-    values: str  # one row of VALUES
-    returning: str  # RETURNING the primary key
+    values: str  # one row of VALUES: placeholders, and the computed expressions
+    returned: tuple[str, ...]  # attnames set from RETURNING: the primary key first
+    returning: str
     unnest: str
 
 
 @cache
-def _insert_plan(model: type[Model]) -> _InsertPlan:
-    """How to insert ``model`` rows: every concrete field but an auto primary key."""
+def _insert_plan(model: type[Model], computed: tuple[tuple[str, str], ...] = ()) -> _InsertPlan:
+    """How to insert ``model`` rows: every concrete field but an auto primary key.
+    ``computed`` maps attnames to SQL expressions that the database evaluates
+    instead of taking a value (their results come back through RETURNING)."""
     meta = model._meta
     pk = meta.pk
-    fields = tuple(
+    expressions = dict(computed)
+    columns = tuple(
         f for f in meta.concrete_fields if not (f is pk and getattr(f, "db_returning", False))
     )
+    for attname in expressions:
+        field = next((f for f in columns if f.attname == attname), None)
+        if field is None or not _takes_plain_values(field):
+            raise ValueError(f"{model.__name__}.{attname} cannot be computed by the database")
+    fields = tuple(f for f in columns if f.attname not in expressions)
+    plain = tuple(_takes_plain_values(f) for f in fields)
     quote = connection.ops.quote_name
+    head = f"INSERT INTO {table(model)} ({', '.join(quote(f.column) for f in columns)}) "
+    values = "(" + ", ".join(expressions.get(f.attname, "%s") for f in columns) + ")"
+    returned_fields = [pk, *(f for f in columns if f.attname in expressions)]
     arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
     return _InsertPlan(
         model=model,
         fields=fields,
-        plain=tuple(_takes_plain_values(f) for f in fields),
-        head=f"INSERT INTO {table(model)} ({', '.join(quote(f.column) for f in fields)}) ",
-        values="(" + ", ".join(["%s"] * len(fields)) + ")",
-        returning=f" RETURNING {quote(pk.column)}",
+        plain=plain,
+        head=head,
+        values=values,
+        returned=tuple(f.attname for f in returned_fields),
+        returning=" RETURNING " + ", ".join(quote(f.column) for f in returned_fields),
         unnest=f"SELECT * FROM unnest({arrays})",  # noqa: S608 - types from model metadata
     )
 
@@ -166,18 +180,34 @@ def _row(plan: _InsertPlan, obj: Model, db: Any) -> list[Any]:
     return values
 
 
-def insert(objs: Sequence[Model]) -> None:
+def _saved(
+    plan: _InsertPlan, objs: Sequence[Model], returned: Sequence[Sequence[Any]], db: Any
+) -> None:
+    if len(returned) != len(objs):
+        raise RuntimeError(f"{len(objs)} rows inserted, {len(returned)} returned")
+    names = plan.returned
+    for obj, values in zip(objs, returned, strict=True):
+        for name, value in zip(names, values, strict=True):
+            setattr(obj, name, value)
+        obj._state.adding = False
+        obj._state.db = db.alias
+
+
+def insert(objs: Sequence[Model], *, computed: Mapping[str, str] | None = None) -> None:
     """Insert new instances of one model in one statement and set their primary keys,
     as ``bulk_create`` does (no signals, no ``save()``); field ``pre_save`` hooks
     (``auto_now_add``) still run. The SQL is written once per process; on PostgreSQL
     several rows travel as one array per column (``unnest``), so one prepared
-    statement serves every row count."""
+    statement serves every row count.
+
+    ``computed`` (attname → SQL expression, for text and integer fields) lets the
+    database fill a field, e.g. from a sequence; the instances get its value back."""
     if not objs:
         return
     db = connections[DEFAULT_DB_ALIAS]
-    plan = _insert_plan(type(objs[0]))
+    plan = _insert_plan(type(objs[0]), tuple(sorted((computed or {}).items())))
     rows = [_row(plan, obj, db) for obj in objs]
-    if len(rows) > 1 and db.vendor == "postgresql":
+    if len(rows) > 1 and db.vendor == "postgresql" and not computed:
         sql = plan.head + plan.unnest + plan.returning
         params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
     else:
@@ -186,10 +216,46 @@ def insert(objs: Sequence[Model]) -> None:
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall()
-    if len(returned) != len(objs):
-        raise RuntimeError(f"{len(objs)} rows inserted, {len(returned)} returned")
-    pk = plan.model._meta.pk.attname
-    for obj, (value,) in zip(objs, returned, strict=True):
-        setattr(obj, pk, value)
-        obj._state.adding = False
-        obj._state.db = db.alias
+    _saved(plan, objs, returned, db)
+
+
+@cache
+def _groups_sql(plans: tuple[_InsertPlan, ...]) -> str:
+    steps = ", ".join(
+        f"g{index} AS ({plan.head}{plan.unnest}{plan.returning})"
+        for index, plan in enumerate(plans)
+    )
+    results = " UNION ALL ".join(
+        f"SELECT {index}, g{index}.* FROM g{index}"  # noqa: S608 - names from this function
+        for index in range(len(plans))
+    )
+    return f"WITH {steps} {results}"
+
+
+def insert_groups(*groups: Sequence[Model]) -> None:
+    """Insert several groups of new instances (each group of one model) and set their
+    primary keys, like ``insert`` once per group. On PostgreSQL that is one statement,
+    one round trip, whatever the groups' sizes: each group is an ``INSERT … RETURNING``
+    step of a ``WITH``, and the steps' keys come back together, in insertion order.
+    No group may refer to another group's rows (the steps share one snapshot)."""
+    present = [group for group in groups if group]
+    db = connections[DEFAULT_DB_ALIAS]
+    if len(present) < 2 or db.vendor != "postgresql":
+        for group in present:
+            insert(group)
+        return
+    plans = tuple(_insert_plan(type(group[0])) for group in present)
+    if any(len(plan.returned) != 1 for plan in plans):
+        raise ValueError("insert_groups returns primary keys only")
+    params: list[Any] = []
+    for plan, group in zip(plans, present, strict=True):
+        rows = [_row(plan, obj, db) for obj in group]
+        params += [list(column) for column in zip(*rows, strict=True)]
+    with db.cursor() as cursor:
+        cursor.execute(_groups_sql(plans), params)
+        returned = cursor.fetchall()
+    by_group: list[list[tuple[Any]]] = [[] for _ in present]
+    for index, pk in returned:
+        by_group[index].append((pk,))
+    for plan, group, keys in zip(plans, present, by_group, strict=True):
+        _saved(plan, group, keys, db)

@@ -44,6 +44,30 @@ class CommitResult:
     backordered: dict[int, int]
 
 
+def _commit_all_or_nothing(demand: Mapping[int, int]) -> CommitResult:
+    """``commit_demand`` without backorders, in one round trip (PostgreSQL)."""
+    ids = sorted(demand)
+    now = timezone.now()
+    params: list[Any] = []
+    for pid in ids:
+        params += [pid, demand[pid]]
+    found = sql_rows.fetch(sql.network_commit_all_sql(len(ids)), [*params, *ids, now])
+    applied = found[0][-1] if found else 0
+    if applied != len(ids):
+        # Refused: the rows as they were tell what each short product has.
+        locked = (sql_rows.instance(NetworkStock, values) for values in found)
+        rows = {row.product_id: row for row in locked if row is not None}
+        shortages = []
+        for pid in ids:
+            available = rows[pid].available_to_promise if pid in rows else 0
+            if available < demand[pid]:
+                shortages.append(Shortage(pid, demand[pid], available))
+        if applied or not shortages:
+            raise RuntimeError(f"network commitment updated {applied} of {len(ids)} rows")
+        raise _insufficient_stock(shortages)
+    return CommitResult(committed={pid: demand[pid] for pid in ids}, backordered={})
+
+
 def _insufficient_stock(shortages: list[Shortage]) -> InsufficientStock:
     return InsufficientStock(
         "Not enough stock for "
@@ -72,11 +96,13 @@ def commit_demand(
 
     A product in ``backorderable`` commits what is available and backorders the rest;
     any other shortfall refuses the whole demand with ``InsufficientStock`` listing
-    every short product, and nothing is written. Two queries whatever the size (the
-    lock, unless ``networks`` holds the rows already, and the update).
+    every short product, and nothing is written. Two queries whatever the size; one
+    on PostgreSQL when nothing can be backordered and no rows are locked yet.
     """
     if not demand:
         return CommitResult(committed={}, backordered={})
+    if networks is None and connection.vendor == "postgresql" and not backorderable & demand.keys():
+        return _commit_all_or_nothing(demand)
     rows = networks if networks is not None else lock_network_rows(list(demand))
     shortages: list[Shortage] = []
     committed: dict[int, int] = {}

@@ -39,6 +39,33 @@ def network_committed_update_sql(count: int) -> str:
 
 
 @cache
+def network_commit_all_sql(count: int) -> str:
+    """Lock, check and commit in one statement, all or nothing: the network rows are
+    locked in product-id order (``locked``); if any product is short (``short``),
+    nothing is updated; the rows come back as they were before the update, with the
+    number of rows updated. The update's ``NOT EXISTS`` is a one-time condition, so
+    it is decided, and every row locked in order, before the update touches a row.
+    Parameters: the (product id, quantity) pairs, the product ids sorted, the update
+    time. One statement per number of products: with the demand spelled out as a
+    VALUES list, PostgreSQL's generic plan for it is as good as a custom one, so a
+    prepared statement is not planned again on every execution."""
+    network = rows.table(NetworkStock)
+    demand = ", ".join(["(%s::bigint, %s::integer)"] * count)
+    return (
+        f"WITH demand(product_id, quantity) AS (VALUES {demand}), "  # noqa: S608
+        f"locked AS ({network_lock_sql(count)}), "
+        "short AS (SELECT d.product_id FROM demand d "
+        "LEFT JOIN locked l ON l.product_id = d.product_id "
+        "WHERE l.product_id IS NULL OR GREATEST(l.available - l.committed, 0) < d.quantity), "
+        f"applied AS (UPDATE {network} n SET committed = n.committed + d.quantity, "
+        "updated_at = %s FROM demand d "
+        "WHERE n.product_id = d.product_id AND NOT EXISTS (SELECT 1 FROM short) "
+        "RETURNING n.product_id) "
+        "SELECT l.*, (SELECT count(*) FROM applied) FROM locked l ORDER BY l.product_id"
+    )
+
+
+@cache
 def location_activity_for_share_sql() -> str:
     """(id, is_active) of the locations whose ids are in one array parameter, in id
     order, FOR KEY SHARE (level 5 of ``inventory.locks``; PostgreSQL)."""

@@ -15,6 +15,14 @@ START = 1_000_001
 WIDTH = 7
 
 
+def next_order_number_sql() -> str | None:
+    """An SQL expression that takes the next order number, so that an ``INSERT`` can
+    number its order without a query of its own (PostgreSQL), else None."""
+    if connection.vendor != "postgresql":
+        return None
+    return sql.order_number_sql(PREFIX, WIDTH)
+
+
 def next_order_number() -> str:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

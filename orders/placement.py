@@ -51,7 +51,7 @@ from .models import (
     OrderStatus,
     TaxRate,
 )
-from .numbering import next_order_number
+from .numbering import next_order_number, next_order_number_sql
 from .pricing import apply_totals, contract_prices, money, tax_rate_for, unit_price_for
 
 if TYPE_CHECKING:
@@ -436,16 +436,19 @@ def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> bo
 
 
 def _insert_order(order: Order) -> None:
-    """Number the order (``order_number_seq``) and insert it."""
-    order.number = next_order_number()
+    """Insert the order. On PostgreSQL the same statement takes its number."""
+    number_sql = next_order_number_sql()
+    if number_sql is None:
+        order.number = next_order_number()
+    computed = {"number": number_sql} if number_sql else None
     if not order.external_reference:
-        rows.insert([order])
+        rows.insert([order], computed=computed)
         return
     # Imports and marketplaces may send the same order twice: the unique constraint
     # decides, inside a savepoint so the refusal is a clean 409, not a broken transaction.
     try:
         with transaction.atomic():
-            rows.insert([order])
+            rows.insert([order], computed=computed)
     except IntegrityError as exc:
         raise DuplicateOrder(
             f"Order {order.external_reference} from {order.get_channel_display()} "
@@ -552,10 +555,10 @@ def _place_order(
             for h in placed_holds
         ],
     ]
-    # One statement per table, whatever the number of rows (core.rows).
-    for group in (lines, placed_holds, events):
-        rows.insert(group)
-    outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
+    placed_event = outbox.new_event("order.placed", {"order_id": order.pk, "number": order.number})
+    # One statement for all of them (they refer to the order only, not to each other).
+    rows.insert_groups(lines, placed_holds, events, [placed_event])
+    outbox.emitted(placed_event)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     # The caller's idempotency record is a request key: it is written before any stock
     # row is locked, on every path (inventory.locks), so a request waiting for a

@@ -194,8 +194,19 @@ def products_by_sku_sql(count: int, credit_slot: str = "") -> str:
     )
 
 
-# The next order number (``orders.numbering`` formats it).
-NEXT_ORDER_NUMBER = "SELECT nextval('order_number_seq')"
+ORDER_NUMBER_SEQUENCE = "order_number_seq"
+
+NEXT_ORDER_NUMBER = f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}')"
+
+
+def order_number_sql(prefix: str, width: int) -> str:
+    """A scalar expression taking the next order number from the sequence: ``prefix``
+    and the number, zero-padded to ``width`` digits (PostgreSQL)."""
+    return (
+        f"(SELECT '{prefix}' || CASE WHEN s.n < {10 ** (width - 1)} "  # noqa: S608 - constants
+        f"THEN lpad(s.n::text, {width}, '0') ELSE s.n::text END "
+        f"FROM nextval('{ORDER_NUMBER_SEQUENCE}') AS s(n))"
+    )
 
 
 @cache

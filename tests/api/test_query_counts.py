@@ -28,15 +28,16 @@ from .support import ORDERS_URL, celery_publishing_to, order_body, post_order
 
 SIZES = (1, 5, 20)
 
-# API key lookup; BEGIN; products; order number; order INSERT; company exposure; one
-# INSERT each of the lines, the timeline events and the outbox row; idempotency record
-# INSERT; network rows locked, then updated; COMMIT; outbox relay UPDATE.
-API_PLACEMENT_QUERIES = 14
+# API key lookup; BEGIN; products; order INSERT (which takes the order number); the
+# company's exposure; one INSERT of the lines, the timeline events and the outbox row;
+# idempotency record INSERT; one statement locking the network rows and committing the
+# demand; COMMIT; outbox relay UPDATE.
+API_PLACEMENT_QUERIES = 10
 # A company with a contract price list whose orders go on hold: + price-list entries
-# SELECT, + the holds' INSERT (their timeline events join the events' INSERT).
-API_PLACEMENT_QUERIES_WITH_CONTRACT_AND_HOLDS = 16
+# SELECT (the holds and their timeline events join the one INSERT).
+API_PLACEMENT_QUERIES_WITH_CONTRACT_AND_HOLDS = 11
 # place_order alone: no API key lookup, no idempotency record.
-SERVICE_PLACEMENT_QUERIES = 12
+SERVICE_PLACEMENT_QUERIES = 8
 # API key lookup; orders page (with shipping method and pickup store joined); lines;
 # open holds; shipments (none here, so their tracking events and lines are not read).
 ORDER_LIST_QUERIES = 5

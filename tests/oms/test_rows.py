@@ -1,6 +1,6 @@
-"""The hand-written inserts of the hot paths: keys and values come back as the ORM
-would set them, several rows go in one statement, and a failing statement writes
-nothing. Order numbers come from the sequence."""
+"""The hand-written inserts of the hot paths: keys, values and database-computed fields
+come back as the ORM would set them, several groups go in one statement on
+PostgreSQL, and a failing statement writes none of its groups."""
 
 from decimal import Decimal
 
@@ -10,8 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from core import rows
 from core.models import OutboxEvent
+from customers.models import Company
 from inventory.models import Product
-from orders.numbering import next_order_number
+from orders.models import Order
+from orders.numbering import next_order_number_sql
+from tests.factories import CustomerFactory, ShippingMethodFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,44 +36,74 @@ def _products(*skus: str) -> list[Product]:
     ]
 
 
-@pytest.mark.parametrize("count", [1, 3])
-def test_insert_sets_every_key_in_insertion_order_in_one_statement(count):
-    products = _products(*(f"ROWS-{n}" for n in range(1, count + 1)))
+def test_insert_groups_sets_every_key_in_insertion_order():
+    products = _products("ROWS-1", "ROWS-2", "ROWS-3")
+    events = [OutboxEvent(topic="order.placed", payload={"order_id": n}) for n in (7, 8)]
+    companies = [Company(account_number="ROWS-C1", name="Rows Ltd")]
 
-    with CaptureQueriesContext(connection) as ctx:
-        rows.insert(products)
+    rows.insert_groups(products, [], events, companies)
 
-    assert len(ctx.captured_queries) == 1
     stored = {p.pk: (p.sku, p.list_price, p.customization_fields) for p in Product.objects.all()}
     assert stored == {p.pk: (p.sku, Decimal("12.50"), p.customization_fields) for p in products}
-    assert [p.pk for p in products] == sorted(p.pk for p in products)
-    assert all(not p._state.adding for p in products)
-
-
-def test_json_values_are_stored_as_the_orm_would():
-    events = [OutboxEvent(topic="order.placed", payload={"order_id": n}) for n in (7, 8)]
-    rows.insert(events)
     assert {e.pk: e.payload for e in OutboxEvent.objects.all()} == {
         events[0].pk: {"order_id": 7},
         events[1].pk: {"order_id": 8},
     }
+    assert Company.objects.get(pk=companies[0].pk).account_number == "ROWS-C1"
+    assert all(not obj._state.adding for obj in [*products, *events, *companies])
 
 
-def test_nothing_to_insert_runs_no_statement():
+@on_postgresql
+def test_insert_groups_is_one_statement_on_postgresql():
+    products = _products("ROWS-1", "ROWS-2")
+    events = [OutboxEvent(topic="order.placed", payload={})]
     with CaptureQueriesContext(connection) as ctx:
-        rows.insert([])
-    assert not ctx.captured_queries
+        rows.insert_groups(products, events)
+    assert len(ctx.captured_queries) == 1
+    assert Product.objects.count() == 2
+    assert OutboxEvent.objects.count() == 1
 
 
-def test_a_failing_insert_writes_no_row():
+@on_postgresql
+def test_a_failing_group_writes_no_group():
     Product.objects.create(sku="ROWS-2", name="Taken", list_price=Decimal("1.00"))
     products = _products("ROWS-1", "ROWS-2")  # ROWS-2 breaks the unique SKU
+    events = [OutboxEvent(topic="order.placed", payload={})]
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        rows.insert(products)
+        rows.insert_groups(events, products)
 
     assert list(Product.objects.values_list("sku", flat=True)) == ["ROWS-2"]
-    assert all(p.pk is None for p in products)
+    assert not OutboxEvent.objects.exists()
+    assert all(obj.pk is None for obj in [*products, *events])
+
+
+def test_insert_groups_with_one_group_is_a_plain_insert():
+    products = _products("ROWS-1")
+    with CaptureQueriesContext(connection) as ctx:
+        rows.insert_groups([], products, [])
+    assert len(ctx.captured_queries) == 1
+    assert Product.objects.get().pk == products[0].pk
+
+
+def test_only_text_and_integer_fields_can_be_computed():
+    with pytest.raises(ValueError, match="list_price cannot be computed"):
+        rows.insert(_products("ROWS-1"), computed={"list_price": "1"})
+    with pytest.raises(ValueError, match="nope cannot be computed"):
+        rows.insert(_products("ROWS-1"), computed={"nope": "1"})
+    assert not Product.objects.exists()
+
+
+def _unsaved_order() -> Order:
+    customer = CustomerFactory()
+    method = ShippingMethodFactory()
+    return Order(
+        channel="b2b_api",
+        customer=customer,
+        company=customer.company,
+        shipping_method=method,
+        currency=method.currency,
+    )
 
 
 @pytest.fixture
@@ -94,7 +127,15 @@ def order_sequence():
     ("next_value", "number"),
     [(42, "SO-0000042"), (1_000_001, "SO-1000001"), (123_456_789, "SO-123456789")],
 )
-def test_order_numbers_come_from_the_sequence(order_sequence, next_value, number):
+def test_an_order_insert_takes_its_number_from_the_sequence(order_sequence, next_value, number):
     order_sequence(next_value)
-    assert next_order_number() == number
-    assert next_order_number() == f"SO-{next_value + 1:07d}"
+    first, second = _unsaved_order(), _unsaved_order()
+
+    with CaptureQueriesContext(connection) as ctx:
+        rows.insert([first], computed={"number": next_order_number_sql()})
+    rows.insert([second], computed={"number": next_order_number_sql()})
+
+    assert len(ctx.captured_queries) == 1
+    assert first.number == number
+    assert Order.objects.get(pk=first.pk).number == number
+    assert second.number == f"SO-{next_value + 1:07d}"
