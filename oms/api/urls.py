@@ -24,4 +24,5 @@ urlpatterns = [
     path("docs/", docs_view, name="api-docs"),
     path("v1/", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
+    path("", include("billing.api.urls")),
 ]
