@@ -369,6 +369,21 @@ OMS_LEGAL_ADDRESS = os.environ.get(
 OMS_TAX_ID = os.environ.get("OMS_TAX_ID", "US-EIN 00-0000000")
 OMS_BANK_IBAN = os.environ.get("OMS_BANK_IBAN", "DE89 3704 0044 0532 0130 00")
 
+# The ledger accounts of the journal export (billing.journal, `manage.py export_journal`),
+# by the role each plays: an invoice debits receivable and credits revenue (goods net of
+# discount), shipping revenue and tax payable; a credit note reverses that; captured
+# payments debit cash. Each can be set apart (OMS_JOURNAL_ACCOUNT_RECEIVABLE=1210).
+OMS_JOURNAL_ACCOUNTS = {
+    role: os.environ.get(f"OMS_JOURNAL_ACCOUNT_{role.upper()}", default)
+    for role, default in (
+        ("receivable", "1200"),
+        ("revenue", "4000"),
+        ("shipping_revenue", "4100"),
+        ("tax_payable", "2200"),
+        ("cash", "1000"),
+    )
+}
+
 # --- Background work ------------------------------------------------------------
 # A notification is claimed ("sending") before it is sent. A claim older than this many
 # seconds was left by a worker that died mid-send, and the next attempt takes it over.
