@@ -3,8 +3,9 @@ import pytest
 from core.actors import Actor
 from tests.factories import UserFactory
 
-# Fixtures of the order-capture suites (tests/capture, tests/api), shared by name.
-pytest_plugins = ["tests.ordering"]
+# Fixtures shared by name: the order-capture suites' (tests/orders, tests/api) and the
+# in-memory Celery broker of the outbox suites (tests/core, tests/oms).
+pytest_plugins = ["tests.ordering", "tests.broker"]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures shared by the order-capture suites (the services in ``tests/capture`` and the
+"""Fixtures shared by the order-capture suites (the services in ``tests/orders`` and the
 B2B API in ``tests/api``): a New York ship-to address, the standard and pickup methods, a
 stocked warehouse and a company's buyer. Each suite's conftest imports them; what differs
 between the suites (the company's credit limit, the tax rates) stays in its conftest."""

@@ -1,5 +1,5 @@
 """Fixtures of the order-capture acceptance tests (B2B API). Those it shares with
-``tests/capture`` come from ``tests/ordering.py``."""
+``tests/orders`` come from ``tests/ordering.py``."""
 
 from decimal import Decimal
 

@@ -1,3 +1,7 @@
+"""The ``broker`` fixture: Celery publishes to an in-memory queue the test reads, as in
+production, instead of running tasks inline. Used by the outbox suites (``tests/core``,
+``tests/oms``)."""
+
 import uuid
 from dataclasses import dataclass
 from typing import Any
