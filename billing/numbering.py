@@ -16,9 +16,7 @@ import datetime as dt
 
 from django.db import connection
 
-from core import rows
-
-from .models import DocumentSeries
+from .sql import next_number_sql
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"
@@ -33,13 +31,7 @@ def next_number(series: str, issue_date: dt.date) -> str:
     transaction that writes the document (its counter row stays locked until then)."""
     if not connection.in_atomic_block:
         raise RuntimeError("document numbers are taken inside the document's transaction")
-    table = rows.table(DocumentSeries)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (series, year, last_number) VALUES (%s, %s, 1) "  # noqa: S608
-            "ON CONFLICT (series, year) DO UPDATE "
-            f"SET last_number = {table}.last_number + 1 RETURNING last_number",
-            [series, issue_date.year],
-        )
+        cursor.execute(next_number_sql(), [series, issue_date.year])
         (number,) = cursor.fetchone()
     return format_number(series, issue_date.year, number)

@@ -4,7 +4,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from functools import cache
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +13,7 @@ from core.errors import InvalidInput, NotFound
 from inventory.models import Location, LocationKind
 
 from .models import ApiKey, Company, Customer
+from .sql import active_key_sql
 
 KEY_PREFIX = "oms"
 
@@ -86,29 +86,13 @@ def create_storefront_api_key(*, name: str) -> IssuedKey:
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 
-@cache
-def _active_key_sql() -> str:
-    """The key by its prefix with its company, buyer and vendor: one statement, written
-    once per process (it runs on every API request)."""
-    # Identifiers come from model metadata; the prefix is a parameter.
-    return (
-        f"SELECT {rows.columns(ApiKey, 'k')}, {rows.columns(Company, 'c')}, "  # noqa: S608
-        f"{rows.columns(Customer, 'b')}, {rows.columns(Location, 'v')} "
-        f"FROM {rows.table(ApiKey)} k "
-        f"LEFT JOIN {rows.table(Company)} c ON c.id = k.company_id "
-        f"LEFT JOIN {rows.table(Customer)} b ON b.id = k.buyer_id "
-        f"LEFT JOIN {rows.table(Location)} v ON v.id = k.vendor_id "
-        "WHERE k.prefix = %s AND k.revoked_at IS NULL"
-    )
-
-
 def find_active_key(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key`` with its company, buyer and vendor loaded,
     or None. One query."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    found = rows.fetch(_active_key_sql(), [parts[1]])
+    found = rows.fetch(active_key_sql(), [parts[1]])
     if not found:
         return None
     row = found[0]
