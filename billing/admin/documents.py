@@ -1,6 +1,8 @@
 """Invoices and credit notes in the console: read-only (the services issue them and the
-database refuses changes), with their PDF to download. Payment terms rules are data
-finance maintains here."""
+database refuses changes), with their PDF to download, and exported as CSV or XLSX for
+an ERP (``billing.resources``: the rows the list's filters select; on the invoice list
+also their lines, and the journal of a date range, ``.journal``). Payment terms rules
+are data finance maintains here."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from core.admin import (
     AppendOnlyAdminMixin,
@@ -23,8 +27,15 @@ from core.admin import (
 )
 from core.money import format_money
 
-from . import documents
-from .models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, PaymentTermsRule
+from .. import documents
+from ..models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, PaymentTermsRule
+from ..resources import (
+    CreditNoteLineResource,
+    CreditNoteResource,
+    InvoiceLineResource,
+    InvoiceResource,
+)
+from .journal import JournalPageMixin
 
 if TYPE_CHECKING:
     _ModelAdminBase = admin.ModelAdmin[Any]
@@ -70,6 +81,16 @@ class _PdfDownloadMixin(_ModelAdminBase):
         )
 
 
+class _ErpExportMixin(ExportMixin):
+    """CSV or XLSX of the rows the list's filters and search select, for whoever may
+    view the list (finance, managers)."""
+
+    export_formats = (CSV, XLSX)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+
 class InvoiceLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = InvoiceLine
     fields = ("position", "sku", "description", "quantity", "price", "line_discount", "net", "vat")
@@ -112,8 +133,18 @@ class CreditNoteInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(_PdfDownloadMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin):
+class InvoiceAdmin(
+    JournalPageMixin,
+    _ErpExportMixin,
+    _PdfDownloadMixin,
+    OperatorAdminMixin,
+    AppendOnlyAdminMixin,
+    admin.ModelAdmin,
+):
     pdf_url_name = "billing_invoice_pdf"
+    resource_classes = (InvoiceResource, InvoiceLineResource)
+    # The export button and the journal page's.
+    import_export_change_list_template = "admin/billing/invoice/change_list.html"
     list_display = (
         "number",
         "issue_date",
@@ -238,9 +269,10 @@ class CreditNoteLineInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(
-    _PdfDownloadMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
+    _ErpExportMixin, _PdfDownloadMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
 ):
     pdf_url_name = "billing_creditnote_pdf"
+    resource_classes = (CreditNoteResource, CreditNoteLineResource)
     list_display = (
         "number",
         "issue_date",

@@ -1,0 +1,9 @@
+"""Billing's console: invoices and credit notes read-only with their PDFs, their CSV and
+XLSX exports for an ERP and the journal export (``documents``, ``journal``), and the
+billing section of the order page (``order_console``): billing extends the order admin
+that fulfillment registered (``core.admin.replace_admin``), as fulfillment extends
+orders'.
+"""
+
+# One module per concern; importing them registers their admins.
+from . import documents, order_console  # noqa: F401
