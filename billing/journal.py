@@ -218,13 +218,15 @@ def register_event_source(source: EventSource) -> None:
 
 
 def journal_events(date_from: dt.date, date_to: dt.date) -> list[JournalEvent]:
-    """Every money event from ``date_from`` to ``date_to`` (inclusive), by date, then
-    document number."""
+    """Every money event from ``date_from`` to ``date_to`` (inclusive), by date; on one
+    day invoices come first, then credit notes, each by number."""
     if date_from > date_to:
         raise ValueError("The journal's range starts after it ends.")
     events = [event for source in EVENT_SOURCES for event in source(date_from, date_to)]
     events = [event for event in events if event.rows]
-    events.sort(key=lambda e: (e.rows[0].date, e.rows[0].document_number))
+    # Stable: within a day, the sources' order (invoices, then the credit notes that
+    # correct them), each by number.
+    events.sort(key=lambda e: e.rows[0].date)
     return events
 
 
