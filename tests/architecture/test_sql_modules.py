@@ -26,6 +26,7 @@ ALLOWED = {
     "oms/health.py": "the readiness probe's SELECT 1 (project wiring)",
 }
 
+
 def _docstrings(tree: ast.AST) -> set[int]:
     found = set()
     for node in ast.walk(tree):
