@@ -54,6 +54,11 @@ HANDLERS: dict[str, list[str]] = {
     # The PDF is rendered, stored and e-mailed apart from issuing: it never blocks it.
     "invoice.issued": ["billing.render_invoice_pdf"],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
+    # Returns (docs/returns.md): announced for the notification and webhook work to come.
+    "return.requested": [],
+    "return.approved": [],
+    "return.rejected": [],
+    "return.received": [],
 }
 
 # Events one poll of the relay claims and publishes at most.

@@ -81,6 +81,10 @@ class Location(PostalAddress, TimeStamped):
         "shipping cut-offs and working days are read on it.",
     )
     is_active = models.BooleanField(default=True)
+    accepts_returns = models.BooleanField(
+        default=True,
+        help_text="Takes customers' returns (parcels sent back, or drop-offs at a store).",
+    )
 
     history = audit_history()
 
@@ -230,6 +234,8 @@ class MovementReason(models.TextChoices):
     DEALLOCATION = "deallocation", "Allocation released"
     SHIPMENT = "shipment", "Shipment"
     RETURN_RESTOCK = "return_restock", "Return restocked"
+    RETURN_DAMAGED = "return_damaged", "Return received damaged"
+    RETURN_TO_VENDOR = "return_to_vendor", "Return held for the vendor"
 
 
 class StockMovement(ActorFields):

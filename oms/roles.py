@@ -43,6 +43,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "fulfillment.view_shipmentline",
         "fulfillment.view_trackingevent",
         "fulfillment.view_routingdecision",
+        # Returns: agents read them and decide the ones the policy leaves to a person.
+        "returns.view_returnrequest",
+        "returns.view_returnline",
+        "returns.view_returnevent",
+        "returns.view_returnphoto",
+        "returns.view_returnreason",
+        "returns.view_returnpolicy",
+        "returns.approve_returnrequest",
     ],
     "sales_rep": [
         "customers.view_customer",
@@ -84,6 +92,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "fulfillment.view_shipment",
         "fulfillment.view_shipmentline",
         "fulfillment.view_trackingevent",
+        # The location's returns queue: receive and inspect what comes back.
+        "returns.view_returnrequest",
+        "returns.view_returnline",
+        "returns.view_returnevent",
+        "returns.view_returnreceipt",
+        "returns.view_returninspection",
+        "returns.receive_returnrequest",
     ],
     "finance": [
         "customers.view_customer",
