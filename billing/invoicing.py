@@ -98,13 +98,17 @@ def bill_to(order: Order) -> dict[str, Any]:
 
 
 def payment_terms_for(order: Order) -> tuple[str, PaymentTermsRule]:
-    """How ``order`` is paid and its terms rule: a company on net terms pays by
-    invoice; everyone else by card, due on receipt.
+    """How ``order`` is paid and its terms rule: an order paid by invoice (a company
+    on net terms) on the company's terms; everyone else by card, due on receipt.
 
-    Until orders carry their own payment method (issue 12, payments), the company's
-    terms decide it."""
+    The order's payment method decides (placement defaults it from the company's
+    terms)."""
     company = order.company
-    on_terms = company is not None and company.payment_terms != PaymentTerms.PREPAID
+    on_terms = (
+        company is not None
+        and order.payment_method == PaymentMethod.INVOICE
+        and company.payment_terms != PaymentTerms.PREPAID
+    )
     code = company.payment_terms if on_terms and company is not None else NO_TERMS
     rule = PaymentTermsRule.objects.filter(code=code).first()
     built_in = {c: (name, days) for c, name, days in BUILT_IN_PAYMENT_TERMS}

@@ -16,6 +16,9 @@ from django.db.models.functions import Round
 from core.actors import ActorFields
 from core.money import format_money
 
+# One list of payment methods: the order's (orders may not import billing).
+from orders.models import PaymentMethod, PaymentStatus
+
 ZERO = Decimal("0")
 
 # The columns of an issued document that may still change: what is owed and paid, and
@@ -74,12 +77,6 @@ class DocumentSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.series} {self.year}: {self.last_number}"
-
-
-class PaymentMethod(models.TextChoices):
-    CARD = "card", "Card"
-    INVOICE = "invoice", "Invoice (payment terms)"
-    STORE_CREDIT = "store_credit", "Store credit"
 
 
 class InvoiceStatus(models.TextChoices):
@@ -333,3 +330,149 @@ class CreditNoteLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+# --- card payments --------------------------------------------------------------
+
+
+class Payment(models.Model):
+    """One authorisation of an order's card: what it holds and what became of it.
+
+    The amounts are sums of its ledger's succeeded transactions, updated in the
+    transaction that finishes each one; ``status`` is derived from them
+    (``billing.payments.derive_payment_status``). An order has one at placement and one
+    more per edit that raised its total."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=32, help_text="The provider's name (test, stripe).")
+    authorisation_reference = models.CharField(
+        max_length=255, blank=True, help_text="The provider's id of the authorisation."
+    )
+    currency = models.CharField(max_length=3)
+    amount_authorised = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    amount_captured = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    amount_refunded = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    amount_voided = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=ZERO,
+        help_text="Released without being captured: by a void, or by the final capture.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_captured__lte=F("amount_authorised")),
+                name="payment_captured_within_authorised",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__lte=F("amount_captured")),
+                name="payment_refunded_within_captured",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_voided__lte=F("amount_authorised") - F("amount_captured")),
+                name="payment_voided_within_uncaptured",
+            ),
+            *_amounts_nonneg(
+                "payment",
+                ("amount_authorised", "amount_captured", "amount_refunded", "amount_voided"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        held = format_money(self.amount_authorised, self.currency)
+        return f"Card payment of {held} ({self.get_status_display().lower()})"
+
+    @property
+    def capturable(self) -> Decimal:
+        """What is still held and not captured or released."""
+        if self.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+            return ZERO
+        return self.amount_authorised - self.amount_captured - self.amount_voided
+
+
+class TransactionKind(models.TextChoices):
+    AUTHORISE = "authorise", "Authorise"
+    CAPTURE = "capture", "Capture"
+    VOID = "void", "Void"
+    REFUND = "refund", "Refund"
+
+
+class TransactionOutcome(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+# The columns of a ledger row that may be set once, when a pending row is finished
+# (migration 0005_append_only_payment_ledger); every other column never changes.
+TRANSACTION_FINISH_COLUMNS = (
+    "outcome",
+    "error_code",
+    "error_message",
+    "provider_reference",
+    "raw_response",
+    "finished_at",
+)
+
+
+class PaymentTransaction(models.Model):
+    """One attempt to move money, append-only: written pending before the provider is
+    called (its idempotency key is then fixed), finished once with the outcome.
+    PostgreSQL refuses any other change and any DELETE."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    outcome = models.CharField(
+        max_length=16, choices=TransactionOutcome.choices, default=TransactionOutcome.PENDING
+    )
+    final = models.BooleanField(
+        default=False, help_text="A capture that releases what remains of the authorisation."
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    raw_response = models.JSONField(default=dict, blank=True)
+    shipment = models.ForeignKey(
+        "fulfillment.Shipment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_transactions",
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_transactions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["payment_id", "id"]
+        indexes = [models.Index(fields=["outcome", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_tx_amount_nonneg"),
+            models.CheckConstraint(
+                condition=Q(outcome=TransactionOutcome.PENDING, finished_at__isnull=True)
+                | Q(~Q(outcome=TransactionOutcome.PENDING), finished_at__isnull=False),
+                name="payment_tx_finished_when_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} {self.amount} {self.payment.currency}: "
+            f"{self.get_outcome_display().lower()}"
+        )

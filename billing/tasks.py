@@ -7,7 +7,7 @@ from celery import shared_task
 from core import outbox
 from core.models import OutboxEvent
 
-from . import documents, invoicing, notifications
+from . import documents, invoicing, notifications, payments
 
 
 def _invoice(event: OutboxEvent) -> None:
@@ -39,3 +39,44 @@ def _render_credit_note(event: OutboxEvent) -> None:
 @shared_task(name="billing.render_credit_note_pdf", bind=True, acks_late=True, max_retries=8)
 def render_credit_note_pdf(self: Any, event_ids: int | list[int]) -> None:
     outbox.handle_events(self, event_ids, _render_credit_note)
+
+
+# Card payments (billing.payments): each handler finds or writes its ledger rows first,
+# so a run after a killed worker or a retry calls the provider with the same keys. An
+# unreachable provider raises RetryLater: retried with backoff.
+
+
+def _authorise(event: OutboxEvent) -> None:
+    payments.authorise_order(event.payload["order_id"])
+
+
+@shared_task(name="billing.authorise_order_event", bind=True, acks_late=True, max_retries=8)
+def authorise_order_event(self: Any, event_ids: int | list[int]) -> None:
+    outbox.handle_events(self, event_ids, _authorise)
+
+
+def _capture(event: OutboxEvent) -> None:
+    payments.capture_invoice(event.payload["invoice_id"])
+
+
+@shared_task(name="billing.capture_invoice_event", bind=True, acks_late=True, max_retries=8)
+def capture_invoice_event(self: Any, event_ids: int | list[int]) -> None:
+    outbox.handle_events(self, event_ids, _capture)
+
+
+def _void(event: OutboxEvent) -> None:
+    payments.void_order_payments(event.payload["order_id"])
+
+
+@shared_task(name="billing.void_order_event", bind=True, acks_late=True, max_retries=8)
+def void_order_event(self: Any, event_ids: int | list[int]) -> None:
+    outbox.handle_events(self, event_ids, _void)
+
+
+def _reauthorise(event: OutboxEvent) -> None:
+    payments.reauthorise_order(event.payload["order_id"])
+
+
+@shared_task(name="billing.reauthorise_order_event", bind=True, acks_late=True, max_retries=8)
+def reauthorise_order_event(self: Any, event_ids: int | list[int]) -> None:
+    outbox.handle_events(self, event_ids, _reauthorise)

@@ -33,12 +33,19 @@ logger = logging.getLogger(__name__)
 
 # topic -> Celery task names that consume it.
 HANDLERS: dict[str, list[str]] = {
-    "order.placed": ["oms.notify_order_event", "fulfillment.route_order_event"],
+    # A card order's total is authorised at placement (billing.payments).
+    "order.placed": [
+        "oms.notify_order_event",
+        "fulfillment.route_order_event",
+        "billing.authorise_order_event",
+    ],
     # The last hold released (or lines rejected): route again; a held order's customer
     # now hears it is confirmed (once: the confirmation is deduplicated).
     "order.released": ["oms.notify_order_event", "fulfillment.route_order_event"],
-    "order.cancelled": ["oms.notify_order_event"],
-    "order.edited": ["fulfillment.route_order_event"],
+    # A cancelled (or completed) order's authorisations are voided; an edit that
+    # raised a card order's total authorises the difference.
+    "order.cancelled": ["oms.notify_order_event", "billing.void_order_event"],
+    "order.edited": ["fulfillment.route_order_event", "billing.reauthorise_order_event"],
     "fulfillment.created": ["fulfillment.notify_partner"],
     # A hold stops a partner's fulfillment order, or its release lets it go on.
     "fulfillment.held": ["fulfillment.notify_partner"],
@@ -52,7 +59,7 @@ HANDLERS: dict[str, list[str]] = {
     "tracking.delivered": ["oms.notify_order_event"],
     "tracking.exception": ["oms.notify_order_event"],
     # The PDF is rendered, stored and e-mailed apart from issuing: it never blocks it.
-    "invoice.issued": ["billing.render_invoice_pdf"],
+    "invoice.issued": ["billing.render_invoice_pdf", "billing.capture_invoice_event"],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
     # Returns (docs/returns.md): announced for the notification and webhook work to come.
     "return.requested": [],

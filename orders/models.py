@@ -63,6 +63,35 @@ class ReturnStatus(models.TextChoices):
     RETURNED = "returned", "Returned"
 
 
+class PaymentMethod(models.TextChoices):
+    """How an order is paid (``billing.models.PaymentMethod`` is this same class)."""
+
+    CARD = "card", "Card"
+    INVOICE = "invoice", "Invoice (payment terms)"
+    STORE_CREDIT = "store_credit", "Store credit"
+
+
+class PaymentStatus(models.TextChoices):
+    """Where an order's card money stands, derived by billing from its payments
+    (``billing.payments.derive_payment_status``) and set through
+    ``orders.services.record_payment_status``; never typed by hand."""
+
+    # Nothing to collect by card: an order paid by invoice on the company's terms.
+    NONE = "none", "Not paid by card"
+    # A card order with nothing authorised yet: the authorisation is on its way, or the
+    # card is taken outside the OMS (a phone order without a token).
+    PENDING = "pending", "Pending"
+    AUTHORISED = "authorised", "Authorised"
+    PARTIALLY_CAPTURED = "partially_captured", "Partially captured"
+    CAPTURED = "captured", "Captured"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    VOIDED = "voided", "Voided"
+    # Declined, or the authorisation lapsed before it was captured: a payment hold asks
+    # finance and the customer to act.
+    FAILED = "failed", "Failed"
+
+
 class Order(models.Model):
     number = models.CharField(max_length=32, unique=True)
     # Indexes on orders are in Meta: each costs every placement an index insert, so
@@ -142,6 +171,22 @@ class Order(models.Model):
     )
     tax_shipping = models.BooleanField(default=False)
 
+    # The payment instruction: billing authorises and captures from it (docs/billing.md).
+    payment_method = models.CharField(
+        max_length=16, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+    )
+    payment_token = models.CharField(
+        max_length=255, blank=True, help_text="The provider's opaque token of the card."
+    )
+    payment_authorisation = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="An authorisation the storefront already made with the provider.",
+    )
+    payment_status = models.CharField(
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
@@ -192,6 +237,8 @@ class Order(models.Model):
             models.Index(fields=["ship_phone"]),
             models.Index(fields=["status", "-id"]),
             models.Index(fields=["channel"]),
+            # The order list's payment filter (finance: what failed, what waits).
+            models.Index(fields=["payment_status"]),
         ]
         permissions = [
             ("place_order_on_behalf", "Can place orders on behalf of customers"),

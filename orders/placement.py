@@ -25,7 +25,7 @@ from django.utils import timezone
 from core import outbox, refcache, rows
 from core.actors import Actor
 from core.addresses import clean_postal_address
-from customers.models import Company, Customer
+from customers.models import Company, Customer, PaymentTerms
 from inventory.commitments import commit_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import (
@@ -49,6 +49,8 @@ from .models import (
     OrderHold,
     OrderLine,
     OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
     TaxRate,
 )
 from .numbering import next_order_number, next_order_number_sql
@@ -81,6 +83,13 @@ class OrderRequest:
     email: str = ""
     placed_by: User | None = None
     external_reference: str = ""
+    # The payment instruction (docs/billing.md, "Payments"): a method (empty: the
+    # buyer's default), and for a card the provider's token or the reference of an
+    # authorisation the storefront made. A card order with neither is paid outside the
+    # OMS (a phone order, an import): nothing is authorised, its status stays pending.
+    payment_method: str = ""
+    payment_token: str = ""
+    payment_authorisation: str = ""
 
 
 @dataclass
@@ -133,6 +142,55 @@ def _validate_shape(request: OrderRequest) -> None:
         errors["po_number"] = "At most 64 characters."
     if errors:
         raise InvalidOrder("The order is not valid.", fields=errors)
+
+
+def default_payment_method(company: Company | None) -> str:
+    """A company on payment terms pays by invoice; everyone else by card."""
+    if company is not None and company.payment_terms != PaymentTerms.PREPAID:
+        return PaymentMethod.INVOICE
+    return PaymentMethod.CARD
+
+
+def apply_payment(order: Order, request: OrderRequest, company: Company | None) -> None:
+    """Put the request's payment instruction on the order, or refuse it (422)."""
+    method = request.payment_method or default_payment_method(company)
+    token = request.payment_token.strip()
+    authorisation = request.payment_authorisation.strip()
+    if method not in PaymentMethod.values:
+        raise InvalidOrder(
+            f"Unknown payment method {method!r}.", fields={"payment.method": "unknown"}
+        )
+    if method == PaymentMethod.STORE_CREDIT:
+        raise InvalidOrder(
+            "Store credit cannot pay for orders yet: pay by card.",
+            fields={"payment.method": "not available"},
+        )
+    if method == PaymentMethod.INVOICE and default_payment_method(company) != method:
+        raise InvalidOrder(
+            "Only a company on payment terms can pay by invoice: pay by card.",
+            fields={"payment.method": "no payment terms"},
+        )
+    if method != PaymentMethod.CARD and (token or authorisation):
+        raise InvalidOrder(
+            "A card token or authorisation goes with the card method only.",
+            fields={"payment.method": "not card"},
+        )
+    if request.payment_method == PaymentMethod.CARD and not (token or authorisation):
+        raise InvalidOrder(
+            "A card payment needs the card's token or the storefront's authorisation.",
+            fields={"payment": "token or authorisation required"},
+        )
+    if token and authorisation:
+        raise InvalidOrder(
+            "Send a card token or an authorisation, not both.",
+            fields={"payment": "token or authorisation"},
+        )
+    order.payment_method = method
+    order.payment_token = token
+    order.payment_authorisation = authorisation
+    order.payment_status = (
+        PaymentStatus.PENDING if method == PaymentMethod.CARD else PaymentStatus.NONE
+    )
 
 
 def _load_products(
@@ -243,6 +301,7 @@ def _build_order(
         currency=method.currency,
         notes=request.notes,
     )
+    apply_payment(order, request, company)
     if method.is_pickup:
         if not request.pickup_location_code:
             raise InvalidOrder(

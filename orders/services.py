@@ -31,6 +31,7 @@ from .models import (
     OrderHold,
     OrderLine,
     OrderStatus,
+    PaymentStatus,
     derive_fulfillment_status,
     derive_return_status,
 )
@@ -45,6 +46,33 @@ class HoldNotFound(Conflict):
 def order_for_update(order_id: int) -> Order:
     """Lock an order row: the first lock of any order-changing transaction."""
     return Order.objects.select_for_update(no_key=True).get(pk=order_id)
+
+
+@transaction.atomic
+def record_payment_status(
+    order_id: int, status: str, *, actor: Actor | None = None, detail: str = ""
+) -> bool:
+    """Set the order's payment status, as billing derived it from the order's payments
+    (``billing.payments``), with a timeline entry when it changes; True if it did.
+
+    Takes the order's row lock (a no-op when the caller, billing, holds it already)."""
+    if status not in PaymentStatus.values:
+        raise InvalidInput(f"Unknown payment status {status!r}.")
+    order = order_for_update(order_id)
+    if order.payment_status == status:
+        return False
+    before = order.payment_status
+    order.payment_status = status
+    order.save(update_fields=["payment_status", "updated_at"])
+    label = PaymentStatus(status).label
+    record_order_event(
+        order=order,
+        type=OrderEventType.NOTE,
+        actor=actor or Actor.system("payments"),
+        message=f"Payment {label.lower()}" + (f": {detail}" if detail else ""),
+        payload={"payment_status": status, "payment_status_before": before},
+    )
+    return True
 
 
 @transaction.atomic

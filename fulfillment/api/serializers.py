@@ -69,6 +69,10 @@ class OrderOutput(serializers.Serializer):
     return_status = serializers.CharField()
     channel = serializers.CharField()
     po_number = serializers.CharField()
+    payment_method = serializers.CharField()
+    payment_status = serializers.CharField(
+        help_text="Derived from the order's card payments; none for an order paid by invoice."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     shipping_method = serializers.SerializerMethodField()
@@ -90,6 +94,8 @@ class OrderOutput(serializers.Serializer):
             "return_status": order.return_status,
             "channel": order.channel,
             "po_number": order.po_number,
+            "payment_method": order.payment_method,
+            "payment_status": order.payment_status,
             "created_at": iso_datetime(order.created_at),
             "updated_at": iso_datetime(order.updated_at),
             "shipping_method": self.get_shipping_method(order),

@@ -369,6 +369,15 @@ OMS_LEGAL_ADDRESS = os.environ.get(
 OMS_TAX_ID = os.environ.get("OMS_TAX_ID", "US-EIN 00-0000000")
 OMS_BANK_IBAN = os.environ.get("OMS_BANK_IBAN", "DE89 3704 0044 0532 0130 00")
 
+# Card payments (billing.providers, docs/billing.md "Payment providers"): "test" (the
+# demo's and the tests' deterministic provider) or "stripe", with Stripe's settings.
+OMS_PAYMENT_PROVIDER = os.environ.get("OMS_PAYMENT_PROVIDER", "test")
+OMS_STRIPE_API_KEY = os.environ.get("OMS_STRIPE_API_KEY", "")
+OMS_STRIPE_API_VERSION = os.environ.get("OMS_STRIPE_API_VERSION", "2026-10-28.endive")
+OMS_STRIPE_CONNECT_TIMEOUT = float(os.environ.get("OMS_STRIPE_CONNECT_TIMEOUT", "5"))
+OMS_STRIPE_READ_TIMEOUT = float(os.environ.get("OMS_STRIPE_READ_TIMEOUT", "30"))
+OMS_STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("OMS_STRIPE_MAX_NETWORK_RETRIES", "2"))
+
 # The ledger accounts of the journal export (billing.journal, `manage.py export_journal`),
 # by the role each plays: an invoice debits receivable and credits revenue (goods net of
 # discount), shipping revenue and tax payable; a credit note reverses that; captured

@@ -68,6 +68,7 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
         "channel",
         "fulfillment_status",
         "return_status",
+        "payment_status",
         OnHoldFilter,
         "created_at",
     )
@@ -126,6 +127,8 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
                     "tax_money",
                     "total_money",
                     ("tax_rate_percent", "tax_on_shipping"),
+                    # Derived by billing from the card payments; never edited here.
+                    ("payment_method", "payment_status"),
                 )
             },
         ),

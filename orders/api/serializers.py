@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.api.parsers import check_json_value
-from orders.models import Order, OrderHold, OrderLine
+from orders.models import Order, OrderHold, OrderLine, PaymentMethod
 
 
 class AddressInput(serializers.Serializer):
@@ -50,6 +50,18 @@ class LineInput(serializers.Serializer):
         return value
 
 
+class PaymentInput(serializers.Serializer):
+    """How the order is paid: ``{"method": "card", "token": "tok_..."}`` (the OMS
+    authorises the total), ``{"method": "card", "authorisation": "pi_..."}`` (the
+    storefront authorised it), or ``{"method": "invoice"}`` (a company on terms)."""
+
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    token = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    authorisation = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default=""
+    )
+
+
 class OrderInput(serializers.Serializer):
     customer = ShopperInput(
         required=False, help_text="Storefront keys only: the shopper the order is for."
@@ -63,6 +75,9 @@ class OrderInput(serializers.Serializer):
     )
     lines = LineInput(many=True, allow_empty=False, max_length=200)  # type: ignore[call-arg]
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    payment = PaymentInput(
+        required=False, help_text="Without it: the buyer's default method, nothing authorised."
+    )
 
 
 # --- reading an order body --------------------------------------------------------
@@ -170,7 +185,8 @@ def _line(data: Any) -> Any:
 def plain_order_input(data: Any) -> dict[str, Any] | None:
     """What ``OrderInput`` would validate ``data`` into, when ``data`` has only the
     ordinary shapes; None otherwise (including every invalid body)."""
-    if not isinstance(data, dict) or "customer" in data:
+    if not isinstance(data, dict) or "customer" in data or "payment" in data:
+        # A payment instruction is checked by OrderInput, as a shopper is.
         return None
     cleaned = _fields(data, _ORDER_RULES)
     if cleaned is None:

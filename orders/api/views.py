@@ -154,4 +154,7 @@ def _order_request(
             LineRequest(sku=li["sku"], quantity=li["quantity"], customization=li["customization"])
             for li in data["lines"]
         ],
+        payment_method=data.get("payment", {}).get("method", ""),
+        payment_token=data.get("payment", {}).get("token", ""),
+        payment_authorisation=data.get("payment", {}).get("authorisation", ""),
     )
