@@ -83,6 +83,25 @@ class ReceiptExceedsOutstanding(Conflict):
     code = "receipt_exceeds_outstanding"
 
 
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    status = 422
+
+
+def replay_return(*, client_scope: str, idempotency_key: str, request_hash: str) -> ReturnRequest:
+    """The return a client already asked for with this key; another body is refused."""
+    done = ReturnRequest.objects.filter(
+        client_scope=client_scope, idempotency_key=idempotency_key
+    ).first()
+    if done is None:
+        raise Conflict("Another request with this Idempotency-Key is in progress; retry.")
+    if done.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body."
+        )
+    return done
+
+
 @dataclass(frozen=True)
 class ReturnLineInput:
     order_line_id: int
@@ -249,6 +268,16 @@ def request_return(
     checked_photos = check_photos(photos)
     # The order row lock: two requests for the last returnable unit decide one at a time.
     order = order_for_update(order.pk)
+    if (
+        idempotency_key
+        and ReturnRequest.objects.filter(
+            client_scope=client_scope, idempotency_key=idempotency_key
+        ).exists()
+    ):
+        # A retry, decided under the order's lock after the first attempt committed.
+        return replay_return(
+            client_scope=client_scope, idempotency_key=idempotency_key, request_hash=request_hash
+        )
     if order.status in (OrderStatus.DRAFT, OrderStatus.CANCELLED):
         raise Conflict(f"Order {order.number} has nothing delivered to return.")
     asked = _asked_lines(order, lines)

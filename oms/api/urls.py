@@ -25,4 +25,5 @@ urlpatterns = [
     path("v1/", include("orders.api.urls")),
     path("", include("fulfillment.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("returns.api.urls")),
 ]

@@ -1,0 +1,191 @@
+"""The returns API: asking (idempotent, refusals as problem+json with nothing written),
+reading one's own returns only, and the label."""
+
+import shutil
+import subprocess
+
+import pytest
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from core import refcache
+from customers.api_keys import create_api_key
+from inventory.models import LocationKind
+from orders.models import OrderLine
+from returns.models import ReturnRequest
+from tests.factories import CompanyFactory, CustomerFactory, LocationFactory
+
+from .conftest import delivered_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    refcache.clear()
+    for cache in caches.all():
+        cache.clear()
+    yield
+    refcache.clear()
+
+
+def key_of(company) -> APIClient:
+    CustomerFactory(company=company, company_role="buyer")
+    client = APIClient()
+    raw = create_api_key(company=company, name="erp").raw_key
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def acme(db):
+    return CompanyFactory()
+
+
+@pytest.fixture
+def api(acme):
+    return key_of(acme)
+
+
+@pytest.fixture
+def order(acme, default_policy, warehouse):
+    return delivered_order(quantity=2, company=acme)
+
+
+def body(quantity=1, reason="damaged", **extra):
+    return {
+        "method": "mail",
+        "lines": [{"line_number": 1, "quantity": quantity, "reason": reason}],
+        **extra,
+    }
+
+
+def post(api, order, data, key="k-1"):
+    return api.post(
+        f"/api/v1/orders/{order.number}/returns/", data, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+
+
+def test_ask_read_and_replay(api, order):
+    created = post(api, order, body())
+
+    assert created.status_code == 201, created.content
+    rma = created.json()
+    assert rma["status"] == "approved"
+    assert rma["destination"]["code"] == "RNO1"
+    assert rma["lines"] == [
+        {
+            "line_number": 1,
+            "sku": order.lines.get().sku,
+            "quantity": 1,
+            "quantity_received": 0,
+            "reason": "damaged",
+            "note": "",
+        }
+    ]
+    again = post(api, order, body())
+    assert again.status_code == 201
+    assert again.json()["number"] == rma["number"]
+    assert ReturnRequest.objects.count() == 1
+    reused = post(api, order, body(quantity=2))
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+
+    listed = api.get("/api/v1/returns/")
+    assert [r["number"] for r in listed.json()["results"]] == [rma["number"]]
+    detail = api.get(f"/api/v1/returns/{rma['number']}/")
+    assert detail.status_code == 200
+    assert detail.json() == rma
+
+
+def test_another_company_sees_nothing(api, order, db):
+    rma = post(api, order, body()).json()["number"]
+    other = key_of(CompanyFactory())
+
+    assert other.get(f"/api/v1/returns/{rma}/").status_code == 404
+    assert other.get(f"/api/v1/returns/{rma}/label/").status_code == 404
+    assert other.get("/api/v1/returns/").json()["results"] == []
+    refused = post(other, order, body(), key="k-other")
+    assert refused.status_code == 404
+    assert ReturnRequest.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "code"),
+    [
+        (body(quantity=3), 409, "quantity_exceeds_returnable"),
+        (body(reason="bored"), 400, "invalid_input"),
+        ({"method": "mail", "lines": []}, 400, "invalid_input"),
+        ({"method": "teleport", "lines": body()["lines"]}, 400, "invalid_input"),
+        (
+            {"method": "mail", "lines": [{"line_number": 9, "quantity": 1, "reason": "damaged"}]},
+            400,
+            "invalid_input",
+        ),
+        (
+            {"method": "drop_off", "drop_off_location": "NOPE", "lines": body()["lines"]},
+            400,
+            "invalid_input",
+        ),
+    ],
+)
+def test_refusals_write_nothing(api, order, data, status, code):
+    refused = post(api, order, data)
+
+    assert refused.status_code == status, refused.content
+    assert refused["Content-Type"].startswith("application/problem+json")
+    assert refused.json()["code"] == code
+    assert not ReturnRequest.objects.exists()
+    assert OrderLine.objects.get(order=order).quantity_return_requested == 0
+
+
+def test_window_closed_is_422(api, acme, default_policy, warehouse):
+    old = delivered_order(company=acme, days_ago=45)
+
+    refused = post(api, old, body())
+
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "return_window_closed"
+    assert not ReturnRequest.objects.exists()
+
+
+def test_an_idempotency_key_is_required(api, order):
+    refused = api.post(f"/api/v1/orders/{order.number}/returns/", body(), format="json")
+
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "idempotency_key_required"
+    assert not ReturnRequest.objects.exists()
+
+
+@pytest.mark.skipif(
+    not shutil.which("zbarimg") or not shutil.which("pdftoppm"),
+    reason="needs zbar-tools and poppler-utils (installed by CI)",
+)
+def test_the_label_decodes_to_the_rma_number(api, order, tmp_path):
+    rma = post(api, order, body()).json()["number"]
+
+    label = api.get(f"/api/v1/returns/{rma}/label/", HTTP_ACCEPT="application/pdf")
+
+    assert label.status_code == 200
+    assert label["Content-Type"] == "application/pdf"
+    pdf = tmp_path / "label.pdf"
+    pdf.write_bytes(label.content)
+    subprocess.run(["pdftoppm", "-png", "-r", "200", str(pdf), str(tmp_path / "page")], check=True)
+    page = sorted(tmp_path.glob("page*.png"))[0]
+    found = subprocess.run(
+        ["zbarimg", "--quiet", str(page)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert f"CODE-128:{rma}" in found
+    assert f"QR-Code:{rma}" in found
+
+
+def test_drop_off_stores_are_listed(api, order):
+    LocationFactory(code="NYC-ST", kind=LocationKind.STORE, postal_code="10001")
+
+    listed = api.get(f"/api/v1/orders/{order.number}/returns/drop-off-stores/")
+
+    assert listed.status_code == 200
+    assert [s["code"] for s in listed.json()] == ["NYC-ST"]
+    created = post(api, order, body(method="drop_off", drop_off_location="NYC-ST"))
+    assert created.status_code == 201
+    assert created.json()["destination"]["code"] == "NYC-ST"
