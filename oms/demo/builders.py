@@ -63,7 +63,7 @@ from orders.services import HistoricalLine, import_historical_order, money
 from shipping.models import Carrier, ShippingMethod
 from shipping.services import create_carrier, create_shipping_method
 
-from . import live
+from . import billing, live
 from .catalog import ProductSpec, product_specs
 from .common import (
     AREA_CODES,
@@ -250,6 +250,7 @@ class DemoSeeder:
             ("Price lists", self.seed_price_lists),
             ("B2C customers", self.seed_customers),
             ("Historical orders", self.seed_orders),
+            ("Invoices of history", self.seed_history_invoices),
             ("API keys", self.seed_api_keys),
         ]
         if self.live_order_count:
@@ -622,6 +623,17 @@ class DemoSeeder:
                 for index in chunk:
                     import_historical_order(**book.order(index), actor=SEED_ACTOR)
                     result.created += 1
+
+    def seed_history_invoices(self, result: StepResult) -> None:
+        # Historical orders shipped from the main warehouse (the first in the spec).
+        warehouse = next(
+            self.locations[spec.code]
+            for spec in LOCATIONS
+            if spec.code in self.locations
+            and self.locations[spec.code].kind
+            in (LocationKind.WAREHOUSE, LocationKind.DISTRIBUTION_CENTER)
+        )
+        billing.invoice_history(result, warehouse=warehouse, now=self.now)
 
     def _consumers(self) -> list[tuple[Customer, dict[str, Any]]]:
         emails = [customer_spec(i).email for i in range(self.customer_count)]

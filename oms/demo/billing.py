@@ -1,0 +1,211 @@
+"""The demo's billing history: an invoice for each completed historical order of the
+last ``HISTORY_INVOICE_DAYS`` days, a credit note for its returned units, and what was
+paid.
+
+Historical orders (``orders.services.import_historical_order``) were shipped before this
+system kept fulfillment records, so each gets the one shipment it had: a closed
+fulfillment order of the main warehouse that shipped every live unit a day after the
+order was placed, delivered when it completed. It moves no stock, as the import moved
+none. The invoice is then issued by billing's own service (``invoice_shipment``, its
+amounts allocated, numbered and written as for any shipment), dated the day it
+shipped; returned units are credited by ``issue_credit_note`` on the day the order
+completed.
+
+These are records of the past, so issuing them sends nothing: their ``invoice.issued``
+and ``credit_note.issued`` outbox events are removed in the same transaction, so no PDF
+is rendered ahead (the console and the API render one on demand), no e-mail goes to a
+customer and no payment is captured. Billing does not record payments received yet;
+until it does, the seed marks an invoice paid as its customer would have: a card on the
+day it was issued, a company on terms on its due date, less what credit notes took off.
+The few invoices on terms whose due date has passed in the last ``OVERDUE_WINDOW_DAYS``
+stay open: the demo's overdue receivables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from billing.credit_notes import CreditLine, issue_credit_note
+from billing.invoicing import invoice_shipment
+from billing.models import CreditNote, CreditReason, Invoice, InvoiceStatus, PaymentMethod
+from core.models import OutboxEvent
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
+from inventory.models import Location
+from orders.models import Order, OrderStatus
+
+from .common import SEED_ACTOR, StepResult, batched
+
+# Only the history of the last two months is invoiced: issuing runs billing's whole
+# service per order (about 25 ms), and 3000 orders would triple the seed's time.
+# Older historical orders stay without shipments and invoices.
+HISTORY_INVOICE_DAYS = 60
+SHIPPED_AFTER = dt.timedelta(days=1)  # a historical order shipped the day after it was placed
+# Invoices on terms due within this many days before today are left unpaid (overdue).
+OVERDUE_WINDOW_DAYS = 20
+INVOICE_BATCH = 250
+
+
+def history_to_invoice(since: dt.datetime) -> list[int]:
+    """Completed orders placed since ``since`` with shipped units and no shipment: the
+    historical ones not invoiced yet, oldest first."""
+    return list(
+        Order.objects.filter(
+            status=OrderStatus.COMPLETED,
+            placed_at__gte=since,
+            shipments__isnull=True,
+            lines__quantity_shipped__gt=0,
+        )
+        .distinct()
+        .order_by("placed_at", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def invoice_history(result: StepResult, *, warehouse: Location, now: dt.datetime) -> None:
+    result.existing = Invoice.objects.filter(
+        shipment__fulfillment_order__number__endswith="-H1"
+    ).count()
+    since = now - dt.timedelta(days=HISTORY_INVOICE_DAYS)
+    for chunk in batched(history_to_invoice(since), INVOICE_BATCH):
+        with transaction.atomic():
+            result.created += _invoice_orders(chunk, warehouse)
+
+
+def _shipped_at(order: Order) -> dt.datetime:
+    # Imported orders always carry the time they were placed.
+    return (order.placed_at or order.created_at) + SHIPPED_AFTER
+
+
+def _shipments(orders: Sequence[Order], warehouse: Location) -> list[Shipment]:
+    """The one shipment each historical order had, with its closed fulfillment order."""
+    fos = FulfillmentOrder.objects.bulk_create(
+        FulfillmentOrder(
+            number=f"{order.number}-H1",
+            order=order,
+            location=warehouse,
+            status=FulfillmentStatus.CLOSED,
+            ship_by_date=timezone.localdate(_shipped_at(order)),
+            closed_at=_shipped_at(order),
+        )
+        for order in orders
+    )
+    shipped = {
+        order.pk: [line for line in order.lines.all() if line.quantity_shipped] for order in orders
+    }
+    fo_lines = FulfillmentOrderLine.objects.bulk_create(
+        FulfillmentOrderLine(
+            fulfillment_order=fo,
+            order_line=line,
+            quantity=line.quantity_shipped,
+            quantity_shipped=line.quantity_shipped,
+        )
+        for fo, order in zip(fos, orders, strict=True)
+        for line in shipped[order.pk]
+    )
+    shipments = Shipment.objects.bulk_create(
+        Shipment(
+            fulfillment_order=fo,
+            order=order,
+            carrier=order.shipping_method.carrier,
+            service_level=order.shipping_method.service_level,
+            status=ShipmentStatus.DELIVERED,
+            shipped_at=_shipped_at(order),
+            delivered_at=order.completed_at,
+        )
+        for fo, order in zip(fos, orders, strict=True)
+    )
+    by_fo = {shipment.fulfillment_order_id: shipment for shipment in shipments}
+    ShipmentLine.objects.bulk_create(
+        ShipmentLine(
+            shipment=by_fo[fo_line.fulfillment_order_id],
+            fulfillment_line=fo_line,
+            quantity=fo_line.quantity,
+        )
+        for fo_line in fo_lines
+    )
+    return shipments
+
+
+def _invoice_orders(order_ids: list[int], warehouse: Location) -> int:
+    orders = list(
+        Order.objects.filter(pk__in=order_ids)
+        .select_related("shipping_method")
+        .prefetch_related("lines")
+        .order_by("placed_at", "id")
+    )
+    by_order = {order.pk: order for order in orders}
+    invoices: list[Invoice] = []
+    notes: list[CreditNote] = []
+    for shipment in _shipments(orders, warehouse):
+        order = by_order[shipment.order_id]
+        invoice = invoice_shipment(shipment.pk, issue_date=timezone.localdate(shipment.shipped_at))
+        invoices.append(invoice)
+        returned = {line.order_line_id: line for line in invoice.lines.all()}
+        credits = [
+            CreditLine(invoice_line_id=returned[line.pk].pk, quantity=line.quantity_returned)
+            for line in order.lines.all()
+            if line.quantity_returned and line.pk in returned
+        ]
+        if credits:
+            notes.append(
+                issue_credit_note(
+                    invoice_id=invoice.pk,
+                    lines=credits,
+                    reason=CreditReason.RETURN,
+                    actor=SEED_ACTOR,
+                    issue_date=timezone.localdate(order.completed_at or shipment.shipped_at),
+                )
+            )
+    _forget_documents_issued(invoices, notes)
+    _record_payments([invoice.pk for invoice in invoices])
+    return len(invoices)
+
+
+def _forget_documents_issued(invoices: list[Invoice], notes: list[CreditNote]) -> None:
+    """Drop the issuing events of these past documents before they commit: no PDF
+    rendered ahead, no e-mail, no capture. (A relay that still publishes their ids finds
+    no event and does nothing.)"""
+    OutboxEvent.objects.filter(
+        topic="invoice.issued", payload__invoice_id__in=[i.pk for i in invoices]
+    ).delete()
+    OutboxEvent.objects.filter(
+        topic="credit_note.issued", payload__credit_note_id__in=[n.pk for n in notes]
+    ).delete()
+
+
+def _record_payments(invoice_ids: list[int]) -> None:
+    """Mark the invoices paid as their customers paid them (see the module's docstring)."""
+    today = timezone.localdate()
+    overdue_from = today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)
+    credited = dict(
+        CreditNote.objects.filter(invoice_id__in=invoice_ids)
+        .values("invoice_id")
+        .annotate(total=Sum("grand_total"))
+        .values_list("invoice_id", "total")
+    )
+    paid: list[Invoice] = []
+    for invoice in Invoice.objects.filter(pk__in=invoice_ids):
+        paid_on = invoice.due_date or invoice.issue_date
+        if invoice.payment_method == PaymentMethod.INVOICE and overdue_from <= paid_on < today:
+            continue  # the demo's overdue receivables
+        if paid_on > today:
+            continue  # not due yet
+        owed = invoice.grand_total - credited.get(invoice.pk, Decimal("0.00"))
+        invoice.status = InvoiceStatus.PAID
+        invoice.amount_paid = max(owed, Decimal("0.00"))
+        invoice.paid_at = timezone.make_aware(dt.datetime.combine(paid_on, dt.time(12)))
+        paid.append(invoice)
+    Invoice.objects.bulk_update(paid, ["status", "amount_paid", "paid_at"])
