@@ -9,10 +9,13 @@ Events and their rows (accounts by role, numbered in ``settings.OMS_JOURNAL_ACCO
   constraint (total = subtotal - discount + shipping + tax) makes the event balance.
 - **credit note issued**: the reverse, from the credit note's amounts: debit revenue,
   shipping revenue and tax payable; credit receivable with its total.
-- **payments captured and refunded**: not recorded by billing yet. When they are, a
-  source that yields their events (debit *cash* / credit *receivable* for a capture,
-  the reverse for a refund) is added with ``register_event_source``; the export, the
-  command and the console page take it up unchanged.
+- **card payment captured** (on the day the provider confirmed it): debit *cash*,
+  credit *receivable*; **refunded**: the reverse. Failed and pending attempts moved no
+  money and are left out.
+
+Another source of money events (money received against invoices on terms, once billing
+records it) joins with ``register_event_source``; the command and the console page
+take it up unchanged.
 
 Rows of zero (an invoice without shipping) are left out; an event stays balanced.
 Amounts are in the document's currency (the ``currency`` column): the journal does not
@@ -31,8 +34,15 @@ from decimal import Decimal
 import tablib
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
-from .models import CreditNote, Invoice
+from .models import (
+    CreditNote,
+    Invoice,
+    PaymentTransaction,
+    TransactionKind,
+    TransactionOutcome,
+)
 
 ZERO = Decimal("0.00")
 
@@ -204,11 +214,58 @@ def credit_note_events(date_from: dt.date, date_to: dt.date) -> Iterator[Journal
         )
 
 
+def _day_bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """From the start of ``date_from`` to the start of the day after ``date_to``, in
+    the site's time zone."""
+    start = timezone.make_aware(dt.datetime.combine(date_from, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min))
+    return start, end
+
+
+def payment_events(date_from: dt.date, date_to: dt.date) -> Iterator[JournalEvent]:
+    """Card money that moved from ``date_from`` to ``date_to`` (inclusive, by the day
+    the provider confirmed it), in one query: a capture debits cash and credits
+    receivable, a refund the reverse. Attempts that failed or are still pending moved
+    nothing and are left out. The document is the invoice the money is for (else the
+    provider's reference)."""
+    accounts = journal_accounts()
+    start, end = _day_bounds(date_from, date_to)
+    rows = (
+        PaymentTransaction.objects.filter(
+            kind__in=(TransactionKind.CAPTURE, TransactionKind.REFUND),
+            outcome=TransactionOutcome.SUCCEEDED,
+            finished_at__gte=start,
+            finished_at__lt=end,
+        )
+        .order_by("finished_at", "id")
+        .values_list(
+            "kind",
+            "finished_at",
+            "amount",
+            "invoice__number",
+            "provider_reference",
+            "payment__order__number",
+            "payment__order__company__account_number",
+            "payment__currency",
+        )
+    )
+    for kind, finished_at, amount, invoice, reference, order, company, currency in rows:
+        document = _Document(
+            timezone.localdate(finished_at), invoice or reference, order, company or "", currency
+        )
+        cash, receivable = (accounts["cash"], amount), (accounts["receivable"], amount)
+        if kind == TransactionKind.CAPTURE:
+            yield _event("payment_captured", document, debits=[cash], credits=[receivable])
+        else:
+            yield _event("payment_refunded", document, debits=[receivable], credits=[cash])
+
+
 EventSource = Callable[[dt.date, dt.date], Iterable[JournalEvent]]
 
-# Where the journal's events come from. Payments (captures, refunds, money received
-# against invoices) add their source here when billing records them.
-EVENT_SOURCES: list[EventSource] = [invoice_events, credit_note_events]
+# Where the journal's events come from; another source of money events (money received
+# against invoices on terms, when billing records it) is added with
+# ``register_event_source``.
+EVENT_SOURCES: list[EventSource] = [invoice_events, credit_note_events, payment_events]
 
 
 def register_event_source(source: EventSource) -> None:
@@ -219,13 +276,13 @@ def register_event_source(source: EventSource) -> None:
 
 def journal_events(date_from: dt.date, date_to: dt.date) -> list[JournalEvent]:
     """Every money event from ``date_from`` to ``date_to`` (inclusive), by date; on one
-    day invoices come first, then credit notes, each by number."""
+    day invoices come first, then credit notes, each by number, then payments."""
     if date_from > date_to:
         raise ValueError("The journal's range starts after it ends.")
     events = [event for source in EVENT_SOURCES for event in source(date_from, date_to)]
     events = [event for event in events if event.rows]
-    # Stable: within a day, the sources' order (invoices, then the credit notes that
-    # correct them), each by number.
+    # Stable: within a day, the sources' order (invoices, the credit notes that
+    # correct them, the money that moved for them).
     events.sort(key=lambda e: e.rows[0].date)
     return events
 

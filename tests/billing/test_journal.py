@@ -9,11 +9,18 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from billing.credit_notes import CreditLine, issue_credit_note
 from billing.invoicing import invoice_shipment
 from billing.journal import COLUMNS, journal_events, journal_rows
-from billing.models import CreditReason
+from billing.models import (
+    CreditReason,
+    Payment,
+    PaymentTransaction,
+    TransactionKind,
+    TransactionOutcome,
+)
 from core.actors import Actor
 from tests.billing.conftest import company_buyer, make_products, place_routed, ship
 
@@ -168,3 +175,69 @@ def test_the_command_refuses_a_range_backwards_or_an_xlsx_without_a_file(db):
         )
     with pytest.raises(CommandError):
         call_command("export_journal", "--from", "November", "--to", "2026-11-30")
+
+
+def _at(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(15)))
+
+
+def test_card_money_captured_and_refunded_is_journaled_when_it_moved(november):
+    invoice = november["second"]
+    payment = Payment.objects.create(
+        order=invoice.order,
+        provider="test",
+        currency="USD",
+        amount_authorised=invoice.grand_total,
+        amount_captured=invoice.grand_total,
+        amount_refunded=Decimal("10.00"),
+    )
+
+    def transaction(kind, amount, key, outcome=TransactionOutcome.SUCCEEDED, day=None, **extra):
+        return PaymentTransaction.objects.create(
+            payment=payment,
+            kind=kind,
+            amount=amount,
+            idempotency_key=key,
+            outcome=outcome,
+            finished_at=_at(day) if day else None,
+            **extra,
+        )
+
+    transaction(TransactionKind.AUTHORISE, invoice.grand_total, "a", day=dt.date(2026, 11, 19))
+    transaction(
+        TransactionKind.CAPTURE, invoice.grand_total, "c1", TransactionOutcome.FAILED,
+        day=dt.date(2026, 11, 20), invoice=invoice,
+    )  # fmt: skip
+    transaction(
+        TransactionKind.CAPTURE, invoice.grand_total, "c2", day=dt.date(2026, 11, 21),
+        invoice=invoice, provider_reference="testcap_1",
+    )  # fmt: skip
+    transaction(
+        TransactionKind.REFUND, Decimal("10.00"), "r1", day=dt.date(2026, 11, 26),
+        provider_reference="testre_1",
+    )  # fmt: skip
+    transaction(TransactionKind.REFUND, Decimal("5.00"), "r2", TransactionOutcome.PENDING)
+    transaction(
+        TransactionKind.CAPTURE, Decimal("1.00"), "c3", day=dt.date(2026, 12, 1), invoice=invoice
+    )  # outside the range
+
+    events = journal_events(NOV_1, NOV_30)
+    money = [e for e in events if e.kind.startswith("payment_")]
+
+    assert [(e.kind, e.rows[0].date, e.rows[0].document_number) for e in money] == [
+        ("payment_captured", dt.date(2026, 11, 21), invoice.number),
+        ("payment_refunded", dt.date(2026, 11, 26), "testre_1"),
+    ]
+    captured, refunded = money
+    assert [(r.account, r.debit, r.credit) for r in captured.rows] == [
+        ("1000", invoice.grand_total, Decimal("0.00")),
+        ("1200", Decimal("0.00"), invoice.grand_total),
+    ]
+    assert [(r.account, r.debit, r.credit) for r in refunded.rows] == [
+        ("1200", Decimal("10.00"), Decimal("0.00")),
+        ("1000", Decimal("0.00"), Decimal("10.00")),
+    ]
+    assert all(e.is_balanced for e in events)
+    assert {r.order_number for e in money for r in e.rows} == {invoice.order.number}
+    rows = journal_rows(NOV_1, NOV_30)
+    assert sum(r.debit for r in rows) == sum(r.credit for r in rows)
