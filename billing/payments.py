@@ -244,7 +244,8 @@ def _finish(
         tx.outcome = TransactionOutcome.FAILED
         tx.error_code = error.code[:64]
         decline = getattr(error, "decline_code", "")
-        tx.error_message = (f"{error.message} ({decline})" if decline else error.message)[:300]
+        message = error.message.rstrip(".")
+        tx.error_message = (f"{message} ({decline})" if decline else message)[:300]
         tx.raw_response = error.raw
         if tx.kind == TransactionKind.AUTHORISE:
             failed = True

@@ -14,11 +14,12 @@ from tests.api.support import celery_publishing_to
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEAD_BROKER = "redis://127.0.0.1:6390/0"  # nothing listens there
-NOTIFY, ROUTE, PARTNER, INVOICE = (
+NOTIFY, ROUTE, PARTNER, INVOICE, AUTHORISE = (
     "oms.notify_order_event",
     "fulfillment.route_order_event",
     "fulfillment.notify_partner",
     "billing.invoice_shipment_event",
+    "billing.authorise_order_event",
 )
 # BEGIN; unpublished events SELECT ... FOR UPDATE SKIP LOCKED; stamping UPDATE; COMMIT.
 POLL_QUERIES = 4
@@ -53,7 +54,11 @@ def test_in_process_mode_requests_leave_publishing_to_the_relay(settings, broker
     call_command("relay_outbox", "--once")
 
     assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 0
-    assert by_task(broker.take()) == {NOTIFY: [placed.pk], ROUTE: [placed.pk]}
+    assert by_task(broker.take()) == {
+        NOTIFY: [placed.pk],
+        ROUTE: [placed.pk],
+        AUTHORISE: [placed.pk],
+    }
     assert outbox.sweep(older_than=timedelta(0)) == 0
 
 
@@ -70,7 +75,7 @@ def test_after_commit_mode_sends_the_event_as_a_batch_of_one(settings, broker):
     with transaction.atomic():
         event = outbox.emit("order.placed", {"order_id": 1})
 
-    assert by_task(broker.take()) == {NOTIFY: [event.pk], ROUTE: [event.pk]}
+    assert by_task(broker.take()) == {NOTIFY: [event.pk], ROUTE: [event.pk], AUTHORISE: [event.pk]}
     event.refresh_from_db()
     assert (event.published_at is not None, event.attempts) == (True, 1)
 
@@ -82,7 +87,12 @@ def test_a_batch_is_published_as_one_message_per_consuming_task(broker):
 
     assert outbox.sweep(older_than=timedelta(0)) == 9
 
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, PARTNER: created}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed,
+        ROUTE: placed,
+        AUTHORISE: placed,
+        PARTNER: created,
+    }
     events = OutboxEvent.objects.filter(pk__in=placed + created + in_transit)
     assert all(event.published_at is not None for event in events)
     assert {(event.attempts, event.last_error) for event in events} == {(1, "")}
@@ -98,7 +108,7 @@ def test_a_poll_runs_the_same_statements_whatever_the_number_of_events(broker, c
     sql = [query["sql"] for query in queries.captured_queries]
     assert len(sql) == POLL_QUERIES, sql
     assert "FOR UPDATE SKIP LOCKED" in sql[1]
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed}
+    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
 
 
 def run_relay_for(polls: int) -> None:
@@ -124,7 +134,7 @@ def test_the_relay_process_costs_one_query_per_idle_poll(broker, count):
 
     # The idle probe, then one poll.
     assert len(busy.captured_queries) == 1 + POLL_QUERIES
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed}
+    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
 
 
@@ -134,7 +144,7 @@ def test_the_relay_process_drains_a_backlog_batch_by_batch(broker):
 
     def stop() -> bool:
         messages.extend(broker.take())
-        return len(messages) >= 6
+        return len(messages) >= 9
 
     with CaptureQueriesContext(connection) as queries:
         outbox.run_relay(poll_seconds=0, batch=2, stop=stop)
@@ -144,10 +154,13 @@ def test_the_relay_process_drains_a_backlog_batch_by_batch(broker):
     assert [(m.task, m.args) for m in messages] == [
         (NOTIFY, [placed[0:2]]),
         (ROUTE, [placed[0:2]]),
+        (AUTHORISE, [placed[0:2]]),
         (NOTIFY, [placed[2:4]]),
         (ROUTE, [placed[2:4]]),
+        (AUTHORISE, [placed[2:4]]),
         (NOTIFY, [placed[4:5]]),
         (ROUTE, [placed[4:5]]),
+        (AUTHORISE, [placed[4:5]]),
     ]
 
 
@@ -177,7 +190,7 @@ def test_a_dead_broker_leaves_events_for_a_later_sweep(broker):
     with celery_publishing_to(broker.url, queue=broker.queue):
         assert outbox.sweep(older_than=timedelta(0)) == 3
 
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed}
+    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
     events = OutboxEvent.objects.filter(pk__in=placed)
     assert all(event.published_at is not None for event in events)
     assert {(event.attempts, event.last_error) for event in events} == {(2, "")}
@@ -197,7 +210,7 @@ def test_a_refused_message_leaves_only_its_events_unpublished(broker, monkeypatc
 
     assert outbox.sweep(older_than=timedelta(0)) == 2
 
-    assert by_task(broker.take()) == {NOTIFY: placed + shipped, INVOICE: shipped}
+    assert by_task(broker.take()) == {NOTIFY: placed + shipped, AUTHORISE: placed, INVOICE: shipped}
     refused = OutboxEvent.objects.filter(pk__in=placed)
     assert [(event.published_at, event.attempts) for event in refused] == [(None, 1)] * 2
     assert {event.last_error for event in refused} == {f"{ROUTE}: queue full"}
@@ -206,7 +219,7 @@ def test_a_refused_message_leaves_only_its_events_unpublished(broker, monkeypatc
     monkeypatch.setattr(app, "send_task", send_task)
     assert outbox.sweep(older_than=timedelta(0)) == 2
     # Their e-mails go out twice; the notification's dedupe claim sends one.
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed}
+    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
 
 
 def test_a_poll_skips_the_events_another_relay_is_publishing(broker, monkeypatch):
@@ -245,7 +258,14 @@ def test_a_poll_skips_the_events_another_relay_is_publishing(broker, monkeypatch
     assert published == {"other": 4}
     messages = broker.take()
     assert sorted((m.task, m.args) for m in messages) == sorted(
-        [(NOTIFY, [[late]]), (ROUTE, [[late]]), (NOTIFY, [placed]), (ROUTE, [placed])]
+        [
+            (NOTIFY, [[late]]),
+            (ROUTE, [[late]]),
+            (AUTHORISE, [[late]]),
+            (NOTIFY, [placed]),
+            (ROUTE, [placed]),
+            (AUTHORISE, [placed]),
+        ]
     )
     assert outbox.sweep(older_than=timedelta(0)) == 0
     assert broker.take() == []
@@ -261,4 +281,4 @@ def test_the_sweep_leaves_recent_events_to_the_relay(broker):
         created_at=OutboxEvent.objects.get(pk=placed[0]).created_at - timedelta(minutes=2)
     )
     assert outbox.sweep(older_than=timedelta(minutes=1)) == 1
-    assert by_task(broker.take()) == {NOTIFY: placed[:1], ROUTE: placed[:1]}
+    assert by_task(broker.take()) == {NOTIFY: placed[:1], ROUTE: placed[:1], AUTHORISE: placed[:1]}
