@@ -50,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_returnphoto",
         "returns.view_returnreason",
         "returns.view_returnpolicy",
+        "returns.add_returnrequest",
         "returns.approve_returnrequest",
     ],
     "sales_rep": [

@@ -34,8 +34,9 @@ pytestmark = pytest.mark.django_db
 # Session, user, the order (with its joins), lines, holds, timeline (the inlines),
 # open holds (for the buttons), then the fulfilment sections: fulfilment orders and
 # their lines, shipments and their tracking events, routing decisions, then billing's
-# section: the order's invoices, its credit notes (with their invoices); notifications.
-ORDER_PAGE_QUERIES = 15
+# section: the order's invoices, its credit notes (with their invoices); returns' section:
+# the order's returns (their lines only when it has some); notifications.
+ORDER_PAGE_QUERIES = 16
 # Without fulfilment orders or shipments, their prefetches have nothing to fetch.
 UNROUTED_ORDER_PAGE_QUERIES = ORDER_PAGE_QUERIES - 2
 ADDRESS = {

@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.actors import Actor
 from fulfillment.models import FulfillmentOrder, Shipment
 from inventory.models import LocationKind
-from orders.models import OrderStatus
+from orders.models import FulfillmentStatus, OrderStatus
 from returns.models import PolicyScope, ReturnPolicy, ReturnReason
 from tests.factories import LocationFactory, ProductFactory, UserFactory
 from tests.orders.factories import OrderFactory, OrderLineFactory
@@ -56,6 +56,7 @@ def delivered_order(*, quantity: int = 2, days_ago: int = 3, products=None, comp
     """A completed order whose lines were all delivered ``days_ago`` days ago."""
     order = OrderFactory(
         status=OrderStatus.COMPLETED,
+        fulfillment_status=FulfillmentStatus.DELIVERED,
         company=company,
         ship_latitude=Decimal("40.748400"),
         ship_longitude=Decimal("-73.985700"),

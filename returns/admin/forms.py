@@ -1,0 +1,269 @@
+"""The console's return pages: each valid submit makes one call to ``returns.services``.
+
+A refusal (``DomainError``) is shown above the form as typed and nothing changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+
+from core.actors import Actor
+from core.admin import ServiceForm
+from inventory.models import Location, LocationKind
+from orders.models import Order, OrderLine
+
+from .. import services
+from ..models import (
+    Condition,
+    Disposition,
+    ReturnMethod,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
+from ..policy import returnable_quantity
+
+ADD_PERMISSION = "returns.add_returnrequest"
+
+
+class ReturnPageForm(ServiceForm):
+    obj: ReturnRequest
+
+
+class ApproveReturnForm(ReturnPageForm):
+    title = "Approve return"
+    submit_label = "Approve"
+    permission = services.APPROVE_PERMISSION
+
+    note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        if obj.status != ReturnStatus.REQUESTED:
+            return f"Return {obj.number} is {obj.get_status_display().lower()}: nothing to approve."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        services.approve_return(request_id=self.obj.pk, actor=actor, note=self.cleaned_data["note"])
+        return f"Return {self.obj.number} approved."
+
+
+class RejectReturnForm(ReturnPageForm):
+    title = "Reject return"
+    submit_label = "Reject"
+    permission = services.APPROVE_PERMISSION
+
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The customer is told this.",
+    )
+
+    unavailable_reason = ApproveReturnForm.unavailable_reason
+
+    def perform(self, actor: Actor) -> str:
+        services.reject_return(
+            request_id=self.obj.pk, actor=actor, reason=self.cleaned_data["reason"]
+        )
+        return f"Return {self.obj.number} rejected; its units may be asked for again."
+
+
+class CancelReturnForm(ReturnPageForm):
+    title = "Cancel return"
+    submit_label = "Cancel the return"
+    permission = services.APPROVE_PERMISSION
+
+    confirm = forms.BooleanField(label="Yes, the customer withdraws this return")
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        if obj.status not in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED):
+            status = obj.get_status_display().lower()
+            return f"Return {obj.number} is {status}: it cannot be cancelled."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        services.cancel_return(request_id=self.obj.pk, actor=actor)
+        return f"Return {self.obj.number} cancelled."
+
+
+class CloseReturnForm(ReturnPageForm):
+    title = "Close return"
+    submit_label = "Close"
+    permission = services.APPROVE_PERMISSION
+
+    note = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Units still expected are given up and may be asked for again.",
+    )
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        if obj.status not in (ReturnStatus.RECEIVED, ReturnStatus.INSPECTED):
+            return f"Return {obj.number} is {obj.get_status_display().lower()}: nothing to close."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        services.close_return(request_id=self.obj.pk, actor=actor, note=self.cleaned_data["note"])
+        return f"Return {self.obj.number} closed."
+
+
+def return_locations() -> Any:
+    return Location.objects.filter(is_active=True, accepts_returns=True).order_by("code")
+
+
+class ReceiveReturnForm(ReturnPageForm):
+    """One row per line still expected: how many arrived, their condition and where
+    they go. The hidden token makes a second submit of the same page a no-op."""
+
+    title = "Receive and inspect"
+    submit_label = "Record receipt"
+    permission = services.RECEIVE_PERMISSION
+
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), label="Received at")
+
+    def __init__(self, data: Any = None, *, obj: ReturnRequest, **kwargs: Any) -> None:
+        super().__init__(data, obj=obj, **kwargs)
+        location_field = self.fields["location"]
+        assert isinstance(location_field, forms.ModelChoiceField)  # noqa: S101
+        location_field.queryset = return_locations()
+        self.initial.setdefault("location", obj.destination_id)
+        self.initial.setdefault("token", uuid.uuid4().hex)
+        self.lines = list(obj.lines.select_related("order_line"))
+        for line in self.lines:
+            if not line.quantity_outstanding:
+                continue
+            label = f"{line.order_line.sku} ({line.quantity_outstanding} expected)"
+            self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
+                label=label, min_value=0, max_value=line.quantity_outstanding, initial=0
+            )
+            self.fields[f"condition_{line.pk}"] = forms.ChoiceField(
+                label=f"{line.order_line.sku}: condition",
+                choices=Condition.choices,
+                initial=Condition.NEW,
+            )
+            self.fields[f"disposition_{line.pk}"] = forms.ChoiceField(
+                label=f"{line.order_line.sku}: disposition",
+                choices=Disposition.choices,
+                initial=Disposition.RESTOCK,
+            )
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        if obj.status not in (
+            ReturnStatus.APPROVED,
+            ReturnStatus.IN_TRANSIT,
+            ReturnStatus.RECEIVED,
+        ):
+            return (
+                f"Return {obj.number} is {obj.get_status_display().lower()}: "
+                "only approved returns are received."
+            )
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        data = self.cleaned_data
+        units = [
+            services.ReceivedUnits(
+                line_id=line.pk,
+                quantity=data[f"quantity_{line.pk}"],
+                condition=data[f"condition_{line.pk}"],
+                disposition=data[f"disposition_{line.pk}"],
+            )
+            for line in self.lines
+            if data.get(f"quantity_{line.pk}")
+        ]
+        receipt = services.receive_return(
+            request_id=self.obj.pk,
+            token=data["token"],
+            location=data["location"],
+            units=units,
+            actor=actor,
+        )
+        received = sum(i.quantity for i in receipt.inspections.all())
+        return f"{received} unit(s) of {self.obj.number} received at {receipt.location.code}."
+
+
+class RequestReturnForm(ServiceForm):
+    """An agent asks for a return on the customer's behalf, from the order page."""
+
+    title = "Ask for a return"
+    submit_label = "Create return"
+    permission = ADD_PERMISSION
+    obj: Order
+
+    method = forms.ChoiceField(choices=ReturnMethod.choices, initial=ReturnMethod.MAIL)
+    drop_off_location = forms.ModelChoiceField(
+        queryset=Location.objects.none(),
+        required=False,
+        label="Drop-off store",
+        help_text="Drop-off only; empty for the store nearest the customer.",
+    )
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, data: Any = None, *, obj: Order, **kwargs: Any) -> None:
+        super().__init__(data, obj=obj, **kwargs)
+        store_field = self.fields["drop_off_location"]
+        assert isinstance(store_field, forms.ModelChoiceField)  # noqa: S101
+        store_field.queryset = return_locations().filter(kind=LocationKind.STORE)
+        reasons = [(r.code, r.label) for r in ReturnReason.objects.filter(is_active=True)]
+        self.lines = [
+            line for line in OrderLine.objects.filter(order=obj) if returnable_quantity(line)
+        ]
+        for line in self.lines:
+            self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} ({returnable_quantity(line)} returnable)",
+                min_value=0,
+                max_value=returnable_quantity(line),
+                initial=0,
+            )
+            self.fields[f"reason_{line.pk}"] = forms.ChoiceField(
+                label=f"{line.sku}: reason", choices=reasons
+            )
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        lines = OrderLine.objects.filter(order=obj)
+        if not any(returnable_quantity(line) for line in lines):
+            return f"Order {obj.number} has no delivered units left to return."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        data = self.cleaned_data
+        lines = [
+            services.ReturnLineInput(
+                order_line_id=line.pk,
+                quantity=data[f"quantity_{line.pk}"],
+                reason_code=data[f"reason_{line.pk}"],
+            )
+            for line in self.lines
+            if data.get(f"quantity_{line.pk}")
+        ]
+        rma = services.request_return(
+            order=self.obj,
+            lines=lines,
+            method=data["method"],
+            actor=actor,
+            note=data["note"],
+            drop_off_location=data["drop_off_location"],
+        )
+        self.changed = rma
+        return f"Return {rma.number} created ({rma.get_status_display().lower()})."
+
+
+RETURN_PAGES: dict[str, type[ServiceForm]] = {
+    "receive": ReceiveReturnForm,
+    "approve": ApproveReturnForm,
+    "reject": RejectReturnForm,
+    "close": CloseReturnForm,
+    "cancel": CancelReturnForm,
+}
+ORDER_RETURN_PAGES: dict[str, type[ServiceForm]] = {"request-return": RequestReturnForm}

@@ -1,0 +1,113 @@
+"""The console: an agent asks for a return from the order page and decides it; the
+warehouse opens it by its RMA number and receives it (twice submitted: once received);
+the changelist filters and searches."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from inventory.models import StockLevel, StockMovement
+from orders.models import OrderLine
+from returns.models import ReturnRequest, ReturnStatus
+from tests.factories import UserFactory
+
+from .conftest import delivered_order
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(role: str) -> Client:
+    user = UserFactory(username=f"{role}-returns")
+    user.groups.add(Group.objects.get(name=role))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_agent_asks_and_approves_warehouse_receives(default_policy, warehouse):
+    order = delivered_order(quantity=2)
+    line = order.lines.get()
+    agent = client_for("agent")
+
+    page = agent.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert page.status_code == 200
+    assert b"Ask for a return" in page.content
+
+    url = reverse("admin:orders_order_request_return", args=[order.pk])
+    answer = agent.post(
+        url,
+        {
+            "method": "mail",
+            f"quantity_{line.pk}": "2",
+            f"reason_{line.pk}": "size_fit",
+            "note": "Too small",
+        },
+    )
+    assert answer.status_code == 302, answer.content
+    rma = ReturnRequest.objects.get()
+    assert rma.status == ReturnStatus.REQUESTED
+    assert (
+        rma.number.encode()
+        in agent.get(reverse("admin:orders_order_change", args=[order.pk])).content
+    )
+
+    approve = reverse("admin:returns_returnrequest_approve", args=[rma.pk])
+    assert agent.post(approve, {"note": ""}).status_code == 302
+    rma.refresh_from_db()
+    assert rma.status == ReturnStatus.APPROVED
+
+    warehouse_client = client_for("warehouse")
+    assert warehouse_client.post(approve, {"note": ""}).status_code == 403
+    found = warehouse_client.get(
+        reverse("admin:returns_returnrequest_changelist"), {"q": rma.number.lower()}
+    )
+    assert found.status_code == 302
+    assert found["Location"] == reverse("admin:returns_returnrequest_change", args=[rma.pk])
+    rma_page = warehouse_client.get(found["Location"])
+    assert b"Receive and inspect" in rma_page.content
+
+    receive = reverse("admin:returns_returnrequest_receive", args=[rma.pk])
+    form = warehouse_client.get(receive)
+    token = form.context["form"].initial["token"]
+    data = {
+        "token": token,
+        "location": warehouse.pk,
+        f"quantity_{rma.lines.get().pk}": "1",
+        f"condition_{rma.lines.get().pk}": "new",
+        f"disposition_{rma.lines.get().pk}": "restock",
+    }
+    assert warehouse_client.post(receive, data).status_code == 302
+    assert warehouse_client.post(receive, data).status_code == 302  # the same page again
+
+    assert StockLevel.objects.get(location=warehouse, product=line.product).on_hand == 1
+    assert StockMovement.objects.filter(reference=rma.number).count() == 1
+    assert OrderLine.objects.get(pk=line.pk).quantity_returned == 1
+    label = warehouse_client.get(reverse("admin:returns_returnrequest_label", args=[rma.pk]))
+    assert label["Content-Type"] == "application/pdf"
+
+
+def test_changelist_filters_and_search(default_policy, warehouse, admin_client):
+    order = delivered_order()
+    line = order.lines.get()
+    admin_client.post(
+        reverse("admin:orders_order_request_return", args=[order.pk]),
+        {"method": "mail", f"quantity_{line.pk}": "1", f"reason_{line.pk}": "damaged"},
+    )
+    rma = ReturnRequest.objects.get()
+    changelist = reverse("admin:returns_returnrequest_changelist")
+
+    for query in (
+        {"queue": "to_receive"},
+        {"status": "approved"},
+        {"reason": "damaged"},
+        {"method": "mail"},
+        {"destination__id__exact": warehouse.pk},
+        {"age": "week"},
+        {"q": order.number},
+        {"q": order.email},
+    ):
+        listed = admin_client.get(changelist, query)
+        assert listed.status_code == 200, query
+        assert rma.number.encode() in listed.content, query
+    assert rma.number.encode() not in admin_client.get(changelist, {"age": "older"}).content
