@@ -398,8 +398,8 @@ def capture_invoice(invoice_id: int) -> list[PaymentTransaction]:
     if planned:
         mark_invoice_paid(invoice_id)
         invoice = Invoice.objects.only("order_id", "completes_order").get(pk=invoice_id)
-        if invoice.completes_order:
-            void_order_payments(invoice.order_id, force=True)
+        # The last invoice, or an order that ended meanwhile: release what is left.
+        void_order_payments(invoice.order_id, force=invoice.completes_order)
     return done
 
 
@@ -494,6 +494,15 @@ def void_order_payments(order_id: int, *, force: bool = False) -> list[PaymentTr
 def _plan_voids(order_id: int, *, force: bool) -> list[PaymentTransaction]:
     order = order_for_update(order_id)
     if not force and order.status not in ENDED_ORDER_STATUSES:
+        return []
+    if Invoice.objects.filter(
+        order=order,
+        payment_method=PaymentMethod.CARD,
+        grand_total__gt=0,
+        payment_transactions__isnull=True,
+    ).exists():
+        # An invoice still to be captured needs what is held: its capture voids the
+        # rest once it has run.
         return []
     planned = []
     for payment in Payment.objects.filter(order=order, status__in=OPEN_STATUSES).order_by("id"):

@@ -222,6 +222,22 @@ def test_cancelling_a_card_order_voids_its_authorisation(shop):
     assert order.payment_status == PaymentStatus.VOIDED
 
 
+def test_cancelling_what_was_not_shipped_releases_the_rest_of_the_authorisation(shop):
+    [a, b] = make_products(shop, [D("30.00"), D("5.00")])
+    order, fo = place_routed([(a, 1), (b, 1)], payment_token="tok_approve")
+    shipment = ship(fo, {a.pk: 1})
+    invoice = Invoice.objects.get(shipment=shipment)
+    assert not invoice.completes_order
+
+    cancel_order(order_id=order.pk, reason="out of stock", actor=SYSTEM, lines={2: 1})
+
+    payment = Payment.objects.get(order=order)
+    assert payment.amount_captured == invoice.grand_total
+    assert payment.amount_voided == payment.amount_authorised - invoice.grand_total
+    order.refresh_from_db()
+    assert order.payment_status == PaymentStatus.CAPTURED
+
+
 def test_an_edit_that_raises_the_total_authorises_the_difference(shop):
     [a, b] = make_products(shop, [D("30.00"), D("7.00")])
     order, _ = place_routed([(a, 1)], payment_token="tok_approve")
