@@ -317,7 +317,7 @@ class CreditNoteLine(models.Model):
                 fields=["credit_note", "position"], name="credit_note_line_position_unique"
             ),
             models.CheckConstraint(
-                condition=Q(line_total=F("amount") + F("tax")),
+                condition=Q(line_total=Round(F("amount") + F("tax"), 2)),
                 name="credit_note_line_total_adds_up",
             ),
             models.CheckConstraint(
@@ -377,7 +377,9 @@ class Payment(models.Model):
                 name="payment_refunded_within_captured",
             ),
             models.CheckConstraint(
-                condition=Q(amount_voided__lte=F("amount_authorised") - F("amount_captured")),
+                condition=Q(
+                    amount_voided__lte=Round(F("amount_authorised") - F("amount_captured"), 2)
+                ),
                 name="payment_voided_within_uncaptured",
             ),
             *_amounts_nonneg(
