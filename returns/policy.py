@@ -41,6 +41,13 @@ class QuantityExceedsReturnable(Conflict):
     code = "quantity_exceeds_returnable"
 
 
+SCOPE_WORDS = {
+    PolicyScope.DEFAULT: "default rule",
+    PolicyScope.SKU: "product rule",
+    PolicyScope.COMPANY: "company rule",
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     """The rule governing one line: a stored policy, or the built-in default."""
@@ -55,7 +62,7 @@ class Rule:
     def name(self) -> str:
         if self.policy is None:
             return f"Built-in default ({DEFAULT_WINDOW_DAYS} days)"
-        return f"{self.policy.name} ({self.policy.get_scope_display().lower()})"
+        return f"{self.policy.name} ({SCOPE_WORDS[PolicyScope(self.policy.scope)]})"
 
     def trace(self) -> dict[str, object]:
         return {
