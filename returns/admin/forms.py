@@ -190,10 +190,28 @@ class ReceiveReturnForm(ReturnPageForm):
         return f"{received} unit(s) of {self.obj.number} received at {receipt.location.code}."
 
 
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Any number of files in one input; the service checks each (type, size, count)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultiplePhotoInput(attrs={"accept": "image/*"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(PhotosField, self).clean(f, initial) for f in files if f]
+
+
 class RequestReturnForm(ServiceForm):
     """An agent asks for a return on the customer's behalf, from the order page."""
 
     title = "Ask for a return"
+    # A page with a file input: the form posts multipart.
+    template = "returns/admin/request_form.html"
     submit_label = "Create return"
     permission = ADD_PERMISSION
     obj: Order
@@ -207,6 +225,9 @@ class RequestReturnForm(ServiceForm):
     )
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    photos = PhotosField(
+        required=False, help_text="Up to 5 images (JPEG, PNG, WebP or GIF), 5 MB each."
     )
 
     def __init__(self, data: Any = None, *, obj: Order, **kwargs: Any) -> None:
@@ -254,6 +275,7 @@ class RequestReturnForm(ServiceForm):
             actor=actor,
             note=data["note"],
             drop_off_location=data["drop_off_location"],
+            photos=data["photos"] or [],
         )
         self.changed = rma
         return f"Return {rma.number} created ({rma.get_status_display().lower()})."

@@ -19,11 +19,17 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 import billing.admin  # noqa: F401 - registers billing's order admin, which this extends
-from core.admin import admin_change_url, render_table, replace_admin, short_datetime
+from core.admin import (
+    ServiceForm,
+    admin_change_url,
+    render_table,
+    replace_admin,
+    short_datetime,
+)
 from orders.models import FulfillmentStatus, Order, OrderStatus
 
 from ..models import ReturnLine, ReturnRequest
-from .forms import ADD_PERMISSION, ORDER_RETURN_PAGES
+from .forms import ADD_PERMISSION, ORDER_RETURN_PAGES, RequestReturnForm
 
 RETURN_ROWS = 50
 _MAY_ASK = "_returns_viewer_may_ask"
@@ -75,6 +81,14 @@ class OrderWithReturnsAdmin(RegisteredOrderAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return (*super().get_readonly_fields(request, obj), "order_returns")
+
+    def get_service_form_kwargs(
+        self, request: HttpRequest, obj: Any, form_class: type[ServiceForm]
+    ) -> dict[str, Any]:
+        kwargs = super().get_service_form_kwargs(request, obj, form_class)
+        if form_class is RequestReturnForm and request.method == "POST":
+            return {**kwargs, "files": request.FILES}  # the photos
+        return kwargs
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = list(super().get_fieldsets(request, obj))

@@ -2,10 +2,14 @@
 warehouse opens it by its RMA number and receives it (twice submitted: once received);
 the changelist filters and searches."""
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from inventory.models import StockLevel, StockMovement
 from orders.models import OrderLine
@@ -111,3 +115,29 @@ def test_changelist_filters_and_search(default_policy, warehouse, admin_client):
         assert listed.status_code == 200, query
         assert rma.number.encode() in listed.content, query
     assert rma.number.encode() not in admin_client.get(changelist, {"age": "older"}).content
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "blue").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_agent_attaches_photos(default_policy, warehouse, admin_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    order = delivered_order()
+    line = order.lines.get()
+    url = reverse("admin:orders_order_request_return", args=[order.pk])
+    fields = {"method": "mail", f"quantity_{line.pk}": "1", f"reason_{line.pk}": "damaged"}
+
+    refused = admin_client.post(
+        url, {**fields, "photos": [SimpleUploadedFile("a.png", b"not an image")]}
+    )
+    assert refused.status_code == 200
+    assert b"is not an image" in refused.content
+    assert not ReturnRequest.objects.exists()
+
+    photos = [SimpleUploadedFile(f"p{i}.png", _png(), content_type="image/png") for i in (1, 2)]
+    created = admin_client.post(url, {**fields, "photos": photos})
+    assert created.status_code == 302
+    assert ReturnRequest.objects.get().photos.count() == 2
