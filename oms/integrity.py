@@ -2,7 +2,8 @@
 
 Each app checks its own invariants (``inventory.integrity``: ledger, buckets, network
 availability; ``orders.integrity``: network commitments, line buckets, orders with
-no lines; ``fulfillment.integrity``: no line sent to locations twice); this module
+no lines; ``fulfillment.integrity``: no line sent to locations twice;
+``returns.integrity``: the return-requested bucket against open returns); this module
 adds the project's own (the outbox backlog) and runs them all. The checks only read,
 with one query per check whatever the size of the database, and find what the
 database's constraints cannot express; they are what the fault tests and CI assert.
@@ -18,6 +19,7 @@ from core.models import OutboxEvent
 from fulfillment.integrity import check_fulfillment
 from inventory.integrity import check_stock
 from orders.integrity import check_orders
+from returns.integrity import check_returns
 
 # An event the relay or the 15 s sweep has not published after this long is stuck:
 # the broker has been down for that long, or nothing relays.
@@ -52,5 +54,6 @@ def check_integrity(*, outbox_max_age: timedelta = DEFAULT_OUTBOX_MAX_AGE) -> li
         *check_stock(),
         *check_orders(),
         *check_fulfillment(),
+        *check_returns(),
         *outbox_backlog(older_than=outbox_max_age),
     ]

@@ -9,7 +9,7 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from core import refcache
-from customers.api_keys import create_api_key
+from customers.api_keys import create_api_key, create_storefront_api_key
 from inventory.models import LocationKind
 from orders.models import OrderLine
 from returns.models import ReturnRequest
@@ -189,3 +189,21 @@ def test_drop_off_stores_are_listed(api, order):
     created = post(api, order, body(method="drop_off", drop_off_location="NYC-ST"))
     assert created.status_code == 201
     assert created.json()["destination"]["code"] == "NYC-ST"
+
+
+def test_the_storefront_asks_for_its_shoppers_only(api, order, default_policy, warehouse):
+    storefront = APIClient()
+    raw = create_storefront_api_key(name="web").raw_key
+    storefront.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    web_order = delivered_order()  # a B2C web order (no company)
+
+    created = post(storefront, web_order, body(), key="web-1")
+    company_rma = post(api, order, body(), key="k-9").json()["number"]
+
+    assert created.status_code == 201
+    assert [r["number"] for r in storefront.get("/api/v1/returns/").json()["results"]] == [
+        created.json()["number"]
+    ]
+    assert storefront.get(f"/api/v1/returns/{company_rma}/").status_code == 404
+    assert post(storefront, order, body(), key="web-2").status_code == 404
+    assert api.get(f"/api/v1/returns/{created.json()['number']}/").status_code == 404

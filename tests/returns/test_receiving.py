@@ -161,3 +161,15 @@ def test_closing_a_partial_receipt_gives_the_rest_back(default_policy, warehouse
 
     line = OrderLine.objects.get(order=order)
     assert (line.quantity_return_requested, line.quantity_returned) == (0, 1)
+
+
+def test_check_integrity_finds_a_requested_bucket_out_of_step(default_policy, warehouse):
+    order = delivered_order(quantity=2)
+    ask(order, 1)
+    assert [v for v in check_integrity() if v.check == "return_requested_bucket"] == []
+
+    OrderLine.objects.filter(order=order).update(quantity_return_requested=2)
+
+    found = [v for v in check_integrity() if v.check == "return_requested_bucket"]
+    assert len(found) == 1
+    assert "return requested is 2, but its open returns expect 1" in found[0].detail
