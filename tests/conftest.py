@@ -4,8 +4,9 @@ from core.actors import Actor
 from tests.factories import UserFactory
 
 # Fixtures shared by name: the order-capture suites' (tests/orders, tests/api) and the
-# in-memory Celery broker of the outbox suites (tests/core, tests/oms).
-pytest_plugins = ["tests.ordering", "tests.broker"]
+# in-memory Celery broker of the outbox suites (tests/core, tests/oms), and the real places
+# and warehouse network of the routing and promise suites.
+pytest_plugins = ["tests.ordering", "tests.broker", "tests.places"]
 
 
 @pytest.fixture

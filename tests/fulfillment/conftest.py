@@ -2,9 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from core import refcache
 from core.actors import Actor
-from core.geo import coordinates_for_postal_code
 from fulfillment.models import FulfillmentOrder
 from fulfillment.routing import route_order
 from inventory import services as stock
@@ -12,42 +10,20 @@ from orders.placement import LineRequest, OrderRequest, place_order
 from tests.factories import (
     CarrierFactory,
     CustomerFactory,
-    LocationFactory,
     ProductFactory,
     ShippingMethodFactory,
 )
+from tests.places import NEW_YORK, NEWARK, make_location
 
 SYSTEM = Actor.system("routing test")
 
-# Real places: the customer is in Manhattan.
-NEW_YORK = {"postal_code": "10001", "city": "New York", "region": "NY"}
-NEWARK = {"postal_code": "07102", "city": "Newark", "region": "NJ"}
-DALLAS = {"postal_code": "75201", "city": "Dallas", "region": "TX"}
-RENO = {"postal_code": "89502", "city": "Reno", "region": "NV"}
+# The places, make_location and the network fixture: tests/places.py.
+__all__ = ["NEWARK", "NEW_YORK", "make_location"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    refcache.clear()
-    yield
-    refcache.clear()
-
-
-def make_location(code, place, **kwargs):
-    lat, lng = coordinates_for_postal_code("US", place["postal_code"])
-    return LocationFactory(
-        code=code, latitude=lat, longitude=lng, line1="1 Dock Rd", country="US", **place, **kwargs
-    )
-
-
-@pytest.fixture
-def network(db):
-    """Three warehouses: Newark (near), Dallas, Reno (far)."""
-    return {
-        "NWK": make_location("NWK", NEWARK),
-        "DAL": make_location("DAL", DALLAS),
-        "RNO": make_location("RNO", RENO),
-    }
+def _fresh_cache(fresh_reference_cache):
+    return fresh_reference_cache
 
 
 @pytest.fixture

@@ -1,38 +1,16 @@
 import pytest
 
-from core import refcache
-from core.geo import coordinates_for_postal_code
-from tests.factories import LocationFactory, ShippingMethodFactory
+from tests.factories import ShippingMethodFactory
+from tests.places import make_location
 
-# Real places: three warehouses, from near New York to far from it.
-NEWARK = {"postal_code": "07102", "city": "Newark", "region": "NJ"}
-DALLAS = {"postal_code": "75201", "city": "Dallas", "region": "TX"}
-RENO = {"postal_code": "89502", "city": "Reno", "region": "NV"}
+# The places, make_location and the network fixture: tests/places.py.
+__all__ = ["make_location"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(fresh_reference_cache):
     # The estimate reads the active locations through the reference cache.
-    refcache.clear()
-    yield
-    refcache.clear()
-
-
-def make_location(code, place, **kwargs):
-    lat, lng = coordinates_for_postal_code("US", place["postal_code"])
-    return LocationFactory(
-        code=code, latitude=lat, longitude=lng, line1="1 Dock Rd", country="US", **place, **kwargs
-    )
-
-
-@pytest.fixture
-def network(db):
-    """Three warehouses: Newark (near New York), Dallas, Reno (far)."""
-    return {
-        "NWK": make_location("NWK", NEWARK),
-        "DAL": make_location("DAL", DALLAS),
-        "RNO": make_location("RNO", RENO),
-    }
+    return fresh_reference_cache
 
 
 @pytest.fixture
