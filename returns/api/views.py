@@ -79,7 +79,8 @@ class OrderReturnsView(APIView):
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
         key = clean_key(request.headers.get("Idempotency-Key"))
-        fingerprint = request_fingerprint(request.data)
+        # The order is part of the request: the same body for another order is another request.
+        fingerprint = request_fingerprint({"order": number, "body": request.data})
         order = _client_order(client, number)
         data = ReturnInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -207,3 +207,14 @@ def test_the_storefront_asks_for_its_shoppers_only(api, order, default_policy, w
     assert storefront.get(f"/api/v1/returns/{company_rma}/").status_code == 404
     assert post(storefront, order, body(), key="web-2").status_code == 404
     assert api.get(f"/api/v1/returns/{created.json()['number']}/").status_code == 404
+
+
+def test_a_key_reused_for_another_order_is_refused(api, order, acme):
+    other = delivered_order(company=acme)
+    assert post(api, order, body(), key="same").status_code == 201
+
+    reused = post(api, other, body(), key="same")
+
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert ReturnRequest.objects.count() == 1
