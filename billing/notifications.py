@@ -5,22 +5,11 @@ Sent through the order's notification log (``orders.notifications``): the claim 
 is retried, and a claim left by a worker that died is taken over once stale.
 """
 
-import logging
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.template.loader import render_to_string
-
-from core.actors import Actor
-from orders.events import record_order_event
-from orders.models import Notification, OrderEventType
-from orders.notifications import claim_notification, mark_failed, mark_sent
+from orders.models import Notification
+from orders.notifications import Attachment, claim_notification, send_order_email
 
 from .models import Invoice
 from .selectors import get_invoice
-
-logger = logging.getLogger(__name__)
 
 INVOICE_ISSUED = "invoice_issued"
 
@@ -50,37 +39,13 @@ def email_invoice(invoice_id: int) -> Notification | None:
     if claim is None:
         return None
     context = {"invoice": invoice, "order": invoice.order}
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("billing/email/invoice_issued.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[recipient],
-    )
-    message.attach_alternative(
-        render_to_string("billing/email/invoice_issued.html", context), "text/html"
-    )
     with invoice.pdf.open("rb") as pdf:
-        message.attach(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
-    try:
-        message.send()
-    except Exception as exc:  # a soft time limit interrupting the send included
-        mark_failed(claim, exc)
-        raise
-    with transaction.atomic():
-        if not mark_sent(claim):
-            logger.warning("invoice %s: e-mail sent after its claim was taken over", invoice)
-            return None
-        record_order_event(
-            order=invoice.order,
-            type=OrderEventType.NOTIFICATION_SENT,
-            actor=Actor.system("notifications"),
-            message=f"E-mail sent to {recipient}: {subject}",
-            payload={
-                "event": INVOICE_ISSUED,
-                "channel": "email",
-                "notification_id": claim.pk,
-                "invoice_id": invoice.pk,
-            },
-        )
-    claim.refresh_from_db()
-    return claim
+        attachment = Attachment(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
+    return send_order_email(
+        claim,
+        order=invoice.order,
+        template="billing/email/invoice_issued",
+        context=context,
+        attachments=[attachment],
+        payload={"invoice_id": invoice.pk},
+    )

@@ -5,21 +5,12 @@ Sent through the order's notification log (``orders.notifications``): the claim 
 nothing, and a failed send is retried by the task that called it.
 """
 
-import logging
-
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.template.loader import render_to_string
 
-from core.actors import Actor
-from orders.events import record_order_event
-from orders.models import Notification, OrderEventType
-from orders.notifications import claim_notification, mark_failed, mark_sent
+from orders.models import Notification
+from orders.notifications import claim_notification, send_order_email
 
 from .models import PaymentTransaction, TransactionKind
-
-logger = logging.getLogger(__name__)
 
 PAYMENT_FAILED = "payment_failed"
 
@@ -59,35 +50,10 @@ def email_payment_failed(tx: PaymentTransaction) -> Notification | None:
         ),
         "seller": settings.OMS_LEGAL_NAME,
     }
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("billing/payment_failed.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.email],
+    return send_order_email(
+        claim,
+        order=order,
+        template="billing/payment_failed",
+        context=context,
+        payload={"payment_transaction_id": tx.pk},
     )
-    message.attach_alternative(
-        render_to_string("billing/payment_failed.html", context), "text/html"
-    )
-    try:
-        message.send()
-    except Exception as exc:  # a soft time limit interrupting the send included
-        mark_failed(claim, exc)
-        raise
-    with transaction.atomic():
-        if not mark_sent(claim):
-            logger.warning("order %s: payment e-mail sent after its claim was taken over", order)
-            return None
-        record_order_event(
-            order=order,
-            type=OrderEventType.NOTIFICATION_SENT,
-            actor=Actor.system("notifications"),
-            message=f"E-mail sent to {order.email}: {subject}",
-            payload={
-                "event": PAYMENT_FAILED,
-                "channel": "email",
-                "notification_id": claim.pk,
-                "payment_transaction_id": tx.pk,
-            },
-        )
-    claim.refresh_from_db()
-    return claim

@@ -6,22 +6,11 @@ and sends nothing; a failed send is retried; a claim left by a worker that died 
 taken over once stale).
 """
 
-import logging
-
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.template.loader import render_to_string
-
-from core.actors import Actor
 from customers.models import NotificationEvent
 from customers.selectors import get_notification_channels
 from fulfillment.models import FulfillmentOrder, Shipment
-from orders.events import record_order_event
-from orders.models import Notification, Order, OrderEventType
-from orders.notifications import claim_notification, mark_failed, mark_sent, mark_skipped
-
-logger = logging.getLogger(__name__)
+from orders.models import Notification, Order
+from orders.notifications import claim_notification, mark_skipped, send_order_email
 
 # What a customer whose order is held gets instead of the confirmation (the choice of
 # channels follows their "order confirmed" preference).
@@ -108,30 +97,4 @@ def send_order_notification(
             else None
         ),
     }
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{event}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.email],
-    )
-    message.attach_alternative(render_to_string(f"emails/{event}.html", context), "text/html")
-    try:
-        message.send()
-    except Exception as exc:  # a soft time limit interrupting the send included
-        mark_failed(claim, exc)
-        raise
-    with transaction.atomic():
-        if not mark_sent(claim):
-            # This attempt outlived its claim and another took it over: the timeline
-            # gets that attempt's record, not this one.
-            logger.warning("notification %s: sent after its claim was taken over", dedupe_key)
-            return None
-        record_order_event(
-            order=order,
-            type=OrderEventType.NOTIFICATION_SENT,
-            actor=Actor.system("notifications"),
-            message=f"E-mail sent to {order.email}: {subject}",
-            payload={"event": event, "channel": "email", "notification_id": claim.pk},
-        )
-    claim.refresh_from_db()
-    return claim
+    return send_order_email(claim, order=order, template=f"emails/{event}", context=context)

@@ -7,21 +7,29 @@ worker that died mid-send goes stale after ``OMS_NOTIFICATION_CLAIM_TIMEOUT`` se
 and the next attempt takes it over; until then an attempt that finds it is retried
 later (``NotificationInProgress``), so the message still goes out, once.
 
-The customer e-mails (``oms.notifications``) and the messages to partners
-(``fulfillment.partners``) both send through these claims.
+The customer e-mails (``oms.notifications``), the messages to partners
+(``fulfillment.partners``) and billing's e-mails (invoices, payment failures) all send
+through these claims; e-mails about an order go out through ``send_order_email``.
 """
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.actors import Actor
 from core.outbox import RetryLater
 
-from .models import Notification, NotificationStatus
+from .events import record_order_event
+from .models import Notification, NotificationStatus, Order, OrderEventType
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +109,65 @@ def mark_skipped(claim: Notification) -> None:
     """Record that the claimed notification is not sent (the customer opted out): it is
     settled, and no later attempt claims it again."""
     Notification.objects.filter(_still_ours(claim)).update(status=NotificationStatus.SKIPPED)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+def send_order_email(
+    claim: Notification,
+    *,
+    order: Order,
+    template: str,
+    context: dict[str, Any],
+    attachments: Sequence[Attachment] = (),
+    payload: dict[str, Any] | None = None,
+) -> Notification | None:
+    """Send the e-mail ``claim`` stands for, about ``order``: the claim's subject to its
+    recipient, the body rendered from ``<template>.txt`` and ``<template>.html`` with
+    ``context``. Every e-mail about an order goes out this way.
+
+    A failed send marks the claim failed and raises, so that the calling task retries.
+    Once sent, the claim is marked sent and the order's timeline gets a "notification
+    sent" event (its payload: the event, the channel, the notification's id, plus
+    ``payload``) in one transaction. None when this attempt outlived its claim and
+    another took it over: that attempt's record stands, not this one's.
+    """
+    message = EmailMultiAlternatives(
+        subject=claim.subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[claim.recipient],
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    for attachment in attachments:
+        message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    try:
+        message.send()
+    except Exception as exc:  # a soft time limit interrupting the send included
+        mark_failed(claim, exc)
+        raise
+    with transaction.atomic():
+        if not mark_sent(claim):
+            logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
+            return None
+        record_order_event(
+            order=order,
+            type=OrderEventType.NOTIFICATION_SENT,
+            actor=Actor.system("notifications"),
+            message=f"E-mail sent to {claim.recipient}: {claim.subject}",
+            payload={
+                "event": claim.event,
+                "channel": "email",
+                "notification_id": claim.pk,
+                **(payload or {}),
+            },
+        )
+    claim.refresh_from_db()
+    return claim
