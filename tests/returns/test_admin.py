@@ -7,7 +7,9 @@ import io
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
@@ -141,3 +143,28 @@ def test_the_agent_attaches_photos(default_policy, warehouse, admin_client, sett
     created = admin_client.post(url, {**fields, "photos": photos})
     assert created.status_code == 302
     assert ReturnRequest.objects.get().photos.count() == 2
+
+
+def _changelist_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("admin:returns_returnrequest_changelist")).status_code == 200
+    return len(queries)
+
+
+def test_changelist_queries_do_not_grow_with_rows(default_policy, warehouse, admin_client):
+    def ask_one() -> None:
+        order = delivered_order()
+        line = order.lines.get()
+        admin_client.post(
+            reverse("admin:orders_order_request_return", args=[order.pk]),
+            {"method": "mail", f"quantity_{line.pk}": "1", f"reason_{line.pk}": "damaged"},
+        )
+
+    ask_one()
+    few = _changelist_queries(admin_client)
+    for _ in range(4):
+        ask_one()
+    many = _changelist_queries(admin_client)
+
+    assert ReturnRequest.objects.count() == 5
+    assert few == many

@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core import refcache
@@ -13,7 +15,7 @@ from customers.api_keys import create_api_key, create_storefront_api_key
 from inventory.models import LocationKind
 from orders.models import OrderLine
 from returns.models import ReturnRequest
-from tests.factories import CompanyFactory, CustomerFactory, LocationFactory
+from tests.factories import CompanyFactory, CustomerFactory, LocationFactory, ProductFactory
 
 from .conftest import delivered_order
 
@@ -218,3 +220,29 @@ def test_a_key_reused_for_another_order_is_refused(api, order, acme):
     assert reused.status_code == 422
     assert reused.json()["code"] == "idempotency_key_reused"
     assert ReturnRequest.objects.count() == 1
+
+
+def test_the_list_queries_do_not_grow_with_returns(api, acme, default_policy, warehouse):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/v1/returns/").status_code == 200
+        return len(queries)
+
+    post(api, delivered_order(company=acme), body(), key="q-0")
+    few = count()
+    for n in range(1, 4):
+        post(
+            api,
+            delivered_order(company=acme, products=[ProductFactory(), ProductFactory()]),
+            {
+                "method": "mail",
+                "lines": [
+                    {"line_number": 1, "quantity": 1, "reason": "damaged"},
+                    {"line_number": 2, "quantity": 1, "reason": "size_fit"},
+                ],
+            },
+            key=f"q-{n}",
+        )
+
+    assert len(api.get("/api/v1/returns/").json()["results"]) == 4
+    assert count() == few
