@@ -44,7 +44,7 @@ from fulfillment.models import (
     ShipmentStatus,
 )
 from inventory.models import Location
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderEventType, OrderStatus, PaymentStatus
 
 from .common import SEED_ACTOR, StepResult, batched
 
@@ -82,6 +82,31 @@ def invoice_history(result: StepResult, *, warehouse: Location, now: dt.datetime
     for chunk in batched(history_to_invoice(since), INVOICE_BATCH):
         with transaction.atomic():
             result.created += _invoice_orders(chunk, warehouse)
+    settle_history_payment_status()
+
+
+def settle_history_payment_status() -> int:
+    """Historical card orders were paid before billing kept payments, so none of them is
+    waiting for an authorisation: those that completed read as captured, those
+    cancelled as voided. (Orders the demo places live keep the status their payments
+    give them.) Records of the past, so they are written as such, without the timeline
+    entry ``orders.services.record_payment_status`` adds to a live change. Returns how
+    many orders changed."""
+    history = Order.objects.filter(
+        payment_method=PaymentMethod.CARD,
+        payment_status=PaymentStatus.PENDING,
+        events__type=OrderEventType.IMPORTED,
+    )
+    settled = {
+        OrderStatus.COMPLETED: PaymentStatus.CAPTURED,
+        OrderStatus.CANCELLED: PaymentStatus.VOIDED,
+    }
+    return sum(
+        Order.objects.filter(pk__in=history.filter(status=status).values("pk")).update(
+            payment_status=payment_status
+        )
+        for status, payment_status in settled.items()
+    )
 
 
 def _shipped_at(order: Order) -> dt.datetime:

@@ -78,6 +78,8 @@ from orders.models import (
     OrderHold,
     OrderLine,
     OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
     TaxRate,
 )
 from shipping.models import Carrier, ShippingMethod
@@ -286,6 +288,19 @@ def test_seed_creates_customers_companies_and_historical_orders(seeded):
     b2b = orders.filter(channel__in=[Channel.B2B_API, Channel.SALES])
     assert not b2b.filter(company__isnull=True).exists()
     assert not orders.exclude(pk__in=b2b).filter(company__isnull=False).exists()
+
+
+def test_no_historical_card_order_waits_for_an_authorisation(seeded):
+    # Paid before billing kept payments: completed ones read captured, cancelled voided.
+    card = historical_orders().filter(payment_method=PaymentMethod.CARD)
+
+    assert card.exists()
+    assert not card.filter(payment_status=PaymentStatus.PENDING).exists()
+    statuses = set(card.values_list("status", "payment_status"))
+    assert statuses <= {
+        (OrderStatus.COMPLETED, PaymentStatus.CAPTURED),
+        (OrderStatus.CANCELLED, PaymentStatus.VOIDED),
+    }
 
 
 # --- reference data: tax rates and contract prices -------------------------------------
