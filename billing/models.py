@@ -478,3 +478,51 @@ class PaymentTransaction(models.Model):
             f"{self.get_kind_display()} {self.amount} {self.payment.currency}: "
             f"{self.get_outcome_display().lower()}"
         )
+
+
+# --- refunds ---------------------------------------------------------------------
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REFUNDED = "refunded", "Refunded"
+    CREDITED = "credited", "Credited to the invoice"
+    FAILED = "failed", "Failed"
+
+
+class Refund(ActorFields):
+    """Money given back on an order (``billing.refunds.refund_order``): its credit
+    notes, and for a card order the ledger's refund rows that pay it back. ``status``
+    follows those rows: pending until the provider answered, refunded, or failed (finance
+    pays back by other means); an order on terms is credited at once (its invoice's
+    amount due went down)."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refunds")
+    idempotency_key = models.CharField(
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="A second request with the same key gets this refund back.",
+    )
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    reason = models.CharField(max_length=20, choices=CreditReason.choices)
+    note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    credit_notes = models.ManyToManyField(CreditNote, related_name="refunds")
+    transactions = models.ManyToManyField(PaymentTransaction, related_name="refunds", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order_id", "id"]
+        permissions = [("refund_order", "Can refund money on an order")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund of {format_money(self.amount, self.currency)} ({self.status})"

@@ -7,7 +7,7 @@ from celery import shared_task
 from core import outbox
 from core.models import OutboxEvent
 
-from . import documents, invoicing, notifications, payments
+from . import documents, invoicing, notifications, payments, refunds
 
 
 def _invoice(event: OutboxEvent) -> None:
@@ -80,3 +80,12 @@ def _reauthorise(event: OutboxEvent) -> None:
 @shared_task(name="billing.reauthorise_order_event", bind=True, acks_late=True, max_retries=8)
 def reauthorise_order_event(self: Any, event_ids: int | list[int]) -> None:
     outbox.handle_events(self, event_ids, _reauthorise)
+
+
+def _refund(event: OutboxEvent) -> None:
+    refunds.execute_refund(event.payload["refund_id"])
+
+
+@shared_task(name="billing.refund_event", bind=True, acks_late=True, max_retries=8)
+def refund_event(self: Any, event_ids: int | list[int]) -> None:
+    outbox.handle_events(self, event_ids, _refund)

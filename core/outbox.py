@@ -61,6 +61,8 @@ HANDLERS: dict[str, list[str]] = {
     # The PDF is rendered, stored and e-mailed apart from issuing: it never blocks it.
     "invoice.issued": ["billing.render_invoice_pdf", "billing.capture_invoice_event"],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
+    # A card refund is paid back through the provider (billing.refunds).
+    "refund.requested": ["billing.refund_event"],
     # Returns (docs/returns.md): announced for the notification and webhook work to come.
     "return.requested": [],
     "return.approved": [],

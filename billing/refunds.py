@@ -1,0 +1,458 @@
+"""Refunds: the one service that gives captured (or invoiced) money back on an order.
+
+``refund_order`` refunds units of order lines (at their invoiced value, tax included)
+and/or a free amount, with a reason code. In one transaction, under the order's row
+lock, it checks the refundable amount, issues the credit notes against the invoices it
+corrects (newest first, never exceeding any) and, for a card order, writes a pending
+``refund`` ledger row per credit note (``refund:<credit note id>``) and emits
+``refund.requested``. Its consumer (``execute_refund``) calls the provider outside any
+transaction and finishes each row, as ``billing.payments`` does for captures. An order
+on terms calls no provider: the credit note lowers what its invoice still asks for.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from core import outbox
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput
+from core.money import format_money, to_cents
+from core.outbox import RetryLater
+from orders.events import record_order_event
+from orders.models import Order, OrderEventType, OrderLine, PaymentMethod, PaymentStatus
+from orders.services import order_for_update, record_payment_status
+
+from .credit_notes import CreditLine, issue_credit_note
+from .models import (
+    ZERO,
+    CreditNote,
+    CreditNoteLine,
+    CreditReason,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentTransaction,
+    Refund,
+    RefundStatus,
+    TransactionKind,
+    TransactionOutcome,
+)
+from .payments import (
+    PROVIDER_RETRY_AFTER,
+    derive_payment_status,
+    ensure_outside_transaction,
+    order_payment_status,
+)
+from .providers import PaymentError, ProviderUnavailable, get_provider
+
+logger = logging.getLogger(__name__)
+
+ACTOR = Actor.system("refunds")
+
+
+class RefundExceedsRefundable(Conflict):
+    code = "refund_exceeds_refundable"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """Units of an order line to refund."""
+
+    order_line_id: int
+    quantity: int
+
+
+# --- what can be refunded -------------------------------------------------------------
+
+
+def _invoiced_left(order_id: int) -> Decimal:
+    invoiced = Invoice.objects.filter(order_id=order_id).aggregate(t=Sum("grand_total"))["t"]
+    credited = CreditNote.objects.filter(order_id=order_id).aggregate(t=Sum("grand_total"))["t"]
+    return (invoiced or ZERO) - (credited or ZERO)
+
+
+def _pending_refunds(payment_id: int) -> Decimal:
+    return (
+        PaymentTransaction.objects.filter(
+            payment_id=payment_id, kind=TransactionKind.REFUND, outcome=TransactionOutcome.PENDING
+        ).aggregate(t=Sum("amount"))["t"]
+        or ZERO
+    )
+
+
+def _card_left(payment: Payment) -> Decimal:
+    """What a card payment can still pay back: captured, less refunded and in flight."""
+    return payment.amount_captured - payment.amount_refunded - _pending_refunds(payment.pk)
+
+
+def refundable_amount(order: Order) -> Decimal:
+    """What a refund of the order may be at most: for a card, what was captured and is
+    not refunded (nor being refunded), within what its invoices still hold uncredited;
+    for an order on terms, what its invoices still hold uncredited."""
+    left = _invoiced_left(order.pk)
+    if order.payment_method == PaymentMethod.CARD:
+        captured = sum((_card_left(p) for p in Payment.objects.filter(order=order)), ZERO)
+        left = min(left, captured)
+    return max(left, ZERO)
+
+
+def amount_due(invoice: Invoice) -> Decimal:
+    """What an invoice still asks its customer to pay: its total less its credit notes
+    and what was paid against it (never below zero)."""
+    credited = (
+        CreditNote.objects.filter(invoice=invoice).aggregate(t=Sum("grand_total"))["t"] or ZERO
+    )
+    return max(invoice.grand_total - credited - invoice.amount_paid, ZERO)
+
+
+# --- the request ------------------------------------------------------------------
+
+
+def refund_order(
+    *,
+    order_id: int,
+    amount: Decimal | None = None,
+    lines: Sequence[RefundLine | tuple[int, int]] | None = None,
+    reason: str,
+    note: str = "",
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> Refund:
+    """Refund ``lines`` (order line id and units, valued as invoiced, tax included)
+    and/or an ``amount`` (tax included) of an order, for a ``CreditReason``.
+
+    Refuses with ``RefundExceedsRefundable`` (nothing written) above the refundable
+    amount, with ``InvalidInput`` on bad input. The same ``idempotency_key`` returns the
+    first refund (``IdempotencyKeyReused`` when it was another order's). Returns the
+    refund as it stands once the transaction committed (an inline consumer may already
+    have paid it back)."""
+    refund = _request_refund(
+        order_id=order_id,
+        amount=amount,
+        lines=[RefundLine(*item) if isinstance(item, tuple) else item for item in lines or ()],
+        reason=reason,
+        note=note,
+        actor=actor,
+        idempotency_key=idempotency_key or None,
+    )
+    return Refund.objects.get(pk=refund.pk)
+
+
+def _existing(idempotency_key: str | None, order_id: int) -> Refund | None:
+    if idempotency_key is None:
+        return None
+    refund = Refund.objects.filter(idempotency_key=idempotency_key).first()
+    if refund is not None and refund.order_id != order_id:
+        raise IdempotencyKeyReused(
+            "This idempotency key was used for a refund of another order.",
+            idempotency_key=idempotency_key,
+        )
+    return refund
+
+
+def _validate(amount: Decimal | None, lines: Sequence[RefundLine], reason: str) -> None:
+    if reason not in CreditReason.values:
+        raise InvalidInput(f"Unknown refund reason {reason!r}.", fields={"reason": reason})
+    if amount is not None and (
+        not isinstance(amount, Decimal)
+        or not amount.is_finite()
+        or amount <= 0
+        or to_cents(amount) != amount
+    ):
+        raise InvalidInput("The amount to refund must be a positive amount with cents at most.")
+    if amount is None and not lines:
+        raise InvalidInput("A refund gives back units of lines, an amount, or both.")
+    for line in lines:
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int):
+            raise InvalidInput("Quantities to refund must be positive whole numbers.")
+        if line.quantity <= 0:
+            raise InvalidInput("Quantities to refund must be positive whole numbers.")
+
+
+def _credits_per_invoice(order: Order, lines: Sequence[RefundLine]) -> dict[int, list[CreditLine]]:
+    """Spread units of order lines over the invoice lines that billed them, newest
+    invoice first, within what each has left uncredited."""
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line.order_line_id] = wanted.get(line.order_line_id, 0) + line.quantity
+    known = dict(OrderLine.objects.filter(order=order, pk__in=wanted).values_list("pk", "sku"))
+    for line_id in wanted:
+        if line_id not in known:
+            raise InvalidInput(f"Order {order.number} has no line {line_id}.")
+    invoice_lines = list(
+        InvoiceLine.objects.filter(invoice__order=order, order_line_id__in=wanted).order_by(
+            "-invoice__issued_at", "-invoice_id", "position"
+        )
+    )
+    credited = dict(
+        CreditNoteLine.objects.filter(invoice_line__in=invoice_lines)
+        .values("invoice_line_id")
+        .annotate(q=Sum("quantity"))
+        .values_list("invoice_line_id", "q")
+    )
+    result: dict[int, list[CreditLine]] = {}
+    for line_id, quantity in wanted.items():
+        left = quantity
+        for invoice_line in invoice_lines:
+            if invoice_line.order_line_id != line_id or left == 0:
+                continue
+            available = invoice_line.quantity - (credited.get(invoice_line.pk) or 0)
+            take = min(left, available)
+            if take > 0:
+                result.setdefault(invoice_line.invoice_id, []).append(
+                    CreditLine(invoice_line_id=invoice_line.pk, quantity=take)
+                )
+                left -= take
+        if left:
+            refundable = quantity - left
+            raise RefundExceedsRefundable(
+                f"{known[line_id]}: {refundable} invoiced unit(s) can be refunded, not {quantity}.",
+                order_line=line_id,
+                refundable_quantity=refundable,
+            )
+    return result
+
+
+def _refuse(order: Order, refundable: Decimal, requested: Decimal | None = None) -> None:
+    message = f"Order {order.number} can be refunded {format_money(refundable, order.currency)}"
+    if requested is not None:
+        message += f"; this refund would be {format_money(requested, order.currency)}"
+    raise RefundExceedsRefundable(f"{message}.", refundable=str(refundable))
+
+
+def _plan_card_refund(refund: Refund, credit_note: CreditNote) -> list[PaymentTransaction]:
+    """Pending refund rows paying a credit note back, over the order's payments that
+    captured money (newest first): ``refund:<credit note id>``, then ``:<n>``."""
+    due = credit_note.grand_total
+    planned: list[PaymentTransaction] = []
+    payments = Payment.objects.select_for_update().filter(order_id=refund.order_id)
+    for payment in payments.order_by("-id"):
+        if due <= 0:
+            break
+        available = _card_left(payment)
+        if available <= 0:
+            continue
+        amount = min(due, available)
+        suffix = f":{len(planned) + 1}" if planned else ""
+        planned.append(
+            PaymentTransaction.objects.create(
+                payment=payment,
+                kind=TransactionKind.REFUND,
+                amount=amount,
+                idempotency_key=f"refund:{credit_note.pk}{suffix}",
+                invoice_id=credit_note.invoice_id,
+            )
+        )
+        due -= amount
+    if due > 0:  # the refundable check ran under the same lock: cannot happen
+        raise RefundExceedsRefundable(
+            f"The card payments cannot pay back {format_money(due, refund.currency)}."
+        )
+    return planned
+
+
+@transaction.atomic
+def _request_refund(
+    *,
+    order_id: int,
+    amount: Decimal | None,
+    lines: Sequence[RefundLine],
+    reason: str,
+    note: str,
+    actor: Actor,
+    idempotency_key: str | None,
+) -> Refund:
+    existing = _existing(idempotency_key, order_id)
+    if existing is not None:
+        return existing
+    _validate(amount, lines, reason)
+    order = order_for_update(order_id)
+    existing = _existing(idempotency_key, order_id)
+    if existing is not None:
+        return existing
+    refundable = refundable_amount(order)
+    if amount is not None and amount > refundable:
+        _refuse(order, refundable, amount)
+    by_invoice = _credits_per_invoice(order, lines)
+    credit_notes = [
+        issue_credit_note(
+            invoice_id=invoice_id, reason=reason, actor=actor, lines=credits, note=note
+        )
+        for invoice_id, credits in by_invoice.items()
+    ]
+    if amount is not None:
+        left = amount
+        invoices = Invoice.objects.filter(order=order).order_by("-issued_at", "-id")
+        for invoice in invoices:
+            if left <= 0:
+                break
+            credited = CreditNote.objects.filter(invoice=invoice).aggregate(t=Sum("grand_total"))[
+                "t"
+            ]
+            room = invoice.grand_total - (credited or ZERO)
+            if room <= 0:
+                continue
+            take = min(left, room)
+            credit_notes.append(
+                issue_credit_note(
+                    invoice_id=invoice.pk, reason=reason, actor=actor, amount=take, note=note
+                )
+            )
+            left -= take
+        if left > 0:
+            _refuse(order, refundable, amount)
+    total = sum((cn.grand_total for cn in credit_notes), ZERO)
+    if total > refundable:
+        _refuse(order, refundable, total)  # the transaction rolls back what it wrote
+    card = order.payment_method == PaymentMethod.CARD
+    refund = Refund.objects.create(
+        order=order,
+        idempotency_key=idempotency_key,
+        currency=order.currency,
+        amount=total,
+        reason=reason,
+        note=note,
+        status=RefundStatus.PENDING if card else RefundStatus.CREDITED,
+        **actor.as_fields(),
+    )
+    refund.credit_notes.set(credit_notes)
+    if card:
+        rows = [tx for cn in credit_notes for tx in _plan_card_refund(refund, cn)]
+        refund.transactions.set(rows)
+    numbers = ", ".join(cn.number for cn in credit_notes)
+    how = "to be paid back to the card" if card else "credited to the invoice"
+    record_order_event(
+        order=order,
+        type=OrderEventType.NOTE,
+        actor=actor,
+        message=(
+            f"Refund of {format_money(total, order.currency)} requested "
+            f"({CreditReason(reason).label}), {how}: {numbers}"
+        ),
+        payload={
+            "refund_id": refund.pk,
+            "amount": str(total),
+            "reason": reason,
+            "credit_notes": [cn.number for cn in credit_notes],
+        },
+    )
+    outbox.emit("refund.requested", {"order_id": order.pk, "refund_id": refund.pk})
+    return refund
+
+
+# --- paying back (the refund.requested consumer) ------------------------------------
+
+
+def execute_refund(refund_id: int) -> Refund:
+    """Pay back a card refund's pending ledger rows through the provider, outside any
+    transaction, and finish each once; finished rows are not sent again. Raises
+    ``RetryLater`` while the provider cannot be reached (the row stays pending)."""
+    refund = Refund.objects.get(pk=refund_id)
+    pending = refund.transactions.filter(outcome=TransactionOutcome.PENDING).order_by("id")
+    for tx_id in list(pending.values_list("pk", flat=True)):
+        _execute_row(tx_id, refund.reason)
+    return Refund.objects.get(pk=refund_id)
+
+
+def _execute_row(tx_id: int, reason: str) -> None:
+    tx = PaymentTransaction.objects.select_related("payment").get(pk=tx_id)
+    if tx.outcome != TransactionOutcome.PENDING:
+        return
+    payment = tx.payment
+    provider = get_provider(payment.provider)
+    ensure_outside_transaction()
+    try:
+        result = provider.refund(
+            payment_reference=payment.authorisation_reference,
+            amount=tx.amount,
+            currency=payment.currency,
+            idempotency_key=tx.idempotency_key,
+            reason=reason,
+        )
+    except ProviderUnavailable as exc:
+        raise RetryLater(
+            f"payment provider unavailable for {tx.idempotency_key}: {exc}",
+            retry_after=PROVIDER_RETRY_AFTER,
+        ) from exc
+    except PaymentError as exc:
+        _finish_row(tx_id, error=exc)
+    else:
+        _finish_row(tx_id, reference=result.reference, raw=result.raw)
+
+
+@transaction.atomic
+def _finish_row(
+    tx_id: int,
+    *,
+    reference: str = "",
+    raw: dict | None = None,
+    error: PaymentError | None = None,
+) -> None:
+    order_id = PaymentTransaction.objects.values_list("payment__order_id", flat=True).get(pk=tx_id)
+    order = order_for_update(order_id)
+    tx = PaymentTransaction.objects.select_for_update().get(pk=tx_id)
+    if tx.outcome != TransactionOutcome.PENDING:  # finished by another run meanwhile
+        return
+    payment = Payment.objects.select_for_update().get(pk=tx.payment_id)
+    tx.finished_at = timezone.now()
+    amount = format_money(tx.amount, payment.currency)
+    if error is None:
+        tx.outcome = TransactionOutcome.SUCCEEDED
+        tx.provider_reference = reference[:255]
+        tx.raw_response = raw or {}
+        payment.amount_refunded += tx.amount
+        message = f"Refund of {amount} paid back to the card"
+    else:
+        tx.outcome = TransactionOutcome.FAILED
+        tx.error_code = error.code[:64]
+        tx.error_message = error.message.rstrip(".")[:300]
+        tx.raw_response = error.raw
+        message = (
+            f"Refund of {amount} failed: {tx.error_message}. Finance: pay it back by other means"
+        )
+    tx.save(
+        update_fields=[
+            "outcome",
+            "error_code",
+            "error_message",
+            "provider_reference",
+            "raw_response",
+            "finished_at",
+        ]
+    )
+    payment.status = derive_payment_status(
+        authorised=payment.amount_authorised,
+        captured=payment.amount_captured,
+        refunded=payment.amount_refunded,
+        voided=payment.amount_voided,
+        failed=payment.status == PaymentStatus.FAILED,
+    )
+    payment.save()
+    record_order_event(
+        order=order,
+        type=OrderEventType.NOTE,
+        actor=ACTOR,
+        message=message,
+        payload={"transaction_id": tx.pk, "idempotency_key": tx.idempotency_key},
+    )
+    status = order_payment_status(order.payment_method, Payment.objects.filter(order=order))
+    record_payment_status(order.pk, status, actor=ACTOR, detail=message)
+    for refund in Refund.objects.select_for_update().filter(transactions=tx):
+        outcomes = set(refund.transactions.values_list("outcome", flat=True))
+        if TransactionOutcome.FAILED in outcomes:
+            refund.status = RefundStatus.FAILED
+        elif TransactionOutcome.PENDING in outcomes:
+            refund.status = RefundStatus.PENDING
+        else:
+            refund.status = RefundStatus.REFUNDED
+        refund.save(update_fields=["status", "updated_at"])
