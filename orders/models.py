@@ -493,6 +493,13 @@ class OrderEventType(models.TextChoices):
     NOTE = "note", "Note"
     NOTIFICATION_SENT = "notification_sent", "Notification sent"
     IMPORTED = "imported", "Imported"
+    RETURN_REQUESTED = "return_requested", "Return requested"
+    RETURN_APPROVED = "return_approved", "Return approved"
+    RETURN_REJECTED = "return_rejected", "Return rejected"
+    RETURN_CANCELLED = "return_cancelled", "Return cancelled"
+    RETURN_IN_TRANSIT = "return_in_transit", "Return sent back"
+    RETURN_RECEIVED = "return_received", "Return received"
+    RETURN_CLOSED = "return_closed", "Return closed"
 
 
 class OrderEvent(ActorFields):

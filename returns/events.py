@@ -7,7 +7,18 @@ from core.actors import Actor
 from orders.events import record_order_event
 from orders.models import OrderEventType
 
-from .models import ReturnEvent, ReturnRequest
+from .models import ReturnEvent, ReturnEventType, ReturnRequest
+
+# Each step of a return has its own type on the order's timeline.
+ORDER_EVENT_TYPES: dict[str, str] = {
+    ReturnEventType.REQUESTED: OrderEventType.RETURN_REQUESTED,
+    ReturnEventType.APPROVED: OrderEventType.RETURN_APPROVED,
+    ReturnEventType.REJECTED: OrderEventType.RETURN_REJECTED,
+    ReturnEventType.CANCELLED: OrderEventType.RETURN_CANCELLED,
+    ReturnEventType.IN_TRANSIT: OrderEventType.RETURN_IN_TRANSIT,
+    ReturnEventType.RECEIVED: OrderEventType.RETURN_RECEIVED,
+    ReturnEventType.CLOSED: OrderEventType.RETURN_CLOSED,
+}
 
 
 def record_return_event(
@@ -19,11 +30,9 @@ def record_return_event(
     payload: dict[str, Any] | None = None,
 ) -> ReturnEvent:
     payload = {"return": request.number, "step": type, **(payload or {})}
-    # The order's timeline has no return event types of its own: the step is a note
-    # whose payload names the return and the step.
     record_order_event(
         order=request.order,
-        type=OrderEventType.NOTE,
+        type=ORDER_EVENT_TYPES[type],
         actor=actor,
         message=f"Return {request.number}: {message}",
         payload=payload,

@@ -8,7 +8,7 @@ from core.errors import DomainError
 from core.models import OutboxEvent
 from inventory.models import MovementReason, NetworkStock, StockLevel, StockMovement
 from oms.integrity import check_integrity
-from orders.models import OrderLine
+from orders.models import OrderEvent, OrderEventType, OrderLine
 from orders.models import ReturnStatus as OrderReturnStatus
 from returns import services
 from returns.models import ReturnStatus
@@ -106,6 +106,16 @@ def test_full_cycle_restocks_once(default_policy, warehouse, agent_actor):
         "received",
         "received",
         "closed",
+    ]
+    # each step is on the order's timeline with its own type, naming the return
+    timeline = OrderEvent.objects.filter(order=order, payload__return=rma.number)
+    assert [e.type for e in timeline] == [
+        OrderEventType.RETURN_REQUESTED,
+        OrderEventType.RETURN_APPROVED,
+        OrderEventType.RETURN_IN_TRANSIT,
+        OrderEventType.RETURN_RECEIVED,
+        OrderEventType.RETURN_RECEIVED,
+        OrderEventType.RETURN_CLOSED,
     ]
     stock_and_orders = [v for v in check_integrity() if v.check != "outbox_backlog"]
     assert stock_and_orders == []

@@ -13,7 +13,7 @@ from core.errors import DomainError, NotAllowed
 from core.models import OutboxEvent
 from inventory.models import LocationKind
 from inventory.services import receive_stock
-from orders.models import OrderEvent, OrderLine
+from orders.models import OrderEvent, OrderEventType, OrderLine
 from orders.models import ReturnStatus as OrderReturnStatus
 from returns import services
 from returns.models import PolicyScope, ReturnPolicy, ReturnRequest, ReturnStatus
@@ -203,6 +203,10 @@ def test_an_agent_approves_or_rejects(default_policy, warehouse, agent_actor):
     # The rejected unit is returnable again.
     assert OrderLine.objects.get(order=order).quantity_return_requested == 1
     assert OutboxEvent.objects.filter(topic="return.rejected").count() == 1
+    rejected = OrderEvent.objects.get(
+        order=order, payload__return=second.number, type__in=[OrderEventType.RETURN_REJECTED]
+    )
+    assert rejected.message == f"Return {second.number}: rejected: Worn"
 
 
 def test_approval_needs_the_permission(default_policy, warehouse):
@@ -226,6 +230,11 @@ def test_cancel_gives_the_units_back(default_policy, warehouse):
     assert OrderLine.objects.get(order=order).quantity_return_requested == 0
     order.refresh_from_db()
     assert order.return_status == OrderReturnStatus.NONE
+    assert list(
+        OrderEvent.objects.filter(order=order, payload__return=rma.number).values_list(
+            "type", flat=True
+        )
+    ) == [OrderEventType.RETURN_REQUESTED, OrderEventType.RETURN_CANCELLED]
 
 
 def test_destination_prefers_a_location_that_stocks_the_sku(default_policy, warehouse):
