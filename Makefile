@@ -47,7 +47,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: install
-	$(BIN)/mypy core oms customers inventory shipping orders fulfillment billing returns tools
+	$(BIN)/mypy core oms customers inventory shipping orders fulfillment billing returns selfservice webhooks tools
 
 check: lint typecheck
 	DJANGO_SETTINGS_MODULE=oms.settings.test DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

@@ -1,0 +1,1 @@
+"""The customer's own pages: order status, lookup and self-service actions (no login)."""

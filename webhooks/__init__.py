@@ -1,0 +1,1 @@
+"""Webhooks for B2B systems: subscriptions, signed deliveries, the delivery log."""
