@@ -12,6 +12,7 @@ urlpatterns = [
     path("readyz", health.readiness, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/", include("oms.api.urls")),
+    path("orders/status/", include("selfservice.urls")),
 ]
 
 # Under /api/ these answer problem+json; elsewhere Django's own pages.

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "shipping",
     "orders",
     "returns",
+    "selfservice",
     # Last, so that its post_migrate hook sees every other app's permissions.
     "oms",
 ]
@@ -334,6 +335,11 @@ OMS_FRAUD_NEW_CUSTOMER_LIMIT = os.environ.get("OMS_FRAUD_NEW_CUSTOMER_LIMIT", "1
 OMS_FRAUD_VELOCITY_PER_HOUR = int(os.environ.get("OMS_FRAUD_VELOCITY_PER_HOUR", "5"))
 # Requests per API key, counted over a sliding window in the "throttle" cache.
 OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
+# The customer's order status page (selfservice, docs/selfservice.md): lookups by order
+# number per client address and minute, counted in the "throttle" cache; and the
+# address the links in customer messages start with.
+OMS_STATUS_LOOKUPS_PER_MINUTE = int(os.environ.get("OMS_STATUS_LOOKUPS_PER_MINUTE", "10"))
+OMS_PUBLIC_URL = os.environ.get("OMS_PUBLIC_URL", "http://localhost:8000")
 # Credit holds under concurrency (orders.holds): orders of one company on credit terms
 # that stay well under its limit are decided side by side, at most this many at once...
 OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))
