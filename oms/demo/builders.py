@@ -63,7 +63,7 @@ from orders.services import HistoricalLine, import_historical_order, money
 from shipping.models import Carrier, ShippingMethod
 from shipping.services import create_carrier, create_shipping_method
 
-from . import billing, live
+from . import billing, live, returns
 from .catalog import ProductSpec, product_specs
 from .common import (
     AREA_CODES,
@@ -251,6 +251,7 @@ class DemoSeeder:
             ("B2C customers", self.seed_customers),
             ("Historical orders", self.seed_orders),
             ("Invoices of history", self.seed_history_invoices),
+            ("Returns", self.seed_returns),
             ("API keys", self.seed_api_keys),
         ]
         if self.live_order_count:
@@ -634,6 +635,9 @@ class DemoSeeder:
             in (LocationKind.WAREHOUSE, LocationKind.DISTRIBUTION_CENTER)
         )
         billing.invoice_history(result, warehouse=warehouse, now=self.now)
+
+    def seed_returns(self, result: StepResult) -> None:
+        returns.seed_returns(result, now=self.now)
 
     def _consumers(self) -> list[tuple[Customer, dict[str, Any]]]:
         emails = [customer_spec(i).email for i in range(self.customer_count)]

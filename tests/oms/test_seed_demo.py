@@ -21,6 +21,7 @@ from django.test import override_settings
 
 from core import refcache
 from core.geo import is_valid_us_zip
+from core.models import OutboxEvent
 from customers.api_keys import find_active_key
 from customers.models import (
     Address,
@@ -42,6 +43,7 @@ from fulfillment.models import (
 from inventory.models import (
     Location,
     LocationKind,
+    MovementReason,
     NetworkReservation,
     NetworkStock,
     Product,
@@ -68,7 +70,9 @@ from oms.demo.data import (
 )
 from oms.demo.live import SHOWCASE, Fate, Kind, live_orders, live_script
 from oms.demo.reference import demo_states
+from oms.demo.returns import HISTORY_NOTE, OPEN_CLIENT_SCOPE, OPEN_RETURNS
 from oms.demo.users import DEMO_USERS
+from oms.integrity import check_integrity
 from orders.models import (
     Channel,
     HoldKind,
@@ -82,6 +86,8 @@ from orders.models import (
     PaymentStatus,
     TaxRate,
 )
+from orders.models import ReturnStatus as OrderReturnStatus
+from returns.models import ReturnEvent, ReturnLine, ReturnRequest, ReturnStatus
 from shipping.models import Carrier, ShippingMethod
 
 LIVE = 15
@@ -113,6 +119,8 @@ COUNTED_MODELS = (
     Shipment,
     TrackingEvent,
     NetworkReservation,
+    ReturnRequest,
+    ReturnEvent,
 )
 
 
@@ -301,6 +309,82 @@ def test_no_historical_card_order_waits_for_an_authorisation(seeded):
         (OrderStatus.COMPLETED, PaymentStatus.CAPTURED),
         (OrderStatus.CANCELLED, PaymentStatus.VOIDED),
     }
+
+
+def test_no_order_shows_returned_units_without_return_requests(seeded):
+    shows_returns = Order.objects.exclude(return_status=OrderReturnStatus.NONE)
+
+    assert historical_orders().filter(pk__in=shows_returns).exists()
+    assert not shows_returns.filter(return_requests__isnull=True).exists()
+    # Each line's returned units are the units received by its returns.
+    received = (
+        ReturnLine.objects.exclude(request__status=ReturnStatus.CANCELLED)
+        .values("order_line")
+        .annotate(units=Sum("quantity_received"))
+    )
+    by_line = {row["order_line"]: row["units"] for row in received}
+    returned = OrderLine.objects.filter(quantity_returned__gt=0)
+    assert {line.pk: line.quantity_returned for line in returned} == {
+        pk: units for pk, units in by_line.items() if units
+    }
+    violations = [v for v in check_integrity() if v.check != "outbox_backlog"]
+    assert violations == []
+
+
+def test_history_returns_are_closed_or_inspected_records_that_moved_no_stock(seeded):
+    history = ReturnRequest.objects.filter(decision_note=HISTORY_NOTE)
+
+    assert history.exists()
+    assert set(history.values_list("status", flat=True)) <= {
+        ReturnStatus.CLOSED,
+        ReturnStatus.INSPECTED,
+    }
+    numbers = list(history.values_list("number", flat=True))
+    assert not StockMovement.objects.filter(reference__in=numbers).exists()
+    for rma in history.prefetch_related("lines", "events", "order__events"):
+        assert rma.number.startswith("RMA-")
+        assert rma.created_at <= rma.updated_at
+        assert rma.created_at >= rma.order.placed_at
+        assert [e.type for e in rma.events.all()][:3] == ["requested", "approved", "received"]
+        steps = [e.type for e in rma.order.events.all() if e.payload.get("return") == rma.number]
+        assert steps[:3] == [
+            OrderEventType.RETURN_REQUESTED,
+            OrderEventType.RETURN_APPROVED,
+            OrderEventType.RETURN_RECEIVED,
+        ]
+        inspected = sum(i.quantity for line in rma.lines.all() for i in line.inspections.all())
+        assert inspected == sum(line.quantity for line in rma.lines.all())
+
+
+def test_open_returns_are_made_through_the_services_in_their_states(seeded):
+    open_returns = ReturnRequest.objects.filter(client_scope=OPEN_CLIENT_SCOPE).order_by("pk")
+    planned = dict(
+        zip(
+            [f"demo-return-{i}" for i in range(len(OPEN_RETURNS))],
+            [state for state, _ in OPEN_RETURNS],
+            strict=True,
+        )
+    )
+
+    assert open_returns.count() >= 3  # the small data set has a few recent orders
+    for rma in open_returns:
+        state = planned[rma.idempotency_key]
+        expected = {
+            "received": {ReturnStatus.RECEIVED, ReturnStatus.INSPECTED},
+        }.get(state, {state})
+        assert rma.status in expected
+        topics = set(
+            OutboxEvent.objects.filter(payload__number=rma.number).values_list("topic", flat=True)
+        )
+        assert "return.requested" in topics
+    restocked = StockMovement.objects.filter(
+        reference__in=open_returns.values("number"),
+        reason__in=[MovementReason.RETURN_RESTOCK, MovementReason.RETURN_DAMAGED],
+    )
+    received = open_returns.filter(
+        status__in=[ReturnStatus.RECEIVED, ReturnStatus.INSPECTED, ReturnStatus.CLOSED]
+    )
+    assert restocked.count() == received.count()
 
 
 # --- reference data: tax rates and contract prices -------------------------------------
