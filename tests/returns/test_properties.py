@@ -116,7 +116,7 @@ def test_any_sequence_keeps_buckets_returns_and_stock_consistent(default_policy,
     assert (level.on_hand if level else 0) == restocked
     violations = [v for v in check_integrity() if v.check != "outbox_backlog"]
     assert violations == []
-    rates = {(r["order_line__sku"], r["reason__code"]) for r in return_rates_by_sku()}
+    rates = {(r.sku, reason) for r in return_rates_by_sku() for reason in r.reasons}
     asked = {
         (line.sku, rl.reason.code)
         for rma in ReturnRequest.objects.filter(order=order).exclude(status="cancelled")
