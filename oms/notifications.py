@@ -11,6 +11,7 @@ from customers.selectors import get_notification_channels
 from fulfillment.models import FulfillmentOrder, Shipment
 from orders.models import Notification, Order
 from orders.notifications import claim_notification, mark_skipped, send_order_email
+from selfservice.links import status_url
 
 # What a customer whose order is held gets instead of the confirmation (the choice of
 # channels follows their "order confirmed" preference).
@@ -84,6 +85,8 @@ def send_order_notification(
         "order": order,
         "lines": list(order.lines.all()),
         "event": event,
+        # The signed link to the order's status page ("Track your order").
+        "status_url": status_url(order),
         "shipment": (
             Shipment.objects.select_related("carrier")
             .prefetch_related("lines__fulfillment_line__order_line")

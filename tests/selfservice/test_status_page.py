@@ -4,17 +4,19 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.core import signing
+from django.core import mail, signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from core.actors import ActorKind
+from customers.models import NotificationEvent
 from fulfillment import operations as ops
 from fulfillment.models import FulfillmentOrder
 from fulfillment.routing import route_order
 from fulfillment.simulation import advance_simulated_shipments
+from oms.notifications import send_order_notification
 from orders.models import OrderEvent, OrderStatus
 from selfservice import links
 from tests.factories import CustomerFactory, LocationFactory, ShippingMethodFactory
@@ -206,3 +208,21 @@ def test_the_page_runs_a_fixed_number_of_queries(client, routed):
     with CaptureQueriesContext(connection) as several:
         client.get(path)
     assert len(one.captured_queries) == len(several.captured_queries) == 9
+
+
+def test_customer_emails_carry_a_working_link_to_the_page(client, routed, settings):
+    settings.OMS_PUBLIC_URL = "http://testserver"
+    order, fo = routed
+    shipment = ops.ship_fulfillment_order(fo_id=fo.pk, actor=SYSTEM_ACTOR)
+    mail.outbox.clear()
+    send_order_notification(
+        order_id=order.pk, event=NotificationEvent.SHIPPED, shipment_id=shipment.pk
+    )
+    (message,) = mail.outbox
+    text_link = re.search(r"Track your order: (\S+)", message.body)
+    assert text_link is not None
+    html = message.alternatives[0][0]
+    assert f'href="{text_link.group(1)}"' in html
+    response = client.get(text_link.group(1).removeprefix("http://testserver"))
+    assert response.status_code == 200
+    assert order.number in response.content.decode()
