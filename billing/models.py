@@ -499,11 +499,14 @@ class Refund(ActorFields):
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="refunds")
     idempotency_key = models.CharField(
-        max_length=200,
+        max_length=300,
         unique=True,
         null=True,
         blank=True,
         help_text="A second request with the same key gets this refund back.",
+    )
+    request_hash = models.CharField(
+        max_length=64, blank=True, help_text="The request's fingerprint, checked on a replay."
     )
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(max_digits=14, decimal_places=2)

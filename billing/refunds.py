@@ -60,8 +60,11 @@ class RefundExceedsRefundable(Conflict):
     code = "refund_exceeds_refundable"
 
 
-class IdempotencyKeyReused(Conflict):
+class IdempotencyKeyReused(InvalidInput):
+    """The key was used for another order's refund, or with another request."""
+
     code = "idempotency_key_reused"
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,15 @@ def refund_order(
     note: str = "",
     actor: Actor,
     idempotency_key: str | None = None,
+    request_hash: str = "",
 ) -> Refund:
     """Refund ``lines`` (order line id and units, valued as invoiced, tax included)
     and/or an ``amount`` (tax included) of an order, for a ``CreditReason``.
 
     Refuses with ``RefundExceedsRefundable`` (nothing written) above the refundable
     amount, with ``InvalidInput`` on bad input. The same ``idempotency_key`` returns the
-    first refund (``IdempotencyKeyReused`` when it was another order's). Returns the
+    first refund (``IdempotencyKeyReused`` when it was another order's, or came with
+    another ``request_hash``: the API's fingerprint of the request). Returns the
     refund as it stands once the transaction committed (an inline consumer may already
     have paid it back)."""
     refund = _request_refund(
@@ -144,18 +149,18 @@ def refund_order(
         note=note,
         actor=actor,
         idempotency_key=idempotency_key or None,
+        request_hash=request_hash,
     )
     return Refund.objects.get(pk=refund.pk)
 
 
-def _existing(idempotency_key: str | None, order_id: int) -> Refund | None:
+def _existing(idempotency_key: str | None, order_id: int, request_hash: str) -> Refund | None:
     if idempotency_key is None:
         return None
     refund = Refund.objects.filter(idempotency_key=idempotency_key).first()
-    if refund is not None and refund.order_id != order_id:
+    if refund is not None and (refund.order_id != order_id or refund.request_hash != request_hash):
         raise IdempotencyKeyReused(
-            "This idempotency key was used for a refund of another order.",
-            idempotency_key=idempotency_key,
+            "This idempotency key was already used for another refund request."
         )
     return refund
 
@@ -230,23 +235,49 @@ def _refuse(order: Order, refundable: Decimal, requested: Decimal | None = None)
     raise RefundExceedsRefundable(f"{message}.", refundable=str(refundable))
 
 
+def _captures_left(invoice_id: int) -> list[tuple[PaymentTransaction, Decimal]]:
+    """The succeeded captures of a card invoice (one per payment it drew on), each with
+    what it can still pay back: its amount less the refund rows against it (same
+    payment and invoice) that succeeded or are in flight."""
+    captures = PaymentTransaction.objects.filter(
+        invoice_id=invoice_id, kind=TransactionKind.CAPTURE, outcome=TransactionOutcome.SUCCEEDED
+    ).order_by("id")
+    refunded = dict(
+        PaymentTransaction.objects.filter(invoice_id=invoice_id, kind=TransactionKind.REFUND)
+        .exclude(outcome=TransactionOutcome.FAILED)
+        .values("payment_id")
+        .annotate(t=Sum("amount"))
+        .values_list("payment_id", "t")
+    )
+    return [(c, c.amount - (refunded.get(c.payment_id) or ZERO)) for c in captures]
+
+
+def _invoice_room(invoice: Invoice, card: bool) -> Decimal:
+    """What a refund may still credit on an invoice: its uncredited total, and for a
+    card what its captures can still pay back."""
+    credited = CreditNote.objects.filter(invoice=invoice).aggregate(t=Sum("grand_total"))["t"]
+    room = invoice.grand_total - (credited or ZERO)
+    if card:
+        room = min(room, sum((left for _, left in _captures_left(invoice.pk)), ZERO))
+    return room
+
+
 def _plan_card_refund(refund: Refund, credit_note: CreditNote) -> list[PaymentTransaction]:
-    """Pending refund rows paying a credit note back, over the order's payments that
-    captured money (newest first): ``refund:<credit note id>``, then ``:<n>``."""
+    """Pending refund rows paying a credit note back against the captures of the invoice
+    it corrects (the provider refunds a capture): ``refund:<credit note id>``, and
+    ``:<n>`` for a further capture of that invoice."""
     due = credit_note.grand_total
     planned: list[PaymentTransaction] = []
-    payments = Payment.objects.select_for_update().filter(order_id=refund.order_id)
-    for payment in payments.order_by("-id"):
+    for capture, left in _captures_left(credit_note.invoice_id):
         if due <= 0:
             break
-        available = _card_left(payment)
-        if available <= 0:
+        if left <= 0:
             continue
-        amount = min(due, available)
+        amount = min(due, left)
         suffix = f":{len(planned) + 1}" if planned else ""
         planned.append(
             PaymentTransaction.objects.create(
-                payment=payment,
+                payment_id=capture.payment_id,
                 kind=TransactionKind.REFUND,
                 amount=amount,
                 idempotency_key=f"refund:{credit_note.pk}{suffix}",
@@ -254,9 +285,10 @@ def _plan_card_refund(refund: Refund, credit_note: CreditNote) -> list[PaymentTr
             )
         )
         due -= amount
-    if due > 0:  # the refundable check ran under the same lock: cannot happen
+    if due > 0:
         raise RefundExceedsRefundable(
-            f"The card payments cannot pay back {format_money(due, refund.currency)}."
+            f"Invoice {credit_note.invoice.number}: its card captures cannot pay back "
+            f"{format_money(due, refund.currency)} more."
         )
     return planned
 
@@ -271,16 +303,18 @@ def _request_refund(
     note: str,
     actor: Actor,
     idempotency_key: str | None,
+    request_hash: str,
 ) -> Refund:
-    existing = _existing(idempotency_key, order_id)
+    existing = _existing(idempotency_key, order_id, request_hash)
     if existing is not None:
         return existing
     _validate(amount, lines, reason)
     order = order_for_update(order_id)
-    existing = _existing(idempotency_key, order_id)
+    existing = _existing(idempotency_key, order_id, request_hash)
     if existing is not None:
         return existing
     refundable = refundable_amount(order)
+    card = order.payment_method == PaymentMethod.CARD
     if amount is not None and amount > refundable:
         _refuse(order, refundable, amount)
     by_invoice = _credits_per_invoice(order, lines)
@@ -296,10 +330,7 @@ def _request_refund(
         for invoice in invoices:
             if left <= 0:
                 break
-            credited = CreditNote.objects.filter(invoice=invoice).aggregate(t=Sum("grand_total"))[
-                "t"
-            ]
-            room = invoice.grand_total - (credited or ZERO)
+            room = _invoice_room(invoice, card)
             if room <= 0:
                 continue
             take = min(left, room)
@@ -314,10 +345,10 @@ def _request_refund(
     total = sum((cn.grand_total for cn in credit_notes), ZERO)
     if total > refundable:
         _refuse(order, refundable, total)  # the transaction rolls back what it wrote
-    card = order.payment_method == PaymentMethod.CARD
     refund = Refund.objects.create(
         order=order,
         idempotency_key=idempotency_key,
+        request_hash=request_hash,
         currency=order.currency,
         amount=total,
         reason=reason,
@@ -369,11 +400,19 @@ def _execute_row(tx_id: int, reason: str) -> None:
     if tx.outcome != TransactionOutcome.PENDING:
         return
     payment = tx.payment
+    # The capture of the same invoice on the same payment: what the provider refunds.
+    capture = PaymentTransaction.objects.filter(
+        payment=payment,
+        invoice=tx.invoice_id,
+        kind=TransactionKind.CAPTURE,
+        outcome=TransactionOutcome.SUCCEEDED,
+    ).first()
+    reference = capture.provider_reference if capture else ""
     provider = get_provider(payment.provider)
     ensure_outside_transaction()
     try:
         result = provider.refund(
-            payment_reference=payment.authorisation_reference,
+            payment_reference=reference or payment.authorisation_reference,
             amount=tx.amount,
             currency=payment.currency,
             idempotency_key=tx.idempotency_key,

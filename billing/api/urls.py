@@ -2,9 +2,14 @@
 
 from django.urls import path
 
-from . import views
+from . import refunds, views
 
 urlpatterns = [
+    path(
+        "v1/orders/<str:number>/refunds/",
+        refunds.OrderRefundsView.as_view(),
+        name="api-order-refunds",
+    ),
     path("v1/invoices/", views.InvoiceListView.as_view(), name="api-invoices"),
     path("v1/invoices/<str:number>/", views.InvoiceDetailView.as_view(), name="api-invoice-detail"),
     path("v1/invoices/<str:number>/pdf/", views.InvoicePdfView.as_view(), name="api-invoice-pdf"),

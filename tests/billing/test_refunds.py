@@ -313,3 +313,17 @@ def test_the_same_idempotency_key_returns_the_first_refund(shop, refund_calls):
             actor=SYSTEM,
             idempotency_key="k1",
         )
+
+
+def test_a_refund_in_another_process_than_the_capture_is_paid_back(shop):
+    # The test provider knows a capture made elsewhere by its reference only: the
+    # refund names the capture of the invoice it corrects.
+    order, _, _ = shipped_card_order(shop)
+    DEFAULT_STORE.clear()
+
+    refund = refund_order(
+        order_id=order.pk, amount=order.grand_total, reason="goodwill", actor=SYSTEM
+    )
+
+    assert refund.status == RefundStatus.REFUNDED
+    assert all(tx.outcome == TransactionOutcome.SUCCEEDED for tx in refund_rows(order))
