@@ -38,36 +38,53 @@ HANDLERS: dict[str, list[str]] = {
         "oms.notify_order_event",
         "fulfillment.route_order_event",
         "billing.authorise_order_event",
+        "webhooks.fan_out_event",
     ],
     # The last hold released (or lines rejected): route again; a held order's customer
     # now hears it is confirmed (once: the confirmation is deduplicated).
-    "order.released": ["oms.notify_order_event", "fulfillment.route_order_event"],
+    "order.released": [
+        "oms.notify_order_event",
+        "fulfillment.route_order_event",
+        "webhooks.fan_out_event",
+    ],
     # A cancelled (or completed) order's authorisations are voided; an edit that
     # raised a card order's total authorises the difference.
-    "order.cancelled": ["oms.notify_order_event", "billing.void_order_event"],
+    "order.cancelled": [
+        "oms.notify_order_event",
+        "billing.void_order_event",
+        "webhooks.fan_out_event",
+    ],
     "order.edited": ["fulfillment.route_order_event", "billing.reauthorise_order_event"],
     "fulfillment.created": ["fulfillment.notify_partner"],
     # A hold stops a partner's fulfillment order, or its release lets it go on.
     "fulfillment.held": ["fulfillment.notify_partner"],
     "fulfillment.resumed": ["fulfillment.notify_partner"],
     # Each shipment (a parcel, or a pickup handed over) is invoiced once.
-    "shipment.created": ["oms.notify_order_event", "billing.invoice_shipment_event"],
+    "shipment.created": [
+        "oms.notify_order_event",
+        "billing.invoice_shipment_event",
+        "webhooks.fan_out_event",
+    ],
     "shipment.picked_up": ["billing.invoice_shipment_event"],
     "pickup.ready": ["oms.notify_order_event"],
     "tracking.in_transit": [],
     "tracking.out_for_delivery": ["oms.notify_order_event"],
-    "tracking.delivered": ["oms.notify_order_event"],
+    "tracking.delivered": ["oms.notify_order_event", "webhooks.fan_out_event"],
     "tracking.exception": ["oms.notify_order_event"],
     # The PDF is rendered, stored and e-mailed apart from issuing: it never blocks it.
-    "invoice.issued": ["billing.render_invoice_pdf", "billing.capture_invoice_event"],
+    "invoice.issued": [
+        "billing.render_invoice_pdf",
+        "billing.capture_invoice_event",
+        "webhooks.fan_out_event",
+    ],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
     # A card refund is paid back through the provider (billing.refunds).
     "refund.requested": ["billing.refund_event"],
-    # Returns (docs/returns.md): announced for the notification and webhook work to come.
-    "return.requested": [],
-    "return.approved": [],
-    "return.rejected": [],
-    "return.received": [],
+    # Returns (docs/returns.md); companies hear of each step as "return.updated".
+    "return.requested": ["webhooks.fan_out_event"],
+    "return.approved": ["webhooks.fan_out_event"],
+    "return.rejected": ["webhooks.fan_out_event"],
+    "return.received": ["webhooks.fan_out_event"],
 }
 
 # Events one poll of the relay claims and publishes at most.

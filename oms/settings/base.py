@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "orders",
     "returns",
     "selfservice",
+    "webhooks",
     # Last, so that its post_migrate hook sees every other app's permissions.
     "oms",
 ]
@@ -365,6 +366,22 @@ OMS_CARRIER_AUTH_FAILURE_RATE = os.environ.get("OMS_CARRIER_AUTH_FAILURE_RATE", 
 # "after_commit" (simple setups, the demo): each request publishes its own events once
 # it commits. The periodic sweep backs both up.
 OMS_OUTBOX_RELAY = os.environ.get("OMS_OUTBOX_RELAY", "after_commit")
+
+# Webhooks (docs/api.md, "Webhooks"). In production a subscription's URL must be https
+# and its host must resolve to public addresses only (no private, loopback, link-local,
+# multicast or reserved ones), checked when subscribing and again at each delivery, so
+# that a company cannot make the OMS call into its own network. The local, demo and
+# test settings set OMS_WEBHOOKS_ALLOW_PRIVATE_URLS to allow http and any address.
+OMS_WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE_URLS", False)
+# Seconds a receiver has to answer one delivery.
+OMS_WEBHOOKS_TIMEOUT = float(os.environ.get("OMS_WEBHOOKS_TIMEOUT", "5"))
+# Events in a row whose every attempt failed before a subscription is disabled (and its
+# company told by e-mail).
+OMS_WEBHOOKS_DISABLE_AFTER = int(os.environ.get("OMS_WEBHOOKS_DISABLE_AFTER", "5"))
+# Hours the previous secret keeps signing after a rotation (both signatures are sent).
+OMS_WEBHOOKS_ROTATION_OVERLAP_HOURS = int(
+    os.environ.get("OMS_WEBHOOKS_ROTATION_OVERLAP_HOURS", "24")
+)
 
 # Our legal details, printed on invoices and credit notes (billing.documents) and kept
 # on each document as issued. The defaults are the demo's; set them in production.

@@ -18,3 +18,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Webhooks may go to http and local receivers (the demo receiver, tests).
+OMS_WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE_URLS", True)

@@ -39,3 +39,5 @@ CACHES = {
     },
 }
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", False)
+# Webhooks may go to http and local receivers (the demo receiver, tests).
+OMS_WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("OMS_WEBHOOKS_ALLOW_PRIVATE_URLS", True)

@@ -21,6 +21,7 @@ NOTIFY, ROUTE, PARTNER, INVOICE, AUTHORISE = (
     "billing.invoice_shipment_event",
     "billing.authorise_order_event",
 )
+WEBHOOKS = "webhooks.fan_out_event"
 # BEGIN; unpublished events SELECT ... FOR UPDATE SKIP LOCKED; stamping UPDATE; COMMIT.
 POLL_QUERIES = 4
 
@@ -58,6 +59,7 @@ def test_in_process_mode_requests_leave_publishing_to_the_relay(settings, broker
         NOTIFY: [placed.pk],
         ROUTE: [placed.pk],
         AUTHORISE: [placed.pk],
+        WEBHOOKS: [placed.pk],
     }
     assert outbox.sweep(older_than=timedelta(0)) == 0
 
@@ -75,7 +77,12 @@ def test_after_commit_mode_sends_the_event_as_a_batch_of_one(settings, broker):
     with transaction.atomic():
         event = outbox.emit("order.placed", {"order_id": 1})
 
-    assert by_task(broker.take()) == {NOTIFY: [event.pk], ROUTE: [event.pk], AUTHORISE: [event.pk]}
+    assert by_task(broker.take()) == {
+        NOTIFY: [event.pk],
+        ROUTE: [event.pk],
+        AUTHORISE: [event.pk],
+        WEBHOOKS: [event.pk],
+    }
     event.refresh_from_db()
     assert (event.published_at is not None, event.attempts) == (True, 1)
 
@@ -91,6 +98,7 @@ def test_a_batch_is_published_as_one_message_per_consuming_task(broker):
         NOTIFY: placed,
         ROUTE: placed,
         AUTHORISE: placed,
+        WEBHOOKS: placed,
         PARTNER: created,
     }
     events = OutboxEvent.objects.filter(pk__in=placed + created + in_transit)
@@ -108,7 +116,12 @@ def test_a_poll_runs_the_same_statements_whatever_the_number_of_events(broker, c
     sql = [query["sql"] for query in queries.captured_queries]
     assert len(sql) == POLL_QUERIES, sql
     assert "FOR UPDATE SKIP LOCKED" in sql[1]
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed,
+        ROUTE: placed,
+        AUTHORISE: placed,
+        WEBHOOKS: placed,
+    }
 
 
 def run_relay_for(polls: int) -> None:
@@ -134,7 +147,12 @@ def test_the_relay_process_costs_one_query_per_idle_poll(broker, count):
 
     # The idle probe, then one poll.
     assert len(busy.captured_queries) == 1 + POLL_QUERIES
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed,
+        ROUTE: placed,
+        AUTHORISE: placed,
+        WEBHOOKS: placed,
+    }
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
 
 
@@ -144,7 +162,7 @@ def test_the_relay_process_drains_a_backlog_batch_by_batch(broker):
 
     def stop() -> bool:
         messages.extend(broker.take())
-        return len(messages) >= 9
+        return len(messages) >= 12
 
     with CaptureQueriesContext(connection) as queries:
         outbox.run_relay(poll_seconds=0, batch=2, stop=stop)
@@ -155,12 +173,15 @@ def test_the_relay_process_drains_a_backlog_batch_by_batch(broker):
         (NOTIFY, [placed[0:2]]),
         (ROUTE, [placed[0:2]]),
         (AUTHORISE, [placed[0:2]]),
+        (WEBHOOKS, [placed[0:2]]),
         (NOTIFY, [placed[2:4]]),
         (ROUTE, [placed[2:4]]),
         (AUTHORISE, [placed[2:4]]),
+        (WEBHOOKS, [placed[2:4]]),
         (NOTIFY, [placed[4:5]]),
         (ROUTE, [placed[4:5]]),
         (AUTHORISE, [placed[4:5]]),
+        (WEBHOOKS, [placed[4:5]]),
     ]
 
 
@@ -190,7 +211,12 @@ def test_a_dead_broker_leaves_events_for_a_later_sweep(broker):
     with celery_publishing_to(broker.url, queue=broker.queue):
         assert outbox.sweep(older_than=timedelta(0)) == 3
 
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed,
+        ROUTE: placed,
+        AUTHORISE: placed,
+        WEBHOOKS: placed,
+    }
     events = OutboxEvent.objects.filter(pk__in=placed)
     assert all(event.published_at is not None for event in events)
     assert {(event.attempts, event.last_error) for event in events} == {(2, "")}
@@ -210,7 +236,12 @@ def test_a_refused_message_leaves_only_its_events_unpublished(broker, monkeypatc
 
     assert outbox.sweep(older_than=timedelta(0)) == 2
 
-    assert by_task(broker.take()) == {NOTIFY: placed + shipped, AUTHORISE: placed, INVOICE: shipped}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed + shipped,
+        AUTHORISE: placed,
+        INVOICE: shipped,
+        WEBHOOKS: placed + shipped,
+    }
     refused = OutboxEvent.objects.filter(pk__in=placed)
     assert [(event.published_at, event.attempts) for event in refused] == [(None, 1)] * 2
     assert {event.last_error for event in refused} == {f"{ROUTE}: queue full"}
@@ -219,7 +250,12 @@ def test_a_refused_message_leaves_only_its_events_unpublished(broker, monkeypatc
     monkeypatch.setattr(app, "send_task", send_task)
     assert outbox.sweep(older_than=timedelta(0)) == 2
     # Their e-mails go out twice; the notification's dedupe claim sends one.
-    assert by_task(broker.take()) == {NOTIFY: placed, ROUTE: placed, AUTHORISE: placed}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed,
+        ROUTE: placed,
+        AUTHORISE: placed,
+        WEBHOOKS: placed,
+    }
 
 
 def test_a_poll_skips_the_events_another_relay_is_publishing(broker, monkeypatch):
@@ -262,9 +298,11 @@ def test_a_poll_skips_the_events_another_relay_is_publishing(broker, monkeypatch
             (NOTIFY, [[late]]),
             (ROUTE, [[late]]),
             (AUTHORISE, [[late]]),
+            (WEBHOOKS, [[late]]),
             (NOTIFY, [placed]),
             (ROUTE, [placed]),
             (AUTHORISE, [placed]),
+            (WEBHOOKS, [placed]),
         ]
     )
     assert outbox.sweep(older_than=timedelta(0)) == 0
@@ -281,4 +319,9 @@ def test_the_sweep_leaves_recent_events_to_the_relay(broker):
         created_at=OutboxEvent.objects.get(pk=placed[0]).created_at - timedelta(minutes=2)
     )
     assert outbox.sweep(older_than=timedelta(minutes=1)) == 1
-    assert by_task(broker.take()) == {NOTIFY: placed[:1], ROUTE: placed[:1], AUTHORISE: placed[:1]}
+    assert by_task(broker.take()) == {
+        NOTIFY: placed[:1],
+        ROUTE: placed[:1],
+        AUTHORISE: placed[:1],
+        WEBHOOKS: placed[:1],
+    }
