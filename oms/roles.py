@@ -119,6 +119,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.view_creditnote",
         "billing.view_creditnoteline",
         "billing.view_paymenttermsrule",
+        # Refunds of captured money (billing.refunds); managers have it with the rest.
+        "billing.refund_order",
     ],
     # Fraud review: reads what an order and its customer look like, releases fraud holds
     # (or cancels through a manager). Kept apart from the agents who take the calls.

@@ -1,5 +1,6 @@
 """The order page, extended by billing: a section listing the order's invoices and
-credit notes (number, dates, total, status, PDF).
+credit notes (number, dates, total, status, the outcome of the refund that issued it,
+PDF), and the "Refund" button and page for finance and managers (``refunds``).
 
 Fulfillment registered its extension of orders' order admin; billing subclasses that
 one and registers the subclass in its place (``core.admin.replace_admin``). The section
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -25,13 +27,15 @@ from core.money import format_money
 from fulfillment.admin.order_console import OrderWithFulfillmentAdmin
 from orders.models import Order, OrderStatus
 
-from ..models import CreditNote, Invoice, InvoiceStatus
+from ..models import CreditNote, Invoice, InvoiceStatus, Refund, RefundStatus
+from .refunds import REFUND_PAGES, REFUND_PERMISSION, RefundForm
 
 # What the section shows, newest last; each list is one query, whatever the counts.
 DOCUMENT_ROWS = 50
 # Set on the order by ``get_object``: which documents the viewer may open.
 _OPENS_INVOICES = "_billing_viewer_opens_invoices"
 _OPENS_CREDIT_NOTES = "_billing_viewer_opens_credit_notes"
+_MAY_REFUND = "_billing_viewer_may_refund"
 
 
 def _date(value: Any) -> str:
@@ -81,14 +85,22 @@ def invoices_table(order: Order, *, opens: bool) -> SafeString:
     )
 
 
+def _refund_status(note: CreditNote) -> str:
+    status = getattr(note, "refund_status", None)
+    return RefundStatus(status).label if status else "-"
+
+
 def credit_notes_table(order: Order, *, opens: bool) -> SafeString:
+    # A refund's outcome rides on its credit notes: no query of its own.
+    refund_status = Refund.objects.filter(credit_notes=OuterRef("pk")).values("status")[:1]
     notes = list(
         CreditNote.objects.filter(order=order)
         .select_related("invoice")
+        .annotate(refund_status=Subquery(refund_status))
         .order_by("issue_date", "id")[:DOCUMENT_ROWS]
     )
     return render_table(
-        ("Credit note", "Invoice", "Issued", "Reason", "Total credited", "PDF"),
+        ("Credit note", "Invoice", "Issued", "Reason", "Total credited", "Refund", "PDF"),
         (
             (
                 _number(note, opens),
@@ -96,6 +108,7 @@ def credit_notes_table(order: Order, *, opens: bool) -> SafeString:
                 _date(note.issue_date),
                 note.get_reason_display(),
                 note.total_display,
+                _refund_status(note),
                 _pdf(note, "billing_creditnote_pdf", opens),
             )
             for note in notes
@@ -104,7 +117,9 @@ def credit_notes_table(order: Order, *, opens: bool) -> SafeString:
 
 
 class OrderWithBillingAdmin(OrderWithFulfillmentAdmin):
-    """The order page with fulfillment's sections and billing's."""
+    """The order page with fulfillment's sections and billing's, and the refund page."""
+
+    service_pages = {**OrderWithFulfillmentAdmin.service_pages, **REFUND_PAGES}
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
@@ -115,6 +130,7 @@ class OrderWithBillingAdmin(OrderWithFulfillmentAdmin):
         if obj is not None:
             setattr(obj, _OPENS_INVOICES, request.user.has_perm("billing.view_invoice"))
             setattr(obj, _OPENS_CREDIT_NOTES, request.user.has_perm("billing.view_creditnote"))
+            setattr(obj, _MAY_REFUND, request.user.has_perm(REFUND_PERMISSION))
         return obj
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
@@ -134,7 +150,12 @@ class OrderWithBillingAdmin(OrderWithFulfillmentAdmin):
 
     @admin.display(description="Credit notes")
     def order_credit_notes(self, obj: Order) -> SafeString:
-        return credit_notes_table(obj, opens=getattr(obj, _OPENS_CREDIT_NOTES, False))
+        table = credit_notes_table(obj, opens=getattr(obj, _OPENS_CREDIT_NOTES, False))
+        # The refund button for finance and managers; the page says what is refundable.
+        if not getattr(obj, _MAY_REFUND, False) or RefundForm.unavailable_reason(obj):
+            return table
+        url = reverse(f"admin:{self.page_url_name('refund')}", args=[obj.pk])
+        return format_html('{}<p><a class="button" href="{}">Refund</a></p>', table, url)
 
 
 replace_admin(Order, OrderWithBillingAdmin)
