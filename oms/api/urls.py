@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("fulfillment.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("returns.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
