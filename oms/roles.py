@@ -154,6 +154,7 @@ DOMAIN_APPS = (
     "fulfillment",
     "billing",
     "returns",
+    "webhooks",
 )
 
 
