@@ -12,10 +12,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.actors import Actor, ActorKind
 from core.api.throttling import Rate, SlidingWindow
-from core.errors import InvalidInput
+from core.errors import DomainError
 from core.security import client_ip
 from fulfillment.changes import cancel_order
-from orders.errors import OrderNotCancellable
 
 from .forms import LookupForm
 from .links import LinkExpired, LinkInvalid, read_token, status_path
@@ -107,7 +106,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     actor = Actor(kind=ActorKind.CUSTOMER, label=page.order.email)
     try:
         cancel_order(order_id=page.order.pk, reason=CANCEL_REASON, actor=actor)
-    except (OrderNotCancellable, InvalidInput) as exc:
+    except DomainError as exc:  # any refusal of the service: a message, never a 500
         context["refused"] = f"This order could not be cancelled: {exc}"
         return render(request, "selfservice/cancel.html", context, status=409)
     return HttpResponseRedirect(reverse("selfservice:status", kwargs={"token": token}))
