@@ -423,6 +423,21 @@ OMS_JOURNAL_ACCOUNTS = {
 # has twice CELERY_TASK_TIME_LIMIT): a worker still sending would otherwise be raced.
 OMS_NOTIFICATION_CLAIM_TIMEOUT = int(os.environ.get("OMS_NOTIFICATION_CLAIM_TIMEOUT", "900"))
 
+# Text messages (core.sms, docs/notifications.md): the backend (console, file, or
+# Twilio: core.sms.twilio.TwilioBackend) and, for Twilio, the account and the sender
+# (a messaging service, else a number). Phone numbers typed without a country code are
+# read in OMS_DEFAULT_PHONE_REGION.
+OMS_SMS_BACKEND = os.environ.get("OMS_SMS_BACKEND", "core.sms.backends.ConsoleBackend")
+OMS_SMS_FILE_PATH = os.environ.get("OMS_SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
+OMS_TWILIO_ACCOUNT_SID = os.environ.get("OMS_TWILIO_ACCOUNT_SID", "")
+OMS_TWILIO_AUTH_TOKEN = os.environ.get("OMS_TWILIO_AUTH_TOKEN", "")
+OMS_TWILIO_API_KEY_SID = os.environ.get("OMS_TWILIO_API_KEY_SID", "")
+OMS_TWILIO_API_KEY_SECRET = os.environ.get("OMS_TWILIO_API_KEY_SECRET", "")
+OMS_TWILIO_MESSAGING_SERVICE_SID = os.environ.get("OMS_TWILIO_MESSAGING_SERVICE_SID", "")
+OMS_TWILIO_FROM_NUMBER = os.environ.get("OMS_TWILIO_FROM_NUMBER", "")
+OMS_TWILIO_TIMEOUT = float(os.environ.get("OMS_TWILIO_TIMEOUT", "10"))
+OMS_DEFAULT_PHONE_REGION = os.environ.get("OMS_DEFAULT_PHONE_REGION", "US")
+
 # Retention (days) of the records the daily prune task (oms.prune_old_records) deletes.
 # Unpublished outbox rows and notifications still being sent are never deleted, and each
 # order keeps its latest routing decision. Notifications also stop an event from being

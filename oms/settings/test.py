@@ -20,6 +20,7 @@ CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+OMS_SMS_BACKEND = "core.sms.backends.MemoryBackend"
 # Unit tests run tasks inline. The integration tests start a real worker process with
 # these two overridden from the environment, pointing at a real Redis.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
