@@ -402,6 +402,8 @@ class HoldKind(models.TextChoices):
     ADDRESS = "address", "Incomplete address"
     B2B_APPROVAL = "b2b_approval", "B2B approval"
     MANUAL = "manual", "Manual"
+    # An exchange's replacement waits for the returned items (returns.resolution).
+    EXCHANGE = "exchange", "Exchange awaiting return"
 
 
 # Who may release each kind of hold: the permission, and the people who hold it (shown
@@ -414,6 +416,7 @@ HOLD_RELEASE_PERMISSIONS: dict[str, str] = {
     HoldKind.B2B_APPROVAL: "orders.release_approval_hold",
     HoldKind.ADDRESS: "orders.release_address_hold",
     HoldKind.MANUAL: "orders.release_manual_hold",
+    HoldKind.EXCHANGE: "orders.release_manual_hold",
 }
 
 HOLD_RELEASED_BY: dict[str, str] = {
@@ -423,6 +426,7 @@ HOLD_RELEASED_BY: dict[str, str] = {
     HoldKind.B2B_APPROVAL: "the company's approver (through the API) or a manager",
     HoldKind.ADDRESS: "an agent or a manager",
     HoldKind.MANUAL: "an agent or a manager",
+    HoldKind.EXCHANGE: "the system when the return arrives, or an agent or a manager",
 }
 
 
@@ -500,6 +504,9 @@ class OrderEventType(models.TextChoices):
     RETURN_IN_TRANSIT = "return_in_transit", "Return sent back"
     RETURN_RECEIVED = "return_received", "Return received"
     RETURN_CLOSED = "return_closed", "Return closed"
+    RETURN_TRACKING = "return_tracking", "Return parcel scanned"
+    RETURN_REFUNDED = "return_refunded", "Return refunded"
+    RETURN_EXCHANGE = "return_exchange", "Return exchanged"
 
 
 class OrderEvent(ActorFields):

@@ -90,6 +90,9 @@ class OrderRequest:
     payment_method: str = ""
     payment_token: str = ""
     payment_authorisation: str = ""
+    # An exchange's replacement (returns.resolution): lines and shipping at no charge.
+    # Set by services only; no API or form takes it.
+    no_charge: bool = False
 
 
 @dataclass
@@ -348,7 +351,11 @@ def _build_order(
     lines = []
     for index, spec in enumerate(request.lines):
         product = products[spec.sku.strip().upper()]
-        unit_price = unit_price_for(product, spec.quantity, breaks.get(product.pk, []))
+        unit_price = (
+            Decimal("0")
+            if request.no_charge
+            else unit_price_for(product, spec.quantity, breaks.get(product.pk, []))
+        )
         line_total = money(unit_price * spec.quantity)
         lines.append(
             OrderLine(
@@ -364,7 +371,7 @@ def _build_order(
         )
     order.tax_rate = tax_rate
     order.tax_shipping = bool(rate and rate.taxes_shipping)
-    order.shipping_total = method.price
+    order.shipping_total = Decimal("0") if request.no_charge else method.price
     apply_totals(order, lines)
     return order, lines, products, credit
 

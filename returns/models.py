@@ -96,6 +96,19 @@ class ReturnPolicy(models.Model):
         related_name="+",
         help_text="Requests whose every line has one of these reasons are approved at once.",
     )
+    refund_without_return_below = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="A refund request worth less than this is refunded when it is approved and "
+        "the customer keeps the items (empty: the items always come back first).",
+    )
+    trust_exchanges = models.BooleanField(
+        default=False,
+        help_text="An exchange's replacement ships as soon as the return is approved, "
+        "without waiting for the returned items.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -180,6 +193,12 @@ class ReturnMethod(models.TextChoices):
     PICKUP = "pickup", "Carrier pickup"
 
 
+class Resolution(models.TextChoices):
+    REFUND = "refund", "Refund to the original payment"
+    EXCHANGE = "exchange", "Exchange for a replacement"
+    STORE_CREDIT = "store_credit", "Store credit"
+
+
 class ReturnRequest(models.Model):
     """An RMA: units of one order's lines the customer sends back."""
 
@@ -211,6 +230,28 @@ class ReturnRequest(models.Model):
         default=dict, blank=True, help_text="The policy rules applied to each line."
     )
     auto_approved = models.BooleanField(default=False)
+    resolution = models.CharField(
+        max_length=16, choices=Resolution.choices, default=Resolution.REFUND
+    )
+    # The policy refunds on approval and the customer keeps the items (nothing comes back).
+    keep_items = models.BooleanField(default=False)
+    exchange_order = models.OneToOneField(
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exchange_for",
+        help_text="The replacement order of an exchange.",
+    )
+    # The return parcel's label with a carrier, and what its scans said.
+    carrier = models.ForeignKey(
+        "shipping.Carrier", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tracking_number = models.CharField(max_length=64, blank=True)
+    tracking_status = models.CharField(max_length=20, blank=True)
+    delivered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the carrier delivered the parcel to us."
+    )
     note = models.TextField(blank=True)
     decision_note = models.TextField(blank=True)
     # Who asked, and the API's replay key (one RMA per key and tenant).
@@ -232,7 +273,17 @@ class ReturnRequest(models.Model):
                 fields=["client_scope", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="return_request_idempotency_key_unique",
-            )
+            ),
+            # A carrier's webhook finds the return by its tracking number.
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_number"],
+                condition=~Q(tracking_number=""),
+                name="return_request_tracking_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(tracking_number="") | Q(carrier__isnull=False),
+                name="return_request_tracking_has_carrier",
+            ),
         ]
         permissions = [
             ("approve_returnrequest", "Can approve or reject return requests"),
@@ -254,6 +305,8 @@ class ReturnLine(models.Model):
     )
     quantity = models.PositiveIntegerField()
     quantity_received = models.PositiveIntegerField(default=0)
+    # Units refunded (``returns.resolution``): received ones, or kept by the customer.
+    quantity_refunded = models.PositiveIntegerField(default=0)
     reason = models.ForeignKey(ReturnReason, on_delete=models.PROTECT, related_name="+")
     note = models.CharField(max_length=500, blank=True)
 
@@ -264,6 +317,10 @@ class ReturnLine(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity_received__lte=F("quantity")),
                 name="return_line_received_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_refunded__lte=F("quantity")),
+                name="return_line_refunded_within_quantity",
             ),
             models.UniqueConstraint(
                 fields=["request", "order_line"], name="return_line_order_line_unique"
@@ -347,13 +404,95 @@ class ReturnInspection(models.Model):
         return f"{self.line.order_line.sku} × {self.quantity}: {self.get_disposition_display()}"
 
 
+class ReturnExchangeLine(models.Model):
+    """A replacement asked for in an exchange: a product (the same or another variant)
+    and how many."""
+
+    request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="exchange_lines"
+    )
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["request_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="return_exchange_line_qty_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["request", "product"], name="return_exchange_line_product_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.quantity}"
+
+
+class ReturnRefund(models.Model):
+    """One refund of a return's units, made through billing (``billing.Refund``, its
+    credit notes). ``key`` makes a second attempt for the same units find this row."""
+
+    request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="refunds")
+    refund = models.OneToOneField(
+        "billing.Refund", on_delete=models.PROTECT, related_name="return_refund"
+    )
+    key = models.CharField(max_length=100, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    restocking_fee = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    units = models.JSONField(default=list, help_text="The units refunded, per SKU.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0, restocking_fee__gte=0),
+                name="return_refund_amounts_nonneg",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund of {self.request}"
+
+
+class ReturnTrackingEvent(models.Model):
+    """One carrier scan of a return parcel. ``external_id`` makes redelivered webhooks
+    harmless."""
+
+    request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="tracking_events"
+    )
+    status = models.CharField(max_length=20)
+    occurred_at = models.DateTimeField()
+    external_id = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    location = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "external_id"], name="return_tracking_event_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request}: {self.status}"
+
+
 class ReturnEventType(models.TextChoices):
     REQUESTED = "requested", "Requested"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
     IN_TRANSIT = "in_transit", "Sent back"
+    TRACKING = "tracking", "Carrier scan"
     RECEIVED = "received", "Units received"
+    REFUNDED = "refunded", "Refunded"
+    EXCHANGE = "exchange", "Exchange"
     CLOSED = "closed", "Closed"
 
 
