@@ -529,3 +529,7 @@ class Refund(ActorFields):
 
     def __str__(self) -> str:
         return f"Refund of {format_money(self.amount, self.currency)} ({self.status})"
+
+
+# The payment reminders' log and the aging report's console entry (their own module).
+from .dunning_models import AgingReport, DunningReminder  # noqa: E402, F401
