@@ -19,8 +19,10 @@ row pending: the task retries with the same key (``ProviderUnavailable`` becomes
 outbox's ``RetryLater``).
 """
 
+import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,10 +31,20 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.actors import Actor
+from core.errors import Conflict
 from core.money import format_money
 from core.outbox import RetryLater
-from fulfillment.holds import place_order_hold
-from orders.models import HoldKind, Order, OrderHold, OrderStatus, PaymentMethod, PaymentStatus
+from fulfillment.holds import place_order_hold, release_order_hold
+from orders.events import record_order_event
+from orders.models import (
+    HoldKind,
+    Order,
+    OrderEventType,
+    OrderHold,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+)
 from orders.services import order_for_update, record_payment_status
 
 from .models import (
@@ -155,7 +167,7 @@ def _pending_captures(payment: Payment) -> Decimal:
 # --- step 2 and 3: call the provider, finish the row ------------------------------
 
 
-def _call(tx: PaymentTransaction) -> ProviderResult:
+def _call(tx: PaymentTransaction, token: str | None = None) -> ProviderResult:
     payment = tx.payment
     provider = get_provider(payment.provider)
     ensure_outside_transaction()
@@ -163,7 +175,7 @@ def _call(tx: PaymentTransaction) -> ProviderResult:
         return provider.authorise(
             amount=tx.amount,
             currency=payment.currency,
-            token=payment.order.payment_token,
+            token=payment.order.payment_token if token is None else token,
             idempotency_key=tx.idempotency_key,
             reference=payment.order.number,
         )
@@ -183,14 +195,16 @@ def _call(tx: PaymentTransaction) -> ProviderResult:
     raise ValueError(f"{tx.kind} is not run by billing.payments")
 
 
-def execute_transaction(tx_id: int) -> PaymentTransaction:
+def execute_transaction(tx_id: int, *, token: str | None = None) -> PaymentTransaction:
     """Run a pending ledger row against the provider and finish it (steps 2 and 3);
     a finished row is returned as it is. Raises ``RetryLater`` when the provider
-    cannot be reached (the row stays pending, for a retry with the same key)."""
+    cannot be reached (the row stays pending, for a retry with the same key).
+    ``token``: an authorisation on another card than the order's (the customer's new
+    card, kept on the order only once approved)."""
     tx = PaymentTransaction.objects.select_related("payment__order").get(pk=tx_id)
     if tx.outcome == TransactionOutcome.PENDING:
         try:
-            result = _call(tx)
+            result = _call(tx, token)
         except ProviderUnavailable as exc:
             raise RetryLater(
                 f"payment provider unavailable for {tx.idempotency_key}: {exc}",
@@ -578,3 +592,116 @@ def _plan_reauthorisation(order_id: int) -> PaymentTransaction | None:
     return PaymentTransaction.objects.create(
         payment=payment, kind=TransactionKind.AUTHORISE, amount=difference, idempotency_key=key
     )
+
+
+# --- another card, given by the customer -----------------------------------------
+
+
+class NoPaymentToUpdate(Conflict):
+    code = "no_payment_to_update"
+
+
+@dataclass(frozen=True)
+class CardUpdate:
+    """What became of a card the customer gave: ``approved`` (the payment hold is
+    released), else ``declined`` with the provider's message, or ``unavailable``."""
+
+    outcome: str
+    amount: Decimal
+    currency: str
+    message: str = ""
+
+
+def authorise_new_card(*, order_id: int, token: str, actor: Actor) -> CardUpdate:
+    """Authorise what a card order on a payment hold still needs, on another card
+    ``token`` the customer gave, in the three steps of the module docstring: the pending
+    row (keyed ``card:<order id>:<token digest>:<amount>``, so the same card asked again
+    gets the provider's first answer), the provider call outside any transaction, its
+    answer recorded by ``execute_transaction``.
+
+    Preconditions: a card order, placed or processing, with an open payment hold (else
+    ``NoPaymentToUpdate``, 409) and money still to authorise. On approval, in one
+    transaction: the order keeps the new token, the payment hold is released by the
+    system (the hold rules allow nothing else to release it without finance) with the
+    approved authorisation as its reason, and the ``actor``'s step is a note on the
+    timeline. On a decline the order keeps its token and its hold; the ledger keeps the
+    failed attempt (and the usual "payment failed" e-mail goes out). An unreachable
+    provider leaves the row pending: the same card asked again retries it."""
+    tx = _plan_new_card(order_id, token)
+    try:
+        tx = execute_transaction(tx.pk, token=token)
+    except RetryLater:
+        return CardUpdate("unavailable", tx.amount, tx.payment.currency)
+    if tx.outcome != TransactionOutcome.SUCCEEDED:
+        return CardUpdate("declined", tx.amount, tx.payment.currency, tx.error_message)
+    _adopt_new_card(order_id, tx.pk, token, actor)
+    return CardUpdate("approved", tx.amount, tx.payment.currency)
+
+
+def card_update_due(order: Order) -> Decimal:
+    """What the order's payments leave to authorise: its total less what live
+    authorisations hold and what failed ones took before they failed."""
+    held = ZERO
+    for payment in Payment.objects.filter(order=order).exclude(status=PaymentStatus.PENDING):
+        if payment.status == PaymentStatus.FAILED:
+            held += payment.amount_captured
+        else:
+            held += payment.amount_authorised - payment.amount_voided
+    return max(order.grand_total - held, ZERO)
+
+
+@transaction.atomic
+def _plan_new_card(order_id: int, token: str) -> PaymentTransaction:
+    order = order_for_update(order_id)
+    held = OrderHold.objects.filter(
+        order=order, kind=HoldKind.PAYMENT, released_at__isnull=True
+    ).exists()
+    if (
+        order.payment_method != PaymentMethod.CARD
+        or order.status in ENDED_ORDER_STATUSES
+        or order.status == OrderStatus.DRAFT
+        or not held
+    ):
+        raise NoPaymentToUpdate(f"Order {order.number} has no payment to update.")
+    due = card_update_due(order)
+    if due <= 0:
+        raise NoPaymentToUpdate(
+            f"Order {order.number} has its payment authorised; its hold waits for finance."
+        )
+    digest = hashlib.sha256(token.encode()).hexdigest()[:24]
+    key = f"card:{order.pk}:{digest}:{due}"
+    existing = PaymentTransaction.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    payment = Payment.objects.create(
+        order=order, provider=settings.OMS_PAYMENT_PROVIDER, currency=order.currency
+    )
+    return PaymentTransaction.objects.create(
+        payment=payment, kind=TransactionKind.AUTHORISE, amount=due, idempotency_key=key
+    )
+
+
+@transaction.atomic
+def _adopt_new_card(order_id: int, tx_id: int, token: str, actor: Actor) -> None:
+    order = order_for_update(order_id)
+    tx = PaymentTransaction.objects.select_related("payment").get(pk=tx_id)
+    amount = format_money(tx.amount, tx.payment.currency)
+    if order.payment_token != token:
+        order.payment_token = token
+        order.save(update_fields=["payment_token", "updated_at"])
+    record_order_event(
+        order=order,
+        type=OrderEventType.NOTE,
+        actor=actor,
+        message=f"Another card given for the payment: {amount} authorised",
+        payload={"payment_id": tx.payment_id, "transaction": tx.idempotency_key},
+    )
+    hold = OrderHold.objects.filter(
+        order=order, kind=HoldKind.PAYMENT, released_at__isnull=True
+    ).first()
+    if hold is not None:
+        release_order_hold(
+            hold_id=hold.pk,
+            reason=f"{amount} authorised on the card the customer ({actor.label}) gave.",
+            actor=ACTOR,
+        )

@@ -9,9 +9,16 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 
 from billing.models import CreditNote, Invoice
-from fulfillment.models import FulfillmentOrder, FulfillmentStatus, Shipment, TrackingEvent
-from orders.models import HoldKind, Order, OrderHold, OrderStatus
-from returns.models import ReturnRequest
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentStatus,
+    RequestStatus,
+    Shipment,
+    TrackingEvent,
+)
+from orders.models import HoldKind, Order, OrderHold, OrderStatus, PaymentMethod
+from returns.models import ReturnMethod, ReturnRequest, ReturnStatus
+from returns.policy import returnable_quantity
 
 # Fulfillment that has started: the customer can no longer cancel from the page.
 STARTED = {FulfillmentStatus.IN_PROGRESS, FulfillmentStatus.INCOMPLETE, FulfillmentStatus.CLOSED}
@@ -20,8 +27,11 @@ STARTED = {FulfillmentStatus.IN_PROGRESS, FulfillmentStatus.INCOMPLETE, Fulfillm
 CUSTOMER_HOLDS: dict[str, str] = {
     HoldKind.PAYMENT: "We could not take the payment. Please update your payment details "
     "or contact us.",
-    HoldKind.ADDRESS: "We need you to confirm your delivery address. Please contact us.",
+    HoldKind.ADDRESS: "We need you to confirm or correct your delivery address.",
 }
+
+# Returns whose label the customer may still print (the parcel has not arrived).
+LABEL_STATUSES = (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT)
 
 STATUS_WORDS: dict[str, str] = {
     OrderStatus.PLACED: "We received your order and are preparing it.",
@@ -90,6 +100,51 @@ class StatusPage:
         if self.shipments:
             return False
         return not any(fo.status in STARTED for fo in self.fulfillment_orders)
+
+    def _hold(self, kind: str) -> OrderHold | None:
+        return next((hold for hold in self.open_holds if hold.kind == kind), None)
+
+    @property
+    def address_hold(self) -> OrderHold | None:
+        return self._hold(HoldKind.ADDRESS)
+
+    @property
+    def payment_hold(self) -> OrderHold | None:
+        """The open payment hold of a card order: the customer may give another card."""
+        if self.order.payment_method != PaymentMethod.CARD:
+            return None
+        return self._hold(HoldKind.PAYMENT)
+
+    @property
+    def can_change_address(self) -> bool:
+        """Open, delivered (not picked up), nothing shipped, no location picking it and
+        no partner that accepted it (``fulfillment.rerouting`` decides again)."""
+        if self.order.status not in (OrderStatus.PLACED, OrderStatus.PROCESSING):
+            return False
+        if self.order.pickup_location_id or self.shipments:
+            return False
+        for fo in self.fulfillment_orders:
+            if fo.status == FulfillmentStatus.CANCELLED:
+                continue
+            status = fo.status_before_hold if fo.status == FulfillmentStatus.ON_HOLD else fo.status
+            if status in STARTED or fo.request_status == RequestStatus.ACCEPTED:
+                return False
+        return True
+
+    @property
+    def can_return(self) -> bool:
+        """Some delivered unit is neither returned nor in an open return."""
+        if self.order.status in (OrderStatus.DRAFT, OrderStatus.CANCELLED):
+            return False
+        return any(returnable_quantity(line) for line in self.order.lines.all())
+
+    def label_returns(self) -> list[ReturnRequest]:
+        """Mailed returns whose label is still useful."""
+        return [
+            rma
+            for rma in self.returns
+            if rma.method == ReturnMethod.MAIL and rma.status in LABEL_STATUSES
+        ]
 
 
 def status_page(order_id: int) -> StatusPage | None:

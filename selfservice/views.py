@@ -68,7 +68,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(status_path(order))
 
 
-def _page_for(request: HttpRequest, token: str) -> StatusPage | HttpResponse:
+def page_for(request: HttpRequest, token: str) -> StatusPage | HttpResponse:
     try:
         target = read_token(token)
     except LinkExpired:
@@ -83,7 +83,7 @@ def _page_for(request: HttpRequest, token: str) -> StatusPage | HttpResponse:
 
 @require_http_methods(["GET"])
 def status(request: HttpRequest, token: str) -> HttpResponse:
-    page = _page_for(request, token)
+    page = page_for(request, token)
     if isinstance(page, HttpResponse):
         return page
     return render(request, "selfservice/status.html", {"page": page, "token": token})
@@ -91,7 +91,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    page = _page_for(request, token)
+    page = page_for(request, token)
     if isinstance(page, HttpResponse):
         return page
     context: dict[str, object] = {"page": page, "token": token}
