@@ -487,7 +487,16 @@ class RefundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     REFUNDED = "refunded", "Refunded"
     CREDITED = "credited", "Credited to the invoice"
+    STORE_CREDIT = "store_credit", "Credited as store credit"
     FAILED = "failed", "Failed"
+
+
+class RefundDestination(models.TextChoices):
+    """Where a refund's money goes: back the way it was paid (the card, the invoice),
+    or to the customer's store credit balance."""
+
+    ORIGINAL = "original", "Original payment"
+    STORE_CREDIT = "store_credit", "Store credit"
 
 
 class Refund(ActorFields):
@@ -514,6 +523,9 @@ class Refund(ActorFields):
     note = models.TextField(blank=True)
     status = models.CharField(
         max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    destination = models.CharField(
+        max_length=16, choices=RefundDestination.choices, default=RefundDestination.ORIGINAL
     )
     credit_notes = models.ManyToManyField(CreditNote, related_name="refunds")
     transactions = models.ManyToManyField(PaymentTransaction, related_name="refunds", blank=True)

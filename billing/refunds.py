@@ -8,6 +8,10 @@ corrects (newest first, never exceeding any) and, for a card order, writes a pen
 ``refund.requested``. Its consumer (``execute_refund``) calls the provider outside any
 transaction and finishes each row, as ``billing.payments`` does for captures. An order
 on terms calls no provider: the credit note lowers what its invoice still asks for.
+
+``destination="store_credit"`` credits the money to the customer's store credit instead
+of the card (in the same transaction, no provider call); an order paid with store credit
+is always refunded that way.
 """
 
 import logging
@@ -24,9 +28,12 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput
 from core.money import format_money, to_cents
 from core.outbox import RetryLater
+from customers.store_credit import grant_store_credit
+from customers.store_credit_models import StoreCreditKind
 from orders.events import record_order_event
 from orders.models import Order, OrderEventType, OrderLine, PaymentMethod, PaymentStatus
 from orders.services import order_for_update, record_payment_status
+from orders.store_credit import record_store_credit_status
 
 from .credit_notes import CreditLine, issue_credit_note
 from .models import (
@@ -39,6 +46,7 @@ from .models import (
     Payment,
     PaymentTransaction,
     Refund,
+    RefundDestination,
     RefundStatus,
     TransactionKind,
     TransactionOutcome,
@@ -131,9 +139,17 @@ def refund_order(
     actor: Actor,
     idempotency_key: str | None = None,
     request_hash: str = "",
+    destination: str = RefundDestination.ORIGINAL,
 ) -> Refund:
     """Refund ``lines`` (order line id and units, valued as invoiced, tax included)
     and/or an ``amount`` (tax included) of an order, for a ``CreditReason``.
+
+    ``destination``: ``"original"`` (the default) pays a card order back to the card and
+    credits an order on terms on its invoice; ``"store_credit"`` issues the same credit
+    notes and credits the money to the customer's store credit balance instead, in the
+    same transaction, with no provider call (refund status ``store_credit``). An order
+    paid with store credit goes back to store credit whichever is asked; an order on
+    terms cannot be refunded as store credit (``InvalidInput``).
 
     Refuses with ``RefundExceedsRefundable`` (nothing written) above the refundable
     amount, with ``InvalidInput`` on bad input. The same ``idempotency_key`` returns the
@@ -150,6 +166,7 @@ def refund_order(
         actor=actor,
         idempotency_key=idempotency_key or None,
         request_hash=request_hash,
+        destination=destination,
     )
     return Refund.objects.get(pk=refund.pk)
 
@@ -304,15 +321,22 @@ def _request_refund(
     actor: Actor,
     idempotency_key: str | None,
     request_hash: str,
+    destination: str = RefundDestination.ORIGINAL,
 ) -> Refund:
     existing = _existing(idempotency_key, order_id, request_hash)
     if existing is not None:
         return existing
     _validate(amount, lines, reason)
+    if destination not in RefundDestination.values:
+        raise InvalidInput(
+            f"Unknown refund destination {destination!r}: original or store_credit.",
+            fields={"destination": destination},
+        )
     order = order_for_update(order_id)
     existing = _existing(idempotency_key, order_id, request_hash)
     if existing is not None:
         return existing
+    to_store_credit = _to_store_credit(order, destination)
     refundable = refundable_amount(order)
     card = order.payment_method == PaymentMethod.CARD
     if amount is not None and amount > refundable:
@@ -353,15 +377,21 @@ def _request_refund(
         amount=total,
         reason=reason,
         note=note,
-        status=RefundStatus.PENDING if card else RefundStatus.CREDITED,
+        status=(
+            RefundStatus.STORE_CREDIT
+            if to_store_credit
+            else RefundStatus.PENDING
+            if card
+            else RefundStatus.CREDITED
+        ),
+        destination=(
+            RefundDestination.STORE_CREDIT if to_store_credit else RefundDestination.ORIGINAL
+        ),
         **actor.as_fields(),
     )
     refund.credit_notes.set(credit_notes)
-    if card:
-        rows = [tx for cn in credit_notes for tx in _plan_card_refund(refund, cn)]
-        refund.transactions.set(rows)
     numbers = ", ".join(cn.number for cn in credit_notes)
-    how = "to be paid back to the card" if card else "credited to the invoice"
+    how = _pay_out(order, refund, credit_notes, actor=actor)
     record_order_event(
         order=order,
         type=OrderEventType.NOTE,
@@ -375,10 +405,50 @@ def _request_refund(
             "amount": str(total),
             "reason": reason,
             "credit_notes": [cn.number for cn in credit_notes],
+            "destination": refund.destination,
         },
     )
+    if order.payment_method == PaymentMethod.STORE_CREDIT:
+        record_store_credit_status(order, actor=actor)
     outbox.emit("refund.requested", {"order_id": order.pk, "refund_id": refund.pk})
     return refund
+
+
+def _pay_out(order: Order, refund: Refund, credit_notes: list[CreditNote], *, actor: Actor) -> str:
+    """Send the refund's money where it goes; says where, for the timeline."""
+    if refund.destination == RefundDestination.STORE_CREDIT:
+        # The customer's account row is locked after the order's (the lock order).
+        grant_store_credit(
+            customer_id=order.customer_id,
+            amount=refund.amount,
+            currency=order.currency,
+            kind=StoreCreditKind.REFUND,
+            actor=actor,
+            order_number=order.number,
+            reference=", ".join(cn.number for cn in credit_notes),
+            reason=CreditReason(refund.reason).label,
+        )
+        return "credited as store credit"
+    if order.payment_method == PaymentMethod.CARD:
+        rows = [tx for cn in credit_notes for tx in _plan_card_refund(refund, cn)]
+        refund.transactions.set(rows)
+        return "to be paid back to the card"
+    return "credited to the invoice"
+
+
+def _to_store_credit(order: Order, destination: str) -> bool:
+    """Whether this refund goes to the customer's store credit."""
+    if order.payment_method == PaymentMethod.STORE_CREDIT:
+        return True
+    if destination != RefundDestination.STORE_CREDIT:
+        return False
+    if order.payment_method != PaymentMethod.CARD:
+        raise InvalidInput(
+            f"Order {order.number} is paid on payment terms: its refund is credited on its "
+            "invoice, not as store credit.",
+            fields={"destination": "not available"},
+        )
+    return True
 
 
 # --- paying back (the refund.requested consumer) ------------------------------------

@@ -344,3 +344,11 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# Store credit has a module of its own; importing it here registers its models.
+from .store_credit_models import (  # noqa: E402, F401
+    StoreCreditAccount,
+    StoreCreditEntry,
+    StoreCreditKind,
+)
