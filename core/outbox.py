@@ -82,9 +82,12 @@ HANDLERS: dict[str, list[str]] = {
     "refund.requested": ["billing.refund_event"],
     # Returns (docs/returns.md); companies hear of each step as "return.updated".
     "return.requested": ["webhooks.fan_out_event"],
-    "return.approved": ["webhooks.fan_out_event"],
+    # Approved: an exchange's replacement or a refund without return; received: the
+    # refund of the units in, the release of an exchange's replacement.
+    "return.approved": ["webhooks.fan_out_event", "returns.resolve_return_event"],
     "return.rejected": ["webhooks.fan_out_event"],
-    "return.received": ["webhooks.fan_out_event"],
+    "return.received": ["webhooks.fan_out_event", "returns.resolve_return_event"],
+    "return.refunded": ["webhooks.fan_out_event"],
 }
 
 # Events one poll of the relay claims and publishes at most.

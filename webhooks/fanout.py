@@ -30,6 +30,7 @@ TOPIC_TYPES: dict[str, str] = {
     "return.approved": EventType.RETURN_UPDATED,
     "return.rejected": EventType.RETURN_UPDATED,
     "return.received": EventType.RETURN_UPDATED,
+    "return.refunded": EventType.RETURN_UPDATED,
     "invoice.issued": EventType.INVOICE_ISSUED,
 }
 
