@@ -18,6 +18,10 @@ ORDER_EVENT_TYPES: dict[str, str] = {
     ReturnEventType.IN_TRANSIT: OrderEventType.RETURN_IN_TRANSIT,
     ReturnEventType.RECEIVED: OrderEventType.RETURN_RECEIVED,
     ReturnEventType.CLOSED: OrderEventType.RETURN_CLOSED,
+    ReturnEventType.TRACKING: OrderEventType.RETURN_TRACKING,
+    ReturnEventType.REFUNDED: OrderEventType.RETURN_REFUNDED,
+    ReturnEventType.REFUND_BLOCKED: OrderEventType.NOTE,
+    ReturnEventType.EXCHANGE: OrderEventType.RETURN_EXCHANGE,
 }
 
 

@@ -162,6 +162,8 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
         ReturnStatus.RECEIVED,
         ReturnStatus.INSPECTED,
         ReturnStatus.CANCELLED,
+        # Refunded without return: the customer keeps the items, nothing comes back.
+        ReturnStatus.CLOSED,
     },
     ReturnStatus.IN_TRANSIT: {ReturnStatus.RECEIVED, ReturnStatus.INSPECTED},
     # Received: some units are in and inspected, more are expected.
@@ -414,6 +416,11 @@ class ReturnExchangeLine(models.Model):
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="The replacement's price when asked for (the order charges nothing).",
+    )
 
     class Meta:
         ordering = ["request_id", "id"]
@@ -492,6 +499,7 @@ class ReturnEventType(models.TextChoices):
     TRACKING = "tracking", "Carrier scan"
     RECEIVED = "received", "Units received"
     REFUNDED = "refunded", "Refunded"
+    REFUND_BLOCKED = "refund_blocked", "Refund not made"
     EXCHANGE = "exchange", "Exchange"
     CLOSED = "closed", "Closed"
 

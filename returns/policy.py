@@ -57,6 +57,8 @@ class Rule:
     non_returnable: bool = False
     auto_approve_below: Decimal | None = None
     auto_approve_reason_ids: frozenset[int] = field(default_factory=frozenset)
+    refund_without_return_below: Decimal | None = None
+    trust_exchanges: bool = False
 
     @property
     def name(self) -> str:
@@ -81,6 +83,8 @@ def _rule(policy: ReturnPolicy | None) -> Rule:
         non_returnable=policy.non_returnable,
         auto_approve_below=policy.auto_approve_below,
         auto_approve_reason_ids=frozenset(r.pk for r in policy.auto_approve_reasons.all()),
+        refund_without_return_below=policy.refund_without_return_below,
+        trust_exchanges=policy.trust_exchanges,
     )
 
 
@@ -177,7 +181,7 @@ def check_policy(
 def auto_approves(asked: list[AskedLine], rules: dict[int, Rule]) -> bool:
     """Whether every line's rule approves the request without an agent: its reason is
     one the rule trusts, or the whole request is worth less than the rule's amount."""
-    total = sum((a.order_line.unit_price * a.quantity for a in asked), start=Decimal("0"))
+    total = asked_value(asked)
     for item in asked:
         rule = rules[item.order_line.pk]
         by_reason = item.reason.pk in rule.auto_approve_reason_ids
@@ -185,3 +189,25 @@ def auto_approves(asked: list[AskedLine], rules: dict[int, Rule]) -> bool:
         if not (by_reason or by_amount):
             return False
     return True
+
+
+def asked_value(asked: list[AskedLine]) -> Decimal:
+    """What the units asked back were sold at (unit prices, before tax)."""
+    return sum((a.order_line.unit_price * a.quantity for a in asked), start=Decimal("0"))
+
+
+def keeps_items(asked: list[AskedLine], rules: dict[int, Rule]) -> bool:
+    """Whether the customer keeps the items and is refunded on approval: every line's
+    rule refunds without return below an amount, and the request is worth less."""
+    total = asked_value(asked)
+    return all(
+        rules[a.order_line.pk].refund_without_return_below is not None
+        and total < (rules[a.order_line.pk].refund_without_return_below or Decimal("0"))
+        for a in asked
+    )
+
+
+def trusts_exchange(asked: list[AskedLine], rules: dict[int, Rule]) -> bool:
+    """Whether every line's rule lets an exchange's replacement ship before the return
+    arrives."""
+    return all(rules[a.order_line.pk].trust_exchanges for a in asked)

@@ -13,9 +13,15 @@ from .models import ReturnLine, ReturnRequest, ReturnStatus
 
 
 def list_returns() -> QuerySet[ReturnRequest]:
-    """Return requests with their order, destination and lines (reasons, order lines)."""
-    return ReturnRequest.objects.select_related("order", "destination").prefetch_related(
-        "lines__order_line", "lines__reason"
+    """Return requests with their order, destination, lines (reasons, order lines),
+    replacements, refunds (credit notes) and label carrier."""
+    return ReturnRequest.objects.select_related(
+        "order", "destination", "carrier", "exchange_order"
+    ).prefetch_related(
+        "lines__order_line",
+        "lines__reason",
+        "exchange_lines",
+        "refunds__refund__credit_notes",
     )
 
 

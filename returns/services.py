@@ -12,15 +12,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from core import outbox
-from core.actors import Actor, ActorKind
-from core.errors import Conflict, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput
 from inventory.locks import (
     location_activity_for_share,
     network_stock_for_update,
@@ -28,7 +26,7 @@ from inventory.locks import (
 )
 from inventory.models import Location, MovementReason, StockBucket
 from inventory.services import StockChangeSet
-from orders.models import Order, OrderLine, OrderStatus, derive_return_status
+from orders.models import Order, OrderLine, OrderStatus
 from orders.services import order_for_update
 
 from .destination import choose_destination, drop_off_destination
@@ -37,6 +35,7 @@ from .models import (
     RECEIVABLE_STATUSES,
     Condition,
     Disposition,
+    Resolution,
     ReturnEventType,
     ReturnInspection,
     ReturnLine,
@@ -46,9 +45,22 @@ from .models import (
     ReturnReceipt,
     ReturnRequest,
     ReturnStatus,
-    can_transition,
 )
-from .policy import AskedLine, auto_approves, check_policy
+from .policy import AskedLine, auto_approves, check_policy, keeps_items
+from .resolution import (
+    ExchangeLineInput,
+    check_resolution,
+    place_exchange,
+    record_replacements,
+)
+from .steps import (
+    check_permission,
+    emit_return,
+    locked_request,
+    move_return,
+    release_requested,
+    set_return_status,
+)
 
 APPROVE_PERMISSION = "returns.approve_returnrequest"
 RECEIVE_PERMISSION = "returns.receive_returnrequest"
@@ -64,10 +76,6 @@ DISPOSITION_STOCK = {
     Disposition.DAMAGED: (StockBucket.UNSELLABLE, MovementReason.RETURN_DAMAGED),
     Disposition.RETURN_TO_VENDOR: (StockBucket.UNSELLABLE, MovementReason.RETURN_TO_VENDOR),
 }
-
-
-class ReturnNotFound(NotFound):
-    code = "return_not_found"
 
 
 class ReturnNotOpen(Conflict):
@@ -117,15 +125,6 @@ class ReceivedUnits:
     condition: str
     disposition: str
     note: str = ""
-
-
-def _check_permission(actor: Actor, permission: str) -> None:
-    """Staff users need the permission; the system and API clients act by their rules."""
-    if actor.kind != ActorKind.USER:
-        return
-    user = get_user_model().objects.filter(pk=actor.user_id or 0, is_active=True).first()
-    if user is None or not user.has_perm(permission):
-        raise NotAllowed("You are not allowed to do this to return requests.")
 
 
 def check_photos(photos: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:
@@ -185,47 +184,8 @@ def _asked_lines(order: Order, lines: Sequence[ReturnLineInput]) -> list[AskedLi
     return asked
 
 
-def _set_return_status(order: Order) -> None:
-    lines = list(OrderLine.objects.filter(order=order))
-    status = derive_return_status(lines)
-    if order.return_status != status:
-        order.return_status = status
-        order.save(update_fields=["return_status", "updated_at"])
-
-
-def _release_requested(request: ReturnRequest) -> None:
-    """Give the units still expected back to the lines' returnable quantity."""
-    changed = []
-    for line in request.lines.select_related("order_line"):
-        outstanding = line.quantity_outstanding
-        if outstanding:
-            order_line = line.order_line
-            order_line.quantity_return_requested -= outstanding
-            changed.append(order_line)
-    if changed:
-        OrderLine.objects.bulk_update(changed, ["quantity_return_requested"])
-
-
-def _move(request: ReturnRequest, new: str) -> None:
-    if not can_transition(request.status, new):
-        raise InvalidTransition(
-            f"Return {request.number} is {request.get_status_display().lower()}; it cannot "
-            f"become {ReturnStatus(new).label.lower()}.",
-            status=request.status,
-        )
-    request.status = new
-    request.save(update_fields=["status", "updated_at"])
-
-
-def _emit(topic: str, request: ReturnRequest) -> None:
-    outbox.emit(
-        topic,
-        {"return_id": request.pk, "number": request.number, "order_id": request.order_id},
-    )
-
-
 def _approve(request: ReturnRequest, actor: Actor, note: str, *, auto: bool) -> None:
-    _move(request, ReturnStatus.APPROVED)
+    move_return(request, ReturnStatus.APPROVED)
     if note:
         request.decision_note = note
         request.save(update_fields=["decision_note", "updated_at"])
@@ -237,7 +197,9 @@ def _approve(request: ReturnRequest, actor: Actor, note: str, *, auto: bool) -> 
         message=message + (f": {note}" if note else ""),
         payload={"auto": auto},
     )
-    _emit("return.approved", request)
+    if request.resolution == Resolution.EXCHANGE and request.exchange_order_id is None:
+        place_exchange(request, actor)
+    emit_return("return.approved", request)
 
 
 @transaction.atomic
@@ -253,9 +215,14 @@ def request_return(
     client_scope: str = "",
     idempotency_key: str = "",
     request_hash: str = "",
+    resolution: str = Resolution.REFUND,
+    exchange_lines: Sequence[ExchangeLineInput] = (),
 ) -> ReturnRequest:
     """Ask to return units of an order's lines: an RMA, approved at once when the policy
-    says so, else waiting for an agent.
+    says so, else waiting for an agent. ``resolution``: a refund (the default), an
+    exchange for ``exchange_lines`` (placed on approval, ``returns.resolution``) or
+    store credit; a refund the policy makes without return keeps the items
+    (``keep_items``) and is paid on approval.
 
     Preconditions: each unit delivered and neither returned nor in another open request;
     every line's governing rule allows it (``returns.policy``). Refusals raise before
@@ -282,6 +249,9 @@ def request_return(
         raise Conflict(f"Order {order.number} has nothing delivered to return.")
     asked = _asked_lines(order, lines)
     rules = check_policy(order, asked)
+    replacements = check_resolution(
+        order=order, resolution=resolution, exchange_lines=exchange_lines, asked=asked
+    )
     product_ids = {a.order_line.product_id for a in asked}
     skus = [a.order_line.sku for a in asked]
     if method == ReturnMethod.DROP_OFF:
@@ -299,12 +269,15 @@ def request_return(
         destination_reason=reason,
         policy_trace={str(a.order_line.pk): rules[a.order_line.pk].trace() for a in asked},
         note=note.strip(),
+        resolution=resolution,
+        keep_items=resolution != Resolution.EXCHANGE and keeps_items(asked, rules),
         client_scope=client_scope,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
     request.number = f"RMA-{timezone.now().year}-{request.pk:06d}"
     request.save(update_fields=["number"])
+    record_replacements(request, replacements)
     ReturnLine.objects.bulk_create(
         [
             ReturnLine(
@@ -320,7 +293,7 @@ def request_return(
     for a in asked:
         a.order_line.quantity_return_requested += a.quantity
     OrderLine.objects.bulk_update([a.order_line for a in asked], ["quantity_return_requested"])
-    _set_return_status(order)
+    set_return_status(order)
     for photo, content_type in checked_photos:
         ReturnPhoto.objects.create(
             request=request, image=photo, content_type=content_type, size=photo.size or 0
@@ -332,7 +305,14 @@ def request_return(
         message=(
             "requested for "
             + ", ".join(f"{a.order_line.sku} × {a.quantity} ({a.reason.label})" for a in asked)
-            + f"; to {destination.code}"
+            + f"; to {destination.code}; "
+            + Resolution(resolution).label.lower()
+            + (
+                " (" + ", ".join(f"{r.product.sku} × {r.quantity}" for r in replacements) + ")"
+                if replacements
+                else ""
+            )
+            + ("; the customer keeps the items" if request.keep_items else "")
         ),
         payload={
             "lines": [
@@ -342,9 +322,14 @@ def request_return(
             "method": method,
             "destination": destination.code,
             "destination_reason": reason,
+            "resolution": resolution,
+            "keep_items": request.keep_items,
+            "exchange_lines": [
+                {"sku": r.product.sku, "quantity": r.quantity} for r in replacements
+            ],
         },
     )
-    _emit("return.requested", request)
+    emit_return("return.requested", request)
     if auto_approves(asked, rules):
         request.auto_approved = True
         request.save(update_fields=["auto_approved"])
@@ -352,24 +337,11 @@ def request_return(
     return request
 
 
-def _locked_request(request_id: int) -> ReturnRequest:
-    """The order's row lock, then the request read under it."""
-    order_id = (
-        ReturnRequest.objects.filter(pk=request_id).values_list("order_id", flat=True).first()
-    )
-    if order_id is None:
-        raise ReturnNotFound("No such return request.")
-    order = order_for_update(order_id)
-    request = ReturnRequest.objects.select_related("destination").get(pk=request_id)
-    request.order = order
-    return request
-
-
 @transaction.atomic
 def approve_return(*, request_id: int, actor: Actor, note: str = "") -> ReturnRequest:
     """An agent approves a requested return (``returns.approve_returnrequest``)."""
-    _check_permission(actor, APPROVE_PERMISSION)
-    request = _locked_request(request_id)
+    check_permission(actor, APPROVE_PERMISSION)
+    request = locked_request(request_id)
     _approve(request, actor, note.strip(), auto=False)
     return request
 
@@ -377,30 +349,30 @@ def approve_return(*, request_id: int, actor: Actor, note: str = "") -> ReturnRe
 @transaction.atomic
 def reject_return(*, request_id: int, actor: Actor, reason: str) -> ReturnRequest:
     """An agent refuses a requested return; its units become returnable again."""
-    _check_permission(actor, APPROVE_PERMISSION)
+    check_permission(actor, APPROVE_PERMISSION)
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the return is rejected; the customer is told.")
-    request = _locked_request(request_id)
-    _move(request, ReturnStatus.REJECTED)
+    request = locked_request(request_id)
+    move_return(request, ReturnStatus.REJECTED)
     request.decision_note = reason
     request.save(update_fields=["decision_note", "updated_at"])
-    _release_requested(request)
-    _set_return_status(request.order)
+    release_requested(request)
+    set_return_status(request.order)
     record_return_event(
         request=request, type=ReturnEventType.REJECTED, actor=actor, message=f"rejected: {reason}"
     )
-    _emit("return.rejected", request)
+    emit_return("return.rejected", request)
     return request
 
 
 @transaction.atomic
 def cancel_return(*, request_id: int, actor: Actor) -> ReturnRequest:
     """Withdraw a return nothing of which has arrived; its units become returnable."""
-    request = _locked_request(request_id)
-    _move(request, ReturnStatus.CANCELLED)
-    _release_requested(request)
-    _set_return_status(request.order)
+    request = locked_request(request_id)
+    move_return(request, ReturnStatus.CANCELLED)
+    release_requested(request)
+    set_return_status(request.order)
     record_return_event(
         request=request, type=ReturnEventType.CANCELLED, actor=actor, message="cancelled"
     )
@@ -412,8 +384,8 @@ def mark_return_in_transit(
     *, request_id: int, actor: Actor, tracking_number: str = ""
 ) -> ReturnRequest:
     """The parcel is on its way back (the carrier scanned it, or the customer says so)."""
-    request = _locked_request(request_id)
-    _move(request, ReturnStatus.IN_TRANSIT)
+    request = locked_request(request_id)
+    move_return(request, ReturnStatus.IN_TRANSIT)
     record_return_event(
         request=request,
         type=ReturnEventType.IN_TRANSIT,
@@ -503,13 +475,13 @@ def receive_return(
     submission with it, even at the same moment, finds the receipt under the order's
     lock and changes nothing.
     """
-    _check_permission(actor, RECEIVE_PERMISSION)
+    check_permission(actor, RECEIVE_PERMISSION)
     token = token.strip()
     if not token or len(token) > 64:
         raise InvalidInput("The receipt has no valid token; reload the receiving page.")
     if not units:
         raise InvalidInput("Enter at least one received unit.")
-    request = _locked_request(request_id)
+    request = locked_request(request_id)
     done = ReturnReceipt.objects.filter(token=token).first()
     if done is not None:
         if done.request_id != request.pk:
@@ -554,9 +526,9 @@ def receive_return(
         order_lines.append(line.order_line)
     ReturnLine.objects.bulk_update([lines[pk] for pk in received], ["quantity_received"])
     OrderLine.objects.bulk_update(order_lines, ["quantity_return_requested", "quantity_returned"])
-    _set_return_status(request.order)
+    set_return_status(request.order)
     complete = all(line.quantity_outstanding == 0 for line in lines.values())
-    _move(request, ReturnStatus.INSPECTED if complete else ReturnStatus.RECEIVED)
+    move_return(request, ReturnStatus.INSPECTED if complete else ReturnStatus.RECEIVED)
     record_return_event(
         request=request,
         type=ReturnEventType.RECEIVED,
@@ -582,7 +554,7 @@ def receive_return(
             ],
         },
     )
-    _emit("return.received", request)
+    emit_return("return.received", request)
     return receipt
 
 
@@ -590,11 +562,11 @@ def receive_return(
 def close_return(*, request_id: int, actor: Actor, note: str = "") -> ReturnRequest:
     """Close a received return. Units still expected (a partial receipt) are given up
     and become returnable again. The refund step will run before this (docs/returns.md)."""
-    _check_permission(actor, APPROVE_PERMISSION)
-    request = _locked_request(request_id)
-    _move(request, ReturnStatus.CLOSED)
-    _release_requested(request)
-    _set_return_status(request.order)
+    check_permission(actor, APPROVE_PERMISSION)
+    request = locked_request(request_id)
+    move_return(request, ReturnStatus.CLOSED)
+    release_requested(request)
+    set_return_status(request.order)
     record_return_event(
         request=request,
         type=ReturnEventType.CLOSED,

@@ -58,7 +58,6 @@ urlpatterns = [
         views.VendorShipView.as_view(),
         name="api-vendor-ship",
     ),
-    path(
-        "carriers/<str:code>/events/", views.CarrierEventView.as_view(), name="api-carrier-events"
-    ),
+    # The carriers' tracking webhook ("carriers/<code>/events/", views.CarrierEventView)
+    # is routed by returns.api.urls, whose view extends it with return parcels' scans.
 ]

@@ -284,7 +284,11 @@ class CarrierEventView(APIView):
             raise AuthenticationFailed("Unknown carrier or wrong X-Carrier-Token.")
         data = CarrierEventInput(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
+        return self.record(carrier, data.validated_data)
+
+    def record(self, carrier: Carrier, values: dict[str, Any]) -> Response:
+        """Record an authenticated, validated scan of one of ``carrier``'s parcels. A
+        higher app whose parcels the carrier also scans (returns) extends this view."""
         shipment = Shipment.objects.filter(
             carrier=carrier, tracking_number=values["tracking_number"]
         ).first()

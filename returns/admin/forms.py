@@ -14,17 +14,20 @@ from core.actors import Actor
 from core.admin import ServiceForm
 from inventory.models import Location, LocationKind
 from orders.models import Order, OrderLine
+from shipping.models import Carrier
 
-from .. import services
+from .. import resolution, services, tracking
 from ..models import (
     Condition,
     Disposition,
+    Resolution,
     ReturnMethod,
     ReturnReason,
     ReturnRequest,
     ReturnStatus,
 )
 from ..policy import returnable_quantity
+from ..resolution import ExchangeLineInput
 
 ADD_PERMISSION = "returns.add_returnrequest"
 
@@ -190,6 +193,70 @@ class ReceiveReturnForm(ReturnPageForm):
         return f"{received} unit(s) of {self.obj.number} received at {receipt.location.code}."
 
 
+class TrackingForm(ReturnPageForm):
+    """The return label's carrier and tracking number, so that the carrier's scans
+    update the return."""
+
+    title = "Return label tracking"
+    submit_label = "Save tracking"
+    permission = services.APPROVE_PERMISSION
+
+    carrier = forms.ModelChoiceField(queryset=Carrier.objects.none())
+    tracking_number = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="As printed on the carrier's label; empty to have the carrier issue one "
+        "(simulated carrier only).",
+    )
+
+    def __init__(self, data: Any = None, *, obj: ReturnRequest, **kwargs: Any) -> None:
+        super().__init__(data, obj=obj, **kwargs)
+        carrier_field = self.fields["carrier"]
+        assert isinstance(carrier_field, forms.ModelChoiceField)  # noqa: S101
+        carrier_field.queryset = Carrier.objects.filter(is_active=True).order_by("name")
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        if obj.status not in tracking.TRACKABLE:
+            return (
+                f"Return {obj.number} is {obj.get_status_display().lower()}: only an approved "
+                "return on its way gets a tracking number."
+            )
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        rma = tracking.set_return_tracking(
+            request_id=self.obj.pk,
+            carrier=self.cleaned_data["carrier"],
+            tracking_number=self.cleaned_data["tracking_number"],
+            actor=actor,
+        )
+        return f"Return {rma.number} is tracked as {rma.tracking_number}."
+
+
+class RefundReturnForm(ReturnPageForm):
+    """Refund what the return made due and is not refunded yet (normally done at
+    receipt, or on approval when the customer keeps the items)."""
+
+    title = "Refund the return"
+    submit_label = "Refund"
+    permission = services.APPROVE_PERMISSION
+
+    confirm = forms.BooleanField(label="Yes, refund the units due now")
+
+    @classmethod
+    def unavailable_reason(cls, obj: Any) -> str:
+        if obj.status in (ReturnStatus.REQUESTED, ReturnStatus.REJECTED, ReturnStatus.CANCELLED):
+            return f"Return {obj.number} is {obj.get_status_display().lower()}: nothing is due."
+        return ""
+
+    def perform(self, actor: Actor) -> str:
+        made = resolution.refund_return(request_id=self.obj.pk, actor=actor)
+        if made is None:
+            return f"Nothing is due on {self.obj.number}: it is refunded as far as it can be."
+        return f"Return {self.obj.number}: refund made."
+
+
 class MultiplePhotoInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -229,6 +296,15 @@ class RequestReturnForm(ServiceForm):
     photos = PhotosField(
         required=False, help_text="Up to 5 images (JPEG, PNG, WebP or GIF), 5 MB each."
     )
+    resolution = forms.ChoiceField(
+        choices=Resolution.choices, initial=Resolution.REFUND, required=False
+    )
+    exchange_lines = forms.CharField(
+        required=False,
+        label="Replacements",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Exchange only: one replacement a line, its SKU and quantity (MUG-BLUE 1).",
+    )
 
     def __init__(self, data: Any = None, *, obj: Order, **kwargs: Any) -> None:
         super().__init__(data, obj=obj, **kwargs)
@@ -249,6 +325,21 @@ class RequestReturnForm(ServiceForm):
             self.fields[f"reason_{line.pk}"] = forms.ChoiceField(
                 label=f"{line.sku}: reason", choices=reasons
             )
+
+    def clean_exchange_lines(self) -> list[ExchangeLineInput]:
+        wanted = []
+        for row in self.cleaned_data["exchange_lines"].splitlines():
+            parts = row.replace("×", " ").split()
+            if not parts:
+                continue
+            if len(parts) == 1:
+                parts.append("1")
+            if len(parts) != 2 or not parts[1].isdigit():
+                raise forms.ValidationError(
+                    f"“{row.strip()}”: write a SKU and a quantity, e.g. MUG-BLUE 1."
+                )
+            wanted.append(ExchangeLineInput(sku=parts[0], quantity=int(parts[1])))
+        return wanted
 
     @classmethod
     def unavailable_reason(cls, obj: Any) -> str:
@@ -276,6 +367,8 @@ class RequestReturnForm(ServiceForm):
             note=data["note"],
             drop_off_location=data["drop_off_location"],
             photos=data["photos"] or [],
+            resolution=data["resolution"] or Resolution.REFUND,
+            exchange_lines=data["exchange_lines"],
         )
         self.changed = rma
         return f"Return {rma.number} created ({rma.get_status_display().lower()})."
@@ -287,5 +380,7 @@ RETURN_PAGES: dict[str, type[ServiceForm]] = {
     "reject": RejectReturnForm,
     "close": CloseReturnForm,
     "cancel": CancelReturnForm,
+    "tracking": TrackingForm,
+    "refund": RefundReturnForm,
 }
 ORDER_RETURN_PAGES: dict[str, type[ServiceForm]] = {"request-return": RequestReturnForm}

@@ -30,6 +30,7 @@ from orders.models import FulfillmentStatus, Order, OrderStatus
 
 from ..models import ReturnLine, ReturnRequest
 from .forms import ADD_PERMISSION, ORDER_RETURN_PAGES, RequestReturnForm
+from .summaries import refund_summary, replacement_summary
 
 RETURN_ROWS = 50
 _MAY_ASK = "_returns_viewer_may_ask"
@@ -40,15 +41,17 @@ RegisteredOrderAdmin: Any = type(admin.site.get_model_admin(Order))
 def returns_table(order: Order) -> SafeString:
     rows = list(
         ReturnRequest.objects.filter(order=order)
-        .select_related("destination")
-        # One query for the lines, run only when the order has returns.
+        .select_related("order", "destination", "exchange_order")
+        # One query each, run only when the order has returns.
         .prefetch_related(
-            Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line", "reason"))
+            Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line", "reason")),
+            "exchange_lines",
+            "refunds__refund__credit_notes",
         )
         .order_by("id")[:RETURN_ROWS]
     )
     return render_table(
-        ("Return", "Asked", "Status", "Method", "Goes to", "Lines"),
+        ("Return", "Asked", "Status", "Method", "Goes to", "Lines", "Resolution", "Documents"),
         (
             (
                 format_html('<a href="{}">{}</a>', admin_change_url(rma), rma.number),
@@ -59,6 +62,13 @@ def returns_table(order: Order) -> SafeString:
                 "; ".join(
                     f"{line.order_line.sku} × {line.quantity} ({line.reason.label})"
                     for line in rma.lines.all()
+                ),
+                rma.get_resolution_display()
+                + (" (the customer keeps the items)" if rma.keep_items else ""),
+                format_html(
+                    "{}<br>{}",
+                    replacement_summary(rma) if rma.exchange_order_id else "",
+                    refund_summary(rma) if rma.refunds.all() else "",
                 ),
             )
             for rma in rows

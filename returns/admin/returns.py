@@ -36,6 +36,7 @@ from ..models import (
     ReturnRequest,
 )
 from .forms import RETURN_PAGES
+from .summaries import refund_summary, replacement_summary
 
 QUEUE_PARAMETER = "queue"
 
@@ -93,7 +94,7 @@ class ReasonFilter(admin.SimpleListFilter):
 
 class ReturnLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = ReturnLine
-    fields = ("order_line", "quantity", "quantity_received", "reason", "note")
+    fields = ("order_line", "quantity", "quantity_received", "quantity_refunded", "reason", "note")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -145,12 +146,16 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
     sortable_by = ("number", "created")
     search_fields = ("number",)
     search_help_text = "Exact RMA number (type or scan it), order number or e-mail."
-    change_select_related = ("order", "destination")
+    change_select_related = ("order", "destination", "carrier", "exchange_order")
     fields = (
         ("number", "status"),
         ("order_link", "method"),
         ("destination", "destination_reason"),
         "auto_approved",
+        ("resolution", "keep_items"),
+        "replacement",
+        "refunded",
+        "tracking",
         "note",
         "decision_note",
         "label",
@@ -164,6 +169,11 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
         "destination",
         "destination_reason",
         "auto_approved",
+        "resolution",
+        "keep_items",
+        "replacement",
+        "refunded",
+        "tracking",
         "note",
         "decision_note",
         "label",
@@ -196,6 +206,24 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
     @admin.display(description="Asked", ordering="id")
     def created(self, obj: ReturnRequest) -> str:
         return short_datetime(obj.created_at)
+
+    @admin.display(description="Replacement")
+    def replacement(self, obj: ReturnRequest) -> str | SafeString:
+        return replacement_summary(obj)
+
+    @admin.display(description="Refunded")
+    def refunded(self, obj: ReturnRequest) -> str:
+        return refund_summary(obj)
+
+    @admin.display(description="Return parcel")
+    def tracking(self, obj: ReturnRequest) -> str:
+        if not obj.tracking_number or obj.carrier is None:
+            return "No tracking number yet."
+        status = obj.tracking_status.replace("_", " ")
+        text = f"{obj.carrier.name} {obj.tracking_number}: {status}"
+        if obj.delivered_at:
+            text += f", delivered {short_datetime(obj.delivered_at)}"
+        return text
 
     @admin.display(description="Return label")
     def label(self, obj: ReturnRequest) -> SafeString:
@@ -280,10 +308,12 @@ class ReturnPolicyAdmin(OperatorAdminMixin, admin.ModelAdmin):
         "window_days",
         "non_returnable",
         "auto_approve_below",
+        "refund_without_return_below",
+        "trust_exchanges",
         "is_active",
     )
     list_select_related = ("product", "company")
-    list_filter = ("scope", "is_active", "non_returnable")
+    list_filter = ("scope", "is_active", "non_returnable", "trust_exchanges")
     autocomplete_fields = ("product", "company")
     filter_horizontal = ("auto_approve_reasons",)
     search_fields = ("name",)

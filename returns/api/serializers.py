@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import ReturnMethod, ReturnStatus
+from ..models import Resolution, ReturnMethod, ReturnRefund, ReturnStatus
 
 
 class ReturnLineInput(serializers.Serializer):
@@ -13,6 +13,11 @@ class ReturnLineInput(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     reason = serializers.CharField(max_length=32, help_text="A return reason's code.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ExchangeLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text="The replacement's SKU.")
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
 class ReturnInput(serializers.Serializer):
@@ -26,6 +31,21 @@ class ReturnInput(serializers.Serializer):
         default="",
         help_text="Drop-off only: the code of the store chosen (see drop-off-stores); "
         "empty for the nearest.",
+    )
+    resolution = serializers.ChoiceField(
+        choices=Resolution.choices,
+        required=False,
+        default=Resolution.REFUND,
+        help_text="What the customer gets: a refund to the original payment (default), an "
+        "exchange for `exchange_lines`, or store credit.",
+    )
+    exchange_lines = serializers.ListField(
+        child=ExchangeLineInput(),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="Exchange only: the replacements (SKU and quantity), worth at most what "
+        "the returned units were sold at.",
     )
 
 
@@ -42,6 +62,30 @@ class ReturnLineOutput(serializers.Serializer):
     quantity_received = serializers.IntegerField()
     reason = serializers.CharField(source="reason.code")
     note = serializers.CharField()
+    quantity_refunded = serializers.IntegerField()
+
+
+class ExchangeLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class ReturnRefundOutput(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    restocking_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+    status = serializers.CharField(source="refund.status")
+    credit_notes = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    def get_credit_notes(self, obj: ReturnRefund) -> list[str]:
+        return [note.number for note in obj.refund.credit_notes.all()]
+
+
+class TrackingOutput(serializers.Serializer):
+    carrier = serializers.CharField(source="carrier.code", allow_null=True)
+    tracking_number = serializers.CharField()
+    status = serializers.CharField(source="tracking_status")
+    delivered_at = serializers.DateTimeField(allow_null=True)
 
 
 class ReturnOutput(serializers.Serializer):
@@ -56,6 +100,14 @@ class ReturnOutput(serializers.Serializer):
     note = serializers.CharField()
     decision_note = serializers.CharField()
     lines = ReturnLineOutput(many=True)
+    resolution = serializers.CharField(help_text="refund, exchange or store_credit.")
+    keep_items = serializers.BooleanField(
+        help_text="Refunded without return: the customer keeps the items."
+    )
+    exchange_lines = ExchangeLineOutput(many=True)
+    exchange_order = serializers.CharField(source="exchange_order.number", allow_null=True)
+    refunds = ReturnRefundOutput(many=True)
+    tracking = TrackingOutput(source="*")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -22,4 +22,10 @@ urlpatterns = [
         views.ReturnLabelView.as_view(),
         name="api-return-label",
     ),
+    # Fulfillment's tracking webhook, extended with return parcels' scans.
+    path(
+        "carriers/<str:code>/events/",
+        views.CarrierEventView.as_view(),
+        name="api-carrier-events",
+    ),
 ]

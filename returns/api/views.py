@@ -26,17 +26,21 @@ from billing.api.views import PdfContentNegotiation
 from core.api.schema import problem_responses
 from core.errors import InvalidInput
 from customers.api.authentication import ApiClient
+from fulfillment.api.views import CarrierEventView as FulfillmentCarrierEventView
 from inventory.models import Location
 from orders.api.idempotency import clean_key, request_fingerprint
 from orders.api.views import IDEMPOTENCY_HEADER
 from orders.models import Order
 from orders.selectors import list_company_orders
+from shipping.models import Carrier
 
 from .. import services
 from ..destination import list_drop_off_stores
 from ..documents import return_label_pdf
 from ..models import ReturnMethod, ReturnRequest
+from ..resolution import ExchangeLineInput
 from ..selectors import list_client_returns
+from ..tracking import find_tracked_return, record_return_scan
 from .serializers import DropOffStoreOutput, ReturnInput, ReturnOutput
 
 PDF_CONTENT_TYPE = "application/pdf"
@@ -73,7 +77,10 @@ class OrderReturnsView(APIView):
         "once: 422 `return_window_closed` or `not_returnable`, 409 "
         "`quantity_exceeds_returnable`; nothing is written on a refusal. The return is "
         "`approved` at once when the policy trusts its reason or amount, else `requested` "
-        "until an agent decides.",
+        "until an agent decides. `resolution`: `refund` (default), `exchange` with "
+        "`exchange_lines` (422 `exchange_costs_more` when the replacement costs more than "
+        "the units returned, 400 `unknown_sku`; the replacement order is placed on "
+        "approval, 409 `insufficient_stock` if it cannot be), or `store_credit`.",
     )
     @problem_responses(409, 422)
     def post(self, request: Request, number: str) -> Response:
@@ -107,6 +114,10 @@ class OrderReturnsView(APIView):
                     "No store has that code; choose one of the drop-off stores listed.",
                     fields={"drop_off_location": ["Unknown store."]},
                 )
+        exchange = [
+            ExchangeLineInput(sku=item["sku"], quantity=item["quantity"])
+            for item in values["exchange_lines"]
+        ]
         try:
             rma = services.request_return(
                 order=order,
@@ -118,6 +129,8 @@ class OrderReturnsView(APIView):
                 client_scope=client.scope,
                 idempotency_key=key,
                 request_hash=fingerprint,
+                resolution=values["resolution"],
+                exchange_lines=exchange,
             )
         except IntegrityError:
             # The same key was used at the same moment for another order's return.
@@ -190,3 +203,24 @@ class ReturnLabelView(APIView):
         response = HttpResponse(return_label_pdf(found), content_type=PDF_CONTENT_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{found.number}.pdf"'
         return response
+
+
+class CarrierEventView(FulfillmentCarrierEventView):
+    """The carriers' tracking webhook: a scan of a return parcel (its label's tracking
+    number) updates the return; any other goes to the shipment it tracks."""
+
+    def record(self, carrier: Carrier, values: dict[str, Any]) -> Response:
+        request_id = find_tracked_return(carrier, values["tracking_number"])
+        if request_id is None:
+            return super().record(carrier, values)
+        event = record_return_scan(
+            request_id=request_id,
+            status=values["status"],
+            occurred_at=values["occurred_at"],
+            external_id=values["event_id"],
+            description=values["description"],
+            location=values["location"],
+        )
+        if event is None:
+            return Response({"status": "duplicate"}, status=status.HTTP_200_OK)
+        return Response({"status": "recorded"}, status=status.HTTP_202_ACCEPTED)

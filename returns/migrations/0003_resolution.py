@@ -28,6 +28,14 @@ class Migration(migrations.Migration):
                 ),
                 ("sku", models.CharField(max_length=64)),
                 ("quantity", models.PositiveIntegerField()),
+                (
+                    "unit_price",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="The replacement's price when asked for (the order charges nothing).",
+                        max_digits=12,
+                    ),
+                ),
             ],
             options={
                 "ordering": ["request_id", "id"],
@@ -170,6 +178,7 @@ class Migration(migrations.Migration):
                     ("tracking", "Carrier scan"),
                     ("received", "Units received"),
                     ("refunded", "Refunded"),
+                    ("refund_blocked", "Refund not made"),
                     ("exchange", "Exchange"),
                     ("closed", "Closed"),
                 ],

@@ -83,8 +83,13 @@ def test_ask_read_and_replay(api, order):
             "quantity_received": 0,
             "reason": "damaged",
             "note": "",
+            "quantity_refunded": 0,
         }
     ]
+    assert rma["resolution"] == "refund"
+    assert rma["exchange_lines"] == []
+    assert rma["exchange_order"] is None
+    assert rma["refunds"] == []
     again = post(api, order, body())
     assert again.status_code == 201
     assert again.json()["number"] == rma["number"]
