@@ -4,8 +4,11 @@ from typing import Any
 
 from celery import shared_task
 
+from billing import dunning
 from core import outbox
 from core.models import OutboxEvent
+
+from selfservice.links import status_url
 
 from . import retention
 from .notifications import send_order_notification
@@ -49,3 +52,17 @@ def sweep_outbox() -> int:
 @shared_task(name="oms.prune_old_records", acks_late=True)
 def prune_old_records() -> dict[str, int]:
     return retention.prune_old_records()
+
+
+# The mail server refused or could not be reached: the run's failed reminders stay
+# pending, and this retry (or tomorrow's run) sends them.
+DUNNING_RETRY_SECONDS = 1800
+
+
+@shared_task(name="oms.send_dunning_reminders", bind=True, acks_late=True, max_retries=6)
+def send_dunning_reminders(self: Any) -> dict[str, int]:
+    # Billing decides and sends; the e-mails' status link is the self-service app's.
+    run = dunning.send_dunning_reminders(status_link=status_url)
+    if run.failed:
+        raise self.retry(countdown=DUNNING_RETRY_SECONDS)
+    return run.as_dict()

@@ -210,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sla-monitor": {"task": "fulfillment.flag_at_risk", "schedule": 600.0},
     "prune-old-records": {"task": "oms.prune_old_records", "schedule": crontab(hour=3, minute=17)},
+    # Payment reminders of invoices on terms (billing.dunning), in the morning.
+    "send-dunning-reminders": {
+        "task": "oms.send_dunning_reminders",
+        "schedule": crontab(hour=8, minute=5),
+    },
 }
 
 # --- Email ------------------------------------------------------------------
@@ -391,6 +396,9 @@ OMS_LEGAL_ADDRESS = os.environ.get(
 )
 OMS_TAX_ID = os.environ.get("OMS_TAX_ID", "US-EIN 00-0000000")
 OMS_BANK_IBAN = os.environ.get("OMS_BANK_IBAN", "DE89 3704 0044 0532 0130 00")
+# Payment reminders (billing.dunning, docs/billing.md "Dunning"): the first goes this
+# many days before an invoice's due date; then on the due date, 7 and 30 days after.
+OMS_DUNNING_BEFORE_DUE_DAYS = int(os.environ.get("OMS_DUNNING_BEFORE_DUE_DAYS", "3"))
 
 # Card payments (billing.providers, docs/billing.md "Payment providers"): "test" (the
 # demo's and the tests' deterministic provider) or "stripe", with Stripe's settings.
