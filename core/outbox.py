@@ -55,6 +55,7 @@ HANDLERS: dict[str, list[str]] = {
         "webhooks.fan_out_event",
     ],
     "order.edited": ["fulfillment.route_order_event", "billing.reauthorise_order_event"],
+    "order.address_changed": ["oms.notify_order_event"],
     "fulfillment.created": ["fulfillment.notify_partner"],
     # A hold stops a partner's fulfillment order, or its release lets it go on.
     "fulfillment.held": ["fulfillment.notify_partner"],
@@ -65,7 +66,7 @@ HANDLERS: dict[str, list[str]] = {
         "billing.invoice_shipment_event",
         "webhooks.fan_out_event",
     ],
-    "shipment.picked_up": ["billing.invoice_shipment_event"],
+    "shipment.picked_up": ["oms.notify_order_event", "billing.invoice_shipment_event"],
     "pickup.ready": ["oms.notify_order_event"],
     "tracking.in_transit": [],
     "tracking.out_for_delivery": ["oms.notify_order_event"],
@@ -79,15 +80,25 @@ HANDLERS: dict[str, list[str]] = {
     ],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
     # A card refund is paid back through the provider (billing.refunds).
-    "refund.requested": ["billing.refund_event"],
+    "refund.requested": ["oms.notify_order_event", "billing.refund_event"],
     # Returns (docs/returns.md); companies hear of each step as "return.updated".
     "return.requested": ["webhooks.fan_out_event"],
     # Approved: an exchange's replacement or a refund without return; received: the
     # refund of the units in, the release of an exchange's replacement.
-    "return.approved": ["webhooks.fan_out_event", "returns.resolve_return_event"],
+    "return.approved": [
+        "oms.notify_order_event",
+        "webhooks.fan_out_event",
+        "returns.resolve_return_event",
+    ],
     "return.rejected": ["webhooks.fan_out_event"],
-    "return.received": ["webhooks.fan_out_event", "returns.resolve_return_event"],
+    "return.received": [
+        "oms.notify_order_event",
+        "webhooks.fan_out_event",
+        "returns.resolve_return_event",
+    ],
     "return.refunded": ["webhooks.fan_out_event"],
+    # An agent asked for a message to be sent again (orders.notifications).
+    "notification.resend": ["oms.resend_notification"],
 }
 
 # Events one poll of the relay claims and publishes at most.

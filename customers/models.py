@@ -224,15 +224,23 @@ class Address(PostalAddress, TimeStamped):
 
 
 class NotificationEvent(models.TextChoices):
+    """The kinds of message a customer hears about (docs/notifications.md)."""
+
     ORDER_CONFIRMED = "order_confirmed", "Order confirmed"
+    ON_HOLD = "on_hold", "Order on hold, waiting for you"
     SHIPPED = "shipped", "Shipped"
     DELAYED = "delayed", "Delayed or exception"
     OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
     DELIVERED = "delivered", "Delivered"
     READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    PICKED_UP = "picked_up", "Picked up"
+    CANCELLED = "cancelled", "Cancelled"
+    ADDRESS_CHANGED = "address_changed", "Delivery address changed"
+    RETURN_APPROVED = "return_approved", "Return approved"
     RETURN_RECEIVED = "return_received", "Return received"
     REFUND_ISSUED = "refund_issued", "Refund issued"
-    CANCELLED = "cancelled", "Cancelled"
+    INVOICE_ISSUED = "invoice_issued", "Invoice issued"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
 
 
 class NotificationPreference(models.Model):
@@ -344,6 +352,11 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# Notification contacts and rules have a module of their own; importing it here
+# registers its models.
+from .notification_models import CompanyContact  # noqa: E402, F401
 
 
 # Store credit has a module of its own; importing it here registers its models.

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from core.actors import Actor
 from core.addresses import clean_postal_address
 from core.errors import Conflict, InvalidInput
+from core.phones import InvalidPhone, normalise_phone
 
 from .models import (
     Address,
@@ -21,6 +22,7 @@ from .models import (
     NotificationPreference,
     PaymentTerms,
 )
+from .notification_models import is_transactional
 
 
 @transaction.atomic
@@ -89,12 +91,16 @@ def create_customer(
     if company is None:
         company_role = ""
     try:
+        phone = normalise_phone(phone)
+    except InvalidPhone as exc:
+        raise InvalidInput(str(exc), fields={"phone": "invalid"}) from exc
+    try:
         with transaction.atomic():
             return Customer.objects.create(
                 email=email,
                 first_name=first_name.strip(),
                 last_name=last_name.strip(),
-                phone=phone.strip(),
+                phone=phone,
                 company=company,
                 company_role=company_role,
             )
@@ -132,6 +138,11 @@ def set_notification_preference(
 ) -> NotificationPreference:
     if event not in NotificationEvent.values:
         raise InvalidInput(f"Unknown notification event {event!r}.")
+    if not email and is_transactional(event):
+        raise InvalidInput(
+            f"“{NotificationEvent(event).label}” e-mails cannot be switched off.",
+            fields={"email": "transactional"},
+        )
     if sms and not customer.phone:
         raise InvalidInput("SMS needs a phone number on the customer.", fields={"sms": "no phone"})
     pref, _ = NotificationPreference.objects.update_or_create(

@@ -21,3 +21,9 @@ class OmsConfig(AppConfig):
         # permission sets in ``oms.roles``. ``oms`` is the last installed app, so every
         # other app's permissions exist by the time this runs.
         post_migrate.connect(_sync_staff_groups, sender=self, dispatch_uid="oms-sync-groups")
+        # Messages about an order carry links to the customer's pages (status,
+        # preferences, one-click unsubscribe), which sit above the apps that send them.
+        from orders.notifications import register_message_links  # noqa: PLC0415 - registry
+        from selfservice.preferences import message_links  # noqa: PLC0415 - registry
+
+        register_message_links(message_links)

@@ -248,7 +248,10 @@ def record_cancellation(
             "grand_total_after": str(order.grand_total),
         },
     )
-    outbox.emit("order.cancelled", {"order_id": order.pk, "whole": whole})
+    outbox.emit(
+        "order.cancelled",
+        {"order_id": order.pk, "whole": whole, "amount": str(before_total - order.grand_total)},
+    )
     return order
 
 
@@ -520,7 +523,7 @@ def change_shipping_address(*, order_id: int, address: dict[str, Any], actor: Ac
     total_before = order.grand_total
     if not set_shipping_address(order, address):
         return order
-    return _finish_destination_change(
+    changed = _finish_destination_change(
         order,
         lines,
         actor=actor,
@@ -528,6 +531,9 @@ def change_shipping_address(*, order_id: int, address: dict[str, Any], actor: Ac
         before=before,
         total_before=total_before,
     )
+    # The customer hears of every change of where the order goes (oms.notifications).
+    outbox.emit("order.address_changed", {"order_id": order.pk})
+    return changed
 
 
 @transaction.atomic

@@ -496,6 +496,8 @@ class OrderEventType(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     NOTE = "note", "Note"
     NOTIFICATION_SENT = "notification_sent", "Notification sent"
+    NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+    NOTIFICATION_RESEND = "notification_resend", "Notification resend requested"
     IMPORTED = "imported", "Imported"
     RETURN_REQUESTED = "return_requested", "Return requested"
     RETURN_APPROVED = "return_approved", "Return approved"
@@ -617,6 +619,7 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped (customer opted out)"
+    QUEUED = "queued", "Queued (resend)"
 
 
 class Notification(models.Model):
@@ -630,7 +633,7 @@ class Notification(models.Model):
     The table keeps the name it had when the log belonged to the project app.
     """
 
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=400, unique=True)
     channel = models.CharField(max_length=8, choices=[("email", "E-mail"), ("sms", "SMS")])
     event = models.CharField(max_length=32)
     recipient = models.CharField(max_length=254)
@@ -648,6 +651,22 @@ class Notification(models.Model):
     # Null on rows claimed before claims were timed: their created_at stands in.
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # What the message was built from (its builder and that builder's ids), so that an
+    # agent can have it sent again; empty for messages that cannot be resent.
+    params = models.JSONField(default=dict, blank=True)
+    # The provider's id of a text message.
+    provider_id = models.CharField(max_length=100, blank=True)
+    # A resend: the message it repeats and the agent who asked for it.
+    resend_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends"
+    )
+    requested_by = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         db_table = "oms_notification"

@@ -1,4 +1,5 @@
-"""Claims on the notification log: each message is sent once per (event, channel).
+"""Claims on the notification log: each message is sent once per (event, channel,
+recipient).
 
 A sender claims a ``Notification`` row by its unique dedupe key before sending
 (``claim_notification``); a second run finds the claim and sends nothing. A failed send
@@ -7,13 +8,16 @@ worker that died mid-send goes stale after ``OMS_NOTIFICATION_CLAIM_TIMEOUT`` se
 and the next attempt takes it over; until then an attempt that finds it is retried
 later (``NotificationInProgress``), so the message still goes out, once.
 
-The customer e-mails (``oms.notifications``), the messages to partners
-(``fulfillment.partners``) and billing's e-mails (invoices, payment failures) all send
-through these claims; e-mails about an order go out through ``send_order_email``.
+The customer messages (``oms.notifications``), the messages to partners
+(``fulfillment.partners``) and billing's messages (invoices, payment failures) all send
+through these claims. A message to the people of an order goes out through
+``deliver_order_message``: to the customer on the channels they chose and to their
+company's contacts for that kind of event, by e-mail (Django's e-mail backend) and SMS
+(``core.sms``), each (event, channel, recipient) claimed on its own.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,8 +29,12 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core import outbox, sms
 from core.actors import Actor
+from core.errors import Conflict, NotFound
 from core.outbox import RetryLater
+from customers.notification_models import CHANNEL_LABELS
+from customers.selectors import get_notification_channels, list_company_contacts
 
 from .events import record_order_event
 from .models import Notification, NotificationStatus, Order, OrderEventType
@@ -63,7 +71,8 @@ def claim_notification(dedupe_key: str, **fields: object) -> Notification | None
     except IntegrityError:
         pass
     stale_before = now - _claim_timeout()
-    takeable = Q(status=NotificationStatus.FAILED) | Q(
+    # A queued row (a resend an agent asked for) is taken like a failed one.
+    takeable = Q(status__in=[NotificationStatus.FAILED, NotificationStatus.QUEUED]) | Q(
         Q(claimed_at__lt=stale_before) | Q(claimed_at__isnull=True, created_at__lt=stale_before),
         status=NotificationStatus.SENDING,
     )
@@ -71,7 +80,7 @@ def claim_notification(dedupe_key: str, **fields: object) -> Notification | None
         status=NotificationStatus.SENDING, error="", claimed_at=now
     )
     if taken:
-        logger.info("notification %s: claimed again (failed or stale)", dedupe_key)
+        logger.info("notification %s: claimed again (failed, queued or stale)", dedupe_key)
         return Notification.objects.get(dedupe_key=dedupe_key)
     current = Notification.objects.filter(dedupe_key=dedupe_key).first()
     if current is not None and current.status != NotificationStatus.SENDING:
@@ -128,6 +137,7 @@ def send_order_email(
     context: dict[str, Any],
     attachments: Sequence[Attachment] = (),
     payload: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Notification | None:
     """Send the e-mail ``claim`` stands for, about ``order``: the claim's subject to its
     recipient, the body rendered from ``<template>.txt`` and ``<template>.html`` with
@@ -144,6 +154,7 @@ def send_order_email(
         body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[claim.recipient],
+        headers=headers,
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     for attachment in attachments:
@@ -165,9 +176,300 @@ def send_order_email(
             payload={
                 "event": claim.event,
                 "channel": "email",
+                "recipient": claim.recipient,
                 "notification_id": claim.pk,
                 **(payload or {}),
             },
         )
     claim.refresh_from_db()
     return claim
+
+
+# --- messages to the people of an order, on every channel ------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who gets one copy of a message: an address on a channel, the customer's own
+    (``customer_id``) or a company contact's (``contact_id``)."""
+
+    channel: str  # "email" or "sms"
+    address: str  # an e-mail address, or a phone number in E.164
+    customer_id: int | None = None
+    contact_id: int | None = None
+    opted_out: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OrderMessage:
+    """A message about an order, built once and sent to each recipient.
+
+    ``kind`` is the kind of event whose preferences apply (``NotificationEvent``);
+    ``event`` names the message on the log (a variant of the kind, such as
+    "order_under_review"). The bodies are ``<template>.txt`` and ``<template>.html``
+    (e-mail) and ``<template>.sms.txt`` (SMS), rendered with ``context`` plus the
+    recipient's links. ``params`` rebuild the message for a resend."""
+
+    kind: str
+    event: str
+    subject: str
+    template: str
+    context: dict[str, Any]
+    params: dict[str, Any]
+    attachments: Sequence[Attachment] = ()
+    payload: dict[str, Any] | None = None
+
+
+# The links a message carries for its recipient (the status page, the preferences
+# page, one-click unsubscribe), set by the project's wiring (``oms.apps``): they are
+# signed by the customer-facing pages, which sit above this app.
+MessageLinks = Callable[[Order, Recipient], dict[str, str]]
+_message_links: list[MessageLinks] = []
+
+
+def register_message_links(links: MessageLinks) -> None:
+    _message_links[:] = [links]
+
+
+def _links_for(order: Order, recipient: Recipient) -> dict[str, str]:
+    return _message_links[0](order, recipient) if _message_links else {}
+
+
+def list_recipients(order: Order, *, kind: str) -> list[Recipient]:
+    """Who hears about ``kind`` on ``order``: the order's e-mail and the customer's phone
+    (each marked ``opted_out`` when the customer switched that channel off for this
+    kind), then the company's contacts for the kind. An address is listed once."""
+    customer = order.customer
+    channels = get_notification_channels(customer=customer, event=kind)
+    found = [
+        Recipient("email", order.email, customer_id=customer.pk, opted_out=not channels["email"])
+    ]
+    if customer.phone:
+        found.append(
+            Recipient("sms", customer.phone, customer_id=customer.pk, opted_out=not channels["sms"])
+        )
+    if order.company_id:
+        found.extend(
+            Recipient(channel, contact.address(channel), contact_id=contact.pk, name=contact.name)
+            for contact in list_company_contacts(company_id=order.company_id, event=kind)
+            for channel in contact.channels()
+        )
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for recipient in found:
+        key = (recipient.channel, recipient.address.lower())
+        if key not in seen:
+            seen.add(key)
+            unique.append(recipient)
+    return unique
+
+
+def dedupe_key_for(base: str, recipient: Recipient) -> str:
+    """The claim of one copy: the message's key, the channel and the recipient."""
+    return f"{base}:{recipient.channel}:{recipient.address.lower()}"
+
+
+def deliver_order_message(
+    *, order: Order, dedupe_key: str, message: OrderMessage, recipients: Sequence[Recipient]
+) -> list[Notification]:
+    """Send ``message`` to each of ``recipients``, once per (channel, recipient): each
+    copy is claimed on ``dedupe_key`` + channel + recipient, so that a second run sends
+    nothing and a retry sends only the copies that failed. A copy to a channel the
+    customer switched off is claimed and marked skipped. Returns the copies sent by
+    this attempt.
+
+    Each copy is tried whatever happens to the others; then a transient error (the
+    mail server or the SMS provider unreachable, a claim being sent by another
+    attempt) is raised so that the calling task retries, else the first other error.
+    A number the SMS provider refuses for good is marked failed and recorded on the
+    timeline, and not retried.
+    """
+    sent: list[Notification] = []
+    transient: list[Exception] = []
+    errors: list[Exception] = []
+    for recipient in recipients:
+        try:
+            claim = claim_notification(
+                dedupe_key_for(dedupe_key, recipient),
+                channel=recipient.channel,
+                event=message.event,
+                recipient=recipient.address,
+                subject=message.subject,
+                order=order,
+                params=message.params,
+            )
+        except NotificationInProgress as exc:
+            transient.append(exc)
+            continue
+        if claim is None:
+            continue
+        if recipient.opted_out:
+            mark_skipped(claim)
+            continue
+        try:
+            done = send_message_copy(claim, order=order, message=message, recipient=recipient)
+        except sms.InvalidPhoneNumber as exc:
+            _record_failure(claim, order=order, error=exc)
+            continue
+        except (RetryLater, OSError) as exc:
+            transient.append(exc)
+            continue
+        except Exception as exc:  # the others are still sent; raised below
+            logger.exception("notification %s failed", claim.dedupe_key)
+            errors.append(exc)
+            continue
+        if done is not None:
+            sent.append(done)
+    if transient:
+        raise transient[0]
+    if errors:
+        raise errors[0]
+    return sent
+
+
+def _record_failure(claim: Notification, *, order: Order, error: Exception) -> None:
+    with transaction.atomic():
+        mark_failed(claim, error)
+        record_order_event(
+            order=order,
+            type=OrderEventType.NOTIFICATION_FAILED,
+            actor=Actor.system("notifications"),
+            message=f"{CHANNEL_LABELS[claim.channel]} to {claim.recipient} failed: {error}",
+            payload={"event": claim.event, "channel": claim.channel, "notification_id": claim.pk},
+        )
+
+
+def send_message_copy(
+    claim: Notification, *, order: Order, message: OrderMessage, recipient: Recipient
+) -> Notification | None:
+    """Send the copy ``claim`` stands for on its channel; see ``send_order_email``."""
+    links = _links_for(order, recipient)
+    context = {**message.context, **links, "recipient": recipient}
+    payload = {**(message.payload or {})}
+    if claim.resend_of_id:
+        payload["resend_of"] = claim.resend_of_id
+    if recipient.channel == "sms":
+        return send_order_sms(
+            claim, order=order, template=message.template, context=context, payload=payload
+        )
+    headers = {}
+    if links.get("unsubscribe_url"):
+        # One-click unsubscribe (RFC 8058): mail clients POST to the link.
+        headers = {
+            "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    return send_order_email(
+        claim,
+        order=order,
+        template=message.template,
+        context=context,
+        attachments=message.attachments,
+        payload=payload,
+        headers=headers,
+    )
+
+
+def send_order_sms(
+    claim: Notification,
+    *,
+    order: Order,
+    template: str,
+    context: dict[str, Any],
+    payload: dict[str, Any] | None = None,
+) -> Notification | None:
+    """Send the text message ``claim`` stands for (``<template>.sms.txt``), as
+    ``send_order_email`` sends an e-mail; the provider's message id is kept."""
+    body = " ".join(render_to_string(f"{template}.sms.txt", context).split())
+    try:
+        provider_id = sms.send_sms(to=claim.recipient, body=body, idempotency_key=claim.dedupe_key)
+    except Exception as exc:
+        mark_failed(claim, exc)
+        raise
+    with transaction.atomic():
+        if not mark_sent(claim):
+            logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
+            return None
+        Notification.objects.filter(pk=claim.pk).update(provider_id=provider_id[:100])
+        record_order_event(
+            order=order,
+            type=OrderEventType.NOTIFICATION_SENT,
+            actor=Actor.system("notifications"),
+            message=f"SMS sent to {claim.recipient}: {claim.subject}",
+            payload={
+                "event": claim.event,
+                "channel": "sms",
+                "recipient": claim.recipient,
+                "notification_id": claim.pk,
+                **(payload or {}),
+            },
+        )
+    claim.refresh_from_db()
+    return claim
+
+
+# --- resends ---------------------------------------------------------------------------
+
+
+def may_resend(notification: Notification) -> bool:
+    """Whether the message can be sent again: it was built from known parameters and
+    went out (or failed) to someone."""
+    return bool(notification.params) and notification.status in (
+        NotificationStatus.SENT,
+        NotificationStatus.FAILED,
+    )
+
+
+@transaction.atomic
+def request_resend(*, notification_id: int, actor: Actor) -> Notification:
+    """Queue a new copy of a message to the same recipient on the same channel, recorded
+    as a resend of it by ``actor`` (an agent); it goes out after commit through the
+    outbox (``notification.resend``), rebuilt from the original's parameters, with
+    today's content. Raises ``NotFound`` or ``Conflict`` (a message that cannot be
+    resent) and then writes nothing."""
+    original = (
+        Notification.objects.select_for_update(no_key=True)
+        .select_related("order")
+        .filter(pk=notification_id)
+        .first()
+    )
+    if original is None or original.order is None:
+        raise NotFound("There is no such message on an order.")
+    if not may_resend(original):
+        raise Conflict(
+            "This message cannot be sent again: only messages to the customer or the "
+            "company's contacts that were sent or failed can be."
+        )
+    count = original.resends.count() + 1
+    resend = Notification.objects.create(
+        dedupe_key=f"{original.dedupe_key}:resend:{count}",
+        channel=original.channel,
+        event=original.event,
+        recipient=original.recipient,
+        subject=original.subject,
+        order=original.order,
+        status=NotificationStatus.QUEUED,
+        params=original.params,
+        resend_of=original,
+        requested_by_id=actor.user_id,
+    )
+    record_order_event(
+        order=original.order,
+        type=OrderEventType.NOTIFICATION_RESEND,
+        actor=actor,
+        message=(
+            f"Resend of “{original.subject}” by {CHANNEL_LABELS[original.channel]} "
+            f"to {original.recipient} requested"
+        ),
+        payload={
+            "event": original.event,
+            "channel": original.channel,
+            "notification_id": resend.pk,
+            "resend_of": original.pk,
+        },
+    )
+    outbox.emit(
+        "notification.resend", {"notification_id": resend.pk, "order_id": original.order_id}
+    )
+    return resend

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import address, payment, returns, views
+from . import address, payment, preferences, returns, views
 
 app_name = "selfservice"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("<str:token>/return/", returns.start_return, name="return"),
     path("<str:token>/returns/<str:rma>/", returns.return_done, name="return-done"),
     path("<str:token>/returns/<str:rma>/label.pdf", returns.return_label, name="return-label"),
+    path("<str:token>/notifications/", preferences.preferences, name="preferences"),
+    path("unsubscribe/<str:token>/", preferences.unsubscribe, name="unsubscribe"),
 ]

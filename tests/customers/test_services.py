@@ -82,14 +82,19 @@ def test_create_customer_b2c_and_b2b():
         email=" Pat@Example.com ",
         first_name=" Pat ",
         last_name="Lee",
-        phone=" 555 ",
+        phone=" (415) 555-0100 ",
         company_role=CompanyRole.ADMIN,
     )
     buyer = services.create_customer(
         email="buyer@acme.test", first_name="Bo", last_name="Buys", company=company
     )
 
-    assert (shopper.email, shopper.first_name, shopper.phone) == ("Pat@Example.com", "Pat", "555")
+    # the phone is stored in E.164
+    assert (shopper.email, shopper.first_name, shopper.phone) == (
+        "Pat@Example.com",
+        "Pat",
+        "+14155550100",
+    )
     assert (shopper.company_id, shopper.company_role) == (None, "")
     assert (buyer.company_id, buyer.company_role) == (company.pk, CompanyRole.BUYER)
 
