@@ -358,7 +358,6 @@ class ApiKey(models.Model):
 # registers its models.
 from .notification_models import CompanyContact  # noqa: E402, F401
 
-
 # Store credit has a module of its own; importing it here registers its models.
 from .store_credit_models import (  # noqa: E402, F401
     StoreCreditAccount,
