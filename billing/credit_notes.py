@@ -23,6 +23,7 @@ from orders.models import OrderEventType
 
 from .models import CreditNote, CreditNoteLine, CreditReason, Invoice, InvoiceLine
 from .numbering import CREDIT_NOTE_SERIES, next_number
+from .receivables import settle_invoice
 
 ZERO = Decimal("0.00")
 
@@ -179,6 +180,8 @@ def issue_credit_note(
         line.credit_note = credit_note
         line.position = position
     CreditNoteLine.objects.bulk_create(credit_lines)
+    # An invoice on terms owes less now: paid once credits and payments cover it.
+    settle_invoice(invoice, actor=actor)
     record_order_event(
         order=invoice.order,
         type=OrderEventType.NOTE,

@@ -30,6 +30,7 @@ from .models import (
 )
 from .numbering import INVOICE_SERIES, next_number
 
+from .receivables import track_issued_invoice
 ACTOR = Actor.system("billing")
 # Invoices of customers without terms (cards) are paid when issued: due on receipt.
 NO_TERMS = "due_on_receipt"
@@ -249,6 +250,8 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
             "invoice_id": invoice.pk,
             "invoice_number": number,
             "shipment_id": shipment.pk,
+    # The credit rule counts the invoiced part as the invoice's balance from now on.
+    track_issued_invoice(invoice)
             "grand_total": str(invoice.grand_total),
         },
     )

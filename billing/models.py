@@ -179,6 +179,11 @@ class Invoice(models.Model):
                     "amount_paid",
                 ),
             ),
+            # Card captures and payments received never pay more than the invoice (the
+            # receivables service also keeps them within its balance, credits included).
+            models.CheckConstraint(
+                condition=Q(amount_paid__lte=F("grand_total")), name="invoice_paid_within_total"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -545,3 +550,12 @@ class Refund(ActorFields):
 
 # The payment reminders' log and the aging report's console entry (their own module).
 from .dunning_models import AgingReport, DunningReminder  # noqa: E402, F401
+
+
+# Payments received against invoices have a module of their own; importing it here
+# registers their models.
+from .receivable_models import (  # noqa: E402, F401
+    PaymentApplication,
+    ReceivedPayment,
+    ReceivedPaymentMethod,
+)

@@ -83,6 +83,9 @@ HANDLERS: dict[str, list[str]] = {
     "refund.requested": ["oms.notify_order_event", "billing.refund_event"],
     # Returns (docs/returns.md); companies hear of each step as "return.updated".
     "return.requested": ["webhooks.fan_out_event"],
+    # Payments received paid an invoice on terms in full (billing.receivables); no
+    # consumer yet: the event is there for the ERP and webhooks to take up.
+    "invoice.paid": [],
     # Approved: an exchange's replacement or a refund without return; received: the
     # refund of the units in, the release of an exchange's replacement.
     "return.approved": [

@@ -30,7 +30,7 @@ takes them before it writes anything, an edit right after locking its order. SQL
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -64,25 +64,68 @@ def customer_history(customer_id: int, *, exclude_order_id: int | None = None) -
     return row["total"] or 0, row["recent"] or 0
 
 
+@dataclass(frozen=True)
+class CreditStanding:
+    """What a company owes or will owe (``exposure``: open orders not invoiced yet, and
+    unpaid invoices on terms), and its invoices overdue past the grace period: how many,
+    and the numbers of the oldest (``orders.sql.OVERDUE_NAMED`` at most)."""
+
+    exposure: Decimal
+    overdue_count: int = 0
+    overdue_numbers: tuple[str, ...] = ()
+
+
+def overdue_cutoff(today: date | None = None) -> date:
+    """Invoices due before this date are overdue past the grace period
+    (``OMS_OVERDUE_GRACE_DAYS``)."""
+    today = today or timezone.localdate()
+    return today - timedelta(days=int(settings.OMS_OVERDUE_GRACE_DAYS))
+
+
+def company_credit_standing(
+    company_id: int,
+    *,
+    exclude_order_id: int | None = None,
+    counted_total: Decimal = Decimal("0"),
+) -> CreditStanding:
+    """A company's ``CreditStanding``, other than order ``exclude_order_id``. One small
+    query.
+
+    On PostgreSQL the open orders' part is the committed figure ``CompanyExposure``
+    keeps, which never includes the calling transaction's own changes: an order being
+    placed is not in it, and an order being edited is in it at ``counted_total``, what
+    it counted before the edit (``counted_amount``), which is taken off. Elsewhere the
+    open orders are summed. The unpaid invoices are billing's ``OpenReceivable`` rows.
+    """
+    cutoff = overdue_cutoff()
+    receivables = [company_id, company_id, cutoff, company_id, cutoff]
+    if connection.vendor == "postgresql":
+        found = rows.fetch(sql.open_exposure_sql(), [company_id, *receivables])[0]
+        exposure = Decimal(found[0]) + Decimal(found[1]) - counted_total
+    else:
+        params = [company_id, exclude_order_id or 0, *receivables]
+        found = rows.fetch(sql.open_exposure_sql(), params)[0]
+        exposure = Decimal(int(found[0]) + int(found[1])).scaleb(-2)
+    numbers = tuple(n for n in (found[3] or "").split(", ") if n)
+    return CreditStanding(exposure, int(found[2] or 0), numbers)
+
+
 def company_open_exposure(
     company_id: int,
     *,
     exclude_order_id: int | None = None,
     counted_total: Decimal = Decimal("0"),
 ) -> Decimal:
-    """What a company owes or will owe for its open orders, other than
-    ``exclude_order_id`` (unpaid invoices join here). One small query.
+    """What a company owes or will owe: ``company_credit_standing``'s exposure."""
+    return company_credit_standing(
+        company_id, exclude_order_id=exclude_order_id, counted_total=counted_total
+    ).exposure
 
-    On PostgreSQL this is the committed figure ``CompanyExposure`` keeps, which never
-    includes the calling transaction's own changes: an order being placed is not in
-    it, and an order being edited is in it at ``counted_total``, its total before the
-    edit, which is taken off. Elsewhere the open orders are summed.
-    """
-    if connection.vendor == "postgresql":
-        found = rows.fetch(sql.open_exposure_sql(), [company_id])
-        return Decimal(found[0][0]) - counted_total
-    found = rows.fetch(sql.open_exposure_sql(), [company_id, exclude_order_id or 0])
-    return Decimal(int(found[0][0])).scaleb(-2)
+
+def counted_amount(order: Order) -> Decimal:
+    """What an open order counts in its company's exposure: what it has not invoiced on
+    terms yet (billing counts the invoices' unpaid balances)."""
+    return max(order.grand_total - order.invoiced_on_terms, Decimal("0"))
 
 
 # Advisory lock keys of the credit slots: (CREDIT_LOCK_SPACE + slot, company key).
@@ -154,7 +197,7 @@ def _decided_alone(order: Order, exposure: Decimal, credit: CreditLock) -> bool:
         return True
     assert company is not None  # noqa: S101 - decides_credit
     limit = company.credit_limit
-    total = order.grand_total
+    total = counted_amount(order)
     if exposure + total > limit:
         return True  # crosses on committed orders alone; the others in flight only add
     if credit.slot is None:
@@ -192,27 +235,48 @@ def decide_holds(
     """The holds ``order`` needs, with their inputs read here (one query).
 
     After an edit the customer is no longer new, so the first-order fraud rule no
-    longer applies, and ``counted_total`` is the order's total before the edit (what
-    its company's exposure still counts for it).
+    longer applies, and ``counted_total`` is the order's total before the edit: its
+    company's exposure still counts it, less what was invoiced on terms
+    (``counted_amount``), and that is taken off.
 
     ``credit``: the company's credit slots the caller holds (placement). Raises
     ``CreditDecisionContended`` when they are not enough to decide (module docstring).
     Other callers take all of them first (``lock_credit_decisions``)."""
+    overdue: CreditStanding | None = None
     if order.company_id:
-        exposure = company_open_exposure(
-            order.company_id, exclude_order_id=order.pk, counted_total=counted_total
+        counted = max(counted_total - order.invoiced_on_terms, Decimal("0"))
+        standing = company_credit_standing(
+            order.company_id, exclude_order_id=order.pk, counted_total=counted
         )
+        exposure = standing.exposure
         if credit is not None and not _decided_alone(order, exposure, credit):
             raise CreditDecisionContended(order.company_id)
         prior, recent = 1, 0
+        overdue = standing
     else:
         exposure = Decimal("0")
         prior, recent = customer_history(order.customer_id, exclude_order_id=order.pk)
         if after_edit:
             prior = max(prior, 1)
     return evaluate_holds(
-        order, prior_orders=prior, recent_orders=recent, company_exposure=exposure
+        order,
+        prior_orders=prior,
+        recent_orders=recent,
+        company_exposure=exposure,
+        overdue=overdue,
     )
+
+
+def overdue_reason(standing: CreditStanding) -> str:
+    """The credit hold's reason for invoices overdue past the grace period, naming the
+    oldest of them."""
+    named = ", ".join(standing.overdue_numbers)
+    more = standing.overdue_count - len(standing.overdue_numbers)
+    if more > 0:
+        named += f" and {more} more"
+    days = int(settings.OMS_OVERDUE_GRACE_DAYS)
+    noun = "Invoice" if standing.overdue_count == 1 else "Invoices"
+    return f"{noun} overdue by more than {days} days: {named}."
 
 
 def evaluate_holds(
@@ -221,8 +285,11 @@ def evaluate_holds(
     prior_orders: int,
     recent_orders: int,
     company_exposure: Decimal,
+    overdue: CreditStanding | None = None,
 ) -> list[HoldDecision]:
-    """The holds ``order`` needs now. Manual holds are never decided here."""
+    """The holds ``order`` needs now. Manual holds are never decided here.
+    ``overdue``: the company's invoices overdue past the grace period, which put its
+    orders on a credit hold (the hold's release after they are paid is finance's)."""
     decisions: list[HoldDecision] = []
     new_customer_limit = Decimal(settings.OMS_FRAUD_NEW_CUSTOMER_LIMIT)
     if order.company_id is None:
@@ -253,9 +320,10 @@ def evaluate_holds(
             )
     company = order.company
     if company is not None:
-        exposure = company_exposure + order.grand_total
+        exposure = company_exposure + counted_amount(order)
         # Credit matters only to companies buying on terms; prepaid ones pay up front.
-        if company.payment_terms != PaymentTerms.PREPAID and exposure > company.credit_limit:
+        on_terms = company.payment_terms != PaymentTerms.PREPAID
+        if on_terms and exposure > company.credit_limit:
             decisions.append(
                 HoldDecision(
                     HoldKind.CREDIT_LIMIT,
@@ -264,6 +332,8 @@ def evaluate_holds(
                     f"{format_money(company.credit_limit, company.currency)}.",
                 )
             )
+        if on_terms and overdue is not None and overdue.overdue_count:
+            decisions.append(HoldDecision(HoldKind.CREDIT_LIMIT, overdue_reason(overdue)))
         if company.approval_threshold is not None and order.grand_total > (
             company.approval_threshold
         ):

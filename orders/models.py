@@ -163,6 +163,11 @@ class Order(models.Model):
     discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     grand_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    # Kept by billing when it invoices the order on terms: the credit rule counts that
+    # part as the invoices' unpaid balances (``OpenReceivable``), not as an open order.
+    invoiced_on_terms = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0"), editable=False
+    )
     tax_rate = models.DecimalField(
         max_digits=6,
         decimal_places=5,
@@ -559,6 +564,38 @@ class CompanyExposure(models.Model):
     def __str__(self) -> str:
         total = format_money(self.open_orders_total)
         return f"Open orders of {self.company} (share {self.slot}): {total}"
+
+
+class OpenReceivable(models.Model):
+    """An invoice on terms that still owes money, as the credit rule sees it: its
+    company, number, due date and balance due. Billing keeps one row per such invoice
+    in the transaction that issues, pays, credits or unapplies it (and deletes it once
+    nothing is owed), so that placement reads a company's unpaid balances and its
+    overdue invoices in the same statement as its open orders (``orders.sql``)."""
+
+    company = models.ForeignKey(
+        "customers.Company", on_delete=models.CASCADE, related_name="open_receivables"
+    )
+    invoice_number = models.CharField(max_length=32, unique=True)
+    due_date = models.DateField()
+    balance_due = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["company", "due_date"],
+                include=["balance_due", "invoice_number"],
+                name="open_receivable_company_due",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance_due__gt=0), name="open_receivable_balance_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.invoice_number}: {format_money(self.balance_due)} due"
 
 
 class TaxRate(models.Model):

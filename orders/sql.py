@@ -6,9 +6,14 @@ parameters, except the constants named here.
 
 The credit exposure rule
 ------------------------
-A company's open exposure is the sum of ``grand_total`` over its orders whose status is
-one of ``EXPOSURE_STATUSES``. That constant is the rule's one statement; the SQL that
-applies it is built from it here:
+A company's open exposure is what its orders whose status is one of
+``EXPOSURE_STATUSES`` still have to invoice (``grand_total`` less ``invoiced_on_terms``,
+never below zero), plus the balances due of its unpaid invoices on terms
+(``OpenReceivable``, kept by billing). An amount is counted once: when billing invoices
+part of an open order on terms, the same transaction raises the order's
+``invoiced_on_terms`` and adds the invoice's balance, so the exposure does not move
+until the invoice is paid or credited. That constant is the rule's one statement; the
+SQL that applies it is built from it here:
 
 * on PostgreSQL the trigger function ``orders_track_company_exposure``
   (``exposure_function_sql``) and the triggers that call it (``exposure_triggers_sql``)
@@ -16,7 +21,9 @@ applies it is built from it here:
   ``0018_exposure_rule_from_sql_module`` creates them from this text, and
   ``tests/orders/test_exposure_rule.py`` reads the function back from the database and
   checks that it is this text, with these statuses;
-* on SQLite (the demo) ``sqlite_exposure_sql`` sums the open orders.
+* on SQLite (the demo) ``sqlite_exposure_sql`` sums the open orders;
+* both read the unpaid invoices' balances and the company's invoices overdue past a
+  cut-off date in the same statement (``open_exposure_sql``).
 
 A change to the rule is a change to ``EXPOSURE_STATUSES`` plus a migration that runs
 ``exposure_function_sql`` and ``exposure_triggers_sql`` again (and recounts the sums).
@@ -29,7 +36,7 @@ from django.db import connection
 from core import rows
 from inventory.models import Product
 
-from .models import CompanyExposure, IdempotencyKey, Order, OrderStatus
+from .models import CompanyExposure, IdempotencyKey, OpenReceivable, Order, OrderStatus
 
 # The credit rule: these orders count in their company's open exposure.
 EXPOSURE_STATUSES = (OrderStatus.PLACED, OrderStatus.PROCESSING)
@@ -49,7 +56,8 @@ def _status_list() -> str:
 
 def exposure_function_body() -> str:
     """The PL/pgSQL body (between the ``$$``) of the trigger function that keeps the
-    ``CompanyExposure`` slots: what PostgreSQL stores as the function's source."""
+    ``CompanyExposure`` slots: what PostgreSQL stores as the function's source. An open
+    order counts what it has not invoiced on terms yet."""
     table = CompanyExposure._meta.db_table
     statuses = _status_list()
     return f"""
@@ -59,10 +67,10 @@ DECLARE
     added numeric := 0;
 BEGIN
     IF TG_OP <> 'INSERT' AND OLD.company_id IS NOT NULL AND OLD.status IN {statuses} THEN
-        removed := OLD.grand_total;
+        removed := GREATEST(OLD.grand_total - OLD.invoiced_on_terms, 0);
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.company_id IS NOT NULL AND NEW.status IN {statuses} THEN
-        added := NEW.grand_total;
+        added := GREATEST(NEW.grand_total - NEW.invoiced_on_terms, 0);
     END IF;
     IF TG_OP = 'UPDATE' AND OLD.company_id IS NOT DISTINCT FROM NEW.company_id THEN
         added := added - removed;
@@ -105,10 +113,11 @@ def exposure_triggers_sql() -> list[str]:
         ("insert", "INSERT", f"NEW.company_id IS NOT NULL AND NEW.status IN {statuses}"),
         (
             "update",
-            "UPDATE OF status, grand_total, company_id",
+            "UPDATE OF status, grand_total, invoiced_on_terms, company_id",
             (
-                "(OLD.status, OLD.grand_total, OLD.company_id)"
-                " IS DISTINCT FROM (NEW.status, NEW.grand_total, NEW.company_id)"
+                "(OLD.status, OLD.grand_total, OLD.invoiced_on_terms, OLD.company_id)"
+                " IS DISTINCT FROM "
+                "(NEW.status, NEW.grand_total, NEW.invoiced_on_terms, NEW.company_id)"
             ),
         ),
         ("delete", "DELETE", f"OLD.company_id IS NOT NULL AND OLD.status IN {statuses}"),
@@ -142,19 +151,50 @@ def sqlite_exposure_sql() -> str:
     binary noise (188621.1399999999999636…, which a hold reason once showed); each
     total rounded to whole cents sums exactly."""
     return (
-        "SELECT COALESCE(SUM(CAST(ROUND(o.grand_total * 100) AS INTEGER)), 0) "  # noqa: S608
+        "SELECT COALESCE(SUM(CAST(ROUND("  # noqa: S608
+        "MAX(o.grand_total - o.invoiced_on_terms, 0) * 100) AS INTEGER)), 0) "
         f"FROM {rows.table(Order)} o "
         f"WHERE o.company_id = %s AND o.status IN {_status_list()} AND o.id <> %s"
     )
 
 
+# How many overdue invoices a hold reason names at most (the rest are counted).
+OVERDUE_NAMED = 5
+
+
+def receivables_sql(*, cents: bool) -> str:
+    """Three scalar expressions over a company's unpaid invoices on terms: their
+    balances' sum (in whole cents with ``cents``, for SQLite), how many are due before
+    a cut-off date, and the numbers of the first ``OVERDUE_NAMED`` of those, oldest due
+    first, joined by ", ". Parameters: the company id, then the company id and the
+    cut-off date twice."""
+    table = rows.table(OpenReceivable)
+    balance = "CAST(ROUND(r.balance_due * 100) AS INTEGER)" if cents else "r.balance_due"
+    join = (
+        "string_agg(d.invoice_number, ', ' ORDER BY d.due_date, d.invoice_number)"
+        if connection.vendor == "postgresql"
+        else "group_concat(d.invoice_number, ', ')"
+    )
+    return (
+        f"(SELECT COALESCE(SUM({balance}), 0) FROM {table} r WHERE r.company_id = %s), "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {table} r WHERE r.company_id = %s AND r.due_date < %s), "
+        f"(SELECT {join} FROM (SELECT r.invoice_number, r.due_date FROM {table} r "
+        "WHERE r.company_id = %s AND r.due_date < %s "
+        f"ORDER BY r.due_date, r.invoice_number LIMIT {OVERDUE_NAMED}) d)"
+    )
+
+
 @cache
 def open_exposure_sql() -> str:
-    """A company's open exposure: on PostgreSQL the committed sum of its slots (one
-    parameter, the company id), elsewhere ``sqlite_exposure_sql``."""
+    """A company's credit standing in one row: its open orders' exposure, its unpaid
+    invoices' balances, how many of them are overdue past a cut-off date and the first
+    ones' numbers (``receivables_sql``). On PostgreSQL the open orders are the committed
+    sum of its slots; parameters: the company id, then ``receivables_sql``'s. Elsewhere
+    ``sqlite_exposure_sql`` (amounts in cents); parameters: the company id, the order
+    left out, then ``receivables_sql``'s."""
     if connection.vendor == "postgresql":
-        return exposure_slots_sum_sql("%s")
-    return sqlite_exposure_sql()
+        return f"SELECT ({exposure_slots_sum_sql('%s')}), {receivables_sql(cents=False)}"
+    return f"SELECT ({sqlite_exposure_sql()}), {receivables_sql(cents=True)}"
 
 
 @cache

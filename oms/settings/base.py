@@ -357,6 +357,9 @@ OMS_CREDIT_HEADROOM = os.environ.get("OMS_CREDIT_HEADROOM", "0.25")
 # at placement alone, and route explicitly).
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
 # The scheduled backorder run (fulfillment.route_backorders, every 5 minutes) tries at
+# New orders of a company with an invoice on terms unpaid this many days after its due
+# date go on a credit hold naming the invoice (docs/billing.md, "Receivables").
+OMS_OVERDUE_GRACE_DAYS = int(os.environ.get("OMS_OVERDUE_GRACE_DAYS", "7"))
 # most this many waiting orders and stops starting new ones after this many seconds
 # (keep it well under CELERY_TASK_SOFT_TIME_LIMIT); the next run carries on.
 OMS_ROUTE_BACKORDERS_MAX_ORDERS = int(os.environ.get("OMS_ROUTE_BACKORDERS_MAX_ORDERS", "1000"))
@@ -412,7 +415,8 @@ OMS_STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("OMS_STRIPE_MAX_NETWORK_RETR
 # The ledger accounts of the journal export (billing.journal, `manage.py export_journal`),
 # by the role each plays: an invoice debits receivable and credits revenue (goods net of
 # discount), shipping revenue and tax payable; a credit note reverses that; captured
-# payments debit cash. Each can be set apart (OMS_JOURNAL_ACCOUNT_RECEIVABLE=1210).
+# payments debit cash; money received and not applied yet sits in payments on account.
+# Each can be set apart (OMS_JOURNAL_ACCOUNT_RECEIVABLE=1210).
 OMS_JOURNAL_ACCOUNTS = {
     role: os.environ.get(f"OMS_JOURNAL_ACCOUNT_{role.upper()}", default)
     for role, default in (
@@ -425,6 +429,8 @@ OMS_JOURNAL_ACCOUNTS = {
 }
 
 # --- Background work ------------------------------------------------------------
+        # Money received that is not applied to an invoice yet: owed back or to apply.
+        ("payments_on_account", "2300"),
 # A notification is claimed ("sending") before it is sent. A claim older than this many
 # seconds was left by a worker that died mid-send, and the next attempt takes it over.
 # Keep it above the hard time limit of the tasks that send (fulfillment.notify_partner
