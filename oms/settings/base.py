@@ -425,12 +425,12 @@ OMS_JOURNAL_ACCOUNTS = {
         ("shipping_revenue", "4100"),
         ("tax_payable", "2200"),
         ("cash", "1000"),
+        # Money received that is not applied to an invoice yet: owed back or to apply.
+        ("payments_on_account", "2300"),
     )
 }
 
 # --- Background work ------------------------------------------------------------
-        # Money received that is not applied to an invoice yet: owed back or to apply.
-        ("payments_on_account", "2300"),
 # A notification is claimed ("sending") before it is sent. A claim older than this many
 # seconds was left by a worker that died mid-send, and the next attempt takes it over.
 # Keep it above the hard time limit of the tasks that send (fulfillment.notify_partner
