@@ -2,10 +2,12 @@
 refused, as on the order list (``orders.api.filters.NoBlankFiltersForm``)."""
 
 import django_filters
+from django.db.models import QuerySet
 
 from orders.api.filters import NoBlankFiltersForm
 
-from ..models import CreditNote, CreditReason, Invoice, InvoiceStatus
+from ..models import CreditNote, CreditReason, Invoice
+from ..receivables import DISPLAY_STATUS_CHOICES, filter_display_status
 
 
 class InvoiceFiltersForm(NoBlankFiltersForm):
@@ -23,7 +25,11 @@ class CreditNoteFiltersForm(NoBlankFiltersForm):
 
 
 class InvoiceFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=InvoiceStatus.choices)
+    # As the invoice shows it: ``overdue`` is derived (not paid and past due), and an
+    # overdue invoice is not listed under ``issued`` or ``partially_paid``.
+    status = django_filters.ChoiceFilter(
+        choices=DISPLAY_STATUS_CHOICES, method="filter_status", label="Status"
+    )
     order = django_filters.CharFilter(field_name="order__number", label="Order number")
     issued_from = django_filters.DateFilter(
         field_name="issue_date", lookup_expr="gte", label="Issued on or after (YYYY-MM-DD)"
@@ -36,6 +42,11 @@ class InvoiceFilter(django_filters.FilterSet):
         model = Invoice
         form = InvoiceFiltersForm
         fields = ["status", "order", "issued_from", "issued_to"]
+
+    def filter_status(
+        self, queryset: QuerySet[Invoice], name: str, value: str
+    ) -> QuerySet[Invoice]:
+        return filter_display_status(queryset, value)
 
 
 class CreditNoteFilter(django_filters.FilterSet):

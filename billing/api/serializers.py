@@ -14,7 +14,8 @@ from rest_framework import serializers
 
 from orders.api.serializers import iso_datetime
 
-from ..models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoiceStatus
+from ..models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from ..receivables import balance_due, display_status
 
 ZERO = Decimal("0")
 
@@ -67,9 +68,15 @@ class InvoiceOutput(serializers.Serializer):
 
     number = serializers.CharField()
     status = serializers.CharField(
-        help_text="`issued` (open), `partially_paid` or `paid`; see `overdue`."
+        help_text="`issued` (open), `partially_paid`, `paid`, or `overdue`: not paid in "
+        "full and past its due date."
     )
     overdue = serializers.BooleanField(help_text="Not paid in full and past its due date.")
+    balance_due = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="What is still to pay: the total less credit notes and payments.",
+    )
     order_number = serializers.CharField()
     shipment_id = serializers.IntegerField()
     issue_date = serializers.DateField()
@@ -90,15 +97,14 @@ class InvoiceOutput(serializers.Serializer):
 
     def to_representation(self, invoice: Invoice) -> dict[str, Any]:
         today = self.context.get("today")
+        status = display_status(invoice, today=today) if today is not None else invoice.status
+        # From the prefetched credit notes: no query per invoice.
+        credited = sum((n.grand_total for n in invoice.credit_notes.all()), start=ZERO)
         return {
             "number": invoice.number,
-            "status": invoice.status,
-            "overdue": bool(
-                today is not None
-                and invoice.due_date is not None
-                and invoice.due_date < today
-                and invoice.status != InvoiceStatus.PAID
-            ),
+            "status": status,
+            "overdue": status == "overdue",
+            "balance_due": _cents(balance_due(invoice, credited=credited)),
             "order_number": invoice.order.number,
             "shipment_id": invoice.shipment_id,
             "issue_date": invoice.issue_date.isoformat(),

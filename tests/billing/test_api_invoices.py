@@ -117,7 +117,7 @@ def test_an_invoice_past_due_and_unpaid_is_overdue(shop, acme):
     body = api.get(f"{INVOICES}{invoice.number}/").json()
 
     assert body["overdue"] is True
-    assert body["status"] == "issued"
+    assert body["status"] == "overdue"
 
 
 def test_another_companys_documents_are_not_found_like_unknown_ones(shop, acme, globex):
@@ -178,7 +178,9 @@ def test_invoices_filter_by_status_order_and_issue_dates(shop, acme):
 
     assert numbers() == [late.number, early.number]
     assert numbers(status="paid") == [late.number]
-    assert numbers(status="issued") == [early.number]
+    # the early one is past its due date: listed as overdue, not as open
+    assert numbers(status="overdue") == [early.number]
+    assert numbers(status="issued") == []
     assert numbers(order=early.order.number) == [early.number]
     assert numbers(issued_from="2026-11-01") == [late.number]
     assert numbers(issued_to="2026-10-30") == [early.number]
