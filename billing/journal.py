@@ -13,9 +13,14 @@ Events and their rows (accounts by role, numbered in ``settings.OMS_JOURNAL_ACCO
   credit *receivable*; **refunded**: the reverse. Failed and pending attempts moved no
   money and are left out.
 
-Another source of money events (money received against invoices on terms, once billing
-records it) joins with ``register_event_source``; the command and the console page
-take it up unchanged.
+- **payment received** (a bank transfer or cheque against invoices on terms, on the date
+  received): debit *cash*, credit *payments on account* (a liability: the money is the
+  customer's until it pays an invoice); **applied to an invoice** (on the day it was
+  applied): debit payments on account, credit receivable; **taken off an invoice**: the
+  reverse. What stays unapplied therefore stays in payments on account.
+
+Another source of money events joins with ``register_event_source``; the command and
+the console page take it up unchanged.
 
 Rows of zero (an invoice without shipping) are left out; an event stays balanced.
 Amounts are in the document's currency (the ``currency`` column): the journal does not
@@ -39,7 +44,9 @@ from django.utils import timezone
 from .models import (
     CreditNote,
     Invoice,
+    PaymentApplication,
     PaymentTransaction,
+    ReceivedPayment,
     TransactionKind,
     TransactionOutcome,
 )
@@ -47,7 +54,14 @@ from .models import (
 ZERO = Decimal("0.00")
 
 # The roles an account plays in the journal; ``OMS_JOURNAL_ACCOUNTS`` numbers each.
-ACCOUNT_ROLES = ("receivable", "revenue", "shipping_revenue", "tax_payable", "cash")
+ACCOUNT_ROLES = (
+    "receivable",
+    "revenue",
+    "shipping_revenue",
+    "tax_payable",
+    "cash",
+    "payments_on_account",
+)
 COLUMNS = (
     "date",
     "account",
@@ -260,12 +274,93 @@ def payment_events(date_from: dt.date, date_to: dt.date) -> Iterator[JournalEven
             yield _event("payment_refunded", document, debits=[receivable], credits=[cash])
 
 
+def _payment_document(reference: str, payment_id: int) -> str:
+    return reference or f"PAYMENT-{payment_id}"
+
+
+def received_payment_events(date_from: dt.date, date_to: dt.date) -> Iterator[JournalEvent]:
+    """Money received against invoices on terms from ``date_from`` to ``date_to``
+    (inclusive, by the date received), in one query: debit cash, credit payments on
+    account. The document is the bank reference (else the payment's number)."""
+    accounts = journal_accounts()
+    rows = (
+        ReceivedPayment.objects.filter(received_date__range=(date_from, date_to))
+        .order_by("received_date", "id")
+        .values_list(
+            "pk",
+            "received_date",
+            "amount",
+            "currency",
+            "bank_reference",
+            "company__account_number",
+            "customer__email",
+        )
+    )
+    for pk, received, amount, currency, reference, company, email in rows:
+        document = _Document(
+            received, _payment_document(reference, pk), "", company or email or "", currency
+        )
+        yield _event(
+            "payment_received",
+            document,
+            debits=[(accounts["cash"], amount)],
+            credits=[(accounts["payments_on_account"], amount)],
+        )
+
+
+def payment_application_events(date_from: dt.date, date_to: dt.date) -> Iterator[JournalEvent]:
+    """Money received applied to invoices (debit payments on account, credit receivable)
+    and taken off again (the reverse), by the day it happened, in two queries. The
+    document is the invoice."""
+    accounts = journal_accounts()
+    start, end = _day_bounds(date_from, date_to)
+    columns = (
+        "amount",
+        "invoice__number",
+        "invoice__order__number",
+        "invoice__company__account_number",
+        "payment__currency",
+    )
+    on_account, receivable = accounts["payments_on_account"], accounts["receivable"]
+    applied = (
+        PaymentApplication.objects.filter(applied_at__gte=start, applied_at__lt=end)
+        .order_by("applied_at", "id")
+        .values_list("applied_at", *columns)
+    )
+    for at, amount, invoice, order, company, currency in applied:
+        document = _Document(timezone.localdate(at), invoice, order, company or "", currency)
+        yield _event(
+            "payment_applied",
+            document,
+            debits=[(on_account, amount)],
+            credits=[(receivable, amount)],
+        )
+    reversed_rows = (
+        PaymentApplication.objects.filter(reversed_at__gte=start, reversed_at__lt=end)
+        .order_by("reversed_at", "id")
+        .values_list("reversed_at", *columns)
+    )
+    for at, amount, invoice, order, company, currency in reversed_rows:
+        document = _Document(timezone.localdate(at), invoice, order, company or "", currency)
+        yield _event(
+            "payment_unapplied",
+            document,
+            debits=[(receivable, amount)],
+            credits=[(on_account, amount)],
+        )
+
+
 EventSource = Callable[[dt.date, dt.date], Iterable[JournalEvent]]
 
-# Where the journal's events come from; another source of money events (money received
-# against invoices on terms, when billing records it) is added with
+# Where the journal's events come from; another source of money events is added with
 # ``register_event_source``.
-EVENT_SOURCES: list[EventSource] = [invoice_events, credit_note_events, payment_events]
+EVENT_SOURCES: list[EventSource] = [
+    invoice_events,
+    credit_note_events,
+    payment_events,
+    received_payment_events,
+    payment_application_events,
+]
 
 
 def register_event_source(source: EventSource) -> None:
