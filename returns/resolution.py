@@ -7,6 +7,10 @@
   go as an amount (their invoiced value, tax included, less the fee), since a credit
   note line credits whole units. ``ReturnLine.quantity_refunded`` and the refund's key
   make a second run find nothing left to refund.
+- **Store credit**: the same refund, with ``destination="store_credit"``: the money
+  goes to the customer's store credit balance (``customers.store_credit``) instead of
+  the card. An order on payment terms cannot take it (its credit note lowers its
+  invoice).
 - **Exchange** (``place_exchange``, on approval): a replacement order through
   ``orders.placement.place_order`` at no charge, on hold (``HoldKind.EXCHANGE``) until
   the return is received (``release_exchange``), or released at once when the policy
@@ -30,7 +34,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from billing.models import CreditReason, InvoiceLine
+from billing.models import CreditReason, InvoiceLine, RefundDestination
 from billing.refunds import RefundLine, refund_order
 from core.actors import Actor
 from core.errors import Conflict, DomainError, InvalidInput
@@ -39,7 +43,14 @@ from fulfillment.holds import place_order_hold, release_order_hold
 from inventory.errors import UnknownSku
 from inventory.models import Product
 from orders.events import record_order_event
-from orders.models import HoldKind, Order, OrderEventType, OrderHold, OrderLine
+from orders.models import (
+    HoldKind,
+    Order,
+    OrderEventType,
+    OrderHold,
+    OrderLine,
+    PaymentMethod,
+)
 from orders.placement import LineRequest, OrderRequest, place_order
 from orders.pricing import contract_prices, unit_price_for
 
@@ -65,6 +76,11 @@ class ExchangeCostsMore(InvalidInput):
     status = 422
 
 
+class StoreCreditNotAvailable(InvalidInput):
+    code = "store_credit_not_available"
+    status = 422
+
+
 class RefundNotPossible(Conflict):
     code = "return_refund_not_possible"
 
@@ -85,27 +101,8 @@ class Replacement:
 # --- asking --------------------------------------------------------------------------
 
 
-def check_resolution(
-    *,
-    order: Order,
-    resolution: str,
-    exchange_lines: Sequence[ExchangeLineInput],
-    asked: list[AskedLine],
-) -> list[Replacement]:
-    """Refuse a resolution that cannot be given; an exchange's replacements, priced as
-    the customer would buy them now (contract prices included). Reads only."""
-    if resolution not in Resolution.values:
-        raise InvalidInput(
-            f"“{resolution}” is not a resolution: refund, exchange or store_credit.",
-            fields={"resolution": ["Unknown resolution."]},
-        )
-    if resolution != Resolution.EXCHANGE:
-        if exchange_lines:
-            raise InvalidInput(
-                "Replacement lines go with an exchange only.",
-                fields={"exchange_lines": ["Only for an exchange."]},
-            )
-        return []
+def _wanted_replacements(exchange_lines: Sequence[ExchangeLineInput]) -> dict[str, int]:
+    """The replacements' quantities by SKU, checked for shape."""
     if not exchange_lines:
         raise InvalidInput(
             "An exchange names its replacement: at least one SKU and quantity.",
@@ -132,6 +129,37 @@ def check_resolution(
                 fields={"exchange_lines": [f"{sku} twice."]},
             )
         wanted[sku] = item.quantity
+    return wanted
+
+
+def check_resolution(
+    *,
+    order: Order,
+    resolution: str,
+    exchange_lines: Sequence[ExchangeLineInput],
+    asked: list[AskedLine],
+) -> list[Replacement]:
+    """Refuse a resolution that cannot be given; an exchange's replacements, priced as
+    the customer would buy them now (contract prices included). Reads only."""
+    if resolution not in Resolution.values:
+        raise InvalidInput(
+            f"“{resolution}” is not a resolution: refund, exchange or store_credit.",
+            fields={"resolution": ["Unknown resolution."]},
+        )
+    if resolution == Resolution.STORE_CREDIT and order.payment_method == PaymentMethod.INVOICE:
+        raise StoreCreditNotAvailable(
+            f"Order {order.number} is paid on payment terms: its refund is credited on its "
+            "invoice, not as store credit. Choose a refund.",
+            fields={"resolution": ["Not for an order on payment terms."]},
+        )
+    if resolution != Resolution.EXCHANGE:
+        if exchange_lines:
+            raise InvalidInput(
+                "Replacement lines go with an exchange only.",
+                fields={"exchange_lines": ["Only for an exchange."]},
+            )
+        return []
+    wanted = _wanted_replacements(exchange_lines)
     products = {p.sku: p for p in Product.objects.filter(sku__in=list(wanted))}
     unknown = sorted(set(wanted) - products.keys())
     if unknown:
@@ -411,6 +439,11 @@ def refund_return(*, request_id: int, actor: Actor = SYSTEM) -> ReturnRefund | N
         note=f"Return {request.number}",
         actor=actor,
         idempotency_key=key,
+        destination=(
+            RefundDestination.STORE_CREDIT
+            if request.resolution == Resolution.STORE_CREDIT
+            else RefundDestination.ORIGINAL
+        ),
     )
     made = ReturnRefund.objects.create(
         request=request,
@@ -427,6 +460,8 @@ def refund_return(*, request_id: int, actor: Actor = SYSTEM) -> ReturnRefund | N
     numbers = list(refund.credit_notes.order_by("id").values_list("number", flat=True))
     currency = request.order.currency
     message = f"refunded {format_money(refund.amount, currency)}"
+    if refund.destination == RefundDestination.STORE_CREDIT:
+        message = f"credited {format_money(refund.amount, currency)} as store credit"
     if plan.fee:
         message += f" (restocking fee {format_money(plan.fee, currency)} kept)"
     if request.resolution == Resolution.EXCHANGE:

@@ -11,15 +11,20 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core import refcache
+from core.actors import Actor
+from core.models import OutboxEvent
 from customers.api_keys import create_api_key, create_storefront_api_key
-from inventory.models import LocationKind
-from orders.models import OrderLine
+from inventory import services as stock
+from inventory.models import LocationKind, Product
+from orders.models import Order, OrderLine
 from returns.models import ReturnRequest
 from tests.factories import CompanyFactory, CustomerFactory, LocationFactory, ProductFactory
 
 from .conftest import delivered_order
 
 pytestmark = pytest.mark.django_db
+
+SYSTEM = Actor.system("test")
 
 
 @pytest.fixture(autouse=True)
@@ -251,3 +256,89 @@ def test_the_list_queries_do_not_grow_with_returns(api, acme, default_policy, wa
 
     assert len(api.get("/api/v1/returns/").json()["results"]) == 4
     assert count() == few
+
+
+def exchange(*lines, reason="damaged"):
+    return body(
+        reason=reason,
+        resolution="exchange",
+        exchange_lines=[{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "code"),
+    [
+        (body(resolution="cash"), 400, "invalid_input"),
+        (body(exchange_lines=[{"sku": "ANY", "quantity": 1}]), 400, "invalid_input"),
+        (body(resolution="exchange"), 400, "invalid_input"),
+        (exchange(("NO-SUCH-SKU", 1)), 400, "unknown_sku"),
+        (exchange(("ANY", 0)), 400, "invalid_input"),
+    ],
+)
+def test_resolution_refusals_write_nothing(api, order, data, status, code):
+    orders = Order.objects.count()
+    events = OutboxEvent.objects.count()
+
+    refused = post(api, order, data)
+
+    assert refused.status_code == status, refused.content
+    assert refused["Content-Type"].startswith("application/problem+json")
+    assert refused.json()["code"] == code
+    assert not ReturnRequest.objects.exists()
+    assert Order.objects.count() == orders
+    assert OutboxEvent.objects.count() == events
+    assert OrderLine.objects.get(order=order).quantity_return_requested == 0
+
+
+def test_an_exchange_dearer_than_the_return_is_refused(api, order):
+    sold = order.lines.get()
+    dearer = ProductFactory(list_price=sold.unit_price + 1)
+
+    refused = post(api, order, exchange((dearer.sku, 1)))
+
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "exchange_costs_more"
+    assert not ReturnRequest.objects.exists()
+
+
+def test_an_exchange_out_of_stock_is_refused_when_approved(api, order):
+    cheaper = ProductFactory(list_price=0)  # no stock anywhere
+    orders = Order.objects.count()
+
+    refused = post(api, order, exchange((cheaper.sku, 1)))  # damaged: approved at once
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "insufficient_stock"
+    assert not ReturnRequest.objects.exists()
+    assert Order.objects.count() == orders
+
+
+def test_an_exchange_through_the_api(api, order, warehouse):
+    sold = order.lines.get()
+    same = sold.product
+    Product.objects.filter(pk=same.pk).update(list_price=sold.unit_price)
+    stock.receive_stock(location=warehouse, product=same, quantity=5, actor=SYSTEM)
+
+    created = post(api, order, exchange((same.sku.lower(), 1)))
+
+    assert created.status_code == 201, created.content
+    rma = created.json()
+    assert rma["resolution"] == "exchange"
+    assert rma["exchange_lines"] == [{"sku": same.sku, "quantity": 1}]
+    replacement = Order.objects.get(number=rma["exchange_order"])
+    assert replacement.grand_total == 0
+    assert replacement.holds.get().kind == "exchange"
+    assert api.get(f"/api/v1/returns/{rma['number']}/").json()["exchange_order"] == (
+        replacement.number
+    )
+
+
+def test_store_credit_is_refused_for_an_order_on_terms(api, order):
+    Order.objects.filter(pk=order.pk).update(payment_method="invoice")
+
+    refused = post(api, order, body(resolution="store_credit"))
+
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "store_credit_not_available"
+    assert not ReturnRequest.objects.exists()
