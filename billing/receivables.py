@@ -334,9 +334,13 @@ def _check_amount(amount: object, what: str) -> Decimal:
     return amount
 
 
-def _plan(payment: ReceivedPayment, allocations: Sequence[Allocation] | None) -> list[int]:
+def _plan(
+    payment: ReceivedPayment,
+    allocations: Sequence[Allocation] | None,
+    invoice_ids: Sequence[int] | None = None,
+) -> list[int]:
     """The invoices an application may touch: the ones named, or the payer's open
-    invoices on terms, oldest due first."""
+    invoices on terms (among ``invoice_ids`` when given), oldest due first."""
     if allocations is not None:
         return [a.invoice_id for a in allocations]
     candidates = (
@@ -346,6 +350,8 @@ def _plan(payment: ReceivedPayment, allocations: Sequence[Allocation] | None) ->
         .filter(balance_due__gt=0)  # type: ignore[misc]  # an annotation
         .order_by("due_date", "issue_date", "pk")
     )
+    if invoice_ids is not None:
+        candidates = candidates.filter(pk__in=invoice_ids)
     return list(candidates.values_list("pk", flat=True)[:AUTO_APPLY_LIMIT])
 
 
@@ -401,6 +407,7 @@ def _apply(
     payment_id: int,
     allocations: Sequence[Allocation] | None,
     actor: Actor,
+    invoice_ids: Sequence[int] | None = None,
 ) -> list[PaymentApplication]:
     """Apply a payment (its row written or read in this transaction): under the
     locks, check every allocation, then write them all."""
@@ -412,13 +419,13 @@ def _apply(
             if allocation.invoice_id in seen:
                 raise InvalidInput("Name each invoice once.")
             seen.add(allocation.invoice_id)
-    invoice_ids = _plan(unlocked, allocations)
-    invoices = _lock_invoices(invoice_ids)
+    planned = _plan(unlocked, allocations, invoice_ids)
+    invoices = _lock_invoices(planned)
     payment = ReceivedPayment.objects.select_for_update().get(pk=payment_id)
     if allocations is not None:
         plan = _explicit_plan(payment, invoices, allocations)
     else:
-        plan = _oldest_first_plan(payment, [invoices[pk] for pk in invoice_ids])
+        plan = _oldest_first_plan(payment, [invoices[pk] for pk in planned])
     now = timezone.now()
     applications = []
     for invoice, amount in plan:
@@ -518,11 +525,13 @@ def record_payment(
     bank_reference: str = "",
     note: str = "",
     allocations: Sequence[Allocation] | None = None,
+    invoice_ids: Sequence[int] | None = None,
     auto_apply: bool = True,
 ) -> ReceivedPayment:
     """Record money received from a company (or a customer without one) and apply it:
     to ``allocations`` (amount per invoice) when given, else oldest due first when
-    ``auto_apply``, else not at all. What is not applied stays on account.
+    ``auto_apply`` (to the payer's open invoices, or only to ``invoice_ids``: the ones a
+    remittance quotes), else not at all. What is not applied stays on account.
 
     Refuses, writing nothing: ``DuplicatePayment`` when the payer already has a payment
     with this bank reference (a statement imported twice); ``InvalidInput`` for a bad
@@ -573,7 +582,7 @@ def record_payment(
             raise
         raise _duplicate(duplicate) from exc
     if allocations is not None or auto_apply:
-        _apply(payment.pk, allocations, actor)
+        _apply(payment.pk, allocations, actor, invoice_ids)
     return ReceivedPayment.objects.get(pk=payment.pk)
 
 

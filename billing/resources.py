@@ -1,17 +1,34 @@
 """Exports of invoices, invoice lines and credit notes for an ERP (django-import-export),
 from the billing console's lists: CSV or XLSX of the rows the list's filters select.
 
-Export only: documents are issued by the services and the database refuses changes,
-so nothing is imported. Amounts are the stored decimals, dates ISO; parties are named
-by account number and e-mail as well as by name, so an ERP can match them.
+Documents are export only: the services issue them and the database refuses changes.
+The one import is a bank statement, booked as payments received row by row through
+``billing.bank_statements`` (``BankStatementResource``). Amounts are the stored
+decimals, dates ISO; parties are named by account number and e-mail as well as by name,
+so an ERP can match them.
 """
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
 from import_export import fields, resources
+from import_export.instance_loaders import BaseInstanceLoader
+from import_export.results import RowResult
 
-from .models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from core.actors import Actor
+from core.errors import DomainError
+from core.money import format_money
+
+from . import bank_statements
+from .models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    PaymentApplication,
+    ReceivedPayment,
+)
 
 
 class InvoiceResource(resources.ModelResource):
@@ -161,3 +178,135 @@ class CreditNoteLineResource(resources.ModelResource):
         return queryset.select_related(
             "credit_note", "credit_note__invoice", "invoice_line"
         ).order_by("credit_note__issue_date", "credit_note__number", "position")
+
+
+class ReceivedPaymentResource(resources.ModelResource):
+    """Payments received, for the ERP: what came in, from whom, what it paid and what
+    is left on account (export only: the bank statement import is
+    ``BankStatementResource``)."""
+
+    company = fields.Field(attribute="company__account_number", column_name="company")
+    company_name = fields.Field(attribute="company__name", column_name="company_name")
+    customer_email = fields.Field(attribute="customer__email", column_name="customer_email")
+    on_account = fields.Field(attribute="on_account", column_name="on_account")
+    invoices = fields.Field(column_name="invoices")
+
+    class Meta:
+        model = ReceivedPayment
+        name = "Payments received"
+        fields = (
+            "id",
+            "received_date",
+            "company",
+            "company_name",
+            "customer_email",
+            "method",
+            "bank_reference",
+            "currency",
+            "amount",
+            "applied_total",
+            "on_account",
+            "invoices",
+            "note",
+        )
+        export_order = fields
+
+    def dehydrate_invoices(self, payment: ReceivedPayment) -> str:
+        # From the prefetched live applications: no query per payment.
+        return " ".join(
+            f"{a.invoice.number}:{a.amount}"
+            for a in payment.applications.all()
+            if a.reversed_at is None
+        )
+
+    def filter_export(
+        self, queryset: QuerySet[ReceivedPayment], **kwargs: Any
+    ) -> QuerySet[ReceivedPayment]:
+        return (
+            queryset.select_related("company", "customer")
+            .prefetch_related(
+                Prefetch(
+                    "applications",
+                    queryset=PaymentApplication.objects.select_related("invoice").order_by("pk"),
+                )
+            )
+            .order_by("received_date", "pk")
+        )
+
+
+class BankStatementResource(resources.Resource):
+    """A bank statement (CSV or XLSX) imported as payments received: each row is one
+    ``billing.bank_statements.book_row`` call, booked whole or not at all. The dry run
+    books every row inside a transaction that is rolled back and reports, per row, the
+    payer and invoices found, what was applied and what stays on account, and the
+    duplicate, unmatched and invalid rows with their reason."""
+
+    REPORT = ("Payer", "Invoices paid", "Applied", "On account", "Result")
+
+    # The columns the import page lists; each row is read by ``bank_statements.read_row``.
+    date = fields.Field(column_name="date")
+    amount = fields.Field(column_name="amount")
+    currency = fields.Field(column_name="currency")
+    payer_reference = fields.Field(column_name="payer_reference")
+    remittance = fields.Field(column_name="remittance")
+    bank_reference = fields.Field(column_name="bank_reference")
+
+    class Meta:
+        name = "Bank statement"
+        # Each row is its own service call; rows report what happened instead of a diff.
+        skip_diff = True
+        report_skipped = True
+        # Rows are never looked up as instances: each is a service call.
+        instance_loader_class = BaseInstanceLoader
+
+    @classmethod
+    def get_display_name(cls) -> str:
+        return "Bank statement"
+
+    def get_diff_headers(self) -> list[str]:
+        return [*bank_statements.COLUMNS, *self.REPORT]
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        headers = [str(h or "").strip().lower() for h in dataset.headers or []]
+        missing = [name for name in bank_statements.REQUIRED if name not in headers]
+        if missing:
+            raise ValidationError(
+                f"The file has no column {', '.join(missing)}: its first row names the "
+                f"columns {', '.join(bank_statements.COLUMNS)}."
+            )
+        dataset.headers = headers
+
+    def import_row(self, row: Any, instance_loader: Any, **kwargs: Any) -> RowResult:
+        result = RowResult()
+        result.row_values = row
+        values = [row.get(name, "") for name in bank_statements.COLUMNS]
+        user = kwargs.get("user")
+        actor = Actor.for_user(user) if user is not None else Actor.system("bank statement")
+        try:
+            statement_row = bank_statements.read_row(row)
+            booked = bank_statements.book_row(statement_row, actor=actor)
+        except DomainError as exc:
+            result.import_type = RowResult.IMPORT_TYPE_INVALID
+            result.validation_error = ValidationError(
+                bank_statements.refusal_fields(exc) or exc.message
+            )
+            return result
+        currency = statement_row.currency or (
+            booked.payment.currency if booked.payment is not None else ""
+        )
+        if booked.payment is not None:
+            result.import_type = RowResult.IMPORT_TYPE_NEW
+            result.object_id = booked.payment.pk
+            result.object_repr = str(booked.payment)
+            result.instance = booked.payment  # the admin logs the addition
+        else:
+            result.import_type = RowResult.IMPORT_TYPE_SKIP
+        result.diff = [
+            *values,
+            booked.payer or "-",
+            ", ".join(booked.invoices) or "-",
+            format_money(booked.applied, currency or "USD"),
+            format_money(booked.on_account, currency or "USD"),
+            booked.message,
+        ]
+        return result

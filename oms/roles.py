@@ -56,6 +56,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     "sales_rep": [
         "customers.view_customer",
         "customers.add_customer",
+        # Payments received, read-only (the order page shows its invoices' status).
+        "billing.view_receivedpayment",
+        "billing.view_paymentapplication",
         "customers.view_company",
         "customers.view_address",
         "customers.add_address",
@@ -128,6 +131,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customer",
         "customers.view_company",
         "customers.view_address",
+        # Payments received against invoices on terms (billing.receivables): record,
+        # apply and take off, import bank statements, export them for the ERP.
+        "billing.view_receivedpayment",
+        "billing.view_paymentapplication",
+        "billing.record_receivedpayment",
+        "billing.import_receivedpayment",
         "customers.view_customernote",
         "orders.view_order",
         "orders.view_orderline",

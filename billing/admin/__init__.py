@@ -2,8 +2,10 @@
 XLSX exports for an ERP and the journal export (``documents``, ``journal``), and the
 billing section of the order page (``order_console``): billing extends the order admin
 that fulfillment registered (``core.admin.replace_admin``), as fulfillment extends
-orders'.
+orders'. Payments received have their own list and pages, and extend the invoice page
+(``receivables``).
 """
 
-# One module per concern; importing them registers their admins.
-from . import documents, order_console  # noqa: F401
+# One module per concern; importing them registers their admins (``receivables``
+# extends the invoice admin that ``documents`` registers, and imports it first).
+from . import documents, order_console, receivables  # noqa: F401
