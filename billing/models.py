@@ -551,7 +551,6 @@ class Refund(ActorFields):
 # The payment reminders' log and the aging report's console entry (their own module).
 from .dunning_models import AgingReport, DunningReminder  # noqa: E402, F401
 
-
 # Payments received against invoices have a module of their own; importing it here
 # registers their models.
 from .receivable_models import (  # noqa: E402, F401
