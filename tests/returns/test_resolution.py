@@ -11,12 +11,21 @@ from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from billing.models import CreditNote, Invoice, InvoiceLine, Refund, RefundStatus
+from billing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    PaymentTransaction,
+    Refund,
+    RefundStatus,
+    TransactionKind,
+)
 from billing.providers.test import DEFAULT_STORE
 from core import refcache
 from core.actors import Actor
 from core.models import OutboxEvent
 from core.money import to_cents
+from customers.store_credit import get_store_credit_balance
 from fulfillment.models import FulfillmentOrder, Shipment
 from fulfillment.operations import record_tracking_event, ship_fulfillment_order
 from fulfillment.routing import route_order
@@ -418,3 +427,31 @@ def test_tracking_numbers_are_one_parcel_each(shop, agent):
     assert ReturnEvent.objects.count() == events
     # an unknown number is still the shipments' 404
     assert carrier_posts(scan("NOPE", "in_transit", "x-1"))[0] == 404
+
+
+def test_store_credit_goes_to_the_customers_balance_not_the_card(shop, agent):
+    mug = product(shop, "30.00")
+    order = delivered_card_order(shop, [(mug, 1)])
+
+    rma = services.request_return(
+        order=order,
+        lines=[services.ReturnLineInput(order.lines.get().pk, 1, "damaged")],
+        method="mail",
+        actor=agent,
+        resolution="store_credit",
+    )
+    services.receive_return(
+        request_id=rma.pk,
+        token="in",
+        location=shop,
+        units=[services.ReceivedUnits(rma.lines.get().pk, 1, "new", "restock")],
+        actor=agent,
+    )
+
+    [made] = ReturnRefund.objects.filter(request=rma)
+    assert made.refund.destination == "store_credit"
+    assert get_store_credit_balance(order.customer_id) == (made.amount, "USD")
+    assert not PaymentTransaction.objects.filter(
+        payment__order=order, kind=TransactionKind.REFUND
+    ).exists()
+    assert "as store credit" in ReturnEvent.objects.get(request=rma, type="refunded").message
