@@ -47,6 +47,9 @@ HANDLERS: dict[str, list[str]] = {
         "fulfillment.route_order_event",
         "webhooks.fan_out_event",
     ],
+    # Any hold placed (by the rules at placement or after an edit, by billing, by an
+    # agent): companies subscribed to "order.on_hold" hear of it.
+    "order.on_hold": ["webhooks.fan_out_event"],
     # A cancelled (or completed) order's authorisations are voided; an edit that
     # raised a card order's total authorises the difference.
     "order.cancelled": [

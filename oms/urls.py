@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from oms import health
+from webhooks import receiver
 
 admin.site.site_header = "OMS back office"
 admin.site.site_title = "OMS"
@@ -13,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("oms.api.urls")),
     path("orders/status/", include("selfservice.urls")),
+    # Answers 404 unless DEBUG or OMS_DEMO_WEBHOOK_RECEIVER is on (webhooks.receiver).
+    path("demo/webhook-receiver/", receiver.receive, name="demo-webhook-receiver"),
 ]
 
 # Under /api/ these answer problem+json; elsewhere Django's own pages.

@@ -298,6 +298,9 @@ def _reevaluate_holds(order: Order, *, total_before: Decimal) -> list[str]:
                 payload={"kind": kind},
             )
             changes.append(f"+{kind}")
+    added = [change[1:] for change in changes]
+    if added:
+        outbox.emit("order.on_hold", {"order_id": order.pk, "kinds": added})
     for kind, hold in open_holds.items():
         if kind in AUTO_RELEASABLE and kind not in wanted:
             hold.released_at = timezone.now()
@@ -311,6 +314,10 @@ def _reevaluate_holds(order: Order, *, total_before: Decimal) -> list[str]:
                 payload={"kind": kind, "hold_id": hold.pk},
             )
             changes.append(f"-{kind}")
+    still_held = added or any(kind not in AUTO_RELEASABLE or kind in wanted for kind in open_holds)
+    if open_holds and not still_held:
+        # The edit cleared the last hold: the order goes on as a release would let it.
+        outbox.emit("order.released", {"order_id": order.pk})
     return changes
 
 

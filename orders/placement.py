@@ -622,9 +622,14 @@ def _place_order(
         ],
     ]
     placed_event = outbox.new_event("order.placed", {"order_id": order.pk, "number": order.number})
+    emitted = [placed_event]
+    if placed_holds:  # companies hear of every hold (webhook event type order.on_hold)
+        kinds = [h.kind for h in placed_holds]
+        emitted.append(outbox.new_event("order.on_hold", {"order_id": order.pk, "kinds": kinds}))
     # One statement for all of them (they refer to the order only, not to each other).
-    rows.insert_groups(lines, placed_holds, events, [placed_event])
-    outbox.emitted(placed_event)
+    rows.insert_groups(lines, placed_holds, events, emitted)
+    for event in emitted:
+        outbox.emitted(event)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     # The caller's idempotency record is a request key: it is written before any stock
     # row is locked, on every path (inventory.locks), so a request waiting for a

@@ -102,6 +102,8 @@ def place_hold(*, order: Order, kind: str, reason: str, actor: Actor) -> OrderHo
         message=f"{hold.get_kind_display()} hold: {hold.reason}",
         payload={"hold_id": hold.pk, "kind": kind},
     )
+    # Companies hear of every hold (the webhook event type ``order.on_hold``).
+    outbox.emit("order.on_hold", {"order_id": locked.pk, "kinds": [kind]})
     return hold
 
 

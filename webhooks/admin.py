@@ -1,13 +1,22 @@
 """Webhooks in the admin: subscriptions with their delivery log, enable and disable,
-and events with a replay action. The secret is never shown here."""
+events with a replay action, and what the demo's receiver took. The secret is never
+shown here."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from . import services
-from .models import EventType, WebhookDelivery, WebhookEvent, WebhookSubscription
+from .models import (
+    EventType,
+    ReceivedWebhook,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
+from .receiver import pretty
 from .urls_safety import UnsafeUrl, check_url
 
 LOG_FIELDS = (
@@ -156,3 +165,30 @@ class WebhookEventAdmin(admin.ModelAdmin):
                     services.replay(subscription, event)
                     queued += 1
         self.message_user(request, f"Queued {queued} deliveries.", messages.SUCCESS)
+
+
+@admin.register(ReceivedWebhook)
+class ReceivedWebhookAdmin(admin.ModelAdmin):
+    """What the demo's receiver took (``webhooks.receiver``), newest first."""
+
+    list_display = ("received_at", "event_type", "order_number", "webhook_id", "subscription")
+    list_filter = ("event_type",)
+    search_fields = ("webhook_id",)
+    list_select_related = ("subscription",)
+    fields = ("received_at", "event_type", "webhook_id", "subscription", "body_shown")
+    readonly_fields = fields
+
+    @admin.display(description="order")
+    def order_number(self, obj: ReceivedWebhook) -> str:
+        order = (obj.body.get("data") or {}).get("order") or {}
+        return str(order.get("number", ""))
+
+    @admin.display(description="body (verified)")
+    def body_shown(self, obj: ReceivedWebhook) -> str:
+        return format_html("<pre>{}</pre>", pretty(obj.body))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

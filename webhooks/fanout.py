@@ -22,6 +22,7 @@ from .models import EventType, WebhookEvent, WebhookSubscription
 # outbox topic -> webhook event type
 TOPIC_TYPES: dict[str, str] = {
     "order.placed": EventType.ORDER_PLACED,
+    "order.on_hold": EventType.ORDER_ON_HOLD,
     "order.released": EventType.ORDER_RELEASED,
     "order.cancelled": EventType.ORDER_CANCELLED,
     "shipment.created": EventType.FULFILLMENT_SHIPPED,
@@ -79,7 +80,12 @@ def _invoice(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _holds(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"holds": list(payload.get("kinds", []))}
+
+
 DETAILS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    EventType.ORDER_ON_HOLD: _holds,
     EventType.FULFILLMENT_SHIPPED: _shipment,
     EventType.SHIPMENT_DELIVERED: _shipment,
     EventType.RETURN_UPDATED: _return,

@@ -107,3 +107,24 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} #{self.attempt} -> {self.status_code or self.error}"
+
+
+class ReceivedWebhook(models.Model):
+    """A delivery the demo's own receiver took (``webhooks.receiver``), so that a user
+    sees events arrive; the last ``OMS_DEMO_WEBHOOK_RECEIVER_KEEP`` are kept."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    webhook_id = models.CharField("webhook-id", max_length=64)
+    event_type = models.CharField(max_length=32)
+    body = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "delivery received by the demo receiver"
+        verbose_name_plural = "deliveries received by the demo receiver"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.webhook_id}"

@@ -99,6 +99,7 @@ from .data import (
 )
 from .reference import ensure_price_lists, ensure_tax_rates
 from .users import ensure_demo_users
+from .webhooks import seed_demo_webhook_receiver
 
 STOCK_REFERENCE = "SEED"
 PURCHASE_ORDER_PREFIX = "SEED-PO-"
@@ -256,6 +257,8 @@ class DemoSeeder:
         ]
         if self.live_order_count:
             steps += self._live_steps()
+        # Last: the seed's own events go to no receiver (webhooks.receiver).
+        steps.append(("Webhook receiver", seed_demo_webhook_receiver))
         for name, step in steps:
             result = StepResult(name)
             started = time.perf_counter()

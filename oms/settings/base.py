@@ -346,6 +346,10 @@ OMS_API_THROTTLE_RATE = os.environ.get("OMS_API_THROTTLE_RATE", "6000/min")
 # address the links in customer messages start with.
 OMS_STATUS_LOOKUPS_PER_MINUTE = int(os.environ.get("OMS_STATUS_LOOKUPS_PER_MINUTE", "10"))
 OMS_PUBLIC_URL = os.environ.get("OMS_PUBLIC_URL", "http://localhost:8000")
+# The demo's webhook receiver (webhooks.receiver, /demo/webhook-receiver/): on with DEBUG
+# or this setting; it keeps the last OMS_DEMO_WEBHOOK_RECEIVER_KEEP deliveries.
+OMS_DEMO_WEBHOOK_RECEIVER = env_bool("OMS_DEMO_WEBHOOK_RECEIVER", False)
+OMS_DEMO_WEBHOOK_RECEIVER_KEEP = int(os.environ.get("OMS_DEMO_WEBHOOK_RECEIVER_KEEP", "50"))
 # Credit holds under concurrency (orders.holds): orders of one company on credit terms
 # that stay well under its limit are decided side by side, at most this many at once...
 OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))
