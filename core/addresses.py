@@ -15,6 +15,7 @@ from core.geo import (
     state_for_postal_code,
     us_state_code,
 )
+from core.phones import InvalidPhone, normalise_phone
 
 ADDRESS_FIELDS = (
     "name",
@@ -63,10 +64,23 @@ def clean_postal_address(data: dict[str, Any]) -> dict[str, Any]:
             _check_us_state(cleaned, errors)
     if (data.get("latitude") is None) != (data.get("longitude") is None):
         errors["latitude"] = "Give both latitude and longitude, or neither."
+    _normalise_phone(cleaned, errors)
     if errors:
         raise InvalidInput("The address is not valid.", fields=errors)
     cleaned["latitude"], cleaned["longitude"] = _coordinates(data, cleaned)
     return cleaned
+
+
+def _normalise_phone(cleaned: dict[str, Any], errors: dict[str, str]) -> None:
+    """The phone in E.164 (text messages need it); a number without its country code is
+    read in the address's country."""
+    if not cleaned["phone"] or "phone" in errors:
+        return
+    region = cleaned["country"] if "country" not in errors else None
+    try:
+        cleaned["phone"] = normalise_phone(cleaned["phone"], region=region or None)
+    except InvalidPhone as exc:
+        errors["phone"] = str(exc)
 
 
 def _check_us_state(cleaned: dict[str, Any], errors: dict[str, str]) -> None:

@@ -48,8 +48,9 @@ HANDLERS: dict[str, list[str]] = {
         "webhooks.fan_out_event",
     ],
     # Any hold placed (by the rules at placement or after an edit, by billing, by an
-    # agent): companies subscribed to "order.on_hold" hear of it.
-    "order.on_hold": ["webhooks.fan_out_event"],
+    # agent): companies subscribed to "order.on_hold" hear of it; a customer asked to
+    # fix the address is told.
+    "order.on_hold": ["oms.notify_order_event", "webhooks.fan_out_event"],
     # A cancelled (or completed) order's authorisations are voided; an edit that
     # raised a card order's total authorises the difference.
     "order.cancelled": [

@@ -38,6 +38,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import outbox
 from core.actors import Actor
 from inventory.commitments import commit_demand, lock_network_rows
 from inventory.locks import location_activity_for_share, stock_levels_for_update
@@ -240,6 +241,9 @@ def _redirect(
         else f"Shipping address changed to {order.ship_to_one_line}"
     )
     record_edit(order, actor=actor, what=what[:300], before=before, after=after, holds=holds)
+    if subject == "shipping address":
+        # The customer hears of every change of where the order goes (oms.notifications).
+        outbox.emit("order.address_changed", {"order_id": order.pk})
     return order
 
 

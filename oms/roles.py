@@ -19,6 +19,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.add_customernote",
         "customers.view_notificationpreference",
         "customers.change_notificationpreference",
+        # Every message sent about an order, and its resend (orders.notifications).
+        "customers.view_companycontact",
+        "orders.view_notification",
+        "orders.resend_notification",
         "inventory.view_product",
         "inventory.view_location",
         "inventory.view_stocklevel",
@@ -108,6 +112,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customer",
         "customers.view_company",
         "customers.change_company",
+        # A company's contacts for its invoices (accounts payable), with the company.
+        "customers.view_companycontact",
+        "customers.add_companycontact",
+        "customers.change_companycontact",
+        "customers.delete_companycontact",
         "orders.view_order",
         "orders.view_orderline",
         "orders.view_orderevent",

@@ -708,6 +708,7 @@ class Notification(models.Model):
     class Meta:
         db_table = "oms_notification"
         ordering = ["-id"]
+        permissions = [("resend_notification", "Can resend notifications")]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.recipient} ({self.status})"

@@ -65,7 +65,11 @@ def list_open_holds(order: Order) -> QuerySet[OrderHold]:
 
 def list_order_notifications(order: Order, *, limit: int) -> QuerySet[Notification]:
     """The customer notifications of an order, newest first (one query)."""
-    return Notification.objects.filter(order=order).order_by("-id")[:limit]
+    return (
+        Notification.objects.filter(order=order)
+        .select_related("requested_by")
+        .order_by("-id")[:limit]
+    )
 
 
 # --- live availability of a draft's lines -------------------------------------------------

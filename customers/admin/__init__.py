@@ -27,9 +27,11 @@ from core.admin import (
     admin_changelist_url,
     adopt_saved,
 )
+from core.phones import InvalidPhone, normalise_phone
 
 from .. import services
 from ..models import Address, Company, Customer, CustomerNote, NotificationPreference
+from ..notification_models import CompanyContact
 from . import api_keys, price_lists  # noqa: F401 - their admins register on import
 from .addresses import (
     CompanyAddressInline,
@@ -37,6 +39,7 @@ from .addresses import (
     record_saved,
     save_addresses,
 )
+from .contacts import CompanyContactInline, save_contacts
 
 # Notes shown on a customer's page, newest first.
 RECENT_NOTES = 50
@@ -114,7 +117,7 @@ class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
         ("Prices and tax", {"fields": ("price_list", "tax_exempt", "tax_exemption_number")}),
         ("Record", {"fields": ("buyers_link", "created_at", "updated_at")}),
     )
-    inlines = (CompanyAddressInline, BuyerInline)
+    inlines = (CompanyAddressInline, BuyerInline, CompanyContactInline)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         readonly = ("buyers_link", "created_at", "updated_at")
@@ -167,6 +170,8 @@ class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is Address:
             save_addresses(formset, customer=None, company=form.instance)
+        elif formset.model is CompanyContact:
+            save_contacts(formset, company=form.instance)
         else:
             super().save_formset(request, form, formset, change)
 
@@ -263,6 +268,13 @@ class CustomerAdminForm(forms.ModelForm):
         if taken.exists():
             raise forms.ValidationError("A customer with this e-mail address already exists.")
         return email
+
+    def clean_phone(self) -> str:
+        # Stored in E.164: text messages need it.
+        try:
+            return normalise_phone(str(self.cleaned_data.get("phone") or ""))
+        except InvalidPhone as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}

@@ -12,7 +12,8 @@ One module per concern: ``order_page`` (the order page and list, ``OrderAdmin``)
 ``imports`` (order files), ``inlines`` (lines, holds, timeline), ``tables`` (HTML of
 what the selectors read), ``reference`` (timeline list, tax rates, idempotency keys),
 ``customer_pages`` (the order sections of the company and customer pages, which
-customers may not import). Importing this package registers the admins.
+customers may not import), ``notifications`` (the message log and its resend page).
+Importing this package registers the admins.
 
 What moves fulfillment orders with the order (hold pages and actions, cancellation and
 edits, change of destination) and the order's fulfillment sections are fulfillment's:
@@ -22,6 +23,7 @@ registers the extensions in their place.
 
 from .customer_pages import CompanyWithOrdersAdmin, CustomerWithOrdersAdmin
 from .holds import OrderHoldAdmin
+from .notifications import NotificationAdmin
 from .order_page import OrderAdmin
 from .reference import IdempotencyKeyAdmin, OrderEventAdmin, TaxRateAdmin
 
@@ -29,6 +31,7 @@ __all__ = [
     "CompanyWithOrdersAdmin",
     "CustomerWithOrdersAdmin",
     "IdempotencyKeyAdmin",
+    "NotificationAdmin",
     "OrderAdmin",
     "OrderEventAdmin",
     "OrderHoldAdmin",

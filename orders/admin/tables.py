@@ -3,13 +3,15 @@ Rendering only; every query is in ``orders.selectors``."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.admin import render_table, short_datetime
 from core.money import format_money
 
-from ..models import Order, OrderStatus
+from ..models import Notification, Order, OrderStatus
+from ..notifications import may_resend
 from ..selectors import (
     DraftPreview,
     DraftStock,
@@ -191,9 +193,11 @@ def cancellation_message(order: Order, cancelled_before: dict[int, int]) -> str:
 
 
 def notifications_table(order: Order) -> SafeString:
-    """The customer notifications of the order, newest first (one query)."""
+    """Every message about the order, newest first, with its channel, recipient and
+    status; a resend names the message it repeats and the agent who asked, and a
+    message that can be sent again links to its resend page (one query)."""
     return render_table(
-        ("Created", "Event", "Channel", "Recipient", "Subject", "Status", "Sent", "Error"),
+        ("Created", "Event", "Channel", "Recipient", "Subject", "Status", "Sent", "Note", ""),
         (
             (
                 short_datetime(n.created_at),
@@ -203,8 +207,23 @@ def notifications_table(order: Order) -> SafeString:
                 n.subject,
                 n.get_status_display(),
                 short_datetime(n.sent_at),
-                n.error,
+                _notification_note(n),
+                (
+                    format_html(
+                        '<a href="{}">Resend…</a>',
+                        reverse("admin:orders_notification_resend", args=[n.pk]),
+                    )
+                    if may_resend(n)
+                    else ""
+                ),
             )
             for n in list_order_notifications(order, limit=NOTIFICATION_ROWS)
         ),
     )
+
+
+def _notification_note(n: Notification) -> str:
+    if n.resend_of_id:
+        by = n.requested_by.get_username() if n.requested_by else "an agent"
+        return f"Resend of #{n.resend_of_id}, asked by {by}"
+    return n.error

@@ -14,6 +14,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name='notification',
+            options={'ordering': ['-id'], 'permissions': [('resend_notification', 'Can resend notifications')]},
+        ),
         migrations.AddField(
             model_name='notification',
             name='params',
