@@ -13,10 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
-from inventory.models import StockLevel, StockMovement
+from core.actors import Actor
+from inventory import services as stock
+from inventory.models import Product, StockLevel, StockMovement
 from orders.models import OrderLine
 from returns.models import ReturnRequest, ReturnStatus
-from tests.factories import UserFactory
+from tests.factories import CarrierFactory, UserFactory
 
 from .conftest import delivered_order
 
@@ -168,3 +170,73 @@ def test_changelist_queries_do_not_grow_with_rows(default_policy, warehouse, adm
 
     assert ReturnRequest.objects.count() == 5
     assert few == many
+
+
+def test_agent_asks_for_an_exchange_and_the_pages_show_it(default_policy, warehouse):
+    order = delivered_order(quantity=1)
+    line = order.lines.get()
+    product = line.product
+    Product.objects.filter(pk=product.pk).update(list_price=line.unit_price)
+    stock.receive_stock(location=warehouse, product=product, quantity=3, actor=Actor.system("test"))
+    agent = client_for("agent")
+    url = reverse("admin:orders_order_request_return", args=[order.pk])
+    form = {
+        "method": "mail",
+        f"quantity_{line.pk}": "1",
+        f"reason_{line.pk}": "damaged",
+        "resolution": "exchange",
+    }
+
+    # a replacement written badly is a field error; nothing is written
+    refused = agent.post(url, {**form, "exchange_lines": f"{product.sku} one"})
+    assert refused.status_code == 200
+    assert "write a SKU and a quantity" in refused.content.decode()
+    assert not ReturnRequest.objects.exists()
+
+    answer = agent.post(url, {**form, "exchange_lines": f"{product.sku.lower()} 1"})
+    assert answer.status_code == 302, answer.content
+    rma = ReturnRequest.objects.get()
+    assert rma.resolution == "exchange"
+    replacement = rma.exchange_order
+    assert replacement is not None  # damaged: approved by the policy, replacement placed
+
+    page = agent.get(reverse("admin:returns_returnrequest_change", args=[rma.pk])).content
+    assert replacement.number.encode() in page
+    assert b"Exchange for a replacement" in page
+    order_page = agent.get(reverse("admin:orders_order_change", args=[order.pk])).content
+    assert replacement.number.encode() in order_page
+
+
+def test_manager_sets_the_return_labels_tracking_number(default_policy, warehouse, admin_client):
+    order = delivered_order(quantity=1)
+    line = order.lines.get()
+    admin_client.post(
+        reverse("admin:orders_order_request_return", args=[order.pk]),
+        {"method": "mail", f"quantity_{line.pk}": "1", f"reason_{line.pk}": "damaged"},
+    )
+    rma = ReturnRequest.objects.get()
+    carrier = CarrierFactory(code="UPS", name="UPS")
+    page = reverse("admin:returns_returnrequest_tracking", args=[rma.pk])
+
+    answer = admin_client.post(page, {"carrier": carrier.pk, "tracking_number": "1z42"})
+
+    assert answer.status_code == 302, answer.content
+    rma.refresh_from_db()
+    assert (rma.carrier, rma.tracking_number) == (carrier, "1Z42")
+    shown = admin_client.get(reverse("admin:returns_returnrequest_change", args=[rma.pk]))
+    assert b"UPS 1Z42" in shown.content
+    # a manual carrier issues no number: the page says to type it, nothing changes
+    other = admin_client.post(page, {"carrier": carrier.pk, "tracking_number": ""})
+    assert other.status_code == 200
+    assert b"Type the tracking number" in other.content
+    rma.refresh_from_db()
+    assert rma.tracking_number == "1Z42"
+
+
+def test_the_policy_page_edits_refund_without_return_and_trusted_exchanges(
+    default_policy, admin_client
+):
+    url = reverse("admin:returns_returnpolicy_change", args=[default_policy.pk])
+    page = admin_client.get(url)
+    assert b"refund_without_return_below" in page.content
+    assert b"trust_exchanges" in page.content
