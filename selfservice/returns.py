@@ -30,7 +30,8 @@ from inventory.models import Location
 from orders.models import Order, OrderLine
 from returns.destination import list_drop_off_stores
 from returns.documents import return_label_pdf
-from returns.models import ReturnMethod, ReturnReason, ReturnRequest
+from orders.models import PaymentMethod
+from returns.models import Resolution, ReturnMethod, ReturnReason, ReturnRequest
 from returns.policy import AskedLine, check_policy, returnable_quantity
 from returns.services import ReturnLineInput, request_return
 
@@ -44,6 +45,10 @@ CLIENT_SCOPE = "status-page"
 METHODS = [
     (ReturnMethod.MAIL.value, "By mail: print a prepaid label and post the parcel"),
     (ReturnMethod.DROP_OFF.value, "Drop it off at one of our stores"),
+]
+RESOLUTIONS = [
+    (Resolution.REFUND.value, "A refund to my original payment"),
+    (Resolution.STORE_CREDIT.value, "Store credit for my next order"),
 ]
 NOTHING_TO_RETURN = (
     "Nothing of this order can be returned here: items can be returned once delivered, "
@@ -69,6 +74,12 @@ class ReturnForm(forms.Form):
     store = forms.TypedChoiceField(
         label="Store", required=False, coerce=int, empty_value=None, widget=forms.RadioSelect
     )
+    resolution = forms.ChoiceField(
+        label="What would you like back?",
+        choices=RESOLUTIONS,
+        initial=Resolution.REFUND,
+        widget=forms.RadioSelect,
+    )
     note = forms.CharField(
         label="Anything we should know (optional)",
         required=False,
@@ -84,9 +95,14 @@ class ReturnForm(forms.Form):
         lines: list[OrderLine],
         reasons: list[ReturnReason],
         stores: list[tuple[Location, str]],
+        store_credit: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
+        if not store_credit:  # an order on payment terms is credited on its invoice
+            resolution_field = self.fields["resolution"]
+            assert isinstance(resolution_field, forms.ChoiceField)  # noqa: S101
+            resolution_field.choices = RESOLUTIONS[:1]
         self.lines = lines
         self.reasons = {reason.code: reason for reason in reasons}
         self.stores = {store.pk: store for store, _ in stores}
@@ -147,6 +163,7 @@ class ReturnForm(forms.Form):
             "method": data["method"],
             "store": data["store_location"].pk if data["store_location"] else None,
             "note": data["note"],
+            "resolution": data["resolution"],
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -162,7 +179,12 @@ def _form(order: Order, data: Any = None) -> ReturnForm:
             label += f" ({candidate.distance_km:,.0f} km away)"
         stores.append((store, label))
     return ReturnForm(
-        data, lines=lines, reasons=reasons, stores=stores, initial={"nonce": secrets.token_hex(16)}
+        data,
+        lines=lines,
+        reasons=reasons,
+        stores=stores,
+        store_credit=order.payment_method != PaymentMethod.INVOICE,
+        initial={"nonce": secrets.token_hex(16), "resolution": Resolution.REFUND},
     )
 
 
@@ -189,6 +211,7 @@ def _render(
         context["chosen"] = form.cleaned_data["chosen"]
         context["store"] = form.cleaned_data["store_location"]
         context["method_label"] = dict(METHODS)[form.cleaned_data["method"]]
+        context["resolution_label"] = dict(RESOLUTIONS)[form.cleaned_data["resolution"]]
     return render(request, "selfservice/return.html", context, status=status)
 
 
@@ -248,6 +271,7 @@ def _request(order: Order, form: ReturnForm) -> ReturnRequest:
         method=data["method"],
         drop_off_location=data["store_location"],
         note=data["note"],
+        resolution=data["resolution"],
         actor=customer_actor(order),
         client_scope=CLIENT_SCOPE,
         idempotency_key=f"{order.pk}:{data['nonce']}" if data["nonce"] else "",

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from core.actors import ActorKind
+from core.models import OutboxEvent
 from fulfillment.models import FulfillmentOrder, FulfillmentStatus, RequestStatus
 from inventory.models import LocationKind
 from orders.models import HoldKind, OrderEvent, OrderEventType, OrderHold
@@ -187,6 +188,8 @@ def test_correcting_a_held_address_lets_the_hold_rules_release_it(client, addres
 
     assert done.status_code == 302
     assert not open_address_holds(order).exists()
+    # The last hold gone, the order goes on as after a release (routing, webhooks).
+    assert OutboxEvent.objects.filter(topic="order.released", payload__order_id=order.pk).exists()
     released = OrderEvent.objects.get(order=order, type=OrderEventType.HOLD_RELEASED)
     assert released.actor_kind == ActorKind.SYSTEM
     assert OrderEventType.EDITED in [e.type for e in customer_events(order)]
@@ -234,6 +237,7 @@ def return_data(order, **extra):
         f"quantity_{line.pk}": "1",
         f"reason_{line.pk}": "no_longer_needed",
         "method": ReturnMethod.MAIL,
+        "resolution": "refund",
         "nonce": "n1",
         **extra,
     }
@@ -258,7 +262,7 @@ def test_a_return_is_started_after_its_confirmation_and_its_label_downloads(clie
 
     assert done.status_code == 302
     rma = ReturnRequest.objects.get()
-    assert rma.method == ReturnMethod.MAIL
+    assert (rma.method, rma.resolution) == (ReturnMethod.MAIL, "refund")
     assert done["Location"] == url("return-done", order, rma=rma.number)
     [event] = customer_events(order)
     assert event.type == OrderEventType.RETURN_REQUESTED
@@ -282,7 +286,9 @@ def test_a_return_is_started_after_its_confirmation_and_its_label_downloads(clie
 
 def test_a_drop_off_goes_to_the_store_the_customer_chose(client, delivered, stores):
     order = delivered
-    data = return_data(order, method=ReturnMethod.DROP_OFF, store=str(stores[1].pk))
+    data = return_data(
+        order, method=ReturnMethod.DROP_OFF, store=str(stores[1].pk), resolution="store_credit"
+    )
     no_store = return_data(order, method=ReturnMethod.DROP_OFF)
     refused = client.post(url("return", order), {**no_store, "step": "review"})
     assert refused.status_code == 400
@@ -294,6 +300,7 @@ def test_a_drop_off_goes_to_the_store_the_customer_chose(client, delivered, stor
 
     rma = ReturnRequest.objects.get()
     assert (rma.method, rma.destination) == (ReturnMethod.DROP_OFF, stores[1])
+    assert rma.resolution == "store_credit"
     assert "Newark store" in client.get(done["Location"]).content.decode()
 
 
