@@ -581,13 +581,7 @@ class OpenReceivable(models.Model):
     balance_due = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
-        indexes = [
-            models.Index(
-                fields=["company", "due_date"],
-                include=["balance_due", "invoice_number"],
-                name="open_receivable_company_due",
-            )
-        ]
+        indexes = [models.Index(fields=["company", "due_date"], name="open_receivable_company_due")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(balance_due__gt=0), name="open_receivable_balance_positive"

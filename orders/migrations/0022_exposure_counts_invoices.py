@@ -113,11 +113,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "indexes": [
-                    models.Index(
-                        fields=["company", "due_date"],
-                        include=("balance_due", "invoice_number"),
-                        name="open_receivable_company_due",
-                    )
+                    models.Index(fields=["company", "due_date"], name="open_receivable_company_due")
                 ],
                 "constraints": [
                     models.CheckConstraint(
