@@ -35,7 +35,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, CharField, Exists, OuterRef, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -67,7 +67,7 @@ STAGES: tuple[str, ...] = (
     ReminderStage.OVERDUE_30,
 )
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     ReminderStage.BEFORE_DUE: "Reminder: invoice {number} is due on {due}",
     ReminderStage.AT_DUE: "Invoice {number} is due today",
     ReminderStage.OVERDUE_7: "Invoice {number} is overdue",
@@ -139,7 +139,7 @@ def list_invoices_due_a_reminder(today: dt.date) -> QuerySet[Invoice]:
     logged = DunningReminder.objects.filter(invoice=OuterRef("pk"), stage=OuterRef("latest"))
     return (
         with_balance(on_terms, today=today)
-        .filter(balance_due__gt=0)
+        .filter(Q(balance_due__gt=0))  # an annotation (``with_balance``)
         .annotate(latest=latest)
         .exclude(Exists(logged))
         .order_by("due_date", "id")
@@ -228,9 +228,8 @@ def deliver_reminder(
         )
         return None
     order = invoice.order
-    subject = SUBJECTS[reminder.stage].format(
-        number=invoice.number, due=date_format(invoice.due_date, "F j, Y")
-    )
+    due = invoice.due_date or reminder.stage_date  # on terms: always a due date
+    subject = SUBJECTS[reminder.stage].format(number=invoice.number, due=date_format(due, "F j, Y"))
     claim = claim_notification(
         reminder.notification_key or notification_key(invoice, reminder.stage),
         channel="email",

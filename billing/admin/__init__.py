@@ -4,8 +4,11 @@ billing section of the order page (``order_console``): billing extends the order
 that fulfillment registered (``core.admin.replace_admin``), as fulfillment extends
 orders'. Payments received have their own list and pages, and extend the invoice page
 (``receivables``).
+
+Payment reminders show on the company and invoice pages (``dunning``); the aging
+report has a page of its own (``aging``).
 """
 
 # One module per concern; importing them registers their admins (``receivables``
 # extends the invoice admin that ``documents`` registers, and imports it first).
-from . import documents, order_console, receivables  # noqa: F401
+from . import aging, documents, dunning, order_console, receivables  # noqa: F401

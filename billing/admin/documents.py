@@ -35,6 +35,7 @@ from ..resources import (
     InvoiceLineResource,
     InvoiceResource,
 )
+from .dunning import DunningReminderInline
 from .journal import JournalPageMixin
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class InvoiceAdmin(
         "pdf_download",
     )
     readonly_fields = fields
-    inlines = (InvoiceLineInline, CreditNoteInline)
+    inlines = (InvoiceLineInline, CreditNoteInline, DunningReminderInline)
 
     def store_pdf(self, obj: Invoice) -> Invoice:
         return documents.store_invoice_pdf(obj.pk)
