@@ -428,8 +428,9 @@ def request_resend(*, notification_id: int, actor: Actor) -> Notification:
     outbox (``notification.resend``), rebuilt from the original's parameters, with
     today's content. Raises ``NotFound`` or ``Conflict`` (a message that cannot be
     resent) and then writes nothing."""
+    # Locked so that two resends of one message count one after the other.
     original = (
-        Notification.objects.select_for_update(no_key=True)
+        Notification.objects.select_for_update(no_key=True, of=("self",))
         .select_related("order")
         .filter(pk=notification_id)
         .first()

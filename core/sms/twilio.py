@@ -16,7 +16,11 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -56,14 +60,22 @@ class TwilioBackend:
         )
         try:
             message = self.client.messages.create(to=to, body=body, **sender)
-        except TwilioRestException as exc:
-            if exc.code in PERMANENT_NUMBER_ERRORS:
-                raise InvalidPhoneNumber(f"Twilio refused {to}: {exc.msg} ({exc.code})") from exc
-            if exc.status == 429 or exc.status >= 500:
-                raise ProviderUnavailable(f"Twilio answered {exc.status}: {exc.msg}") from exc
-            raise SmsError(f"Twilio refused the message: {exc.msg} ({exc.code})") from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _typed(exc, to) from exc
         except (TwilioException, OSError) as exc:
             # The SDK wraps connection errors of its HTTP layer; requests' are OSErrors.
             raise ProviderUnavailable(f"Twilio could not be reached: {exc}") from exc
         logger.info("sms %s sent as Twilio message %s", idempotency_key, message.sid)
         return str(message.sid)
+
+
+def _typed(exc: TwilioRestException | TwilioServiceException, to: str) -> SmsError:
+    """Twilio's refusal as ours: a number that will never take the message, a failure
+    on Twilio's side (retry), or another refusal (a configuration to fix)."""
+    status, code = int(exc.status or 0), exc.code
+    detail = getattr(exc, "msg", "") or getattr(exc, "detail", "") or str(exc)
+    if code in PERMANENT_NUMBER_ERRORS:
+        return InvalidPhoneNumber(f"Twilio refused {to}: {detail} ({code})")
+    if status == 429 or status >= 500:
+        return ProviderUnavailable(f"Twilio answered {status}: {detail}")
+    return SmsError(f"Twilio refused the message: {detail} ({code})")
