@@ -239,6 +239,8 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
         )
         for position, line in enumerate(amounts.lines, start=1)
     )
+    # The credit rule counts the invoiced part as the invoice's balance from now on.
+    track_issued_invoice(invoice)
     total = format_money(invoice.grand_total, invoice.currency)
     due = f", due {invoice.due_date:%Y-%m-%d}" if invoice.due_date else ""
     record_order_event(
@@ -250,8 +252,6 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
             "invoice_id": invoice.pk,
             "invoice_number": number,
             "shipment_id": shipment.pk,
-    # The credit rule counts the invoiced part as the invoice's balance from now on.
-    track_issued_invoice(invoice)
             "grand_total": str(invoice.grand_total),
         },
     )
