@@ -35,7 +35,7 @@ from orders.models import Order, OrderEventType, OrderLine, PaymentMethod, Payme
 from orders.services import order_for_update, record_payment_status
 from orders.store_credit import record_store_credit_status
 
-from .credit_notes import CreditLine, issue_credit_note
+from .credit_notes import CreditExceedsInvoice, CreditLine, issue_credit_note
 from .models import (
     ZERO,
     CreditNote,
@@ -342,12 +342,21 @@ def _request_refund(
     if amount is not None and amount > refundable:
         _refuse(order, refundable, amount)
     by_invoice = _credits_per_invoice(order, lines)
-    credit_notes = [
-        issue_credit_note(
-            invoice_id=invoice_id, reason=reason, actor=actor, lines=credits, note=note
-        )
-        for invoice_id, credits in by_invoice.items()
-    ]
+    try:
+        credit_notes = [
+            issue_credit_note(
+                invoice_id=invoice_id, reason=reason, actor=actor, lines=credits, note=note
+            )
+            for invoice_id, credits in by_invoice.items()
+        ]
+    except CreditExceedsInvoice as exc:
+        # The units are invoiced and not credited yet, but an earlier refund of an
+        # amount took what their invoice still held: a refund above what is refundable.
+        raise RefundExceedsRefundable(
+            f"{exc.message} Order {order.number} can be refunded "
+            f"{format_money(refundable, order.currency)}.",
+            refundable=str(refundable),
+        ) from exc
     if amount is not None:
         left = amount
         invoices = Invoice.objects.filter(order=order).order_by("-issued_at", "-id")
