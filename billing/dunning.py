@@ -228,6 +228,8 @@ def deliver_reminder(
         )
         return None
     order = invoice.order
+    # Rendered before the claim: a PDF that cannot be made leaves no claim "sending".
+    invoice = store_invoice_pdf(invoice.pk)
     due = invoice.due_date or reminder.stage_date  # on terms: always a due date
     subject = SUBJECTS[reminder.stage].format(number=invoice.number, due=date_format(due, "F j, Y"))
     claim = claim_notification(
@@ -246,7 +248,6 @@ def deliver_reminder(
         if sent is not None:
             _mark_sent(reminder, sent, reminder.amount_due)
         return None
-    invoice = store_invoice_pdf(invoice.pk)
     with invoice.pdf.open("rb") as pdf:
         attachment = Attachment(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
     context = {
