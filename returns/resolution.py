@@ -39,6 +39,7 @@ from billing.refunds import RefundLine, refund_order
 from core.actors import Actor
 from core.errors import Conflict, DomainError, InvalidInput
 from core.money import format_money, to_cents
+from fulfillment.changes import cancel_order
 from fulfillment.holds import place_order_hold, release_order_hold
 from inventory.errors import UnknownSku
 from inventory.models import Product
@@ -281,6 +282,49 @@ def place_exchange(request: ReturnRequest, actor: Actor) -> Order:
         payload={"exchange_order": placed.number, "held": not trusted},
     )
     return placed
+
+
+def cancel_replacement(request: ReturnRequest, actor: Actor) -> None:
+    """Cancel the replacement of an exchange whose return was withdrawn, in the caller's
+    transaction (the original order locked; the replacement's row, a higher id, next)."""
+    assert request.exchange_order_id is not None  # noqa: S101 - the caller checks
+    replacement = cancel_order(
+        order_id=request.exchange_order_id,
+        reason=f"Return {request.number} was cancelled: no exchange.",
+        actor=actor,
+    )
+    record_return_event(
+        request=request,
+        type=ReturnEventType.EXCHANGE,
+        actor=actor,
+        message=f"replacement order {replacement.number} cancelled",
+        payload={"exchange_order": replacement.number, "cancelled": True},
+    )
+
+
+@transaction.atomic
+def close_exchange(*, request_id: int, actor: Actor = SYSTEM) -> bool:
+    """Close an exchange once every unit is in, its replacement released and any price
+    difference refunded; True when closed now. Safe to repeat."""
+    request = locked_request(request_id)
+    if (
+        request.resolution != Resolution.EXCHANGE
+        or request.status != ReturnStatus.INSPECTED
+        or request.exchange_order_id is None
+    ):
+        return False
+    held = OrderHold.objects.filter(
+        order_id=request.exchange_order_id, kind=HoldKind.EXCHANGE, released_at__isnull=True
+    ).exists()
+    lines = list(request.lines.select_related("order_line"))
+    owed = _exchange_difference(request, lines) > 0 and not request.refunds.exists()
+    if held or owed:
+        return False
+    move_return(request, ReturnStatus.CLOSED)
+    record_return_event(
+        request=request, type=ReturnEventType.CLOSED, actor=actor, message="closed: exchanged"
+    )
+    return True
 
 
 @transaction.atomic
@@ -528,6 +572,8 @@ def resolve_return(*, request_id: int) -> None:
     except DomainError as exc:
         # Nothing was written; an agent refunds from the return's page once fixed.
         _note_refund_blocked(request_id, exc.message)
+    if resolution == Resolution.EXCHANGE:
+        close_exchange(request_id=request_id)
 
 
 @transaction.atomic

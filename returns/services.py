@@ -49,6 +49,7 @@ from .models import (
 from .policy import AskedLine, auto_approves, check_policy, keeps_items
 from .resolution import (
     ExchangeLineInput,
+    cancel_replacement,
     check_resolution,
     place_exchange,
     record_replacements,
@@ -368,7 +369,9 @@ def reject_return(*, request_id: int, actor: Actor, reason: str) -> ReturnReques
 
 @transaction.atomic
 def cancel_return(*, request_id: int, actor: Actor) -> ReturnRequest:
-    """Withdraw a return nothing of which has arrived; its units become returnable."""
+    """Withdraw a return nothing of which has arrived; its units become returnable. An
+    exchange's replacement is cancelled with it (refused, and nothing changes, once it
+    has shipped)."""
     request = locked_request(request_id)
     move_return(request, ReturnStatus.CANCELLED)
     release_requested(request)
@@ -376,6 +379,8 @@ def cancel_return(*, request_id: int, actor: Actor) -> ReturnRequest:
     record_return_event(
         request=request, type=ReturnEventType.CANCELLED, actor=actor, message="cancelled"
     )
+    if request.exchange_order_id is not None:
+        cancel_replacement(request, actor)
     return request
 
 

@@ -371,6 +371,8 @@ def test_an_exchange_ships_only_after_the_return_is_received(shop, agent, settin
     [made] = ReturnRefund.objects.filter(request=rma)
     assert made.amount == to_cents(D("5.00") * (1 + order.tax_rate))
     assert ReturnEvent.objects.filter(request=rma, type="exchange").count() == 2
+    rma.refresh_from_db()
+    assert rma.status == ReturnStatus.CLOSED  # in, released, difference refunded
 
 
 def test_a_trusted_exchange_ships_at_once(shop, agent, default_policy, settings):
@@ -455,3 +457,26 @@ def test_store_credit_goes_to_the_customers_balance_not_the_card(shop, agent):
         payment__order=order, kind=TransactionKind.REFUND
     ).exists()
     assert "as store credit" in ReturnEvent.objects.get(request=rma, type="refunded").message
+
+
+def test_cancelling_an_approved_exchange_cancels_its_replacement(shop, agent):
+    red = product(shop, "30.00")
+    order = delivered_card_order(shop, [(red, 1)])
+    rma = services.request_return(
+        order=order,
+        lines=[services.ReturnLineInput(order.lines.get().pk, 1, "size_fit")],
+        method="mail",
+        actor=agent,
+        resolution="exchange",
+        exchange_lines=[resolution.ExchangeLineInput(sku=red.sku, quantity=1)],
+    )
+    assert rma.exchange_order is None  # placed on approval, by an agent here
+    services.approve_return(request_id=rma.pk, actor=agent)
+    rma.refresh_from_db()
+    assert NetworkStock.objects.get(product=red).committed == 1
+
+    services.cancel_return(request_id=rma.pk, actor=agent)
+
+    replacement = Order.objects.get(pk=rma.exchange_order_id)
+    assert replacement.status == "cancelled"
+    assert NetworkStock.objects.get(product=red).committed == 0
