@@ -25,6 +25,7 @@ from .models import (
     BUILT_IN_PAYMENT_TERMS,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     PaymentMethod,
     PaymentTermsRule,
 )
@@ -100,7 +101,8 @@ def bill_to(order: Order) -> dict[str, Any]:
 
 def payment_terms_for(order: Order) -> tuple[str, PaymentTermsRule]:
     """How ``order`` is paid and its terms rule: an order paid by invoice (a company
-    on net terms) on the company's terms; everyone else by card, due on receipt.
+    on net terms) on the company's terms; everyone else by card (or with store credit,
+    spent at placement), due on receipt.
 
     The order's payment method decides (placement defaults it from the company's
     terms)."""
@@ -122,7 +124,11 @@ def payment_terms_for(order: Order) -> tuple[str, PaymentTermsRule]:
         raise MissingPaymentTerms(
             f"No payment terms rule {code!r}: add it under Billing › Payment terms rules."
         )
-    return (PaymentMethod.INVOICE if on_terms else PaymentMethod.CARD), rule
+    if on_terms:
+        return PaymentMethod.INVOICE, rule
+    if order.payment_method == PaymentMethod.STORE_CREDIT:
+        return PaymentMethod.STORE_CREDIT, rule
+    return PaymentMethod.CARD, rule
 
 
 def _order_figures(order: Order, lines: list[OrderLine]) -> OrderFigures:
@@ -199,6 +205,8 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
     method, rule = payment_terms_for(order)
     by_id = {line.pk: line for line in lines}
     number = next_number(INVOICE_SERIES, issue_date)
+    # Store credit paid the whole order at placement: its invoices are issued paid.
+    paid = method == PaymentMethod.STORE_CREDIT
     invoice = Invoice.objects.create(
         number=number,
         order=order,
@@ -223,6 +231,9 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
         bill_to=bill_to(order),
         seller=seller_details(),
         completes_order=amounts.completes_order,
+        status=InvoiceStatus.PAID if paid else InvoiceStatus.ISSUED,
+        amount_paid=amounts.grand_total if paid else ZERO,
+        paid_at=timezone.now() if paid else None,
     )
     InvoiceLine.objects.bulk_create(
         InvoiceLine(

@@ -11,13 +11,12 @@ their own transaction and write the order's timeline entry themselves, naming th
 by its number here.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NoReturn
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from core.actors import Actor
@@ -60,7 +59,7 @@ def get_store_credit_balance(customer_id: int) -> tuple[Decimal, str]:
     return row if row is not None else (ZERO, "USD")
 
 
-def list_store_credit_entries(customer_id: int) -> Iterable[StoreCreditEntry]:
+def list_store_credit_entries(customer_id: int) -> QuerySet[StoreCreditEntry]:
     """The customer's ledger, newest first."""
     return StoreCreditEntry.objects.filter(account_id=customer_id).order_by("-created_at", "-id")
 
@@ -215,7 +214,6 @@ def adjust_store_credit(
     )
 
 
-@transaction.atomic
 def spend_store_credit(
     *,
     customer_id: int,
@@ -233,6 +231,33 @@ def spend_store_credit(
     entry's insert), as placement runs it: the account row stays locked until commit,
     so two orders spending the same balance queue, and the second sees what is left."""
     _check_amount(amount)
+    entry = _spend(
+        customer_id=customer_id,
+        amount=amount,
+        currency=currency,
+        order_number=order_number,
+        actor=actor,
+        reason=reason[:300],
+    )
+    if entry is None:
+        _refuse_spend(customer_id, amount, currency)
+    return entry
+
+
+# Atomic without a savepoint of its own: placement calls it on its hot path, inside its
+# transaction. It raises nothing (a refusal is raised by the caller, outside the block),
+# so the caller's transaction is never left marked for rollback by a refusal.
+@transaction.atomic(savepoint=False)
+def _spend(
+    *,
+    customer_id: int,
+    amount: Decimal,
+    currency: str,
+    order_number: str,
+    actor: Actor,
+    reason: str,
+) -> StoreCreditEntry | None:
+    """The spend, or None when the balance (in that currency) does not cover it."""
     fields = actor.as_fields()
     if connection.vendor == "postgresql":
         row = sql.spend(
@@ -240,34 +265,34 @@ def spend_store_credit(
             amount=amount,
             currency=currency,
             order_number=order_number,
-            reason=reason[:300],
+            reason=reason,
             actor_kind=fields["actor_kind"],
             actor_user_id=fields["actor_user_id"],
             actor_label=fields["actor_label"],
             now=timezone.now(),
         )
-        if row is not None:
-            entry_id, balance_after, created_at = row
-            return StoreCreditEntry(
-                id=entry_id,
-                account_id=customer_id,
-                kind=StoreCreditKind.SPENT,
-                amount=-amount,
-                balance_after=balance_after,
-                currency=currency,
-                order_number=order_number,
-                reason=reason[:300],
-                created_at=created_at,
-                **fields,
-            )
-        _refuse_spend(customer_id, amount, currency)
+        if row is None:
+            return None
+        entry_id, balance_after, created_at = row
+        return StoreCreditEntry(
+            id=entry_id,
+            account_id=customer_id,
+            kind=StoreCreditKind.SPENT,
+            amount=-amount,
+            balance_after=balance_after,
+            currency=currency,
+            order_number=order_number,
+            reason=reason,
+            created_at=created_at,
+            **fields,
+        )
     found = (
         StoreCreditAccount.objects.select_for_update(no_key=True)
         .filter(customer_id=customer_id, currency=currency, balance__gte=amount)
         .first()
     )
     if found is None:
-        _refuse_spend(customer_id, amount, currency)
+        return None
     return _append(
         found,
         kind=StoreCreditKind.SPENT,

@@ -52,6 +52,7 @@ class StoreCreditAccount(models.Model):
 
     class Meta:
         verbose_name = "store credit account"
+        permissions = [("adjust_store_credit", "Can grant and adjust store credit")]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="store_credit_balance_nonneg"),
         ]

@@ -32,6 +32,7 @@ from orders.models import (
     derive_fulfillment_status,
 )
 from orders.pricing import apply_totals
+from orders.store_credit import settle_store_credit
 from shipping.models import Carrier, ServiceLevel
 
 from .carriers import gateway_for
@@ -273,6 +274,8 @@ def reject_fulfillment_lines(
         payload={"fulfillment_order": fo.number, "reason": reason, "note": note},
     )
     if pickup:
+        # The store's units are cancelled: a store-credit order gets their value back.
+        settle_store_credit(locked.order, actor=actor)
         outbox.emit("order.cancelled", {"order_id": locked.order.pk, "whole": False})
     else:
         outbox.emit("order.released", {"order_id": locked.order.pk, "after": "rejection"})

@@ -16,9 +16,11 @@ from django.utils import timezone
 
 from core.integrity import Violation
 from core.models import OutboxEvent
+from customers.integrity import check_store_credit
 from fulfillment.integrity import check_fulfillment
 from inventory.integrity import check_stock
 from orders.integrity import check_orders
+from orders.store_credit import store_credit_order_mismatches
 from returns.integrity import check_returns
 
 # An event the relay or the 15 s sweep has not published after this long is stuck:
@@ -55,5 +57,7 @@ def check_integrity(*, outbox_max_age: timedelta = DEFAULT_OUTBOX_MAX_AGE) -> li
         *check_orders(),
         *check_fulfillment(),
         *check_returns(),
+        *check_store_credit(),
+        *store_credit_order_mismatches(),
         *outbox_backlog(older_than=outbox_max_age),
     ]

@@ -133,6 +133,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.view_paymenttermsrule",
         # Refunds of captured money (billing.refunds); managers have it with the rest.
         "billing.refund_order",
+        # Store credit (the customer page): grant goodwill credit, correct balances.
+        "customers.adjust_store_credit",
     ],
     # Fraud review: reads what an order and its customer look like, releases fraud holds
     # (or cancels through a manager). Kept apart from the agents who take the calls.

@@ -58,6 +58,7 @@ from .placement import (
     snapshot_address,
 )
 from .pricing import apply_totals, contract_prices, money, unit_price_for
+from .store_credit import settle_store_credit
 
 OPEN = (OrderStatus.PLACED, OrderStatus.PROCESSING)
 AUTO_RELEASABLE = (HoldKind.CREDIT_LIMIT, HoldKind.B2B_APPROVAL, HoldKind.ADDRESS)
@@ -248,6 +249,8 @@ def record_cancellation(
             "grand_total_after": str(order.grand_total),
         },
     )
+    # A store-credit order gives the cancelled value back to the customer's balance.
+    settle_store_credit(order, actor=actor)
     outbox.emit(
         "order.cancelled",
         {"order_id": order.pk, "whole": whole, "amount": str(before_total - order.grand_total)},
@@ -430,7 +433,9 @@ def record_edit(
     holds: list[str],
 ) -> None:
     """One timeline event showing the order before and after the edit, and
-    ``order.edited`` for what follows an edit."""
+    ``order.edited`` for what follows an edit. A store-credit order spends a higher
+    total from the customer's balance (or the edit is refused, 422) and gets a lower
+    one's difference back."""
     record_order_event(
         order=order,
         type=OrderEventType.EDITED,
@@ -438,6 +443,7 @@ def record_edit(
         message=what,
         payload={"before": before, "after": after, "holds": holds},
     )
+    settle_store_credit(order, actor=actor)
     outbox.emit("order.edited", {"order_id": order.pk})
 
 

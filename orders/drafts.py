@@ -29,7 +29,15 @@ from inventory.models import ReservationStatus
 
 from . import holds as hold_rules
 from .events import record_order_event
-from .models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
+from .models import (
+    Order,
+    OrderEventType,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    PaymentStatus,
+)
 from .numbering import next_order_number
 from .placement import (
     OrderRequest,
@@ -38,6 +46,7 @@ from .placement import (
     commit_network,
     commit_pickup,
     promise_order,
+    spend_order_store_credit,
 )
 
 DEFAULT_RESERVATION = timedelta(hours=24)
@@ -71,6 +80,8 @@ def create_draft_order(*, request: OrderRequest, actor: Actor) -> Order:
     """Save a validated, priced draft. Commits no stock; ``placed_by`` records the rep."""
     order, lines, _ = build_order(request)
     order.status = OrderStatus.DRAFT
+    if order.payment_method == PaymentMethod.STORE_CREDIT:
+        order.payment_status = PaymentStatus.PENDING  # spent when it is submitted
     order.number = next_order_number()
     order.save(force_insert=True)
     for line in lines:
@@ -138,6 +149,12 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
         covered = {p: min(q, demand.get(p, 0)) for p, q in reserved.items()}
         products = {line.product.sku: line.product for line in lines}
         commit_network(order, lines, products, already_committed=covered, networks=networks)
+    # A store-credit draft takes its total from the balance now (the account row is
+    # locked last, after the stock rows, as at placement); 422 and nothing placed when
+    # the balance does not cover it.
+    spend_order_store_credit(order, actor)
+    if order.payment_method == PaymentMethod.STORE_CREDIT:
+        order.payment_status = PaymentStatus.CAPTURED
     order.status = OrderStatus.PLACED
     order.placed_at = timezone.now()
     order.promised_delivery_date = promise_order(order, now=order.placed_at).delivery_date

@@ -27,7 +27,7 @@ from inventory.models import Location
 from shipping.models import ServiceLevel, ShippingMethod
 
 from .imports import IMPORT_CHANNELS, ImportLimits, describe_size
-from .models import Channel, OrderLine
+from .models import Channel, OrderLine, PaymentMethod
 from .placement import LineRequest, OrderRequest
 
 if TYPE_CHECKING:
@@ -221,6 +221,14 @@ class DraftOrderForm(ShippingAddressForm):
     )
     po_number = forms.CharField(label="PO number", max_length=64, required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    payment_method = forms.ChoiceField(
+        label="Payment",
+        choices=[
+            ("", "The buyer's usual way (card taken by phone, or invoice on terms)"),
+            (PaymentMethod.STORE_CREDIT, "Store credit (the whole total, when submitted)"),
+        ],
+        required=False,
+    )
 
     field_order = (
         "customer",
@@ -229,6 +237,7 @@ class DraftOrderForm(ShippingAddressForm):
         *ShippingAddressForm.ADDRESS_FIELD_NAMES,
         "po_number",
         "notes",
+        "payment_method",
     )
 
     def field_errors_map(self) -> dict[str, str]:
@@ -237,6 +246,7 @@ class DraftOrderForm(ShippingAddressForm):
             "shipping_method": "shipping_method",
             "pickup_location": "pickup_location",
             "po_number": "po_number",
+            "payment.method": "payment_method",
         }
 
     def order_request(
@@ -255,6 +265,7 @@ class DraftOrderForm(ShippingAddressForm):
             notes=data["notes"],
             lines=lines,
             placed_by=placed_by,
+            payment_method=data.get("payment_method") or "",
         )
 
 

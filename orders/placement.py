@@ -25,7 +25,9 @@ from django.utils import timezone
 from core import outbox, refcache, rows
 from core.actors import Actor
 from core.addresses import clean_postal_address
+from core.money import format_money
 from customers.models import Company, Customer, PaymentTerms
+from customers.store_credit import spend_store_credit
 from inventory.commitments import commit_demand
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.locks import (
@@ -163,11 +165,6 @@ def apply_payment(order: Order, request: OrderRequest, company: Company | None) 
         raise InvalidOrder(
             f"Unknown payment method {method!r}.", fields={"payment.method": "unknown"}
         )
-    if method == PaymentMethod.STORE_CREDIT:
-        raise InvalidOrder(
-            "Store credit cannot pay for orders yet: pay by card.",
-            fields={"payment.method": "not available"},
-        )
     if method == PaymentMethod.INVOICE and default_payment_method(company) != method:
         raise InvalidOrder(
             "Only a company on payment terms can pay by invoice: pay by card.",
@@ -191,8 +188,29 @@ def apply_payment(order: Order, request: OrderRequest, company: Company | None) 
     order.payment_method = method
     order.payment_token = token
     order.payment_authorisation = authorisation
-    order.payment_status = (
-        PaymentStatus.PENDING if method == PaymentMethod.CARD else PaymentStatus.NONE
+    # Store credit is taken in full at placement (``spend_order_store_credit``): there
+    # is nothing to authorise, so it is captured from the start.
+    starting_status: dict[str, str] = {
+        PaymentMethod.CARD: PaymentStatus.PENDING,
+        PaymentMethod.STORE_CREDIT: PaymentStatus.CAPTURED,
+    }
+    order.payment_status = starting_status.get(method, PaymentStatus.NONE)
+
+
+def spend_order_store_credit(order: Order, actor: Actor) -> None:
+    """Take a store-credit order's total from its customer's balance: one statement on
+    PostgreSQL, which locks the account row until commit. Raises
+    ``InsufficientStoreCredit`` (422, naming the balance) when it does not cover the
+    total; the placement's transaction then writes nothing."""
+    if order.payment_method != PaymentMethod.STORE_CREDIT or order.grand_total <= 0:
+        return
+    spend_store_credit(
+        customer_id=order.customer_id,
+        amount=order.grand_total,
+        currency=order.currency,
+        order_number=order.number,
+        actor=actor,
+        reason="order placed",
     )
 
 
@@ -613,6 +631,16 @@ def _place_order(
         *[
             OrderEvent(
                 order=order,
+                type=OrderEventType.NOTE,
+                message=f"Paid {money_text} with store credit",
+                payload={"store_credit": str(-order.grand_total)},
+                **actor.as_fields(),
+            )
+            for money_text in _store_credit_paid(order)
+        ],
+        *[
+            OrderEvent(
+                order=order,
                 type=OrderEventType.HOLD_PLACED,
                 message=f"{h.get_kind_display()} hold: {h.reason}"[:300],
                 payload={"kind": h.kind},
@@ -642,4 +670,15 @@ def _place_order(
         commit_network(order, lines, products)
         if _record_backorders(order, lines, actor) and before_commit is not None:
             before_commit(placed)  # the response shows what was backordered
+    # The customer's store-credit account is the last row locked (after the stock
+    # rows, as in cancellations and edits, so the two cannot deadlock): one statement.
+    spend_order_store_credit(order, actor)
     return placed
+
+
+def _store_credit_paid(order: Order) -> list[str]:
+    """The timeline's "paid with store credit" line, when the order is (in the insert
+    statement with the other events: no round trip of its own)."""
+    if order.payment_method != PaymentMethod.STORE_CREDIT or order.grand_total <= 0:
+        return []
+    return [format_money(order.grand_total, order.currency)]

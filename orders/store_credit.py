@@ -15,7 +15,10 @@ network and stock rows), as in placement.
 
 from decimal import Decimal
 
+from django.db.models import OuterRef, Subquery, Sum
+
 from core.actors import Actor
+from core.integrity import Violation
 from core.money import format_money
 from customers.store_credit import (
     InsufficientStoreCredit,
@@ -25,6 +28,7 @@ from customers.store_credit import (
     return_store_credit,
     spend_store_credit,
 )
+from customers.store_credit_models import StoreCreditEntry, StoreCreditKind
 
 from .events import record_order_event
 from .models import Order, OrderEventType, PaymentMethod, PaymentStatus
@@ -105,3 +109,31 @@ def settle_store_credit(order: Order, *, actor: Actor) -> Decimal:
     )
     record_store_credit_status(order, actor=actor)
     return -difference
+
+
+def store_credit_order_mismatches() -> list[Violation]:
+    """Placed store-credit orders whose share of the customer's credit (spent less
+    given back) is not their live total (run by ``check_integrity``)."""
+    entries = StoreCreditEntry.objects.filter(
+        order_number=OuterRef("number"),
+        kind__in=(StoreCreditKind.SPENT, StoreCreditKind.GIVEN_BACK),
+    ).order_by()
+    orders = (
+        Order.objects.filter(payment_method=PaymentMethod.STORE_CREDIT, placed_at__isnull=False)
+        .annotate(
+            net=Subquery(entries.values("order_number").annotate(t=Sum("amount")).values("t")[:1])
+        )
+        .values_list("number", "grand_total", "net")
+    )
+    found = []
+    for number, total, net in orders:
+        held = -(net or Decimal("0"))
+        if held != total:
+            found.append(
+                Violation(
+                    "store_credit_order",
+                    number,
+                    f"the total is {total}, the store credit it holds is {held}",
+                )
+            )
+    return found

@@ -16,9 +16,9 @@ from django.db.models import Sum
 from core.actors import Actor
 from core.money import format_money
 from orders.admin.base import OrderPageForm
-from orders.models import OrderStatus
+from orders.models import OrderStatus, PaymentMethod
 
-from ..models import CreditReason, InvoiceLine, RefundStatus
+from ..models import CreditReason, InvoiceLine, RefundDestination, RefundStatus
 from ..refunds import RefundLine, refund_order, refundable_amount
 
 REFUND_PERMISSION = "billing.refund_order"
@@ -28,6 +28,7 @@ _OUTCOME = {
     RefundStatus.PENDING: "being paid back to the card",
     RefundStatus.REFUNDED: "paid back to the card",
     RefundStatus.CREDITED: "credited to the invoice",
+    RefundStatus.STORE_CREDIT: "credited to the customer's store credit",
     RefundStatus.FAILED: "the card refund failed: pay it back by other means",
 }
 
@@ -50,9 +51,22 @@ class RefundForm(OrderPageForm):
     )
     reason = forms.ChoiceField(choices=CreditReason.choices)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    destination = forms.ChoiceField(
+        choices=[
+            (RefundDestination.ORIGINAL, "Back to the card"),
+            (RefundDestination.STORE_CREDIT, "As store credit for the customer"),
+        ],
+        initial=RefundDestination.ORIGINAL,
+        required=False,
+        label="Refund to",
+        help_text="Store credit: the customer's balance grows; nothing goes to the card.",
+    )
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
+        if self.order.payment_method != PaymentMethod.CARD:
+            # Store credit goes back to store credit, terms to the invoice: no choice.
+            del self.fields["destination"]
         invoiced = (
             InvoiceLine.objects.filter(invoice__order=self.order)
             .values("order_line_id", "sku", "description")
@@ -95,6 +109,7 @@ class RefundForm(OrderPageForm):
             reason=data["reason"],
             note=data.get("note") or "",
             actor=actor,
+            destination=data.get("destination") or RefundDestination.ORIGINAL,
         )
         numbers = ", ".join(refund.credit_notes.order_by("id").values_list("number", flat=True))
         return (

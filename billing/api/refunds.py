@@ -5,7 +5,8 @@ Company keys only; another company's order answers 404, like an unknown number. 
 ``Idempotency-Key`` header is required, as for placing an order: a retry with the same
 key and body gets the first refund back (201 again), the same key with another body or
 order is 422 ``idempotency_key_reused``. Above the refundable amount: 409
-``refund_exceeds_refundable``, nothing written.
+``refund_exceeds_refundable``, nothing written. ``"destination": "store_credit"`` credits
+a card order's refund to the buyer's store credit instead of the card.
 """
 
 from decimal import Decimal
@@ -27,7 +28,7 @@ from orders.api.views import IDEMPOTENCY_HEADER
 from orders.models import Order
 from orders.selectors import list_company_orders
 
-from ..models import CreditReason, Refund
+from ..models import CreditReason, Refund, RefundDestination
 from ..refunds import RefundLine, refund_order
 
 
@@ -46,6 +47,13 @@ class RefundInput(serializers.Serializer):
     lines = RefundLineInput(many=True, required=False)
     reason = serializers.ChoiceField(choices=CreditReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    destination = serializers.ChoiceField(
+        choices=RefundDestination.choices,
+        required=False,
+        default=RefundDestination.ORIGINAL,
+        help_text="original (the card, or the invoice on terms) or store_credit (the "
+        "buyer's store credit balance; card orders only).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("amount") is None and not attrs.get("lines"):
@@ -56,7 +64,8 @@ class RefundInput(serializers.Serializer):
 class RefundOutput(serializers.Serializer):
     """A refund: ``status`` is ``pending`` until the card provider answered, then
     ``refunded`` (or ``failed``: finance pays it back another way); ``credited`` for an
-    order paid by invoice (the invoice's amount due went down)."""
+    order paid by invoice (the invoice's amount due went down); ``store_credit`` when it
+    went to the buyer's store credit balance (``destination``)."""
 
     id = serializers.IntegerField()
     order_number = serializers.CharField(source="order.number")
@@ -65,6 +74,7 @@ class RefundOutput(serializers.Serializer):
     reason = serializers.CharField()
     note = serializers.CharField()
     status = serializers.CharField()
+    destination = serializers.CharField()
     credit_notes = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
@@ -130,6 +140,7 @@ class OrderRefundsView(APIView):
             "actor": client.actor,
             "idempotency_key": f"api:{client.scope}:{key}",
             "request_hash": fingerprint,
+            "destination": values["destination"],
         }
         try:
             refund = refund_order(**arguments)

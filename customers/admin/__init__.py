@@ -39,6 +39,7 @@ from .addresses import (
     record_saved,
     save_addresses,
 )
+from .store_credit import StoreCreditAdminMixin
 from .contacts import CompanyContactInline, save_contacts
 
 # Notes shown on a customer's page, newest first.
@@ -286,7 +287,7 @@ class CustomerAdminForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
+class CustomerAdmin(StoreCreditAdminMixin, OperatorAdminMixin, SimpleHistoryAdmin):
     form = CustomerAdminForm
     list_display = (
         "email",

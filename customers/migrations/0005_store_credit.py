@@ -67,6 +67,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "verbose_name": "store credit account",
+                "permissions": [("adjust_store_credit", "Can grant and adjust store credit")],
                 "constraints": [
                     models.CheckConstraint(
                         condition=models.Q(("balance__gte", 0)),

@@ -434,6 +434,13 @@ OMS_JOURNAL_ACCOUNTS = {
     )
 }
 
+# Store credit (docs/billing.md, "Store credit"): the liability of the balances
+# customers hold, and the expense of goodwill credit and finance adjustments.
+OMS_JOURNAL_ACCOUNTS["store_credit"] = os.environ.get("OMS_JOURNAL_ACCOUNT_STORE_CREDIT", "2400")
+OMS_JOURNAL_ACCOUNTS["store_credit_goodwill"] = os.environ.get(
+    "OMS_JOURNAL_ACCOUNT_STORE_CREDIT_GOODWILL", "6100"
+)
+
 # --- Background work ------------------------------------------------------------
 # A notification is claimed ("sending") before it is sent. A claim older than this many
 # seconds was left by a worker that died mid-send, and the next attempt takes it over.

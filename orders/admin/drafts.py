@@ -110,6 +110,7 @@ class DraftPagesMixin(OrderPagesMixin):
                 ("Customer and delivery", [form[n] for n in DRAFT_MAIN_FIELDS]),
                 ("Ship to", form.address_fields()),
                 ("Reference", [form["po_number"], form["notes"]]),
+                ("Payment", [form["payment_method"]]),
             ],
             "check": check,
             "media": self.media + form.media + formset.media,

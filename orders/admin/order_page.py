@@ -24,7 +24,14 @@ from django.urls import URLPattern, path
 from core.admin import OperatorAdminMixin, short_datetime
 from core.money import format_money
 
-from ..models import HOLD_RELEASED_BY, Order, OrderHold, OrderLine, OrderStatus
+from ..models import (
+    HOLD_RELEASED_BY,
+    Order,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+)
 from ..selectors import list_open_holds
 from ..services import releasable_hold_kinds
 from .base import PLACE_ON_BEHALF_PERMISSION
@@ -128,7 +135,7 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
                     "total_money",
                     ("tax_rate_percent", "tax_on_shipping"),
                     # Derived by billing from the card payments; never edited here.
-                    ("payment_method", "payment_status"),
+                    ("payment", "payment_status"),
                 )
             },
         ),
@@ -150,6 +157,7 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
         "discount_money",
         "tax_money",
         "total_money",
+        "payment",
         "tax_rate_percent",
         "tax_on_shipping",
         "draft_lines",
@@ -263,6 +271,12 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
     @admin.display(description="Total")
     def total_money(self, obj: Order) -> str:
         return format_money(obj.grand_total, obj.currency)
+
+    @admin.display(description="Payment")
+    def payment(self, obj: Order) -> str:
+        if obj.payment_method == PaymentMethod.STORE_CREDIT:
+            return "Paid with store credit"
+        return obj.get_payment_method_display()
 
     @admin.display(description="Tax rate")
     def tax_rate_percent(self, obj: Order) -> str:

@@ -86,7 +86,6 @@ def test_a_storefront_authorisation_is_taken_as_given(shop, storefront):
     ("payment", "field"),
     [
         ({"method": "invoice"}, "payment.method"),
-        ({"method": "store_credit"}, "payment.method"),
         ({"method": "card"}, "payment"),
         ({"method": "card", "token": "tok_approve", "authorisation": "pi_1"}, "payment"),
     ],

@@ -4,6 +4,11 @@ credit notes as usual and credits the customer's balance instead of the card."""
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from billing.models import (
     CreditNote,
@@ -17,10 +22,13 @@ from billing.models import (
 from billing.providers.test import DEFAULT_STORE, TestPaymentProvider
 from billing.refunds import RefundExceedsRefundable, refund_order, refundable_amount
 from core.errors import InvalidInput
-from customers.store_credit import get_store_credit_balance
+from customers.api_keys import create_api_key
+from customers.store_credit import get_store_credit_balance, grant_store_credit
 from customers.store_credit_models import StoreCreditEntry, StoreCreditKind
+from oms.roles import sync_staff_groups
 from orders.models import OrderEvent, PaymentStatus
 from tests.billing.conftest import SYSTEM, company_buyer, make_products, place_routed, ship
+from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,6 +54,15 @@ def refund_calls(monkeypatch):
 
     monkeypatch.setattr(TestPaymentProvider, "refund", counting)
     return calls
+
+
+def client_for(role: str) -> Client:
+    sync_staff_groups()
+    user = UserFactory(username=f"{role}-user")
+    user.groups.add(Group.objects.get(name=role))
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def shipped_card_order(shop):
@@ -152,3 +169,63 @@ def test_an_unknown_destination_is_refused(shop):
         )
     assert not Refund.objects.exists()
     assert order.payment_status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_CAPTURED)
+
+
+def test_finance_refunds_a_card_order_as_store_credit_from_the_order_page(shop, refund_calls):
+    order, _ = shipped_card_order(shop)
+    client = client_for("finance")
+    url = reverse("admin:orders_order_refund", args=[order.pk])
+    assert "As store credit for the customer" in client.get(url).content.decode()
+
+    response = client.post(
+        url, {"amount": "10.00", "reason": "goodwill", "destination": "store_credit"}
+    )
+
+    assert response.status_code == 302
+    assert refund_calls == []
+    assert get_store_credit_balance(order.customer_id)[0] == D("10.00")
+    messages = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("credited to the customer's store credit" in m for m in messages)
+
+
+def test_the_refunds_api_takes_store_credit_as_the_destination(shop, refund_calls):
+    (a,) = make_products(shop, [D("20.00")])
+    buyer = company_buyer("prepaid")
+    order, fo = place_routed([(a, 1)], customer=buyer, payment_token="tok_approve")
+    ship(fo)
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {create_api_key(company=buyer.company, name='erp').raw_key}"
+    )
+
+    response = api.post(
+        f"/api/v1/orders/{order.number}/refunds/",
+        {"amount": "5.00", "reason": "goodwill", "destination": "store_credit"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="r1",
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "store_credit"
+    assert response.json()["destination"] == "store_credit"
+    assert refund_calls == []
+    assert get_store_credit_balance(buyer.pk)[0] == D("5.00")
+
+
+def test_the_order_page_says_paid_with_store_credit(shop):
+    (a,) = make_products(shop, [D("20.00")])
+    customer = CustomerFactory()
+    grant_store_credit(
+        customer_id=customer.pk,
+        amount=D("100.00"),
+        currency="USD",
+        kind=StoreCreditKind.GOODWILL,
+        reason="welcome",
+        actor=SYSTEM,
+    )
+    order, _ = place_routed([(a, 1)], customer=customer, payment_method="store_credit")
+
+    page = client_for("agent").get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    assert page.status_code == 200
+    assert "Paid with store credit" in page.content.decode()
