@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from billing.integrity import check_receivables
 from core.integrity import Violation
 from core.models import OutboxEvent
 from customers.integrity import check_store_credit
@@ -56,6 +57,7 @@ def check_integrity(*, outbox_max_age: timedelta = DEFAULT_OUTBOX_MAX_AGE) -> li
         *check_stock(),
         *check_orders(),
         *check_fulfillment(),
+        *check_receivables(),
         *check_returns(),
         *check_store_credit(),
         *store_credit_order_mismatches(),

@@ -173,10 +173,10 @@ def test_demo_exposure_sum_on_sqlite_is_exact():
     database = sqlite3.connect(":memory:")
     database.execute(
         'CREATE TABLE "orders_order" (id integer, company_id integer, status text, '
-        "grand_total decimal)"
+        "grand_total decimal, invoiced_on_terms decimal DEFAULT 0)"
     )
     database.executemany(
-        'INSERT INTO "orders_order" VALUES (?, 7, ?, ?)',
+        'INSERT INTO "orders_order" VALUES (?, 7, ?, ?, 0)',
         [(i, "placed", float(total)) for i, total in enumerate(totals, start=1)],
     )
     float_sum = database.execute('SELECT SUM(grand_total) FROM "orders_order"').fetchone()[0]

@@ -53,7 +53,8 @@ def test_finance_and_managers_list_open_and_download_documents(documents, role):
     invoice, note = documents
     client = client_for(role)
 
-    listed = client.get(reverse("admin:billing_invoice_changelist"), {"status": "issued"})
+    # due in August and unpaid: the list's status filter shows it as overdue
+    listed = client.get(reverse("admin:billing_invoice_changelist"), {"status": "overdue"})
     page = client.get(reverse("admin:billing_invoice_change", args=[invoice.pk]))
     pdf = client.get(reverse("admin:billing_invoice_pdf", args=[invoice.pk]))
     note_page = client.get(reverse("admin:billing_creditnote_change", args=[note.pk]))

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import receivables
+from billing.integrity import check_receivables
 from billing.invoicing import invoice_shipment
 from billing.models import (
     Invoice,
@@ -299,3 +300,21 @@ def test_overdue_is_derived_and_filterable(shop):
     assert list(overdue.values_list("pk", flat=True)) == [late.pk]
     still_open = receivables.filter_display_status(Invoice.objects.all(), InvoiceStatus.ISSUED)
     assert list(still_open.values_list("pk", flat=True)) == [current.pk]
+
+
+def test_the_integrity_check_holds_and_sees_a_broken_copy(shop):
+    buyer = company_buyer()
+    invoice = terms_invoice(shop, buyer)
+    other = terms_invoice(shop, buyer)
+    payment = pay(buyer.company, "30.00", allocations=[Allocation(invoice.pk, D("30.00"))])
+    apply_payment(payment_id=payment.pk, actor=SYSTEM)
+    assert check_receivables() == []
+
+    # a receivable row that says another balance, and a payment whose total drifted
+    OpenReceivable.objects.filter(invoice_number=other.number).update(balance_due=D("1.00"))
+    ReceivedPayment.objects.filter(pk=payment.pk).update(applied_total=D("29.00"))
+    found = {(v.check, v.subject) for v in check_receivables()}
+    assert found == {
+        ("open_receivable", f"invoice {other.number}"),
+        ("received_payment_applied", f"payment received {payment.pk}"),
+    }
