@@ -8,7 +8,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -298,3 +300,40 @@ def test_old_dates_parse_in_day_first_and_us_forms(shop):
     )
     response = dry_run(client_for("finance"), upload)
     assert [row.import_type for row in response.context["result"].valid_rows()] == ["new", "new"]
+
+
+def _count_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url).status_code == 200
+    return len(context.captured_queries)
+
+
+def test_the_payments_list_and_page_cost_the_same_queries_for_more_rows(shop):
+    invoice = terms_invoice(shop)
+    finance = client_for("finance")
+
+    def payments(count: int) -> ReceivedPayment:
+        made = [
+            record_payment(
+                company_id=invoice.company_id,
+                amount=D("1.00"),
+                received_date=TODAY,
+                bank_reference=f"Q-{ReceivedPayment.objects.count()}-{n}",
+                invoice_ids=[invoice.pk],
+                actor=SYSTEM,
+            )
+            for n in range(count)
+        ]
+        return made[-1]
+
+    last = payments(1)
+    invoice_page = reverse("admin:billing_invoice_change", args=[invoice.pk])
+    for url in (reverse(LIST), invoice_page):  # warm the caches a first request fills
+        _count_queries(finance, url)
+    few = _count_queries(finance, reverse(LIST))
+    few_on_invoice = _count_queries(finance, invoice_page)
+    payments(5)
+    assert _count_queries(finance, reverse(LIST)) == few
+    assert _count_queries(finance, invoice_page) == few_on_invoice
+    page = reverse("admin:billing_receivedpayment_change", args=[last.pk])
+    assert _count_queries(finance, page) <= few + 10
