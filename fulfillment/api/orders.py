@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from core.api.schema import problem_responses
 from customers.api.authentication import ApiClient
+from customers.store_credit import get_order_store_credit, get_store_credit_balance
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CancelInput,
@@ -31,13 +32,27 @@ from orders.api.views import (
     place_order_from_request,
     request_client,
 )
-from orders.models import Order
+from orders.models import Order, PaymentMethod
 from orders.placement import PlacedOrder
 
 from .. import rerouting
 from ..changes import cancel_order
 from ..selectors import list_company_order_resources
 from .serializers import OrderOutput
+
+
+def store_credit_block(order: Order) -> dict[str, str]:
+    """What a store-credit order took from the buyer's balance, gave back and got back
+    as refunds, and the balance left (two small reads)."""
+    credit = get_order_store_credit(order.number)
+    balance, currency = get_store_credit_balance(order.customer_id)
+    return {
+        "spent": f"{credit.spent:.2f}",
+        "given_back": f"{credit.given_back:.2f}",
+        "refunded": f"{credit.refunded:.2f}",
+        "balance": f"{balance:.2f}",
+        "currency": currency,
+    }
 
 
 def _tenant_orders(client: ApiClient) -> QuerySet[Order]:
@@ -81,6 +96,15 @@ class OrderDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self) -> Any:
         return _tenant_orders(request_client(self.request))
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        order = self.get_object()
+        data = self.get_serializer(order).data
+        if order.payment_method == PaymentMethod.STORE_CREDIT:
+            # The order's store credit and the buyer's balance now: on the detail only,
+            # so lists stay at their fixed number of queries.
+            data["store_credit"] = store_credit_block(order)
+        return Response(data)
 
 
 class OrderCancelView(APIView):

@@ -193,6 +193,15 @@ def test_the_api_places_a_store_credit_order(shop, storefront):
     assert response.json()["payment_status"] == "captured"
     order = Order.objects.get(number=response.json()["number"])
     assert balance(customer) == D("100.00") - order.grand_total
+    detail = storefront.get(f"/api/v1/orders/{order.number}/")
+    assert detail.status_code == 200, detail.content
+    assert detail.json()["store_credit"] == {
+        "spent": str(order.grand_total),
+        "given_back": "0.00",
+        "refunded": "0.00",
+        "balance": str(D("100.00") - order.grand_total),
+        "currency": "USD",
+    }
 
 
 def test_the_api_refuses_a_balance_short_of_the_total_with_422_naming_it(shop, storefront):
