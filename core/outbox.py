@@ -83,13 +83,13 @@ HANDLERS: dict[str, list[str]] = {
         "webhooks.fan_out_event",
     ],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
+    # Payments received paid an invoice on terms in full (billing.receivables); no
+    # consumer yet: the event is there for the ERP and webhooks to take up.
+    "invoice.paid": [],
     # A card refund is paid back through the provider (billing.refunds).
     "refund.requested": ["oms.notify_order_event", "billing.refund_event"],
     # Returns (docs/returns.md); companies hear of each step as "return.updated".
     "return.requested": ["webhooks.fan_out_event"],
-    # Payments received paid an invoice on terms in full (billing.receivables); no
-    # consumer yet: the event is there for the ERP and webhooks to take up.
-    "invoice.paid": [],
     # Approved: an exchange's replacement or a refund without return; received: the
     # refund of the units in, the release of an exchange's replacement.
     "return.approved": [

@@ -56,13 +56,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "returns.view_returnpolicy",
         "returns.add_returnrequest",
         "returns.approve_returnrequest",
+        # Payments received, read-only (the order page shows its invoices' status).
+        "billing.view_receivedpayment",
+        "billing.view_paymentapplication",
     ],
     "sales_rep": [
         "customers.view_customer",
         "customers.add_customer",
-        # Payments received, read-only (the order page shows its invoices' status).
-        "billing.view_receivedpayment",
-        "billing.view_paymentapplication",
         "customers.view_company",
         "customers.view_address",
         "customers.add_address",
@@ -131,6 +131,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.view_creditnote",
         "billing.view_creditnoteline",
         "billing.view_paymenttermsrule",
+        # Payments received against invoices on terms (billing.receivables): record,
+        # apply and take off, import bank statements, export them for the ERP.
+        "billing.view_receivedpayment",
+        "billing.view_paymentapplication",
+        "billing.record_receivedpayment",
+        "billing.import_receivedpayment",
         # Refunds of captured money (billing.refunds); managers have it with the rest.
         "billing.refund_order",
         # Store credit (the customer page): grant goodwill credit, correct balances.
@@ -142,12 +148,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customer",
         "customers.view_company",
         "customers.view_address",
-        # Payments received against invoices on terms (billing.receivables): record,
-        # apply and take off, import bank statements, export them for the ERP.
-        "billing.view_receivedpayment",
-        "billing.view_paymentapplication",
-        "billing.record_receivedpayment",
-        "billing.import_receivedpayment",
         "customers.view_customernote",
         "orders.view_order",
         "orders.view_orderline",

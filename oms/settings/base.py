@@ -357,13 +357,13 @@ OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "1
 # headroom within the limit, and a total of at most headroom / (parallel orders - 1).
 # Any other order of the company on credit terms is decided alone, in turn.
 OMS_CREDIT_HEADROOM = os.environ.get("OMS_CREDIT_HEADROOM", "0.25")
+# New orders of a company with an invoice on terms unpaid this many days after its due
+# date go on a credit hold naming the invoice (docs/billing.md, "Receivables").
+OMS_OVERDUE_GRACE_DAYS = int(os.environ.get("OMS_OVERDUE_GRACE_DAYS", "7"))
 # Route orders as soon as they are placed or released (tests switch it off to look
 # at placement alone, and route explicitly).
 OMS_AUTO_ROUTE = env_bool("OMS_AUTO_ROUTE", True)
 # The scheduled backorder run (fulfillment.route_backorders, every 5 minutes) tries at
-# New orders of a company with an invoice on terms unpaid this many days after its due
-# date go on a credit hold naming the invoice (docs/billing.md, "Receivables").
-OMS_OVERDUE_GRACE_DAYS = int(os.environ.get("OMS_OVERDUE_GRACE_DAYS", "7"))
 # most this many waiting orders and stops starting new ones after this many seconds
 # (keep it well under CELERY_TASK_SOFT_TIME_LIMIT); the next run carries on.
 OMS_ROUTE_BACKORDERS_MAX_ORDERS = int(os.environ.get("OMS_ROUTE_BACKORDERS_MAX_ORDERS", "1000"))
