@@ -30,8 +30,8 @@ from .models import (
     PaymentTermsRule,
 )
 from .numbering import INVOICE_SERIES, next_number
-
 from .receivables import track_issued_invoice
+
 ACTOR = Actor.system("billing")
 # Invoices of customers without terms (cards) are paid when issued: due on receipt.
 NO_TERMS = "due_on_receipt"
