@@ -56,8 +56,9 @@ check: lint typecheck
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles
 
-# Order-intake benchmark (OMS, the peer, the SQL limit): writes docs/benchmarks.md.
-# BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"); see bench/run.sh for the rest.
+# Order-intake benchmark (OMS, also paid by card, the peer, the SQL limit) and invoicing
+# through one worker: writes docs/benchmarks.md.
+# BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"), BENCH_INVOICES (200); see bench/run.sh.
 .PHONY: bench
 bench: install
 	BENCH_COMMAND="make bench" bash bench/run.sh

@@ -54,6 +54,7 @@ NOTES_MARKER = "<!-- Notes below this line are kept when the benchmark rewrites 
 AB_BEGIN = "<!-- A/B of the hot-path steps:"
 AB_END = "<!-- End of the A/B of the hot-path steps. -->"
 
+CARD_PAYMENT = {"method": "card", "token": "tok_approve"}
 SHIP_TO = {
     "name": "Receiving dock",
     "line1": "350 Fifth Avenue",
@@ -216,17 +217,20 @@ def seed(args: argparse.Namespace) -> None:
 # --- request bodies -------------------------------------------------------------------
 
 
-def order_body(rng: random.Random, skus: list[str], lines: int, po: str) -> bytes:
-    return json.dumps(
-        {
-            "po_number": po,
-            "shipping_address": SHIP_TO,
-            "shipping_method": "STANDARD",
-            "lines": [
-                {"sku": sku, "quantity": rng.randint(1, 3)} for sku in rng.sample(skus, lines)
-            ],
-        }
-    ).encode()
+def order_body(
+    rng: random.Random, skus: list[str], lines: int, po: str, *, card: bool = False
+) -> bytes:
+    body: dict[str, Any] = {
+        "po_number": po,
+        "shipping_address": SHIP_TO,
+        "shipping_method": "STANDARD",
+        "lines": [{"sku": sku, "quantity": rng.randint(1, 3)} for sku in rng.sample(skus, lines)],
+    }
+    if card:
+        # Paid by card with the test provider's token: authorised after placement by a
+        # consumer of order.placed (queued, not run: no worker is measured here).
+        body["payment"] = CARD_PAYMENT
+    return json.dumps(body).encode()
 
 
 # --- queries per order -------------------------------------------------------------------
@@ -409,9 +413,11 @@ class Phase:
         clients: int,
         seconds: float,
         reconnect: bool = False,
+        card: bool = False,
     ):
         self.port = port
         self.reconnect = reconnect
+        self.card = card
         self.state = state
         self.clients = clients
         self.seconds = seconds
@@ -438,7 +444,13 @@ class Phase:
         sequence = 0
         while time.monotonic() < stop_at[0]:
             sequence += 1
-            body = order_body(rng, self.state["skus"], LINES_PER_ORDER, f"PO-{index}-{sequence}")
+            body = order_body(
+                rng,
+                self.state["skus"],
+                LINES_PER_ORDER,
+                f"PO-{index}-{sequence}",
+                card=self.card,
+            )
             began = time.perf_counter()
             try:
                 conn.request(
@@ -646,12 +658,16 @@ def load(args: argparse.Namespace) -> None:
             clients=max(args.clients, WARMUP_CLIENTS),
             seconds=args.warmup,
             reconnect=True,
+            card=args.card,
         ).run()
     meter = CpuMeter(args.server_pid, tuple(args.relay_pid or ()))
     before = meter.sample()
-    result = Phase(port=args.port, state=state, clients=args.clients, seconds=args.seconds).run()
+    result = Phase(
+        port=args.port, state=state, clients=args.clients, seconds=args.seconds, card=args.card
+    ).run()
     after = meter.sample()
     summary = result.summary()
+    summary["card"] = args.card
     if before and after and summary["orders"]:
         orders = summary["orders"]
         server = CpuMeter.used(before["server"], after["server"]) / orders * 1000
@@ -661,7 +677,8 @@ def load(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps(summary, indent=2))
     errors = ", ".join(f"{k}: {v}" for k, v in summary["errors"].items()) or "none"
     print(
-        f"OMS clients={summary['clients']} orders={summary['orders']} "
+        f"OMS{' (card payment)' if args.card else ''} "
+        f"clients={summary['clients']} orders={summary['orders']} "
         f"orders/s={summary['orders_per_s']} p50={_ms(summary['p50_ms'])} "
         f"p99={_ms(summary['p99_ms'])} errors: {errors}"
     )
@@ -745,6 +762,8 @@ def _client_section(results: Path, clients: int, meta: dict[str, Any]) -> tuple[
             "database": round(used["database"] / orders * 1000, 1),
         }
     sql = parse_sql_limit(_read(results / f"sql-{clients}.txt"))
+    card_file = results / f"oms-card-{clients}.json"
+    card = json.loads(card_file.read_text()) if card_file.exists() else None
     oms_rate = oms["orders_per_s"] if oms else None
     errors = ", ".join(f"{k}: {v}" for k, v in (oms or {}).get("errors", {}).items()) or "none"
 
@@ -764,6 +783,13 @@ def _client_section(results: Path, clients: int, meta: dict[str, Any]) -> tuple[
         )
     else:
         lines.append("| **OMS** | failed: see the run's output | | | | |")
+    if card:
+        card_errors = ", ".join(f"{k}: {v}" for k, v in card["errors"].items()) or "none"
+        lines.append(
+            f"| **OMS, paid by card** (`tok_approve`; 1 request per order) "
+            f"| **{_rate(card['orders_per_s'])}** | {_ms(card['p50_ms'])} "
+            f"| {_ms(card['p99_ms'])} | {card_errors} | {card.get('load_after', '–')} |"
+        )
     if peer:
         lines.append(
             f"| peer (3 requests per order; latency of the checkout request) "
@@ -810,7 +836,24 @@ def _client_section(results: Path, clients: int, meta: dict[str, Any]) -> tuple[
         else:
             lines[-1] += "."
         lines.append("")
-    return lines, {"oms": oms, "peer": peer, "sql": sql}
+    if card:
+        card_rate = card["orders_per_s"]
+        peer_rate = peer and peer["orders_per_s"]
+        lines += [
+            (
+                f"Paid by card: OMS ÷ peer: **{_ratio(card_rate, peer_rate)}**; "
+                f"OMS ÷ SQL limit: **{_ratio(card_rate, sql and sql['tps'], percent=True)}**; "
+                f"card ÷ no payment instruction: {_ratio(card_rate, oms_rate, percent=True)}"
+                + (
+                    f"; CPU per order {card['cpu_ms_per_order']['server']} + "
+                    f"{card['cpu_ms_per_order']['database']} ms."
+                    if "cpu_ms_per_order" in card
+                    else "."
+                )
+            ),
+            "",
+        ]
+    return lines, {"oms": oms, "peer": peer, "sql": sql, "card": card}
 
 
 def _verdicts(by_clients: dict[int, dict], counts: dict[str, Any] | None) -> list[str]:
@@ -841,6 +884,18 @@ def _verdicts(by_clients: dict[int, dict], counts: dict[str, Any] | None) -> lis
             lines.append(
                 f"| (same, by CPU) ≥ 4× fewer CPU-ms per order than the peer "
                 f"(at {top} clients) | {theirs / ours:.1f}× | {_yes(theirs / ours >= 4)} |"
+            )
+        card = row.get("card")
+        if card:
+            card_ratio = (
+                card["orders_per_s"] / peer["orders_per_s"]
+                if peer and peer["orders_per_s"]
+                else None
+            )
+            shown = "–" if card_ratio is None else f"{card_ratio:.1f}×"
+            lines.append(
+                f"| (paid by card) ≥ 4× the peer's orders/s (at {top} clients) | {shown} "
+                f"| {_yes(card_ratio is not None and card_ratio >= 4)} |"
             )
         capacity = oms.get("capacity_orders_per_s") if oms else None
         if capacity:
@@ -880,7 +935,8 @@ counts.
   load average {load_before} when the run started. Other work on the machine adds noise:
   compare the ratios taken side by side, not absolute numbers from different runs.
 - Software: Python {python}, PostgreSQL {postgres}.
-- Command: `{command}` ({seconds} s per measurement, clients {clients}).
+- Command: `{command}` ({seconds} s per measurement, clients {clients}; paid by card at
+  {card_clients} clients; invoicing: {invoicing_orders} orders through one worker).
 
 ## Against the targets
 
@@ -889,7 +945,7 @@ counts.
 ## Throughput and latency
 
 {sections}
-{queries}
+{queries}{invoicing}
 ## How it is measured
 
 - **OMS**: production settings (`oms.settings.base` from environment variables,
@@ -899,10 +955,14 @@ counts.
   batches; no Celery worker runs, so the measured path ends at the API response and the
   relay's publication. Served by gunicorn with the repository's `gunicorn.conf.py`: 4
   workers × 4 threads (gthread), at most 4 connections per worker, restarted with the
-  relay for each client count. Each client thread POSTs orders, one at a time over
+  relay for each client count (and once more, at {card_clients} clients, with every
+  order paid by card). Each client thread POSTs orders, one at a time over
   HTTP/1.1 (reconnecting when the server closes the connection after a response, as this
   configuration does), of 3 distinct random SKUs (of 50, stocked at 3 locations),
-  quantities 1–3, a fresh `Idempotency-Key` each, for the whole measurement after a
+  quantities 1–3, a fresh `Idempotency-Key` each (paid by card: with
+  `"payment": {{"method": "card", "token": "tok_approve"}}`, which the API reads with
+  its full serializers, and whose authorisation is queued for a worker, not run), for
+  the whole measurement after a
   {warmup} s warm-up that is not counted. orders/s counts 201 responses; the latencies
   are those of the 201 responses.
 - **Peer**: its own script, unchanged: gunicorn with 4 workers × 4 threads on its own
@@ -937,6 +997,32 @@ counts.
 {marker}
 
 {notes}
+"""
+
+INVOICING = """\
+## Invoicing throughput
+
+One Celery worker (solo pool, production settings, Redis) working off a backlog: {orders}
+shipped card orders of 3 lines each, their `shipment.created` events waiting in the
+outbox (`bench/invoicing.py`). For each shipment the worker issues the invoice, then,
+from its `invoice.issued` event, renders and stores the PDF, e-mails it (an in-memory
+e-mail backend) and captures its total from the test provider. Timed from the first
+message (one per shipment, to `billing.invoice_shipment_event`) until every invoice,
+stored PDF and succeeded capture exists; {warmup} shipments before it warm the worker
+and are not counted.
+
+| | seconds | per second |
+|---|---:|---:|
+| invoices issued | {to_invoices} | {invoices_rate} |
+| PDFs stored and e-mailed | {to_pdfs} | {pdfs_rate} |
+| captures succeeded | {to_captures} | {captures_rate} |
+| **all done: invoices per second through one worker, PDF included** | **{seconds}** | **{rate}** |
+
+The worker's CPU: {cpu} ms per invoice (all of it: invoice, PDF, e-mail, capture), so
+about {capacity} invoices per second for one worker with a core to itself. Load
+average {load} at the end, on the same shared machine: the CPU per invoice is the
+figure that moves least with other work. Workers scale out: invoicing takes the order's
+row lock, and the numbering row only for the moment of the insert.
 """
 
 QUERIES = """\
@@ -988,6 +1074,31 @@ def report(args: argparse.Namespace) -> None:
                 f"{i}. `{s}`" for i, s in enumerate(counts["statements_3_lines"], 1)
             ),
         )
+    invoicing_text = ""
+    invoicing_file = results / "invoicing.json"
+    if invoicing_file.exists():
+        inv = json.loads(invoicing_file.read_text())
+
+        def per_second(seconds: float) -> str:
+            return f"{inv['orders'] / seconds:.1f}" if seconds else "–"
+
+        cpu = inv.get("worker_cpu_ms_per_invoice")
+        invoicing_text = INVOICING.format(
+            orders=inv["orders"],
+            warmup=inv.get("warmup_orders", 5),
+            to_invoices=inv["seconds_to_invoices"],
+            invoices_rate=per_second(inv["seconds_to_invoices"]),
+            to_pdfs=inv["seconds_to_pdfs"],
+            pdfs_rate=per_second(inv["seconds_to_pdfs"]),
+            to_captures=inv["seconds_to_captures"],
+            captures_rate=per_second(inv["seconds_to_captures"]),
+            seconds=inv["seconds"],
+            rate=inv["invoices_per_second"],
+            cpu=cpu if cpu is not None else "–",
+            capacity=f"{1000 / cpu:.1f}" if cpu else "–",
+            load=inv.get("load_after", "–"),
+        )
+        invoicing_text = "\n" + invoicing_text
     doc = Path(args.doc)
     notes = ""
     if doc.exists() and NOTES_MARKER in doc.read_text():
@@ -1007,6 +1118,9 @@ def report(args: argparse.Namespace) -> None:
         verdicts="\n".join(_verdicts(by_clients, counts)),
         sections="\n".join(sections),
         queries=queries_text,
+        invoicing=invoicing_text,
+        card_clients=", ".join(str(c) for c in meta.get("card_clients", [])) or "no",
+        invoicing_orders=meta.get("invoicing_orders") or "not run",
         marker=NOTES_MARKER,
         ab=ab + "\n\n" if ab else "",
         notes=notes or "_No notes yet._",
@@ -1042,6 +1156,8 @@ def meta(args: argparse.Namespace) -> None:
         "seconds": args.seconds,
         "warmup": args.warmup,
         "clients": [int(c) for c in args.clients.split()],
+        "card_clients": [int(c) for c in args.card_clients.split()],
+        "invoicing_orders": args.invoicing_orders,
         "peer_note": args.peer_note,
         "sql_note": args.sql_note,
     }
@@ -1057,6 +1173,20 @@ def _inprocess_parser(sub: Any) -> None:
     p.add_argument("--orders", type=int, default=1000)
     p.add_argument("--warmup", type=int, default=50)
     p.set_defaults(func=inprocess)
+
+
+def _meta_parser(sub: Any) -> None:
+    p = sub.add_parser("meta")
+    p.add_argument("--out", required=True)
+    p.add_argument("--command-line", required=True)
+    p.add_argument("--seconds", required=True)
+    p.add_argument("--warmup", required=True)
+    p.add_argument("--clients", required=True)
+    p.add_argument("--card-clients", default="")
+    p.add_argument("--invoicing-orders", type=int, default=0)
+    p.add_argument("--peer-note", default="")
+    p.add_argument("--sql-note", default="")
+    p.set_defaults(func=meta)
 
 
 def main() -> None:
@@ -1086,6 +1216,7 @@ def main() -> None:
     p.add_argument(
         "--relay-pid", type=int, action="append", help="outbox relay, counted with the server"
     )
+    p.add_argument("--card", action="store_true", help="every order paid by card (tok_approve)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=load)
     p = sub.add_parser("cpuwatch")
@@ -1097,15 +1228,7 @@ def main() -> None:
     p.add_argument("--skip", type=float, default=3, help="seconds of load left unmeasured")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cpuwatch)
-    p = sub.add_parser("meta")
-    p.add_argument("--out", required=True)
-    p.add_argument("--command-line", required=True)
-    p.add_argument("--seconds", required=True)
-    p.add_argument("--warmup", required=True)
-    p.add_argument("--clients", required=True)
-    p.add_argument("--peer-note", default="")
-    p.add_argument("--sql-note", default="")
-    p.set_defaults(func=meta)
+    _meta_parser(sub)
     p = sub.add_parser("report")
     p.add_argument("--results", required=True)
     p.add_argument("--doc", default=str(REPO / "docs" / "benchmarks.md"))

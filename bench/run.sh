@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Order-intake benchmark: OMS, the peer and the SQL limit, one after the other, at the same
-# client counts; writes docs/benchmarks.md. Everything runs on 127.0.0.1.
+# client counts (OMS also with every order paid by card), then invoicing through one Celery
+# worker; writes docs/benchmarks.md. Everything runs on 127.0.0.1.
 #
 #   bash bench/run.sh [SECONDS [CLIENTS...]]      e.g. bash bench/run.sh 20 1 4 16
 #
 # Settings (environment): BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"), BENCH_WARMUP (3),
+# BENCH_CARD_CLIENTS ("16": client counts also run with card payments; "" for none),
+# BENCH_INVOICES (200 shipped orders invoiced by one worker; 0 to skip),
+# BENCH_INVOICING_DATABASE_URL (oms_bench_invoicing, dropped and recreated),
+# BENCH_INVOICING_REDIS_URL (database 12, emptied),
 # BENCH_DATABASE_URL (dropped and recreated; its name must contain "bench"),
 # BENCH_REDIS_URL (emptied before and after), BENCH_PORT (58100, or the next free port),
 # OMS_BENCH_PEER_DIR (the peer scripts; default ../shared/bench-peer from the repo root).
@@ -18,6 +23,8 @@ PY=$BIN/python
 seconds=${1:-${BENCH_SECONDS:-20}}
 if [ $# -gt 1 ]; then shift; clients="$*"; else clients=${BENCH_CLIENTS:-"1 4 16"}; fi
 warmup=${BENCH_WARMUP:-3}
+card_clients=${BENCH_CARD_CLIENTS-16}
+invoices=${BENCH_INVOICES:-200}
 peer_dir=${OMS_BENCH_PEER_DIR:-$root/../shared/bench-peer}
 command_line=${BENCH_COMMAND:-bash bench/run.sh}
 
@@ -158,6 +165,7 @@ echo "== setup: database, migrations, seed (DJANGO_SETTINGS_MODULE=$DJANGO_SETTI
 "$PY" bench/intake.py seed --state "$work/state.json"
 "$PY" bench/intake.py meta --out "$work/meta.json" --command-line "$command_line" \
   --seconds "$seconds" --warmup "$warmup" --clients "$clients" \
+  --card-clients "$card_clients" --invoicing-orders "$invoices" \
   --peer-note "$peer_note" --sql-note "$sql_note"
 
 echo "== SQL queries per order (in process)"
@@ -171,6 +179,15 @@ for c in $clients; do
     --out "$work/oms-$c.json" ||
     echo "OMS load run failed" >&2
   stop_oms
+  if [[ " $card_clients " == *" $c "* ]]; then
+    # The same load with every order paid by card (the test provider's token).
+    start_oms
+    "$PY" bench/intake.py load --state "$work/state.json" --port "$port" --clients "$c" \
+      --seconds "$seconds" --warmup "$warmup" --server-pid "$gpid" ${rpid:+--relay-pid "$rpid"} \
+      --card --out "$work/oms-card-$c.json" ||
+      echo "OMS card load run failed" >&2
+    stop_oms
+  fi
   if [ -z "$peer_note" ]; then
     # CPU per order of the peer too (its server and database, while its load runs): a
     # comparison that noise from other work on the machine hardly moves.
@@ -211,5 +228,10 @@ server_log=$(grep -v -e 'No directory at' -e 'mw_instance = ' -e 'No keepalived 
 if [ -n "$server_log" ]; then
   echo "== gunicorn log (last lines)"
   tail -n 20 <<<"$server_log"
+fi
+if [ "$invoices" -gt 0 ]; then
+  echo "== invoicing: $invoices shipped orders, one Celery worker"
+  "$PY" bench/invoicing.py --orders "$invoices" --out "$work/invoicing.json" ||
+    echo "invoicing run failed" >&2
 fi
 "$PY" bench/intake.py report --results "$work"
