@@ -183,6 +183,8 @@ def submit_draft_order(*, order_id: int, actor: Actor) -> PlacedOrder:
             payload={"kind": hold.kind},
         )
     outbox.emit("order.placed", {"order_id": order.pk, "number": order.number})
+    if holds:  # companies hear of every hold (webhook event type order.on_hold)
+        outbox.emit("order.on_hold", {"order_id": order.pk, "kinds": [h.kind for h in holds]})
     return PlacedOrder(order=order, lines=lines, holds=holds)
 
 

@@ -14,6 +14,7 @@ from core.models import OutboxEvent
 from fulfillment.holds import place_order_hold
 from oms.demo.common import StepResult
 from oms.demo.webhooks import seed_demo_webhook_receiver
+from orders import drafts
 from orders.models import HoldKind
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.billing.conftest import NEW_YORK, make_products, place_routed
@@ -78,6 +79,35 @@ def test_an_order_held_at_placement_is_an_on_hold_event(shop, warehouse):
     ).order
 
     [event] = webhook_events(order, "order.on_hold")
+    assert event.payload["holds"] == [HoldKind.B2B_APPROVAL]
+
+
+def test_a_submitted_draft_held_by_the_rules_is_an_on_hold_event(shop, warehouse):
+    [product] = make_products(warehouse, [Decimal("25.00")])
+    customer = buyer(approval_threshold=Decimal("10.00"))
+    WebhookSubscription.objects.create(
+        company=customer.company, url="http://127.0.0.1:9/hook", event_types=["order.on_hold"]
+    )
+    draft = drafts.create_draft_order(
+        request=OrderRequest(
+            customer=customer,
+            channel="sales",
+            shipping_method_code="STANDARD",
+            shipping_address={
+                "name": "Pat",
+                "line1": "350 Fifth Avenue",
+                "country": "US",
+                **NEW_YORK,
+            },
+            lines=[LineRequest(sku=product.sku, quantity=1)],
+        ),
+        actor=AGENT,
+    )
+    assert webhook_events(draft, "order.on_hold") == []
+
+    drafts.submit_draft_order(order_id=draft.pk, actor=AGENT)
+
+    [event] = webhook_events(draft, "order.on_hold")
     assert event.payload["holds"] == [HoldKind.B2B_APPROVAL]
 
 
