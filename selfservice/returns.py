@@ -27,10 +27,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import DomainError
 from inventory.models import Location
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, PaymentMethod
 from returns.destination import list_drop_off_stores
 from returns.documents import return_label_pdf
-from orders.models import PaymentMethod
 from returns.models import Resolution, ReturnMethod, ReturnReason, ReturnRequest
 from returns.policy import AskedLine, check_policy, returnable_quantity
 from returns.services import ReturnLineInput, request_return
