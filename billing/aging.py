@@ -24,6 +24,8 @@ import tablib
 from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
+from core.money import to_cents
+
 from .models import Invoice, InvoiceStatus
 from .receivables import with_balance
 
@@ -129,7 +131,8 @@ def aging_rows(as_of: dt.date) -> list[AgingRow]:
             account_number=row["company__account_number"] or "",
             name=row["company__name"] or NO_COMPANY,
             currency=row["currency"],
-            **{key: row[key] for key in BUCKET_KEYS},
+            # SQLite sums decimals as floats: back to cents, as stored.
+            **{key: to_cents(Decimal(row[key])) for key in BUCKET_KEYS},
         )
         for row in grouped
     ]

@@ -14,11 +14,21 @@ completed.
 These are records of the past, so issuing them sends nothing: their ``invoice.issued``
 and ``credit_note.issued`` outbox events are removed in the same transaction, so no PDF
 is rendered ahead (the console and the API render one on demand), no e-mail goes to a
-customer and no payment is captured. Billing does not record payments received yet;
-until it does, the seed marks an invoice paid as its customer would have: a card on the
-day it was issued, a company on terms on its due date, less what credit notes took off.
-The few invoices on terms whose due date has passed in the last ``OVERDUE_WINDOW_DAYS``
-stay open: the demo's overdue receivables.
+customer and no payment is captured. A company on net terms paid its orders by invoice,
+as placement decides for its orders now, so their invoices are on terms with a due
+date. A card invoice is marked paid on the day it was issued (its capture is not
+replayed). A company paid an invoice on terms on its due date, what its credit notes
+left owing: a bank transfer recorded through receivables (``record_payment``, applied to
+the invoice), so an invoice on terms is paid exactly by the payments applied to it
+(their ``invoice.paid`` events are dropped likewise).
+
+The demo's overdue receivables stay open: the invoices on terms due in the last
+``OMS_OVERDUE_GRACE_DAYS`` days (longer-overdue ones would put the company's new orders,
+the live ones of the demo included, on a credit hold); one in ``PART_PAID_EVERY`` of
+them got part of what it owed. Every open invoice on terms has the payment reminders it
+would have had (``billing.dunning``'s stages whose day has come), logged as sent on
+their days with no e-mail behind them, so the daily run sends only what falls due from
+now on.
 """
 
 from __future__ import annotations
@@ -27,14 +37,27 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from billing.credit_notes import CreditLine, issue_credit_note
+from billing.dunning import stage_dates
+from billing.dunning_models import ReminderStatus
 from billing.invoicing import invoice_shipment
-from billing.models import CreditNote, CreditReason, Invoice, InvoiceStatus, PaymentMethod
+from billing.models import (
+    CreditNote,
+    CreditReason,
+    DunningReminder,
+    Invoice,
+    InvoiceStatus,
+    PaymentMethod,
+)
+from billing.receivables import Allocation, balance_due, record_payment
 from core.models import OutboxEvent
+from core.money import to_cents
+from customers.models import PaymentTerms
 from fulfillment.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -53,9 +76,14 @@ from .common import SEED_ACTOR, StepResult, batched
 # Older historical orders stay without shipments and invoices.
 HISTORY_INVOICE_DAYS = 60
 SHIPPED_AFTER = dt.timedelta(days=1)  # a historical order shipped the day after it was placed
-# Invoices on terms due within this many days before today are left unpaid (overdue).
-OVERDUE_WINDOW_DAYS = 20
+# Invoices on terms due within OMS_OVERDUE_GRACE_DAYS before today are left unpaid
+# (overdue); one in PART_PAID_EVERY of them (by id) got part of what it owed.
+PART_PAID_EVERY = 3
+NET_TERMS: tuple[str, ...] = (PaymentTerms.NET_15, PaymentTerms.NET_30, PaymentTerms.NET_60)
+# The time of day the daily reminders' run sends (the beat's "send-dunning-reminders").
+REMINDERS_SENT_AT = dt.time(8, 5)
 INVOICE_BATCH = 250
+ZERO = Decimal("0.00")
 
 
 def history_to_invoice(since: dt.datetime) -> list[int]:
@@ -167,11 +195,21 @@ def _shipments(orders: Sequence[Order], warehouse: Location) -> list[Shipment]:
 def _invoice_orders(order_ids: list[int], warehouse: Location) -> int:
     orders = list(
         Order.objects.filter(pk__in=order_ids)
-        .select_related("shipping_method")
+        .select_related("shipping_method", "company")
         .prefetch_related("lines")
         .order_by("placed_at", "id")
     )
     by_order = {order.pk: order for order in orders}
+    # A company on net terms paid its orders by invoice, as placement decides for its
+    # orders now: invoiced on terms, with a due date.
+    on_terms = [
+        order.pk
+        for order in orders
+        if order.company is not None and order.company.payment_terms in NET_TERMS
+    ]
+    Order.objects.filter(pk__in=on_terms).update(
+        payment_method=PaymentMethod.INVOICE, payment_status=PaymentStatus.NONE
+    )
     invoices: list[Invoice] = []
     notes: list[CreditNote] = []
     for shipment in _shipments(orders, warehouse):
@@ -204,33 +242,96 @@ def _forget_documents_issued(invoices: list[Invoice], notes: list[CreditNote]) -
     rendered ahead, no e-mail, no capture. (A relay that still publishes their ids finds
     no event and does nothing.)"""
     OutboxEvent.objects.filter(
-        topic="invoice.issued", payload__invoice_id__in=[i.pk for i in invoices]
+        topic__in=["invoice.issued", "invoice.paid"],
+        payload__invoice_id__in=[i.pk for i in invoices],
     ).delete()
     OutboxEvent.objects.filter(
         topic="credit_note.issued", payload__credit_note_id__in=[n.pk for n in notes]
     ).delete()
 
 
+def _left_open(invoice: Invoice, today: dt.date) -> bool:
+    """Whether an invoice on terms is one of the demo's overdue receivables."""
+    if invoice.due_date is None:
+        return False
+    return 0 < (today - invoice.due_date).days <= int(settings.OMS_OVERDUE_GRACE_DAYS)
+
+
+def _receive(invoice: Invoice, amount: Decimal, on: dt.date) -> None:
+    """The company's bank transfer of ``amount`` for ``invoice``, received ``on``."""
+    record_payment(
+        company_id=invoice.company_id,
+        amount=amount,
+        received_date=on,
+        actor=SEED_ACTOR,
+        bank_reference=f"DEMO-{invoice.number}",
+        allocations=[Allocation(invoice_id=invoice.pk, amount=amount)],
+    )
+
+
 def _record_payments(invoice_ids: list[int]) -> None:
-    """Mark the invoices paid as their customers paid them (see the module's docstring)."""
+    """Mark the invoices paid as their customers paid them, and log the reminders of
+    those left open (see the module's docstring)."""
     today = timezone.localdate()
-    overdue_from = today - dt.timedelta(days=OVERDUE_WINDOW_DAYS)
     credited = dict(
         CreditNote.objects.filter(invoice_id__in=invoice_ids)
         .values("invoice_id")
         .annotate(total=Sum("grand_total"))
         .values_list("invoice_id", "total")
     )
-    paid: list[Invoice] = []
-    for invoice in Invoice.objects.filter(pk__in=invoice_ids):
-        paid_on = invoice.due_date or invoice.issue_date
-        if invoice.payment_method == PaymentMethod.INVOICE and overdue_from <= paid_on < today:
-            continue  # the demo's overdue receivables
-        if paid_on > today:
-            continue  # not due yet
-        owed = invoice.grand_total - credited.get(invoice.pk, Decimal("0.00"))
-        invoice.status = InvoiceStatus.PAID
-        invoice.amount_paid = max(owed, Decimal("0.00"))
-        invoice.paid_at = timezone.make_aware(dt.datetime.combine(paid_on, dt.time(12)))
-        paid.append(invoice)
-    Invoice.objects.bulk_update(paid, ["status", "amount_paid", "paid_at"])
+    paid_by_card: list[Invoice] = []
+    for invoice in Invoice.objects.filter(pk__in=invoice_ids).order_by("pk"):
+        owed = max(invoice.grand_total - credited.get(invoice.pk, Decimal("0.00")), ZERO)
+        if invoice.payment_method != PaymentMethod.INVOICE:
+            if invoice.issue_date <= today:
+                invoice.status = InvoiceStatus.PAID
+                invoice.amount_paid = owed
+                invoice.paid_at = timezone.make_aware(
+                    dt.datetime.combine(invoice.issue_date, dt.time(12))
+                )
+                paid_by_card.append(invoice)
+            continue
+        due = invoice.due_date or invoice.issue_date
+        part_paid_on = None
+        if _left_open(invoice, today):
+            if owed > 0 and invoice.pk % PART_PAID_EVERY == 0:
+                part_paid_on = min(due + dt.timedelta(days=2), today)
+                _receive(invoice, to_cents(owed / 2), part_paid_on)
+        elif due <= today:
+            if owed > 0:
+                _receive(invoice, owed, due)
+            continue
+        # Open: overdue, or not due yet.
+        _log_reminders(invoice, today, owed_before=owed, part_paid_on=part_paid_on)
+    Invoice.objects.bulk_update(paid_by_card, ["status", "amount_paid", "paid_at"])
+
+
+def _log_reminders(
+    invoice: Invoice, today: dt.date, *, owed_before: Decimal, part_paid_on: dt.date | None
+) -> None:
+    """The reminders an open invoice on terms had by ``today``: each stage whose day has
+    come, sent at the daily run's time to the order's e-mail with what was then owed
+    (``owed_before`` until a part payment received ``part_paid_on``)."""
+    invoice.refresh_from_db()
+    owed = balance_due(invoice)
+    if owed <= 0:
+        return
+    tz = timezone.get_current_timezone()
+    DunningReminder.objects.bulk_create(
+        [
+            DunningReminder(
+                invoice=invoice,
+                company_id=invoice.company_id,
+                stage=stage,
+                stage_date=day,
+                status=ReminderStatus.SENT,
+                currency=invoice.currency,
+                amount_due=owed if part_paid_on and part_paid_on <= day else owed_before,
+                recipient=invoice.order.email,
+                sent_at=dt.datetime.combine(day, REMINDERS_SENT_AT, tzinfo=tz),
+            )
+            for stage, day in stage_dates(invoice)
+            if day <= today
+        ],
+        ignore_conflicts=True,
+    )
