@@ -120,9 +120,10 @@ def _customer_spec(r: random.Random, *, email_tag: str) -> CustomerSpec:
             (NotificationEvent.READY_FOR_PICKUP, False, True),
         )
     elif roll < 0.16:
-        # Someone who wants fewer e-mails: no confirmation, no out-for-delivery note.
+        # Someone who wants fewer e-mails: no out-for-delivery or delivered note (the
+        # confirmation is transactional: it cannot be switched off).
         preferences = (
-            (NotificationEvent.ORDER_CONFIRMED, False, False),
+            (NotificationEvent.OUT_FOR_DELIVERY, False, False),
             (NotificationEvent.DELIVERED, False, False),
         )
     return CustomerSpec(

@@ -189,6 +189,8 @@ def test_adding_a_company_normalises_its_account_number(admin_client):
             "addresses-INITIAL_FORMS": "0",
             "buyers-TOTAL_FORMS": "0",
             "buyers-INITIAL_FORMS": "0",
+            "notification_contacts-TOTAL_FORMS": "0",
+            "notification_contacts-INITIAL_FORMS": "0",
         },
     )
 

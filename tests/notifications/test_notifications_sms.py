@@ -15,6 +15,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 
 from core import sms
+from core.actors import Actor
 from core.errors import InvalidInput
 from core.outbox import RetryLater
 from core.phones import InvalidPhone, normalise_phone
@@ -23,6 +24,7 @@ from core.sms.twilio import TwilioBackend
 from customers.api_keys import create_storefront_api_key
 from customers.models import Address, Customer
 from customers.services import add_address, create_customer
+from orders.imports import import_orders, read_dataset
 from orders.models import Notification, NotificationStatus, Order, OrderEvent, OrderEventType
 from orders.notifications import OrderMessage, Recipient, deliver_order_message
 from tests.factories import CustomerFactory, ShippingMethodFactory, UserFactory
@@ -391,3 +393,28 @@ def test_the_api_refuses_a_bad_phone_and_writes_nothing(storefront, stocked, add
     assert "phone" in response.content.decode()
     assert not Customer.objects.exists()
     assert not Order.objects.exists()
+
+
+def test_an_import_row_with_a_bad_phone_is_refused_with_its_reason(stocked, standard):
+    customer = CustomerFactory()
+    content = (
+        "order_ref,customer_email,sku,quantity,shipping_method,ship_name,ship_line1,ship_city,"
+        "ship_region,ship_postal_code,ship_country,ship_phone\n"
+        f"P-1,{customer.email},{stocked[0].sku},1,STANDARD,Pat,1 Main St,New York,NY,10001,US,"
+        "(212) 555-0147\n"
+        f"P-2,{customer.email},{stocked[0].sku},1,STANDARD,Pat,1 Main St,New York,NY,10001,US,"
+        "555\n"
+    ).encode()
+
+    report = import_orders(
+        read_dataset(content, "orders.csv"),
+        channel="marketplace",
+        actor=Actor.system("test"),
+        dry_run=False,
+    )
+
+    outcome = {r.reference: r for r in report.orders}
+    assert outcome["P-1"].ok
+    assert not outcome["P-2"].ok
+    assert "phone" in " ".join(outcome["P-2"].errors)
+    assert Order.objects.get().ship_phone == "+12125550147"
