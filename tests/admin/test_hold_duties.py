@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 # Which roles may release which kinds (the managers may release everything).
 ALLOWED = {
-    "agent": {HoldKind.ADDRESS, HoldKind.MANUAL},
+    "agent": {HoldKind.ADDRESS, HoldKind.MANUAL, HoldKind.EXCHANGE},
     "finance": {HoldKind.CREDIT_LIMIT, HoldKind.PAYMENT},
     "risk": {HoldKind.FRAUD_REVIEW},
     "manager": set(HoldKind.values),
