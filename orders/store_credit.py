@@ -59,12 +59,13 @@ def record_store_credit_status(order: Order, *, actor: Actor, detail: str = "") 
 def settle_store_credit(order: Order, *, actor: Actor) -> Decimal:
     """Bring what a store-credit order holds of the customer's credit to its live
     total: spend the difference when the total went up, give it back when it went down.
-    Returns the change of the balance (negative: spent). Does nothing for other orders.
+    Returns the change of the balance (negative: spent). Does nothing for other orders,
+    nor for drafts (they spend when submitted).
 
     Raises ``InsufficientStoreCredit`` (422) when the balance does not cover a higher
     total: the caller's transaction, the whole edit, rolls back."""
-    if order.payment_method != PaymentMethod.STORE_CREDIT:
-        return Decimal("0")
+    if order.payment_method != PaymentMethod.STORE_CREDIT or order.placed_at is None:
+        return Decimal("0")  # not paid with store credit, or a draft: nothing spent yet
     held = get_order_store_credit(order.number).net_spent
     difference = order.grand_total - held
     if difference == 0:

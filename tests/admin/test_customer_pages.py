@@ -42,7 +42,7 @@ def test_customer_page_lists_its_orders_newest_first_above_the_record(admin_clie
     # then
     assert response.status_code == 200
     names = [name for name, _ in response.context["adminform"].fieldsets]
-    assert names == [None, "Company", "Orders", "Record"]
+    assert names == [None, "Company", "Orders", "Record", "Store credit"]
     content = response.content.decode()
     assert content.index(newer.number) < content.index(older.number)
     assert someone_elses.number not in content
