@@ -1,13 +1,14 @@
 """Money bugs the state machine (test_money_state_machine.py) found, each pinned by the
-smallest sequence that showed it."""
+smallest sequence that showed it (a known gap not fixed yet is marked xfail, strict)."""
 
 from decimal import Decimal
 
 import pytest
 
-from billing.models import CreditNote, PaymentTransaction, Refund
+from billing.models import CreditNote, Invoice, PaymentTransaction, Refund
 from billing.providers.test import DEFAULT_STORE
 from billing.refunds import RefundExceedsRefundable, refund_order, refundable_amount
+from fulfillment.changes import cancel_order
 from tests.billing.conftest import SYSTEM, make_products, place_routed, ship
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,3 +55,28 @@ def test_units_whose_money_an_earlier_amount_refund_took_are_refused_as_over_ref
     after = (CreditNote.objects.count(), Refund.objects.count(), PaymentTransaction.objects.count())
     assert after == before
     assert refundable_amount(order) == D("0.50")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Known gap: no invoice takes the order-level remainders when cancelling the "
+    "unshipped units completes an order (docs/billing.md, 'What holds for any sequence')",
+)
+def test_an_order_completed_by_cancelling_its_unshipped_units_is_billed_its_total(shop):
+    # Given a card order of 2 × $30.00 and 1 × $12.50, the two $30.00 units shipped
+    [a, b] = make_products(shop, [D("30.00"), D("12.50")])
+    order, fo = place_routed([(a, 2), (b, 1)], payment_token="tok_approve")
+    ship(fo, {a.pk: 2})
+
+    # When the unshipped unit is cancelled, which completes the order
+    line_b = order.lines.get(product=b)
+    cancel_order(
+        order_id=order.pk, reason="out of stock", actor=SYSTEM, lines={line_b.line_number: 1}
+    )
+
+    # Then its invoices bill its total (today: $69.83 of $70.77, the rest of the
+    # shipping and its tax never billed, and the authorisation's rest voided)
+    order.refresh_from_db()
+    assert order.status == "completed"
+    invoiced = sum(Invoice.objects.filter(order=order).values_list("grand_total", flat=True))
+    assert invoiced == order.grand_total
