@@ -11,13 +11,14 @@ from fulfillment.documents import code128_svg, qr_svg
 from .models import ReturnRequest
 
 
-def return_label_pdf(request: ReturnRequest) -> bytes:
+def return_label_html(request: ReturnRequest) -> str:
+    """The label as HTML, for the PDF: with the carrier's tracking number once set."""
     request = (
-        ReturnRequest.objects.select_related("order", "destination")
+        ReturnRequest.objects.select_related("order", "destination", "carrier")
         .prefetch_related("lines__order_line", "lines__reason")
         .get(pk=request.pk)
     )
-    html = render_to_string(
+    return render_to_string(
         "returns/label.html",
         {
             "rma": request,
@@ -29,6 +30,10 @@ def return_label_pdf(request: ReturnRequest) -> bytes:
             "printed_at": timezone.now(),
         },
     )
+
+
+def return_label_pdf(request: ReturnRequest) -> bytes:
+    html = return_label_html(request)
     # Loaded on the first PDF, not at start-up (see fulfillment.documents).
     from weasyprint import HTML  # noqa: PLC0415 - heavy native library, loaded when used
 

@@ -17,6 +17,7 @@ from core.actors import Actor
 from inventory import services as stock
 from inventory.models import Product, StockLevel, StockMovement
 from orders.models import OrderLine
+from returns.documents import return_label_html
 from returns.models import ReturnRequest, ReturnStatus
 from tests.factories import CarrierFactory, UserFactory
 
@@ -225,6 +226,7 @@ def test_manager_sets_the_return_labels_tracking_number(default_policy, warehous
     assert (rma.carrier, rma.tracking_number) == (carrier, "1Z42")
     shown = admin_client.get(reverse("admin:returns_returnrequest_change", args=[rma.pk]))
     assert b"UPS 1Z42" in shown.content
+    assert "UPS tracking <strong>1Z42</strong>" in return_label_html(rma)
     # a manual carrier issues no number: the page says to type it, nothing changes
     other = admin_client.post(page, {"carrier": carrier.pk, "tracking_number": ""})
     assert other.status_code == 200
