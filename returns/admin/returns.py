@@ -24,6 +24,7 @@ from core.admin import (
     admin_change_url,
     short_datetime,
 )
+from fulfillment.models import ShipmentStatus
 
 from ..documents import return_label_pdf
 from ..models import (
@@ -139,6 +140,7 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
         ReceivingQueueFilter,
         "status",
         ReasonFilter,
+        "resolution",
         "method",
         ("destination", admin.RelatedOnlyFieldListFilter),
         AgeFilter,
@@ -219,8 +221,8 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
     def tracking(self, obj: ReturnRequest) -> str:
         if not obj.tracking_number or obj.carrier is None:
             return "No tracking number yet."
-        status = obj.tracking_status.replace("_", " ")
-        text = f"{obj.carrier.name} {obj.tracking_number}: {status}"
+        status = dict(ShipmentStatus.choices).get(obj.tracking_status, obj.tracking_status)
+        text = f"{obj.carrier.name} {obj.tracking_number}: {status.lower()}"
         if obj.delivered_at:
             text += f", delivered {short_datetime(obj.delivered_at)}"
         return text

@@ -36,6 +36,7 @@ from orders.placement import LineRequest, OrderRequest, place_order
 from returns import resolution, services, tracking
 from returns.models import ReturnEvent, ReturnRefund, ReturnRequest, ReturnStatus
 from shipping.models import Carrier
+from tests.api.support import run_together
 from tests.factories import (
     CarrierFactory,
     CustomerFactory,
@@ -480,3 +481,33 @@ def test_cancelling_an_approved_exchange_cancels_its_replacement(shop, agent):
     replacement = Order.objects.get(pk=rma.exchange_order_id)
     assert replacement.status == "cancelled"
     assert NetworkStock.objects.get(product=red).committed == 0
+
+
+def test_consumers_racing_on_one_receipt_refund_it_once(shop, agent, settings):
+    mug = product(shop, "30.00")
+    order = delivered_card_order(shop, [(mug, 2)])
+    rma = services.request_return(
+        order=order,
+        lines=[services.ReturnLineInput(order.lines.get().pk, 2, "damaged")],
+        method="mail",
+        actor=agent,
+    )
+    # Events stay in the outbox (a relay process would publish them): the consumers are
+    # run by hand, three at once, as redeliveries would.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.OMS_OUTBOX_RELAY = "process"
+    services.receive_return(
+        request_id=rma.pk,
+        token="in",
+        location=shop,
+        units=[services.ReceivedUnits(rma.lines.get().pk, 2, "new", "restock")],
+        actor=agent,
+    )
+    assert not ReturnRefund.objects.exists()
+
+    results = run_together([lambda: resolution.resolve_return(request_id=rma.pk)] * 3)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert ReturnRefund.objects.filter(request=rma).count() == 1
+    assert Refund.objects.filter(order=order).count() == 1
+    assert rma.lines.get().quantity_refunded == 2
