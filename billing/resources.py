@@ -258,6 +258,8 @@ class BankStatementResource(resources.Resource):
         report_skipped = True
         # Rows are never looked up as instances: each is a service call.
         instance_loader_class = BaseInstanceLoader
+        # The dry run is a transaction rolled back, whatever the project's setting.
+        use_transactions = True
 
     @classmethod
     def get_display_name(cls) -> str:
