@@ -20,8 +20,9 @@ def _change_url(obj) -> str:
 
 
 def test_the_site_serves_the_pages_with_their_order_sections():
-    # then: the admins registered are orders' extensions of the customers admins
-    assert type(admin.site.get_model_admin(Company)) is CompanyWithOrdersAdmin
+    # then: the admins registered are orders' extensions of the customers admins (the
+    # company's extended again by billing, with its payment reminders)
+    assert isinstance(admin.site.get_model_admin(Company), CompanyWithOrdersAdmin)
     assert type(admin.site.get_model_admin(Customer)) is CustomerWithOrdersAdmin
     assert issubclass(CompanyWithOrdersAdmin, CompanyAdmin)
     assert issubclass(CustomerWithOrdersAdmin, CustomerAdmin)
