@@ -39,8 +39,8 @@ from .addresses import (
     record_saved,
     save_addresses,
 )
-from .store_credit import StoreCreditAdminMixin
 from .contacts import CompanyContactInline, save_contacts
+from .store_credit import StoreCreditAdminMixin
 
 # Notes shown on a customer's page, newest first.
 RECENT_NOTES = 50
