@@ -285,7 +285,7 @@ def test_the_change_is_one_event_showing_before_and_after(routed):
     assert before["shipping_method"] == after["shipping_method"] == "STANDARD"
     assert event.message.startswith("Shipping address changed to 1701 Wynkoop St")
     topics = list(OutboxEvent.objects.order_by("id").values_list("topic", flat=True))
-    assert topics[-2:] == ["fulfillment.created", "order.edited"]
+    assert topics[-3:] == ["fulfillment.created", "order.edited", "order.address_changed"]
 
 
 def test_a_new_method_replaces_the_fulfillment_order_and_moves_the_promise(
