@@ -7,7 +7,6 @@ from celery import shared_task
 from billing import dunning
 from core import outbox
 from core.models import OutboxEvent
-
 from selfservice.links import status_url
 
 from . import retention
