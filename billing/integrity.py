@@ -9,6 +9,7 @@ from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.integrity import Violation
+from core.money import to_cents
 from orders.models import OpenReceivable, Order, PaymentMethod
 
 from .models import Invoice, PaymentApplication, ReceivedPayment
@@ -74,8 +75,9 @@ def receivable_mismatches() -> list[Violation]:
             ~Q(company=None), ~Q(due_date=None)
         )
     ).iterator():
-        if counts_as_receivable(invoice) and invoice.balance_due > 0:  # type: ignore[attr-defined]
-            owing[invoice.number] = invoice.balance_due  # type: ignore[attr-defined]
+        balance = to_cents(Decimal(invoice.balance_due))  # type: ignore[attr-defined]
+        if counts_as_receivable(invoice) and balance > 0:
+            owing[invoice.number] = balance
     violations = [
         Violation(
             "open_receivable",

@@ -44,7 +44,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Round
 from django.utils import timezone
 
 from core import outbox
@@ -125,9 +125,14 @@ def with_balance(
     return queryset.annotate(
         credited_total=Coalesce(Subquery(credited, output_field=_money()), Value(ZERO)),
     ).annotate(
-        balance_due=Greatest(
-            F("grand_total") - F("credited_total") - F("amount_paid"),
-            Value(ZERO),
+        # Rounded to cents: SQLite (the demo) subtracts decimals as floats.
+        balance_due=Round(
+            Greatest(
+                F("grand_total") - F("credited_total") - F("amount_paid"),
+                Value(ZERO),
+                output_field=_money(),
+            ),
+            2,
             output_field=_money(),
         ),
         display_status=Case(
