@@ -38,7 +38,11 @@ from .base import PLACE_ON_BEHALF_PERMISSION
 from .drafts import DRAFT_PAGES, DraftPagesMixin
 from .imports import ImportPagesMixin
 from .inlines import OrderEventInline, OrderHoldInline, OrderLineInline
+from .notifications import RESEND_PERMISSION
 from .tables import draft_lines_table, notifications_table
+
+# Set on the order by ``get_object``: whether the viewer may resend its messages.
+_MAY_RESEND = "_viewer_may_resend_notifications"
 
 
 class OnHoldFilter(admin.SimpleListFilter):
@@ -294,7 +298,17 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
 
     @admin.display(description="Notifications sent")
     def notifications(self, obj: Order) -> str:
-        return notifications_table(obj)
+        return notifications_table(obj, can_resend=getattr(obj, _MAY_RESEND, False))
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        # The notifications section is rendered from the order alone; whether the viewer
+        # may resend travels with it (the "Resend…" links are theirs only).
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            setattr(obj, _MAY_RESEND, request.user.has_perm(RESEND_PERMISSION))
+        return obj
 
     # --- buttons and pages ---
 

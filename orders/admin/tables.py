@@ -192,10 +192,11 @@ def cancellation_message(order: Order, cancelled_before: dict[int, int]) -> str:
     return f"{order.number}: cancelled {what}; new total {total}."
 
 
-def notifications_table(order: Order) -> SafeString:
+def notifications_table(order: Order, *, can_resend: bool = False) -> SafeString:
     """Every message about the order, newest first, with its channel, recipient and
-    status; a resend names the message it repeats and the agent who asked, and a
-    message that can be sent again links to its resend page (one query)."""
+    status; a resend names the message it repeats and the agent who asked, and, for a
+    viewer who ``can_resend``, a message that can be sent again links to its resend page
+    (one query)."""
     return render_table(
         ("Created", "Event", "Channel", "Recipient", "Subject", "Status", "Sent", "Note", ""),
         (
@@ -213,7 +214,7 @@ def notifications_table(order: Order) -> SafeString:
                         '<a href="{}">Resend…</a>',
                         reverse("admin:orders_notification_resend", args=[n.pk]),
                     )
-                    if may_resend(n)
+                    if can_resend and may_resend(n)
                     else ""
                 ),
             )

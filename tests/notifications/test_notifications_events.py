@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from celery.exceptions import Retry
 from django.utils import timezone
 
 from billing import payments
@@ -17,6 +18,7 @@ from billing.notifications import email_invoice
 from billing.providers.test import DEFAULT_STORE
 from billing.refunds import refund_order
 from billing.tasks import render_invoice_pdf
+from core import sms
 from core.actors import Actor, ActorKind
 from core.models import OutboxEvent
 from customers.models import NotificationEvent
@@ -28,6 +30,7 @@ from fulfillment.models import FulfillmentOrder
 from fulfillment.rerouting import change_shipping_address
 from fulfillment.routing import route_order
 from inventory.models import Location
+from oms.tasks import notify_order_event
 from orders.models import HoldKind, Notification, NotificationStatus, Order
 from orders.placement import LineRequest, OrderRequest, place_order
 from returns import services as returns
@@ -405,3 +408,44 @@ def test_no_phone_no_text(shop):
     assert len(emails_to(order.email)) == 1
     assert texts_to(PHONE) == []
     assert not Notification.objects.filter(order=order, channel="sms").exists()
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+class FlakySmsProvider:
+    """The SMS provider's boundary: unavailable while ``down``."""
+
+    down = True
+    sent: list[str] = []
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        if FlakySmsProvider.down:
+            raise sms.ProviderUnavailable("503 from the provider")
+        FlakySmsProvider.sent.append(idempotency_key)
+        return "SM-1"
+
+
+def test_a_provider_outage_retries_the_text_alone_and_sends_each_copy_once(shop, settings):
+    settings.OMS_SMS_BACKEND = f"{__name__}.FlakySmsProvider"
+    FlakySmsProvider.down, FlakySmsProvider.sent = True, []
+    order, fo = placed_and_routed(texting_customer())
+    ship(fo)
+    [event] = OutboxEvent.objects.filter(topic="shipment.created")
+
+    # the provider is down: the e-mail goes, the text is left for a retry
+    with pytest.raises(Retry):
+        notify_order_event.apply(args=[[event.pk]], throw=True)
+    assert len(emails_to(order.email)) == 1
+    text = Notification.objects.get(order=order, channel="sms")
+    assert text.status == NotificationStatus.FAILED
+    assert "503" in text.error
+
+    # the retry, once the provider is back, sends the text and not the e-mail again
+    FlakySmsProvider.down = False
+    consume(["shipment.created"])
+
+    assert len(emails_to(order.email)) == 1
+    assert FlakySmsProvider.sent == [text.dedupe_key]
+    text.refresh_from_db()
+    assert text.status == NotificationStatus.SENT

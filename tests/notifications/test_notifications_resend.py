@@ -109,6 +109,9 @@ def test_resending_needs_the_permission(client, shipped_order):
     )
     client.force_login(clerk)
 
+    page = client.get(reverse("admin:orders_order_change", args=[shipped_order.pk]))
+    assert page.status_code == 200
+    assert resend_page(original) not in page.content.decode()  # no link for them
     response = client.post(resend_page(original), {})
 
     assert response.status_code == 403
