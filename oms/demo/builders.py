@@ -249,7 +249,7 @@ class DemoSeeder:
             ("Incoming stock", self.seed_incoming_stock),
             ("Companies", self.seed_companies),
             ("Company buyers", self.seed_company_buyers),
-            ("Company notification contacts", seed_company_contacts),
+            ("Company contacts", seed_company_contacts),
             ("Price lists", self.seed_price_lists),
             ("B2C customers", self.seed_customers),
             ("Historical orders", self.seed_orders),
