@@ -146,13 +146,15 @@ def new_event(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     return OutboxEvent(topic=topic, payload=payload)
 
 
-def emitted(event: OutboxEvent) -> None:
-    """Have an event inserted by this transaction relayed once it commits (unless the
-    relay process publishes events)."""
-    if event.pk is None:
+def emitted(*events: OutboxEvent) -> None:
+    """Have events inserted by this transaction relayed once it commits (unless the
+    relay process publishes events). Events emitted together are relayed together:
+    one message per consuming task and one stamping UPDATE for all of them."""
+    if any(event.pk is None for event in events):
         raise ValueError("an outbox event must be saved before it is emitted")
-    if not relays_in_process():
-        transaction.on_commit(lambda: relay_events([event]))
+    if events and not relays_in_process():
+        batch = list(events)
+        transaction.on_commit(lambda: relay_events(batch))
 
 
 def _publish(task_name: str, event_ids: list[int]) -> None:

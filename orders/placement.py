@@ -656,8 +656,7 @@ def _place_order(
         emitted.append(outbox.new_event("order.on_hold", {"order_id": order.pk, "kinds": kinds}))
     # One statement for all of them (they refer to the order only, not to each other).
     rows.insert_groups(lines, placed_holds, events, emitted)
-    for event in emitted:
-        outbox.emitted(event)
+    outbox.emitted(*emitted)
     placed = PlacedOrder(order=order, lines=lines, holds=placed_holds)
     # The caller's idempotency record is a request key: it is written before any stock
     # row is locked, on every path (inventory.locks), so a request waiting for a
