@@ -422,12 +422,13 @@ def may_resend(notification: Notification) -> bool:
 
 
 @transaction.atomic
-def request_resend(*, notification_id: int, actor: Actor) -> Notification:
+def request_resend(*, notification_id: int, actor: Actor, reason: str = "") -> Notification:
     """Queue a new copy of a message to the same recipient on the same channel, recorded
     as a resend of it by ``actor`` (an agent); it goes out after commit through the
     outbox (``notification.resend``), rebuilt from the original's parameters, with
     today's content. Raises ``NotFound`` or ``Conflict`` (a message that cannot be
-    resent) and then writes nothing."""
+    resent) and then writes nothing. ``reason`` (optional) goes on the timeline."""
+    reason = reason.strip()
     # Locked so that two resends of one message count one after the other.
     original = (
         Notification.objects.select_for_update(no_key=True, of=("self",))
@@ -461,10 +462,11 @@ def request_resend(*, notification_id: int, actor: Actor) -> Notification:
         actor=actor,
         message=(
             f"Resend of “{original.subject}” by {CHANNEL_LABELS[original.channel]} "
-            f"to {original.recipient} requested"
+            f"to {original.recipient} requested" + (f": {reason}" if reason else "")
         ),
         payload={
             "event": original.event,
+            "reason": reason,
             "channel": original.channel,
             "notification_id": resend.pk,
             "resend_of": original.pk,

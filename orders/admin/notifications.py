@@ -39,12 +39,13 @@ class ResendForm(ServiceForm):
     permission = RESEND_PERMISSION
     obj: Notification
 
-    note = forms.CharField(
+    reason = forms.CharField(
         required=False,
-        disabled=True,
-        label="What happens",
-        help_text="The message is built again with today's content and sent once more "
-        "to the same recipient on the same channel; it is recorded as your resend.",
+        max_length=200,
+        label="Why (optional)",
+        help_text="E.g. “customer says it never arrived”. The message is built again with "
+        "today's content and sent once more to the same recipient on the same channel; "
+        "it is recorded on the order's timeline as your resend, with this reason.",
     )
 
     @classmethod
@@ -62,7 +63,9 @@ class ResendForm(ServiceForm):
         return f"Resend “{self.obj.subject}” by {channel} to {self.obj.recipient}"
 
     def perform(self, actor: Actor) -> str:
-        resend = request_resend(notification_id=self.obj.pk, actor=actor)
+        resend = request_resend(
+            notification_id=self.obj.pk, actor=actor, reason=self.cleaned_data["reason"]
+        )
         self.changed = resend.order
         return (
             f"“{resend.subject}” will be sent again by "

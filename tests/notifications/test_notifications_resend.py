@@ -62,7 +62,7 @@ def test_an_agent_resends_an_email_recorded_as_theirs(client, agent, shipped_ord
     assert confirm.status_code == 200
     assert f"to {order.email}" in confirm.content.decode()
 
-    response = client.post(resend_page(original), {})
+    response = client.post(resend_page(original), {"reason": "  customer says it never came "})
     assert response.status_code == 302
 
     resend = Notification.objects.get(resend_of=original)
@@ -74,6 +74,8 @@ def test_an_agent_resends_an_email_recorded_as_theirs(client, agent, shipped_ord
     )
     asked = OrderEvent.objects.get(order=order, type=OrderEventType.NOTIFICATION_RESEND)
     assert (asked.actor_user_id, asked.payload["resend_of"]) == (agent.pk, original.pk)
+    assert asked.payload["reason"] == "customer says it never came"
+    assert asked.message.endswith("requested: customer says it never came")
     assert len(mail.outbox) == 1  # nothing sent before the transaction commits
 
     deliver_resends()
