@@ -189,6 +189,14 @@ def invoice_shipment(shipment_id: int, *, issue_date: dt.date | None = None) -> 
 
 
 @transaction.atomic
+def _issued_at(issue_date: dt.date) -> dt.datetime:
+    """Now, or noon of a back-dated issue date (the demo's history), so that an
+    invoice is never issued after its own issue date."""
+    if issue_date >= timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(dt.datetime.combine(issue_date, dt.time(12)))
+
+
 def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
     order = order_for_update(shipment.order_id)
     existing = Invoice.objects.filter(shipment_id=shipment.pk).first()
@@ -215,7 +223,7 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
         customer=order.customer,
         currency=order.currency,
         issue_date=issue_date,
-        issued_at=timezone.now(),
+        issued_at=_issued_at(issue_date),
         due_date=(
             issue_date + dt.timedelta(days=rule.days) if method == PaymentMethod.INVOICE else None
         ),
