@@ -188,7 +188,6 @@ def invoice_shipment(shipment_id: int, *, issue_date: dt.date | None = None) -> 
     return _issue(shipment, issue_date or timezone.localdate())
 
 
-@transaction.atomic
 def _issued_at(issue_date: dt.date) -> dt.datetime:
     """Now, or noon of a back-dated issue date (the demo's history), so that an
     invoice is never issued after its own issue date."""
@@ -197,6 +196,7 @@ def _issued_at(issue_date: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(issue_date, dt.time(12)))
 
 
+@transaction.atomic
 def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
     order = order_for_update(shipment.order_id)
     existing = Invoice.objects.filter(shipment_id=shipment.pk).first()
