@@ -1021,8 +1021,8 @@ and are not counted.
 The worker's CPU: {cpu} ms per invoice (all of it: invoice, PDF, e-mail, capture), so
 about {capacity} invoices per second for one worker with a core to itself. Load
 average {load} at the end, on the same shared machine: the CPU per invoice is the
-figure that moves least with other work. Workers scale out: invoicing takes the order's
-row lock, and the numbering row only for the moment of the insert.
+figure that moves least with other work. Workers scale out: an invoice locks its own
+order's row, and the yearly numbering row only from taking its number to its commit.
 """
 
 QUERIES = """\
