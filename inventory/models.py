@@ -101,10 +101,31 @@ class Location(PostalAddress, TimeStamped):
         return f"{self.code} · {self.name}"
 
 
+class ProductCategory(models.Model):
+    """A group of products, e.g. "Kitchen & dining"; return policy rules may cover one."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "product categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Product(TimeStamped):
     sku = models.CharField("SKU", max_length=64, unique=True)
     name = models.CharField(max_length=200, db_index=True)
     description = models.TextField(blank=True)
+    category = models.ForeignKey(
+        ProductCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+    )
     list_price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
     weight_grams = models.PositiveIntegerField(default=0)

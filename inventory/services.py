@@ -32,6 +32,7 @@ from .models import (
     MovementReason,
     NetworkStock,
     Product,
+    ProductCategory,
     ReservationStatus,
     StockBucket,
     StockLevel,
@@ -251,6 +252,7 @@ def create_product(
     is_returnable: bool = True,
     allow_backorder: bool = False,
     dropship_vendor: Location | None = None,
+    category: ProductCategory | None = None,
 ) -> Product:
     """Create a SKU and its network stock row."""
     sku = sku.strip().upper()
@@ -277,9 +279,21 @@ def create_product(
         is_returnable=is_returnable,
         allow_backorder=allow_backorder,
         dropship_vendor=dropship_vendor,
+        category=category,
     )
     NetworkStock.objects.create(product=product)
     return product
+
+
+@transaction.atomic
+def ensure_product_category(*, code: str, name: str) -> ProductCategory:
+    """The category with this code, created with this name if it does not exist yet
+    (an existing category keeps its name)."""
+    code = code.strip().lower()
+    if not code or len(code) > 32:
+        raise InvalidInput("A category code of 1 to 32 characters is required.")
+    category, _ = ProductCategory.objects.get_or_create(code=code, defaults={"name": name})
+    return category
 
 
 @transaction.atomic

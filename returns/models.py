@@ -48,12 +48,19 @@ class ReturnReason(models.Model):
 
 class PolicyScope(models.TextChoices):
     DEFAULT = "default", "Everyone (default)"
+    CATEGORY = "category", "One product category"
     SKU = "sku", "One product"
     COMPANY = "company", "One company"
 
 
-# The most specific scope wins: a company's own terms, then a product's, then the default.
-SCOPE_RANK = {PolicyScope.COMPANY: 0, PolicyScope.SKU: 1, PolicyScope.DEFAULT: 2}
+# The most specific scope wins: a company's own terms, then a product's, then its
+# category's, then the default.
+SCOPE_RANK = {
+    PolicyScope.COMPANY: 0,
+    PolicyScope.SKU: 1,
+    PolicyScope.CATEGORY: 2,
+    PolicyScope.DEFAULT: 3,
+}
 
 
 class ReturnPolicy(models.Model):
@@ -68,6 +75,14 @@ class ReturnPolicy(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         help_text="The product this rule covers (scope: one product).",
+    )
+    category = models.ForeignKey(
+        "inventory.ProductCategory",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The product category this rule covers (scope: one product category).",
     )
     company = models.ForeignKey(
         "customers.Company",
@@ -117,9 +132,30 @@ class ReturnPolicy(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(scope=PolicyScope.DEFAULT, product__isnull=True, company__isnull=True)
-                    | Q(scope=PolicyScope.SKU, product__isnull=False, company__isnull=True)
-                    | Q(scope=PolicyScope.COMPANY, product__isnull=True, company__isnull=False)
+                    Q(
+                        scope=PolicyScope.DEFAULT,
+                        product__isnull=True,
+                        category__isnull=True,
+                        company__isnull=True,
+                    )
+                    | Q(
+                        scope=PolicyScope.CATEGORY,
+                        product__isnull=True,
+                        category__isnull=False,
+                        company__isnull=True,
+                    )
+                    | Q(
+                        scope=PolicyScope.SKU,
+                        product__isnull=False,
+                        category__isnull=True,
+                        company__isnull=True,
+                    )
+                    | Q(
+                        scope=PolicyScope.COMPANY,
+                        product__isnull=True,
+                        category__isnull=True,
+                        company__isnull=False,
+                    )
                 ),
                 name="return_policy_scope_target",
             ),
@@ -132,6 +168,11 @@ class ReturnPolicy(models.Model):
                 fields=["product"],
                 condition=Q(is_active=True, product__isnull=False),
                 name="return_policy_one_active_per_product",
+            ),
+            models.UniqueConstraint(
+                fields=["category"],
+                condition=Q(is_active=True, category__isnull=False),
+                name="return_policy_one_active_per_category",
             ),
             models.UniqueConstraint(
                 fields=["company"],

@@ -1,9 +1,10 @@
 """The return policy, read from ``ReturnPolicy`` rows.
 
 For each order line the most specific active rule governs: the order's company's rule,
-else the product's rule, else the default rule, else the built-in default (30 days, no
-automatic approval). A product marked not returnable (``Product.is_returnable``) is
-refused whatever the rules say. A refusal names the rule that refused.
+else the product's rule, else the rule of the product's category, else the default rule,
+else the built-in default (30 days, no automatic approval). A product marked not
+returnable (``Product.is_returnable``) is refused whatever the rules say. A refusal
+names the rule that refused.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
@@ -43,6 +44,7 @@ class QuantityExceedsReturnable(Conflict):
 
 SCOPE_WORDS = {
     PolicyScope.DEFAULT: "default rule",
+    PolicyScope.CATEGORY: "category rule",
     PolicyScope.SKU: "product rule",
     PolicyScope.COMPANY: "company rule",
 }
@@ -64,7 +66,10 @@ class Rule:
     def name(self) -> str:
         if self.policy is None:
             return f"Built-in default ({DEFAULT_WINDOW_DAYS} days)"
-        return f"{self.policy.name} ({SCOPE_WORDS[PolicyScope(self.policy.scope)]})"
+        words = SCOPE_WORDS[PolicyScope(self.policy.scope)]
+        if self.policy.category is not None:
+            words = f"{words} for {self.policy.category.name}"
+        return f"{self.policy.name} ({words})"
 
     def trace(self) -> dict[str, object]:
         return {
@@ -89,18 +94,32 @@ def _rule(policy: ReturnPolicy | None) -> Rule:
 
 
 def rules_for_lines(order: Order, lines: list[OrderLine]) -> dict[int, Rule]:
-    """The governing rule of each line (by order line id), in two queries."""
+    """The governing rule of each line (by order line id), in two queries.
+
+    A category rule comes back once per product of the lines in its category, with that
+    product's id in ``covered_product_id``, so the lines' products need not be read.
+    """
     product_ids = {line.product_id for line in lines}
-    scope = Q(scope=PolicyScope.DEFAULT) | Q(scope=PolicyScope.SKU, product_id__in=product_ids)
+    scope = (
+        Q(scope=PolicyScope.DEFAULT)
+        | Q(scope=PolicyScope.SKU, product_id__in=product_ids)
+        | Q(scope=PolicyScope.CATEGORY, category__products__id__in=product_ids)
+    )
     if order.company_id is not None:
         scope |= Q(scope=PolicyScope.COMPANY, company_id=order.company_id)
     policies = list(
-        ReturnPolicy.objects.filter(scope, is_active=True).prefetch_related("auto_approve_reasons")
+        ReturnPolicy.objects.filter(scope, is_active=True)
+        .annotate(covered_product_id=F("category__products__id"))
+        .select_related("category")
+        .prefetch_related("auto_approve_reasons")
     )
     rules: dict[int, Rule] = {}
     for line in lines:
         applicable = [
-            p for p in policies if p.scope != PolicyScope.SKU or p.product_id == line.product_id
+            p
+            for p in policies
+            if (p.scope != PolicyScope.SKU or p.product_id == line.product_id)
+            and (p.scope != PolicyScope.CATEGORY or p.covered_product_id == line.product_id)
         ]
         applicable.sort(key=lambda p: SCOPE_RANK[PolicyScope(p.scope)])
         rules[line.pk] = _rule(applicable[0] if applicable else None)

@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.admin import OperatorAdminMixin, admin_changelist_url, adopt_saved, render_table
 
 from .. import services
-from ..models import NetworkStock, Product, StockLevel
+from ..models import NetworkStock, Product, ProductCategory, StockLevel
 from ..selectors import get_network_availability
 
 
@@ -26,6 +26,7 @@ class ProductAdminForm(forms.ModelForm):
             "sku",
             "name",
             "description",
+            "category",
             "is_active",
             "list_price",
             "currency",
@@ -47,6 +48,7 @@ class ProductAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "sku",
         "name",
+        "category",
         "list_price",
         "currency",
         "network_available",
@@ -54,12 +56,12 @@ class ProductAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
         "network_atp",
         "is_active",
     )
-    list_select_related = ("network_stock",)
-    list_filter = ("is_active", "is_customizable", "is_returnable", "allow_backorder")
+    list_select_related = ("network_stock", "category")
+    list_filter = ("category", "is_active", "is_customizable", "is_returnable", "allow_backorder")
     search_fields = ("sku", "name")
     search_help_text = "Exact SKU, or part of the name."
     fieldsets = (
-        (None, {"fields": ("sku", "name", "description", "is_active")}),
+        (None, {"fields": ("sku", "name", "description", "category", "is_active")}),
         ("Price", {"fields": ("list_price", "currency")}),
         (
             "Handling",
@@ -153,5 +155,12 @@ class ProductAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
             is_returnable=data["is_returnable"],
             allow_backorder=data["allow_backorder"],
             dropship_vendor=data["dropship_vendor"],
+            category=data["category"],
         )
         adopt_saved(obj, created)
+
+
+@admin.register(ProductCategory)
+class ProductCategoryAdmin(OperatorAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "code")
+    search_fields = ("code", "name")

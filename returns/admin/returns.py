@@ -300,12 +300,13 @@ class ReturnReasonAdmin(OperatorAdminMixin, admin.ModelAdmin):
 @admin.register(ReturnPolicy)
 class ReturnPolicyAdmin(OperatorAdminMixin, admin.ModelAdmin):
     """The rules of the return policy: the most specific active one governs a line
-    (company, then product, then the default); see docs/returns.md."""
+    (company, then product, then product category, then the default); see docs/returns.md."""
 
     list_display = (
         "name",
         "scope",
         "product",
+        "category",
         "company",
         "window_days",
         "non_returnable",
@@ -314,8 +315,8 @@ class ReturnPolicyAdmin(OperatorAdminMixin, admin.ModelAdmin):
         "trust_exchanges",
         "is_active",
     )
-    list_select_related = ("product", "company")
-    list_filter = ("scope", "is_active", "non_returnable", "trust_exchanges")
-    autocomplete_fields = ("product", "company")
+    list_select_related = ("product", "category", "company")
+    list_filter = ("scope", "category", "is_active", "non_returnable", "trust_exchanges")
+    autocomplete_fields = ("product", "category", "company")
     filter_horizontal = ("auto_approve_reasons",)
     search_fields = ("name",)
