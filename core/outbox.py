@@ -90,12 +90,14 @@ HANDLERS: dict[str, list[str]] = {
     "refund.requested": ["oms.notify_order_event", "billing.refund_event"],
     # Returns (docs/returns.md); companies hear of each step as "return.updated".
     "return.requested": ["webhooks.fan_out_event"],
-    # Approved: an exchange's replacement or a refund without return; received: the
-    # refund of the units in, the release of an exchange's replacement.
+    # Approved: an exchange's replacement or a refund without return, a carrier pickup's
+    # booking; received: the refund of the units in, the release of an exchange's
+    # replacement.
     "return.approved": [
         "oms.notify_order_event",
         "webhooks.fan_out_event",
         "returns.resolve_return_event",
+        "returns.book_pickup_event",
     ],
     "return.rejected": ["webhooks.fan_out_event"],
     "return.received": [

@@ -19,6 +19,7 @@ ORDER_EVENT_TYPES: dict[str, str] = {
     ReturnEventType.RECEIVED: OrderEventType.RETURN_RECEIVED,
     ReturnEventType.CLOSED: OrderEventType.RETURN_CLOSED,
     ReturnEventType.TRACKING: OrderEventType.RETURN_TRACKING,
+    ReturnEventType.PICKUP: OrderEventType.RETURN_TRACKING,
     ReturnEventType.REFUNDED: OrderEventType.RETURN_REFUNDED,
     ReturnEventType.REFUND_BLOCKED: OrderEventType.NOTE,
     ReturnEventType.EXCHANGE: OrderEventType.RETURN_EXCHANGE,

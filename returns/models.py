@@ -295,6 +295,9 @@ class ReturnRequest(models.Model):
     delivered_at = models.DateTimeField(
         null=True, blank=True, help_text="When the carrier delivered the parcel to us."
     )
+    # A carrier pickup (method "pickup"): booked with ``carrier`` once the return is approved.
+    pickup_confirmation = models.CharField(max_length=64, blank=True)
+    pickup_date = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
     decision_note = models.TextField(blank=True)
     # Who asked, and the API's replay key (one RMA per key and tenant).
@@ -538,6 +541,7 @@ class ReturnEventType(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     IN_TRANSIT = "in_transit", "Sent back"
     TRACKING = "tracking", "Carrier scan"
+    PICKUP = "pickup", "Pickup booked"
     RECEIVED = "received", "Units received"
     REFUNDED = "refunded", "Refunded"
     REFUND_BLOCKED = "refund_blocked", "Refund not made"

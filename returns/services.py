@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
+from fulfillment.carriers import PickupNotOffered
 from inventory.locks import (
     location_activity_for_share,
     network_stock_for_update,
@@ -46,6 +47,7 @@ from .models import (
     ReturnRequest,
     ReturnStatus,
 )
+from .pickup import pickup_carrier
 from .policy import AskedLine, auto_approves, check_policy, keeps_items
 from .resolution import (
     ExchangeLineInput,
@@ -253,6 +255,15 @@ def request_return(
     replacements = check_resolution(
         order=order, resolution=resolution, exchange_lines=exchange_lines, asked=asked
     )
+    carrier = None
+    if method == ReturnMethod.PICKUP:
+        carrier = pickup_carrier(order)
+        if carrier is None:
+            raise PickupNotOffered(
+                "No carrier collects returns from this address; send the parcel by mail "
+                "or bring it to a store.",
+                method=method,
+            )
     product_ids = {a.order_line.product_id for a in asked}
     skus = [a.order_line.sku for a in asked]
     if method == ReturnMethod.DROP_OFF:
@@ -266,6 +277,7 @@ def request_return(
         customer_id=order.customer_id,
         company_id=order.company_id,
         method=method,
+        carrier=carrier,
         destination=destination,
         destination_reason=reason,
         policy_trace={str(a.order_line.pk): rules[a.order_line.pk].trace() for a in asked},

@@ -57,7 +57,18 @@ class CarrierAdmin(OperatorAdminMixin, admin.ModelAdmin):
             if obj is not None and obj.webhook_secret:
                 secret.append("remove_webhook_secret")
         return (
-            (None, {"fields": ("code", "name", "tracking_url_template", "is_active")}),
+            (
+                None,
+                {
+                    "fields": (
+                        "code",
+                        "name",
+                        "tracking_url_template",
+                        "offers_return_pickup",
+                        "is_active",
+                    )
+                },
+            ),
             ("Tracking webhook", {"fields": secret}),
         )
 

@@ -46,7 +46,7 @@ class CarrierAdminForm(forms.ModelForm):
 
     class Meta:
         model = Carrier
-        fields = ("code", "name", "tracking_url_template", "is_active")
+        fields = ("code", "name", "tracking_url_template", "offers_return_pickup", "is_active")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -25,6 +25,10 @@ class Carrier(models.Model):
         blank=True,
         help_text="Shared secret the carrier sends in X-Carrier-Token with tracking events.",
     )
+    offers_return_pickup = models.BooleanField(
+        default=False,
+        help_text="The carrier collects return parcels at the customer's address.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

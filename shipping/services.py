@@ -50,9 +50,15 @@ def _clean_name(name: str, *, max_length: int) -> str:
 
 @transaction.atomic
 def create_carrier(
-    *, code: str, name: str, tracking_url_template: str = "", is_active: bool = True
+    *,
+    code: str,
+    name: str,
+    tracking_url_template: str = "",
+    is_active: bool = True,
+    offers_return_pickup: bool = False,
 ) -> Carrier:
-    """Register a carrier.
+    """Register a carrier; ``offers_return_pickup`` when it collects return parcels at
+    the customer's address (its integration books them, ``fulfillment.carriers``).
 
     The code is stored upper-case and must be unique. A tracking URL template, when
     given, is an http(s) URL holding ``{tracking_number}`` where the number goes, so
@@ -80,7 +86,11 @@ def create_carrier(
     if Carrier.objects.filter(code=code).exists():
         raise Conflict(f"Carrier code {code} is already taken.", code_taken=code)
     return Carrier.objects.create(
-        code=code, name=name, tracking_url_template=template, is_active=is_active
+        code=code,
+        name=name,
+        tracking_url_template=template,
+        is_active=is_active,
+        offers_return_pickup=offers_return_pickup,
     )
 
 

@@ -367,6 +367,7 @@ class DemoSeeder:
                     code=spec.code,
                     name=spec.name,
                     tracking_url_template=spec.tracking_url_template,
+                    offers_return_pickup=spec.offers_return_pickup,
                 )
                 result.created += 1
 

@@ -106,12 +106,18 @@ class CarrierSpec:
     code: str
     name: str
     tracking_url_template: str
+    offers_return_pickup: bool = False
 
 
-# Only the simulated carrier is "real" in the demo; the others carry familiar-sounding
-# names marked as demo and track nowhere that exists.
+# Only the simulated carrier is "real" in the demo (it also collects returns); the
+# others carry familiar-sounding names marked as demo and track nowhere that exists.
 CARRIERS: tuple[CarrierSpec, ...] = (
-    CarrierSpec("SIM", "Simulated Carrier", "https://tracking.example.com/sim/{tracking_number}"),
+    CarrierSpec(
+        "SIM",
+        "Simulated Carrier",
+        "https://tracking.example.com/sim/{tracking_number}",
+        offers_return_pickup=True,
+    ),
     CarrierSpec(
         "PARCELX", "ParcelExpress (demo)", "https://tracking.example.com/px/{tracking_number}"
     ),

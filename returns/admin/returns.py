@@ -31,6 +31,7 @@ from ..models import (
     RECEIVABLE_STATUSES,
     ReturnEvent,
     ReturnLine,
+    ReturnMethod,
     ReturnPhoto,
     ReturnPolicy,
     ReturnReason,
@@ -158,6 +159,7 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
         "replacement",
         "refunded",
         "tracking",
+        "pickup",
         "note",
         "decision_note",
         "label",
@@ -176,6 +178,7 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
         "replacement",
         "refunded",
         "tracking",
+        "pickup",
         "note",
         "decision_note",
         "label",
@@ -226,6 +229,18 @@ class ReturnRequestAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
         if obj.delivered_at:
             text += f", delivered {short_datetime(obj.delivered_at)}"
         return text
+
+    @admin.display(description="Carrier pickup")
+    def pickup(self, obj: ReturnRequest) -> str:
+        if obj.method != ReturnMethod.PICKUP:
+            return "—"
+        carrier = obj.carrier.name if obj.carrier else "the carrier"
+        if not obj.pickup_confirmation or obj.pickup_date is None:
+            return f"Not booked yet with {carrier} (booked once the return is approved)."
+        return (
+            f"{carrier} collects on {obj.pickup_date:%a %d %b %Y}, "
+            f"confirmation {obj.pickup_confirmation}"
+        )
 
     @admin.display(description="Return label")
     def label(self, obj: ReturnRequest) -> SafeString:

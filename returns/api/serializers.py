@@ -88,6 +88,14 @@ class TrackingOutput(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
 
 
+class PickupOutput(serializers.Serializer):
+    carrier = serializers.CharField(source="carrier.code", allow_null=True)
+    confirmation = serializers.CharField(
+        source="pickup_confirmation", help_text="Empty until the carrier has booked the pickup."
+    )
+    date = serializers.DateField(source="pickup_date", allow_null=True)
+
+
 class ReturnOutput(serializers.Serializer):
     number = serializers.CharField()
     order = serializers.CharField(source="order.number")
@@ -108,6 +116,7 @@ class ReturnOutput(serializers.Serializer):
     exchange_order = serializers.CharField(source="exchange_order.number", allow_null=True)
     refunds = ReturnRefundOutput(many=True)
     tracking = TrackingOutput(source="*")
+    pickup = PickupOutput(source="*", help_text="The carrier pickup of a return by pickup.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
