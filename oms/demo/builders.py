@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from core.actors import Actor, ActorKind
 from customers.models import (
@@ -54,6 +55,7 @@ from inventory.models import (
 from inventory.services import (
     create_location,
     create_product,
+    ensure_product_category,
     expect_stock,
     receive_stock,
     set_safety_stock,
@@ -414,6 +416,15 @@ class DemoSeeder:
         self.products = {p.sku: p for p in Product.objects.filter(sku__in=[s.sku for s in specs])}
         result.existing = len(self.products)
         vendor = self.locations[DROPSHIP_VENDOR_CODE]
+        categories = {
+            name: ensure_product_category(code=slugify(name), name=name)
+            for name in dict.fromkeys(spec.category for spec in specs)
+        }
+        # A catalogue seeded before products had categories gets them now.
+        for name, category in categories.items():
+            Product.objects.filter(
+                sku__in=[s.sku for s in specs if s.category == name], category__isnull=True
+            ).update(category=category)
         for chunk in batched([s for s in specs if s.sku not in self.products], 100):
             with transaction.atomic():
                 for spec in chunk:
@@ -428,6 +439,7 @@ class DemoSeeder:
                         is_returnable=spec.returnable,
                         allow_backorder=spec.backorder,
                         dropship_vendor=vendor if spec.dropship else None,
+                        category=categories[spec.category],
                     )
                     result.created += 1
 
