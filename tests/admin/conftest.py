@@ -19,6 +19,7 @@ from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.commitments import reserve_network
 from inventory.models import StockLevel, StockReservation
+from oms.notifications import send_order_notification
 from orders import services as order_services
 from orders.models import IdempotencyKey, Order, OrderHold, TaxRate
 from orders.placement import LineRequest, OrderRequest, place_order
@@ -166,6 +167,11 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
         status="in_transit",
         occurred_at=timezone.now(),
         external_id="scan-1",
+    )
+    # The shipping e-mail as its outbox consumer sends it: a row for the message log.
+    assert (
+        send_order_notification(order_id=shipped.pk, event="shipped", shipment_id=shipment.pk)
+        is not None
     )
     return {
         "company": company,
