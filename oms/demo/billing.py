@@ -77,7 +77,8 @@ from .common import SEED_ACTOR, StepResult, batched
 HISTORY_INVOICE_DAYS = 60
 SHIPPED_AFTER = dt.timedelta(days=1)  # a historical order shipped the day after it was placed
 # Invoices on terms due within OMS_OVERDUE_GRACE_DAYS before today are left unpaid
-# (overdue); one in PART_PAID_EVERY of them (by id) got part of what it owed.
+# (overdue); one in PART_PAID_EVERY of them, the first one included, got part of what
+# it owed.
 PART_PAID_EVERY = 3
 NET_TERMS: tuple[str, ...] = (PaymentTerms.NET_15, PaymentTerms.NET_30, PaymentTerms.NET_60)
 # The time of day the daily reminders' run sends (the beat's "send-dunning-reminders").
@@ -280,6 +281,7 @@ def _record_payments(invoice_ids: list[int]) -> None:
         .values_list("invoice_id", "total")
     )
     paid_by_card: list[Invoice] = []
+    left_open = 0
     for invoice in Invoice.objects.filter(pk__in=invoice_ids).order_by("pk"):
         owed = max(invoice.grand_total - credited.get(invoice.pk, Decimal("0.00")), ZERO)
         if invoice.payment_method != PaymentMethod.INVOICE:
@@ -294,7 +296,8 @@ def _record_payments(invoice_ids: list[int]) -> None:
         due = invoice.due_date or invoice.issue_date
         part_paid_on = None
         if _left_open(invoice, today):
-            if owed > 0 and invoice.pk % PART_PAID_EVERY == 0:
+            left_open += 1
+            if owed > 0 and left_open % PART_PAID_EVERY == 1:
                 part_paid_on = min(due + dt.timedelta(days=2), today)
                 _receive(invoice, to_cents(owed / 2), part_paid_on)
         elif due <= today:
