@@ -10,12 +10,14 @@ kept here). Stages a run found already past (the beat was down) are written as s
 report" in the billing section of the admin index (``billing.admin.aging``).
 """
 
+from decimal import Decimal
+
 from django.db import models
 from django.db.models import Q
 
 from core.money import format_money
 
-from .models import ZERO, Invoice
+from .models import Invoice
 
 
 class ReminderStage(models.TextChoices):
@@ -60,7 +62,7 @@ class DunningReminder(models.Model):
     amount_due = models.DecimalField(
         max_digits=14,
         decimal_places=2,
-        default=ZERO,
+        default=Decimal("0"),
         help_text="What was still owed on the invoice when the stage was decided.",
     )
     recipient = models.CharField(max_length=254, blank=True)
