@@ -136,7 +136,10 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
     )
     # A routed, shipped and scanned order: rows for the fulfilment pages (its own
     # location and SKU, so the stock above is left as it is).
-    parcel = ProductFactory(sku="MUG-SHIP")
+    parcel = ProductFactory(
+        sku="MUG-SHIP",
+        category=inventory_services.ensure_product_category(code="kitchen", name="Kitchen"),
+    )
     inventory_services.receive_stock(
         location=LocationFactory(code="RNO2"), product=parcel, quantity=1, actor=operator
     )
