@@ -17,6 +17,7 @@ company's contacts for that kind of event, by e-mail (Django's e-mail backend) a
 """
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -32,7 +33,7 @@ from django.utils import timezone
 from core import outbox, sms
 from core.actors import Actor
 from core.errors import Conflict, NotFound
-from core.outbox import RetryLater
+from core.outbox import DATABASE_DOWN, RetryLater
 from customers.notification_models import CHANNEL_LABELS
 from customers.selectors import get_notification_channels, list_company_contacts
 
@@ -107,6 +108,30 @@ def mark_sent(claim: Notification) -> bool:
     )
 
 
+# Once a message has gone out, writing that it did is retried in place for up to this
+# many seconds while the database cannot be reached (a restart, a failover), rather
+# than failing the task: a retried task would find the claim stale and send it again.
+RECORD_SENT_RETRY_SECONDS = 60.0
+
+
+def _record_sent(record: Callable[[], bool]) -> bool:
+    """Run ``record`` (marks a sent claim and writes its timeline event), retrying it
+    on a new connection while the database is down; inside a transaction, or after
+    ``RECORD_SENT_RETRY_SECONDS``, the error is raised as it came."""
+    deadline = time.monotonic() + RECORD_SENT_RETRY_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            return record()
+        except DATABASE_DOWN:
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("notification sent; database unavailable, recording it again")
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 def mark_failed(claim: Notification, error: BaseException) -> None:
     """Release the claim after a failed send, so that a retry may claim it again."""
     Notification.objects.filter(_still_ours(claim)).update(
@@ -164,23 +189,29 @@ def send_order_email(
     except Exception as exc:  # a soft time limit interrupting the send included
         mark_failed(claim, exc)
         raise
-    with transaction.atomic():
-        if not mark_sent(claim):
-            logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
-            return None
-        record_order_event(
-            order=order,
-            type=OrderEventType.NOTIFICATION_SENT,
-            actor=Actor.system("notifications"),
-            message=f"E-mail sent to {claim.recipient}: {claim.subject}",
-            payload={
-                "event": claim.event,
-                "channel": "email",
-                "recipient": claim.recipient,
-                "notification_id": claim.pk,
-                **(payload or {}),
-            },
-        )
+
+    def record() -> bool:
+        with transaction.atomic():
+            if not mark_sent(claim):
+                return False
+            record_order_event(
+                order=order,
+                type=OrderEventType.NOTIFICATION_SENT,
+                actor=Actor.system("notifications"),
+                message=f"E-mail sent to {claim.recipient}: {claim.subject}",
+                payload={
+                    "event": claim.event,
+                    "channel": "email",
+                    "recipient": claim.recipient,
+                    "notification_id": claim.pk,
+                    **(payload or {}),
+                },
+            )
+            return True
+
+    if not _record_sent(record):
+        logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
+        return None
     claim.refresh_from_db()
     return claim
 
@@ -387,24 +418,30 @@ def send_order_sms(
     except Exception as exc:
         mark_failed(claim, exc)
         raise
-    with transaction.atomic():
-        if not mark_sent(claim):
-            logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
-            return None
-        Notification.objects.filter(pk=claim.pk).update(provider_id=provider_id[:100])
-        record_order_event(
-            order=order,
-            type=OrderEventType.NOTIFICATION_SENT,
-            actor=Actor.system("notifications"),
-            message=f"SMS sent to {claim.recipient}: {claim.subject}",
-            payload={
-                "event": claim.event,
-                "channel": "sms",
-                "recipient": claim.recipient,
-                "notification_id": claim.pk,
-                **(payload or {}),
-            },
-        )
+
+    def record() -> bool:
+        with transaction.atomic():
+            if not mark_sent(claim):
+                return False
+            Notification.objects.filter(pk=claim.pk).update(provider_id=provider_id[:100])
+            record_order_event(
+                order=order,
+                type=OrderEventType.NOTIFICATION_SENT,
+                actor=Actor.system("notifications"),
+                message=f"SMS sent to {claim.recipient}: {claim.subject}",
+                payload={
+                    "event": claim.event,
+                    "channel": "sms",
+                    "recipient": claim.recipient,
+                    "notification_id": claim.pk,
+                    **(payload or {}),
+                },
+            )
+            return True
+
+    if not _record_sent(record):
+        logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
+        return None
     claim.refresh_from_db()
     return claim
 
