@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0006_company_receivables'),
+        ('customers', '0005_store_credit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
