@@ -55,7 +55,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache --no-logo
 
 typecheck: install
-	$(BIN)/mypy core oms customers inventory shipping orders fulfillment billing returns selfservice webhooks tools
+	$(BIN)/mypy core oms customers inventory shipping orders fulfillment billing returns selfservice webhooks analytics planning tools
 
 check: lint typecheck
 	DJANGO_SETTINGS_MODULE=oms.settings.test DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "returns",
     "selfservice",
     "webhooks",
+    "planning",
+    "analytics",
     # Last, so that its post_migrate hook sees every other app's permissions.
     "oms",
 ]
