@@ -96,3 +96,29 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class DateStyle(models.TextChoices):
+    """How the console writes a date and time; the format strings are Django's."""
+
+    ISO = "iso", "2026-03-31 14:05 (year first)"
+    EUROPEAN = "european", "31/03/2026 14:05 (day first)"
+    US = "us", "03/31/2026 2:05 PM (month first)"
+
+
+class StaffPreference(models.Model):
+    """One staff user's console settings: the time zone and the date style every date of
+    the console is written in (``core.preferences``). A user without a row sees the
+    site's time zone and year-first dates."""
+
+    user = models.OneToOneField(
+        "auth.User", on_delete=models.CASCADE, related_name="staff_preference"
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="An IANA zone such as Europe/Paris; empty: the site's."
+    )
+    date_style = models.CharField(max_length=16, choices=DateStyle.choices, default=DateStyle.ISO)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

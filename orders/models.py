@@ -706,3 +706,31 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.recipient} ({self.status})"
+
+
+class OrderNote(models.Model):
+    """An agent's note on an order, kept beside its timeline; a pinned note is shown on
+    top of the order page until it is unpinned. Written only by ``orders.notes``, which
+    adds a timeline entry for each note and each pin."""
+
+    MAX_LENGTH = 2000
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="agent_notes")
+    author = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who wrote it, kept when the user is deleted.
+    author_name = models.CharField(max_length=150)
+    body = models.TextField()
+    pinned = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="order_note_by_order")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="order_note_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} · note by {self.author_name}"
