@@ -734,3 +734,65 @@ class OrderNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} · note by {self.author_name}"
+
+
+class QuoteStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    EXPIRED = "expired", "Expired"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Quote(models.Model):
+    """A draft sent to its buyer as a priced offer, valid until ``expires_at``, with the
+    draft's stock held for it until then (``orders.quotes``). The buyer accepts it
+    through the API, which submits the draft. At most one open quote per draft: a new
+    quote or an edit of the draft withdraws the open one."""
+
+    number = models.CharField(max_length=32, unique=True)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="quotes")
+    company = models.ForeignKey(
+        "customers.Company",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=QuoteStatus.choices, default=QuoteStatus.SENT)
+    currency = models.CharField(max_length=3)
+    grand_total = models.DecimalField(max_digits=14, decimal_places=2)
+    sent_to = models.EmailField()
+    sent_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status="sent"),
+                name="quote_one_open_per_draft",
+            ),
+            models.CheckConstraint(
+                condition=Q(grand_total__gte=0), name="quote_grand_total_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quote {self.number}"
+
+
+class QuoteSeries(models.Model):
+    """The last quote number given out in a year: quote numbers have no gaps (the row
+    is incremented, and stays locked, in the transaction that writes the quote)."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Quotes of {self.year}: {self.last_number}"
