@@ -122,3 +122,47 @@ class StaffPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
+
+
+class SavedFilter(models.Model):
+    """A changelist filter (its query string) one staff user saved under a name, to open
+    that list again in one click. Each user sees and applies only their own."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(max_length=100)
+    changelist = models.CharField(
+        max_length=200, help_text="The list it filters, e.g. /admin/orders/order/."
+    )
+    query = models.CharField(
+        max_length=2000, blank=True, help_text="The list's query string, without the '?'."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "changelist", "name"], name="saved_filter_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(changelist__startswith="/"), name="saved_filter_path_absolute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        return f"{self.changelist}?{self.query}" if self.query else self.changelist
+
+
+class WorkQueue(SavedFilter):
+    """The work queues page (held orders, fulfillment at risk, exceptions, backorders,
+    and the user's saved filters). A proxy that exists to be listed in the admin index;
+    the page is assembled by the project app, which may read every domain app."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "work queue"
+        verbose_name_plural = "work queues"

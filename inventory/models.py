@@ -209,6 +209,13 @@ class StockLevel(models.Model):
     safety_stock = models.IntegerField(default=0)
     unsellable = models.IntegerField(default=0)
     incoming = models.IntegerField(default=0)
+    bin_location = models.CharField(
+        "bin",
+        max_length=32,
+        blank=True,
+        help_text="Where the SKU sits at the location, e.g. A-03-2; the pick list walks "
+        "the bins in this order.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -238,6 +245,30 @@ class StockLevel(models.Model):
     @property
     def available_to_promise(self) -> int:
         return max(self.on_hand - self.allocated - self.reserved - self.safety_stock, 0)
+
+
+class StaffLocation(models.Model):
+    """A staff user works at a location: the fulfillment queue opens on the work of the
+    user's locations. A user with no row sees every location's work."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_locations"
+    )
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="staff")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["location__code", "user__username"]
+        verbose_name = "staff location"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "location"], name="staff_location_unique")
+        ]
+        permissions = [
+            ("see_all_locations", "Can see the work of every location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.location.code}"
 
 
 class MovementReason(models.TextChoices):
