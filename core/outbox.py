@@ -108,6 +108,8 @@ HANDLERS: dict[str, list[str]] = {
     "return.refunded": ["webhooks.fan_out_event"],
     # An agent asked for a message to be sent again (orders.notifications).
     "notification.resend": ["oms.resend_notification"],
+    # A draft quoted to its buyer: the PDF is e-mailed (orders.quotes).
+    "quote.sent": ["orders.email_quote_event"],
 }
 
 # Events one poll of the relay claims and publishes at most.
