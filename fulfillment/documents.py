@@ -4,6 +4,7 @@ order number as a Code128 barcode and a QR code so a scanner can open the order.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, replace
 from io import BytesIO
 
 import barcode
@@ -12,7 +13,7 @@ from barcode.writer import SVGWriter
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from inventory.models import Location
+from inventory.models import Location, StockLevel
 
 from .models import FulfillmentOrder, FulfillmentStatus
 
@@ -74,8 +75,24 @@ def packing_slip_pdf(fo: FulfillmentOrder) -> bytes:
     )
 
 
-def pick_list_pdf(location: Location, *, limit: int = 200) -> bytes:
-    """Everything open at a location, by ship-by date, one block per fulfillment order."""
+@dataclass(frozen=True)
+class PickRow:
+    """One SKU to pick from one bin: for one fulfillment order, or the location's total."""
+
+    sku: str
+    description: str
+    bin_location: str
+    quantity: int
+
+
+def bin_order(bin_location: str, sku: str) -> tuple[bool, str, str]:
+    """Walk order: by bin, then SKU; SKUs without a bin come last."""
+    return (not bin_location, bin_location, sku)
+
+
+def pick_list_context(location: Location, *, limit: int = 200) -> dict[str, object]:
+    """What the pick list shows: the location's totals per SKU in bin order, then one
+    block per fulfillment order (by ship-by date) with its lines in bin order."""
     fos = list(
         FulfillmentOrder.objects.filter(
             location=location,
@@ -87,24 +104,45 @@ def pick_list_pdf(location: Location, *, limit: int = 200) -> bytes:
         .prefetch_related("lines__order_line")
         .order_by("ship_by_date", "id")[:limit]
     )
-    blocks = [
-        {
-            "fo": fo,
-            "lines": [line for line in fo.lines.all() if line.quantity_open],
-            "barcode": code128_svg(fo.order.number),
-        }
-        for fo in fos
-    ]
-    totals: dict[str, int] = {}
-    for block in blocks:
-        for line in block["lines"]:  # type: ignore[attr-defined]
-            totals[line.order_line.sku] = totals.get(line.order_line.sku, 0) + line.quantity_open
-    return _pdf(
-        "fulfillment/pick_list.html",
-        {
-            "location": location,
-            "blocks": [b for b in blocks if b["lines"]],
-            "totals": sorted(totals.items()),
-            "printed_at": timezone.now(),
-        },
+    open_lines = {fo.pk: [line for line in fo.lines.all() if line.quantity_open] for fo in fos}
+    product_ids = {line.order_line.product_id for lines in open_lines.values() for line in lines}
+    bins = dict(
+        StockLevel.objects.filter(location=location, product_id__in=product_ids).values_list(
+            "product_id", "bin_location"
+        )
     )
+    blocks = []
+    totals: dict[str, PickRow] = {}
+    for fo in fos:
+        rows = []
+        for line in open_lines[fo.pk]:
+            order_line = line.order_line
+            row = PickRow(
+                sku=order_line.sku,
+                description=order_line.description,
+                bin_location=bins.get(order_line.product_id, ""),
+                quantity=line.quantity_open,
+            )
+            rows.append(row)
+            total = totals.get(row.sku)
+            totals[row.sku] = replace(
+                total or row, quantity=row.quantity + (total.quantity if total else 0)
+            )
+        if rows:
+            rows.sort(key=lambda r: bin_order(r.bin_location, r.sku))
+            blocks.append({"fo": fo, "lines": rows, "barcode_value": fo.order.number})
+    return {
+        "location": location,
+        "blocks": blocks,
+        "totals": sorted(totals.values(), key=lambda r: bin_order(r.bin_location, r.sku)),
+        "printed_at": timezone.now(),
+    }
+
+
+def pick_list_pdf(location: Location, *, limit: int = 200) -> bytes:
+    """Everything open at a location, by ship-by date, one block per fulfillment order,
+    each block's lines and the totals in the order of the bins."""
+    context = pick_list_context(location, limit=limit)
+    for block in context["blocks"]:  # type: ignore[attr-defined]
+        block["barcode"] = code128_svg(block["barcode_value"])
+    return _pdf("fulfillment/pick_list.html", context)

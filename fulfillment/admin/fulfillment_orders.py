@@ -29,6 +29,7 @@ from core.admin import (
     render_table,
     short_datetime,
 )
+from inventory.admin.staff import assigned_location_ids, may_see_all_locations
 from orders.models import Order
 
 from ..documents import packing_slip_pdf, pick_list_pdf
@@ -122,6 +123,44 @@ class WorkQueueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LocationScopeFilter(admin.SimpleListFilter):
+    """Staff assigned to locations (Inventory > Staff locations) open the queue on their
+    locations' work; those allowed to see every location may widen it. Users with no
+    assignment see every location and get no such filter."""
+
+    title = "my locations"
+    parameter_name = "locations"
+    MINE = "mine"
+    ALL = "all"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        if not assigned_location_ids(request):
+            return []
+        choices = [(self.MINE, "My locations")]
+        if may_see_all_locations(request):
+            choices.append((self.ALL, "All locations"))
+        return choices
+
+    def value(self) -> str | None:
+        value = super().value()
+        return value if value in {self.MINE, self.ALL} else self.MINE
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value()
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        mine = assigned_location_ids(request)
+        if mine and not (self.value() == self.ALL and may_see_all_locations(request)):
+            return queryset.filter(location_id__in=mine)
+        return queryset
+
+
 class FulfillmentOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = FulfillmentOrderLine
     verbose_name = "line"
@@ -201,6 +240,7 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
     list_select_related = ("order", "location")
     list_filter = (
         WorkQueueFilter,
+        LocationScopeFilter,
         "location",
         "status",
         "request_status",
@@ -254,6 +294,15 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FulfillmentOrder]:
+        queryset = super().get_queryset(request)
+        # Assigned staff who may not see every location see only their locations' work,
+        # on the list and behind a typed URL alike.
+        mine = assigned_location_ids(request)
+        if mine and not may_see_all_locations(request):
+            return queryset.filter(location_id__in=mine)
+        return queryset
 
     # Every change goes through an operation: the page is read-only and its buttons act.
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -385,6 +434,9 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
         ]
         if request.user.has_perm(WORK_PERMISSION):
             location = request.GET.get("location__id__exact", "")
+            mine = assigned_location_ids(request)
+            if not location and len(mine) == 1:
+                location = str(mine[0])
             url = reverse(f"admin:{self.page_url_name('pick-list')}")
             query = f"?{urlencode({'location': location})}" if location.isdigit() else ""
             tools.append({"url": url + query, "title": "Pick list (PDF)"})
@@ -446,20 +498,29 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
         if not (self.has_view_permission(request) and request.user.has_perm(WORK_PERMISSION)):
             raise PermissionDenied
         if request.method == "POST":
-            form = PickListForm(request.POST)
+            form = _pick_list_form_for(request, request.POST)
             if form.is_valid():
                 query = urlencode({"location": form.cleaned_data["location"].pk})
                 return HttpResponseRedirect(f"{request.path}?{query}")
         elif "location" in request.GET:
-            form = PickListForm(request.GET)
+            form = _pick_list_form_for(request, request.GET)
             if form.is_valid():
                 location = form.cleaned_data["location"]
                 return _pdf_response(pick_list_pdf(location), f"pick-list-{location.code}.pdf")
         else:
-            form = PickListForm()
+            form = _pick_list_form_for(request, None)
         return render_form_page(
             self, request, form=form, title="Pick list", submit_label="Print pick list (PDF)"
         )
+
+
+def _pick_list_form_for(request: HttpRequest, data: Any) -> PickListForm:
+    form = PickListForm(data)
+    mine = assigned_location_ids(request)
+    if mine and not may_see_all_locations(request):
+        field = form.fields["location"]
+        field.queryset = field.queryset.filter(pk__in=mine)  # type: ignore[attr-defined]
+    return form
 
 
 def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:

@@ -32,7 +32,7 @@ from core.errors import DomainError
 from .. import services
 from ..forms import TimeZoneField
 from ..models import Location, StockLevel
-from . import ledger, products, stock_levels  # noqa: F401 - their admins register on import
+from . import ledger, products, staff, stock_levels  # noqa: F401 - their admins register on import
 from .ledger import StockMovementAdmin
 
 __all__ = ["StockMovementAdmin"]

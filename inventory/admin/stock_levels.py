@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -58,15 +59,27 @@ class StockStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StockLevelForm(forms.ModelForm):
+    class Meta:
+        model = StockLevel
+        fields = ("bin_location",)
+
+    def clean_bin_location(self) -> str:
+        # One spelling per bin, so that the pick list sorts "a-03" and "A-03" together.
+        return " ".join(str(self.cleaned_data["bin_location"]).split()).upper()
+
+
 @admin.register(StockLevel)
 class StockLevelAdmin(
     ServicePagesMixin, OperatorAdminMixin, AppendOnlyAdminMixin, admin.ModelAdmin
 ):
     # The stock operations: one ``ServiceForm`` page each, on the list (``<slug>/``).
     service_pages = STOCK_OPERATIONS
+    form = StockLevelForm
     list_display = (
         "sku",
         "location_code",
+        "bin_location",
         "on_hand",
         "allocated",
         "reserved",
@@ -84,6 +97,7 @@ class StockLevelAdmin(
     fields = (
         "product",
         "location",
+        "bin_location",
         ("on_hand", "allocated", "reserved"),
         ("safety_stock", "unsellable", "incoming"),
         "atp",
@@ -91,6 +105,25 @@ class StockLevelAdmin(
         "ledger",
     )
     readonly_fields = ("atp", "ledger")
+    # The counters move only through the stock operations; the bin is the one field an
+    # operator edits on the page (Django's history of the page records each change).
+    COUNTERS = (
+        "product",
+        "location",
+        "on_hand",
+        "allocated",
+        "reserved",
+        "safety_stock",
+        "unsellable",
+        "incoming",
+        "updated_at",
+    )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("inventory.change_stocklevel")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return (*self.COUNTERS, *self.readonly_fields)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[StockLevel], search_term: str

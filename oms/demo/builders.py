@@ -66,6 +66,7 @@ from shipping.models import Carrier, ShippingMethod
 from shipping.services import create_carrier, create_shipping_method
 
 from . import billing, live, returns
+from .bins import seed_bins
 from .catalog import ProductSpec, product_specs
 from .common import (
     AREA_CODES,
@@ -101,7 +102,7 @@ from .data import (
     CompanySpec,
 )
 from .reference import ensure_price_lists, ensure_tax_rates
-from .users import ensure_demo_users
+from .users import assign_demo_staff_locations, ensure_demo_users
 from .webhooks import seed_demo_webhook_receiver
 
 STOCK_REFERENCE = "SEED"
@@ -241,6 +242,7 @@ class DemoSeeder:
         steps: list[tuple[str, Callable[[StepResult], None]]] = [
             ("Staff users", self.seed_users),
             ("Locations", self.seed_locations),
+            ("Staff locations", assign_demo_staff_locations),
             ("Carriers", self.seed_carriers),
             ("Carrier webhooks", self.seed_webhook_secrets),
             ("Shipping methods", self.seed_shipping_methods),
@@ -249,6 +251,7 @@ class DemoSeeder:
             ("Stock receipts", self.seed_stock_receipts),
             ("Safety stock", self.seed_safety_stock),
             ("Incoming stock", self.seed_incoming_stock),
+            ("Bins", seed_bins),
             ("Companies", self.seed_companies),
             ("Company buyers", self.seed_company_buyers),
             ("Company contacts", seed_company_contacts),

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from inventory.models import Location, StaffLocation
 from oms.roles import sync_staff_groups
+
+from .common import StepResult
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("manager", "demo-manager-2026", "Morgan", "Hayes", "manager"),
     DemoUser("admin", "demo-admin-2026", "Ada", "Admin", None, is_superuser=True),
 )
+
+# Where demo staff work: the fulfillment queue opens on these locations' work.
+DEMO_STAFF_LOCATIONS: tuple[tuple[str, str], ...] = (("warehouse", "DC-NJ"),)
 
 
 @transaction.atomic
@@ -81,3 +87,19 @@ def ensure_demo_users(*, random_passwords: bool = False) -> tuple[dict[str, str]
             user.groups.add(Group.objects.get(name=spec.group))
         created[spec.username] = password
     return created, len(existing)
+
+
+@transaction.atomic
+def assign_demo_staff_locations(result: StepResult) -> None:
+    """Assign demo staff to their locations. A user who already has any location keeps
+    exactly the ones they have: whoever runs the demo may have changed them on purpose."""
+    for username, code in DEMO_STAFF_LOCATIONS:
+        user = User.objects.filter(username=username).first()
+        location = Location.objects.filter(code=code).first()
+        if user is None or location is None:
+            continue
+        if StaffLocation.objects.filter(user=user).exists():
+            result.existing += 1
+            continue
+        StaffLocation.objects.create(user=user, location=location)
+        result.created += 1

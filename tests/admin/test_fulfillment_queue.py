@@ -5,7 +5,9 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -22,26 +24,27 @@ from fulfillment.models import (
     TrackingEvent,
 )
 from fulfillment.sla import flag_at_risk
+from inventory.models import StaffLocation
 from tests.admin.test_fulfillment_work import SYSTEM, place_and_route, receive
 from tests.factories import CarrierFactory, LocationFactory, ProductFactory, ShippingMethodFactory
 
 pytestmark = pytest.mark.django_db
 
-# An unfiltered page runs: session, user, the planner's row estimate (PostgreSQL only),
-# the bounded count, the page of rows (orders and locations joined) and the locations
-# of the location filter.
+# An unfiltered page runs: session, user, the user's staff locations, the planner's row
+# estimate (PostgreSQL only), the bounded count, the page of rows (orders and locations
+# joined) and the locations of the location filter.
 ESTIMATE = 1 if connection.vendor == "postgresql" else 0
-FULFILLMENT_ORDER_QUERIES = 5 + ESTIMATE
+FULFILLMENT_ORDER_QUERIES = 6 + ESTIMATE
 # A filtered or searched page skips the estimate.
-FULFILLMENT_ORDER_FILTERED_QUERIES = 5
+FULFILLMENT_ORDER_FILTERED_QUERIES = 6
 # Carriers of the carrier filter instead of locations.
 SHIPMENT_QUERIES = 5 + ESTIMATE
 TRACKING_EVENT_QUERIES = 4 + ESTIMATE
 ROUTING_DECISION_QUERIES = 4 + ESTIMATE
 # A fulfilment order's page for a staff user: session, user, the user's and the groups'
-# permissions, the order with its order, shipping method, carrier and location, the
-# tracking events, the lines and the shipments.
-FO_PAGE_QUERIES = 8
+# permissions, the user's staff locations, the order with its order, shipping method,
+# carrier and location, the tracking events, the lines and the shipments.
+FO_PAGE_QUERIES = 9
 
 CHANGELIST = reverse("admin:fulfillment_fulfillmentorder_changelist")
 
@@ -393,3 +396,89 @@ def test_a_held_fulfillment_order_leaves_the_queue_and_cannot_be_shipped(client_
     held.refresh_from_db()
     assert held.status == FulfillmentStatus.ON_HOLD
     assert not held.shipments.exists()
+
+
+# --- staff assigned to locations ------------------------------------------------------------
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_warehouse_user_sees_only_their_locations_open_work(make_staff, make_fos, locations):
+    nwk, dal = locations
+    fos = make_fos(4)  # NWK1, DAL1, NWK1, DAL1
+    user = make_staff("warehouse")
+    StaffLocation.objects.create(user=user, location=nwk)
+    operations.ship_fulfillment_order(fo_id=fos[0].pk, actor=SYSTEM)  # closed at NWK1
+    client = _client(user)
+
+    default = client.get(CHANGELIST)
+    assert list(default.context["cl"].result_list) == [fos[2]]
+    # Closed work is behind the queue filter, and still only this location's.
+    assert _listed(client, queue="done") == [fos[0]]
+    assert set(_listed(client, queue="all")) == {fos[0], fos[2]}
+    # Without the permission to see every location, asking for all changes nothing,
+    # neither does picking another location or typing another location's number.
+    assert _listed(client, locations="all") == [fos[2]]
+    assert _listed(client, location__id__exact=dal.pk, queue="all") == []
+    assert _listed(client, q=fos[1].number) == []
+    other = client.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[fos[1].pk]))
+    assert other.status_code == 302  # "does not exist": back to the index
+    own = client.get(reverse("admin:fulfillment_fulfillmentorder_change", args=[fos[2].pk]))
+    assert own.status_code == 200
+    # The filter offers only "My locations"; the pick list opens on the user's location
+    # and offers no other.
+    assert '?locations=all"' not in default.content.decode()
+    tools = {t["title"]: t["url"] for t in default.context["fulfillment_tools"]}
+    assert tools["Pick list (PDF)"].endswith(f"?location={nwk.pk}")
+    pick_list = client.get(reverse("admin:fulfillment_fulfillmentorder_pick_list"))
+    choices = pick_list.context["form"].fields["location"].queryset
+    assert list(choices) == [nwk]
+    refused = client.get(
+        reverse("admin:fulfillment_fulfillmentorder_pick_list"), {"location": dal.pk}
+    )
+    assert refused.status_code == 200  # the form again, with its error; no PDF
+    assert refused["Content-Type"].startswith("text/html")
+
+
+def test_staff_allowed_to_see_every_location_can_widen_the_queue(make_staff, make_fos, locations):
+    nwk, dal = locations
+    fos = make_fos(4)
+    user = make_staff("warehouse")
+    user.user_permissions.add(Permission.objects.get(codename="see_all_locations"))
+    StaffLocation.objects.create(user=user, location=dal)
+    client = _client(user)
+
+    default = client.get(CHANGELIST)
+    assert list(default.context["cl"].result_list) == [fos[1], fos[3]]
+    assert '?locations=all"' in default.content.decode()
+    assert set(_listed(client, locations="all")) == set(fos)
+    fo_page = reverse("admin:fulfillment_fulfillmentorder_change", args=[fos[0].pk])
+    assert client.get(fo_page).status_code == 200
+
+
+def test_a_user_with_no_location_sees_every_locations_open_work(client_for, make_fos):
+    fos = make_fos(4)
+    operations.ship_fulfillment_order(fo_id=fos[0].pk, actor=SYSTEM)
+    client = client_for("warehouse")
+
+    response = client.get(CHANGELIST)
+
+    assert set(response.context["cl"].result_list) == set(fos[1:])
+    assert "my locations" not in response.content.decode().lower()
+
+
+def test_the_assigned_queue_query_count_is_fixed(make_staff, make_fos, locations):
+    nwk, _ = locations
+    make_fos(4)
+    user = make_staff("warehouse")
+    StaffLocation.objects.create(user=user, location=nwk)
+    client = _client(user)
+    client.get(CHANGELIST)
+    few = _queries(client, CHANGELIST)
+    make_fos(20)
+
+    assert _queries(client, CHANGELIST) == few == FULFILLMENT_ORDER_FILTERED_QUERIES + 2
