@@ -445,7 +445,7 @@ def test_a_warehouse_user_sees_only_their_locations_open_work(make_staff, make_f
 
 
 def test_staff_allowed_to_see_every_location_can_widen_the_queue(make_staff, make_fos, locations):
-    nwk, dal = locations
+    _, dal = locations
     fos = make_fos(4)
     user = make_staff("warehouse")
     user.user_permissions.add(Permission.objects.get(codename="see_all_locations"))
