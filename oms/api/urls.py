@@ -28,3 +28,4 @@ urlpatterns = [
     path("", include("returns.api.urls")),
     path("", include("webhooks.api.urls")),
 ]
+    path("", include("planning.urls")),

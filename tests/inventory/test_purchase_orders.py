@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from core.errors import InvalidInput
+from customers.api_keys import create_api_key, create_vendor_api_key
 from inventory.errors import InsufficientStock, UnknownSku
 from inventory.models import (
     MovementReason,
@@ -28,7 +30,7 @@ from inventory.purchase_orders import (
     receive_purchase_order,
 )
 from inventory.services import receive_stock
-from tests.factories import LocationFactory, ProductFactory
+from tests.factories import CompanyFactory, CustomerFactory, LocationFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +282,155 @@ def test_availability_by_date_counts_supply_due_by_then(dc, kettle, system_actor
     assert earliest_supply_date(kettle, 4) == in_days(5)
     assert earliest_supply_date(kettle, 14) == in_days(20)
     assert earliest_supply_date(kettle, 44) is None
+
+
+# --- the API ------------------------------------------------------------------------
+
+API = "/api/v1/purchase-orders/"
+
+
+def api(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+@pytest.fixture
+def tpl(db):
+    return LocationFactory(code="TPL1", kind="3pl")
+
+
+@pytest.fixture
+def tpl_key(tpl):
+    return create_vendor_api_key(vendor=tpl, name="3PL WMS").raw_key
+
+
+def po_body(**changes):
+    return {
+        "supplier": "Acme Kitchen",
+        "reference": "ERP-100",
+        "expected_date": in_days(7).isoformat(),
+        "lines": [{"sku": "KETTLE", "quantity": 24}, {"sku": "MUG", "quantity": 6}],
+        **changes,
+    }
+
+
+def test_api_records_a_purchase_order_once_per_reference(tpl, tpl_key, kettle, mug):
+    client = api(tpl_key)
+    first = client.post(API, po_body(), format="json")
+    assert first.status_code == 201, first.content
+    body = first.json()
+    assert body["location"] == "TPL1"
+    assert body["status"] == "open"
+    assert [(li["sku"], li["quantity_open"]) for li in body["lines"]] == [
+        ("KETTLE", 24),
+        ("MUG", 6),
+    ]
+    again = client.post(API, po_body(), format="json")
+    assert again.status_code == 200
+    assert again.json()["number"] == body["number"]
+    changed = client.post(API, po_body(lines=[{"sku": "KETTLE", "quantity": 1}]), format="json")
+    assert changed.status_code == 409
+    assert changed["Content-Type"].startswith("application/problem+json")
+    assert changed.json()["code"] == "duplicate_reference"
+    assert PurchaseOrder.objects.count() == 1
+    assert level(tpl, kettle).incoming == 24
+    listed = client.get(API).json()["results"]
+    assert [po["number"] for po in listed] == [body["number"]]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"lines": []},
+        {"lines": [{"sku": "KETTLE", "quantity": 0}]},
+        {"lines": [{"sku": "KETTLE", "quantity": "lots"}]},
+        {"lines": [{"sku": "NOPE", "quantity": 1}]},
+        {"lines": [{"sku": "KETTLE", "quantity": 1}, {"sku": "kettle", "quantity": 1}]},
+        {"expected_date": "next week"},
+        {"expected_date": in_days(-3).isoformat()},
+        {"supplier": ""},
+        {"reference": ""},
+    ],
+)
+def test_api_bad_input_is_a_problem_and_writes_nothing(tpl_key, kettle, mug, changes):
+    response = api(tpl_key).post(API, po_body(**changes), format="json")
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert not PurchaseOrder.objects.exists()
+    assert not StockMovement.objects.exists()
+
+
+def test_api_receipts_move_incoming_to_on_hand(tpl, tpl_key, kettle, mug):
+    client = api(tpl_key)
+    number = client.post(API, po_body(), format="json").json()["number"]
+    url = f"{API}{number}/receipts/"
+    part = {"reference": "DN-1", "lines": [{"sku": "KETTLE", "quantity": 20}]}
+    response = client.post(url, part, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["purchase_order"]["status"] == "partially_received"
+    assert client.post(url, part, format="json").status_code == 200  # a retry
+    assert (level(tpl, kettle).incoming, level(tpl, kettle).on_hand) == (4, 20)
+
+    over = client.post(
+        url, {"reference": "DN-2", "lines": [{"sku": "KETTLE", "quantity": 5}]}, format="json"
+    )
+    assert over.status_code == 409
+    assert over.json()["code"] == "over_receipt"
+    unknown = client.post(
+        url,
+        {
+            "reference": "DN-3",
+            "lines": [{"sku": "KETTLE", "quantity": 1}, {"sku": "TEAPOT", "quantity": 1}],
+        },
+        format="json",
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] in {"unknown_purchase_order_line", "unknown_sku"}
+    assert (level(tpl, kettle).incoming, level(tpl, kettle).on_hand) == (4, 20)
+    assert PurchaseOrderReceipt.objects.count() == 1
+
+    rest = {
+        "reference": "DN-4",
+        "lines": [{"sku": "KETTLE", "quantity": 4}, {"sku": "MUG", "quantity": 6}],
+    }
+    done = client.post(url, rest, format="json")
+    assert done.json()["purchase_order"]["status"] == "received"
+    assert (level(tpl, kettle).incoming, level(tpl, kettle).on_hand) == (0, 24)
+    assert (level(tpl, mug).incoming, level(tpl, mug).on_hand) == (0, 6)
+
+
+def test_api_keys_see_only_their_own_location(tpl, tpl_key, kettle, mug, system_actor):
+    other = LocationFactory(code="TPL2", kind="3pl")
+    theirs = create_purchase_order(
+        location=other,
+        supplier="Acme",
+        lines={"KETTLE": 5},
+        expected_date=in_days(3),
+        actor=system_actor,
+    ).purchase_order
+    client = api(tpl_key)
+    assert client.get(f"{API}{theirs.number}/").status_code == 404
+    refused = client.post(
+        f"{API}{theirs.number}/receipts/",
+        {"reference": "X", "lines": [{"sku": "KETTLE", "quantity": 1}]},
+        format="json",
+    )
+    assert refused.status_code == 404
+    assert client.get(API).json()["results"] == []
+    assert level(other, kettle).on_hand == 0
+
+
+def test_company_keys_and_anonymous_callers_may_not_record_supply(kettle, mug):
+    company = CompanyFactory()
+    CustomerFactory(company=company)
+    company_key = create_api_key(company=company, name="ERP").raw_key
+    assert api(company_key).post(API, po_body(), format="json").status_code == 403
+    assert APIClient().post(API, po_body(), format="json").status_code == 401
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_the_schema_documents_the_purchase_order_endpoints(db):
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "post" in schema["paths"]["/api/v1/purchase-orders/"]
+    assert "post" in schema["paths"]["/api/v1/purchase-orders/{number}/receipts/"]
