@@ -203,13 +203,14 @@ def accept_quote(
     company_id: int | None,
     actor: Actor,
     before_commit: Callable[[PlacedOrder], None] | None = None,
+    note: str = "",
 ) -> PlacedOrder:
     """The buyer accepts quote ``number``: its draft is submitted
     (``drafts.submit_draft_order``: the held units become the order's commitment, holds
     are decided, the order is confirmed) and the quote ends accepted. Refused with 409
     when the quote expired, is no longer open, or the stock is gone; nothing changes
     then. ``before_commit`` runs with the placed order inside the transaction (the API
-    stores its idempotent response there)."""
+    stores its idempotent response there); ``note``, the buyer's, goes on the timeline."""
     found = find_company_quote(number, company_id)
     # The draft's row first (the global lock order), then the quote's.
     drafts.lock_order_row(found.order_id)
@@ -228,8 +229,9 @@ def accept_quote(
         order=placed.order,
         type=OrderEventType.NOTE,
         actor=actor,
-        message=f"Quote {quote.number} accepted by {actor.label}",
-        payload={"quote": quote.number, "status": QuoteStatus.ACCEPTED},
+        message=f"Quote {quote.number} accepted by {actor.label}"
+        + (f": {note.strip()}" if note.strip() else ""),
+        payload={"quote": quote.number, "status": QuoteStatus.ACCEPTED, "note": note.strip()},
     )
     if before_commit is not None:
         before_commit(placed)
