@@ -12,3 +12,13 @@ class BillingConfig(AppConfig):
         from .store_credit_journal import store_credit_events  # noqa: PLC0415
 
         register_event_source(store_credit_events)
+        # The order list's search finds orders by invoice and credit note numbers too.
+        from orders.search import register_source  # noqa: PLC0415 - registry
+
+        from .search import (  # noqa: PLC0415 - reads models
+            orders_by_credit_note_number,
+            orders_by_invoice_number,
+        )
+
+        register_source(orders_by_invoice_number)
+        register_source(orders_by_credit_note_number)

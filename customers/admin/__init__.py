@@ -28,10 +28,12 @@ from core.admin import (
     adopt_saved,
 )
 from core.phones import InvalidPhone, normalise_phone
+from core.search import SearchTerm
 
 from .. import services
 from ..models import Address, Company, Customer, CustomerNote, NotificationPreference
 from ..notification_models import CompanyContact
+from ..search import matching_customer_ids
 from . import api_keys, price_lists  # noqa: F401 - their admins register on import
 from .addresses import (
     CompanyAddressInline,
@@ -300,8 +302,10 @@ class CustomerAdmin(StoreCreditAdminMixin, OperatorAdminMixin, SimpleHistoryAdmi
     )
     list_select_related = ("company",)
     list_filter = (CustomerKindFilter, "is_active", "company_role", "created_at")
-    search_fields = ("email", "phone", "company__account_number")
-    search_help_text = "Exact e-mail, phone number or company account number."
+    search_fields = ("email",)  # shows the box; ``get_search_results`` does the search
+    search_help_text = (
+        "Name, part of the e-mail, phone (any format), company name or account number."
+    )
     raw_id_fields = ("company",)
     change_select_related = ("company",)
     fieldsets = (
@@ -315,16 +319,10 @@ class CustomerAdmin(StoreCreditAdminMixin, OperatorAdminMixin, SimpleHistoryAdmi
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Customer], search_term: str
     ) -> tuple[QuerySet[Customer], bool]:
-        term = search_term.strip()
+        term = SearchTerm.parse(search_term)
         if not term:
             return queryset, False
-        # Each branch matches an index: lower(email) (the unique constraint), phone, and
-        # the company's account number through an id subquery.
-        companies = Company.objects.filter(account_number=term.upper()).values("pk")
-        found = queryset.alias(email_lower=Lower("email")).filter(
-            Q(email_lower=term.lower()) | Q(phone=term) | Q(company__in=companies)
-        )
-        return found, False
+        return queryset.filter(pk__in=matching_customer_ids(term)), False
 
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, obj: Customer) -> str:

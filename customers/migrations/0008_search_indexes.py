@@ -1,11 +1,81 @@
-"""Reserved; filled by the change that introduces it."""
+"""The console search's indexes on customers and companies (``customers.search``).
+
+PostgreSQL: the ``pg_trgm`` and ``unaccent`` extensions, the immutable folding function
+the name indexes are built on (``core.search.Fold``), and trigram (GIN) indexes so a
+partial name, e-mail or phone number is an index lookup. SQLite (the demo) searches
+without them. The indexes are built concurrently: customers keep being written to
+while a large table is indexed.
+"""
 
 from django.db import migrations
 
+FOLD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION oms_search_fold(text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$
+"""
+
+EXTENSIONS = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public",
+    "CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public",
+]
+
+
+def expression_sql(model, expression, schema_editor):
+    """The SQL of ``expression`` over ``model``'s table, constants inlined, as Django
+    writes it in a query: an index serves only the very expression it is built on."""
+    from django.db.models.sql import Query
+
+    query = Query(model, alias_cols=False)
+    compiler = query.get_compiler(connection=schema_editor.connection)
+    sql, params = expression.resolve_expression(query).as_sql(compiler, schema_editor.connection)
+    return sql % tuple(schema_editor.quote_value(p) for p in params)
+
+
+def _indexes(apps):
+    """(model, index name, expression) of each trigram index."""
+    from django.db.models import Value
+    from django.db.models.functions import Concat, Lower
+
+    from core.search import Digits, Fold
+
+    customer = apps.get_model("customers", "Customer")
+    company = apps.get_model("customers", "Company")
+    return [
+        (customer, "customer_email_trgm", Lower("email")),
+        (customer, "customer_name_trgm", Fold(Concat("first_name", Value(" "), "last_name"))),
+        (customer, "customer_phone_digits_trgm", Digits("phone")),
+        (company, "company_name_trgm", Fold("name")),
+    ]
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for statement in EXTENSIONS:
+        schema_editor.execute(statement)
+    schema_editor.execute(FOLD_FUNCTION_SQL)
+    for model, name, expression in _indexes(apps):
+        schema_editor.execute(
+            f"CREATE INDEX CONCURRENTLY {name} ON {model._meta.db_table} "
+            f"USING gin (({expression_sql(model, expression, schema_editor)}) gin_trgm_ops)"
+        )
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for _model, name, _expression in _indexes(apps):
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    schema_editor.execute("DROP FUNCTION IF EXISTS oms_search_fold(text)")
+
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY cannot run in a transaction.
+    atomic = False
+
     dependencies = [
         ('customers', '0007_notification_settings'),
     ]
 
-    operations: list[migrations.operations.base.Operation] = []
+    operations = [migrations.RunPython(create, drop)]

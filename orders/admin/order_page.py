@@ -21,14 +21,13 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
-from core.admin import OperatorAdminMixin, short_datetime
+from core.admin import OperatorAdminMixin
 from core.money import format_money
 
 from ..models import (
     HOLD_RELEASED_BY,
     Order,
     OrderHold,
-    OrderLine,
     OrderStatus,
     PaymentMethod,
 )
@@ -39,6 +38,7 @@ from .drafts import DRAFT_PAGES, DraftPagesMixin
 from .imports import ImportPagesMixin
 from .inlines import OrderEventInline, OrderHoldInline, OrderLineInline
 from .notifications import RESEND_PERMISSION
+from .order_list import OrderListMixin
 from .tables import draft_lines_table, notifications_table
 
 # Set on the order by ``get_object``: whether the viewer may resend its messages.
@@ -62,18 +62,9 @@ class OnHoldFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "number",
-        "customer",
-        "company",
-        "channel",
-        "status",
-        "fulfillment_status",
-        "total",
-        "created",
-    )
-    list_select_related = ("customer", "company")
+class OrderAdmin(
+    OrderListMixin, DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.ModelAdmin
+):
     list_filter = (
         "status",
         "channel",
@@ -86,8 +77,6 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
     # Sorting a million orders by an unindexed column is a full sort; these two walk
     # an index (``created`` sorts by id, which grows with time).
     sortable_by = ("number", "created")
-    search_fields = ("number", "email", "ship_phone", "po_number", "lines__sku")
-    search_help_text = "Exact order number, e-mail, phone, PO number or SKU."
     change_select_related = (
         "customer",
         "company",
@@ -193,37 +182,6 @@ class OrderAdmin(DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.Mo
                 *fieldsets,
             ]
         return [*fieldsets, ("Notifications", {"fields": ("notifications",)})]
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
-    ) -> tuple[QuerySet[Order], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        # One UNION of index lookups instead of an OR across columns: an OR (or a join
-        # to the lines) makes PostgreSQL scan every order; each branch here is an index
-        # lookup, and the lines branch yields order ids, so no order appears twice.
-        orders = Order.objects.order_by()
-        matching = (
-            orders.filter(number=term.upper())
-            .values("pk")
-            .union(
-                orders.filter(email__in={term, term.lower()}).values("pk"),
-                orders.filter(ship_phone=term).values("pk"),
-                orders.filter(po_number=term).values("pk"),
-                OrderLine.objects.order_by().filter(sku=term.upper()).values("order_id"),
-                all=True,
-            )
-        )
-        return queryset.filter(pk__in=matching), False
-
-    @admin.display(description="Total", ordering="grand_total")
-    def total(self, obj: Order) -> str:
-        return format_money(obj.grand_total, obj.currency)
-
-    @admin.display(description="Created", ordering="id")
-    def created(self, obj: Order) -> str:
-        return short_datetime(obj.created_at)
 
     @admin.display(description="Ship to")
     def ship_to(self, obj: Order) -> str:

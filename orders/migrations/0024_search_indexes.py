@@ -1,11 +1,67 @@
-"""Reserved; filled by the change that introduces it."""
+"""The console search's indexes on orders (``orders.search``).
+
+PostgreSQL: trigram (GIN) indexes so that part of an e-mail address or of the ship-to
+name and a phone number in any format are index lookups, and expression indexes for
+the PO number and the external reference in any case. SQLite (the demo) searches
+without them. The indexes are built concurrently: a large order table keeps taking
+orders while they are built.
+"""
 
 from django.db import migrations
 
 
-class Migration(migrations.Migration):
-    dependencies = [
-        ('orders', '0023_notification_resend'),
+def expression_sql(model, expression, schema_editor):
+    """The SQL of ``expression`` over ``model``'s table, constants inlined, as Django
+    writes it in a query: an index serves only the very expression it is built on."""
+    from django.db.models.sql import Query
+
+    query = Query(model, alias_cols=False)
+    compiler = query.get_compiler(connection=schema_editor.connection)
+    sql, params = expression.resolve_expression(query).as_sql(compiler, schema_editor.connection)
+    return sql % tuple(schema_editor.quote_value(p) for p in params)
+
+
+def _indexes():
+    """(index name, method, expression, operator class) of each index on orders."""
+    from django.db.models.functions import Lower, Upper
+
+    from core.search import Digits, Fold
+
+    return [
+        ("order_email_trgm", "gin", Lower("email"), "gin_trgm_ops"),
+        ("order_ship_name_trgm", "gin", Fold("ship_name"), "gin_trgm_ops"),
+        ("order_ship_phone_digits_trgm", "gin", Digits("ship_phone"), "gin_trgm_ops"),
+        ("order_po_number_upper", "btree", Upper("po_number"), ""),
+        ("order_external_reference_upper", "btree", Upper("external_reference"), ""),
     ]
 
-    operations: list[migrations.operations.base.Operation] = []
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    order = apps.get_model("orders", "Order")
+    for name, method, expression, opclass in _indexes():
+        column = f"({expression_sql(order, expression, schema_editor)}) {opclass}".rstrip()
+        schema_editor.execute(
+            f"CREATE INDEX CONCURRENTLY {name} ON {order._meta.db_table} USING {method} ({column})"
+        )
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, *_ in _indexes():
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY cannot run in a transaction.
+    atomic = False
+
+    dependencies = [
+        ('orders', '0023_notification_resend'),
+        # The folding function and the trigram extension.
+        ('customers', '0008_search_indexes'),
+    ]
+
+    operations = [migrations.RunPython(create, drop)]

@@ -32,6 +32,9 @@ STOCK_LEVEL_QUERIES = 5 + ESTIMATE
 STOCK_LEVEL_FILTERED_QUERIES = 5
 ORDER_QUERIES = 4 + ESTIMATE
 ORDER_SEARCH_QUERIES = 4
+# A term that reads as an order number first looks for that order (to open it).
+ORDER_NUMBER_SEARCH_QUERIES = 5
+ORDER_NUMBER_REDIRECT_QUERIES = 3
 STOCK_MOVEMENT_QUERIES = 5 + ESTIMATE
 ORDER_EVENT_QUERIES = 4 + ESTIMATE
 ORDER_HOLD_QUERIES = 6 + ESTIMATE
@@ -119,10 +122,26 @@ def test_order_changelist_query_count_is_fixed_across_pages(admin_client, order_
 
     first = _queries(admin_client, reverse("admin:orders_order_changelist"))
     third = _queries(admin_client, reverse("admin:orders_order_changelist") + "?p=3")
-    searched = _queries(admin_client, reverse("admin:orders_order_changelist") + "?q=SO-1")
+    url = reverse("admin:orders_order_changelist")
+    searched = _queries(admin_client, url + "?q=303-555-0189")
+    by_name = _queries(admin_client, url + "?q=Jos%C3%A9+Garc")
+    by_number = _queries(admin_client, url + "?q=SO-1")
 
     assert first == third == ORDER_QUERIES
-    assert searched == ORDER_SEARCH_QUERIES
+    assert searched == by_name == ORDER_SEARCH_QUERIES
+    assert by_number == ORDER_NUMBER_SEARCH_QUERIES
+
+
+def test_order_search_by_an_exact_number_opens_the_order_in_fixed_queries(admin_client, db):
+    order = OrderFactory()
+    ContentType.objects.get_for_models(Order, StockLevel)
+    url = reverse("admin:orders_order_changelist") + f"?q={order.number}"
+
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(url)
+
+    assert response.status_code == 302
+    assert len(captured) == ORDER_NUMBER_REDIRECT_QUERIES
 
 
 def test_stock_movement_changelist_query_count_is_fixed(admin_client, stock_rows):
@@ -155,6 +174,15 @@ def test_customer_changelist_query_count_is_fixed(admin_client, order_rows):
     few, many, _ = _grow(order_rows, admin_client, url)
 
     assert few == many == CUSTOMER_QUERIES
+
+
+def test_customer_search_query_count_is_fixed(admin_client, order_rows):
+    url = reverse("admin:customers_customer_changelist") + "?q=775-555-0100"
+
+    few, many, _ = _grow(order_rows, admin_client, url)
+
+    # Searched: no planner estimate; the matches are one subquery of the count and page.
+    assert few == many == CUSTOMER_QUERIES - ESTIMATE
 
 
 def test_order_page_query_count_does_not_grow_with_lines_holds_or_events(admin_client, operator):

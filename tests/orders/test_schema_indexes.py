@@ -20,19 +20,24 @@ PLACEMENT_TABLES = (
 )
 
 
-def _indexes(table: str) -> list[tuple[str, tuple[int, ...], bool, bool]]:
-    """(name, column numbers, unique, covers every row) of each index on ``table``."""
+def _indexes(table: str) -> list[tuple[str, tuple[str, ...], bool, bool]]:
+    """(name, keys, unique, covers every row) of each index on ``table``; a key is the
+    access method with the column or expression and its operator class (a trigram index
+    on an expression serves other searches than a b-tree on its column)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT i.indexrelid::regclass::text, i.indkey::int2[], i.indisunique, "
-            "i.indpred IS NULL FROM pg_index i WHERE i.indrelid = %s::regclass ORDER BY 1",
+            "SELECT i.indexrelid::regclass::text, "
+            "ARRAY(SELECT a.amname || ':' || pg_get_indexdef(i.indexrelid, k, true) "
+            "FROM generate_series(1, i.indnkeyatts) k), i.indisunique, i.indpred IS NULL "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = %s::regclass ORDER BY 1",
             [table],
         )
-        return [(name, tuple(cols), unique, whole) for name, cols, unique, whole in cursor]
+        return [(name, tuple(keys), unique, whole) for name, keys, unique, whole in cursor]
 
 
 def _serves(
-    index: tuple[str, tuple[int, ...], bool, bool], other: tuple[str, tuple[int, ...], bool, bool]
+    index: tuple[str, tuple[str, ...], bool, bool], other: tuple[str, tuple[str, ...], bool, bool]
 ) -> bool:
     """Whether ``other`` serves every lookup ``index`` serves (a LIKE twin counts:
     nothing searches these tables by prefix). A unique index is never redundant, nor
