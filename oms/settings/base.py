@@ -217,11 +217,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oms.send_dunning_reminders",
         "schedule": crontab(hour=8, minute=5),
     },
-}
-
     # Stock planning: forecasts at night, low-stock alerts every hour (docs/planning.md).
     "planning-forecast": {"task": "planning.run_planning", "schedule": crontab(hour=2, minute=40)},
     "planning-low-stock": {"task": "planning.check_low_stock", "schedule": crontab(minute=25)},
+}
+
 # --- Email ------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
