@@ -38,6 +38,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Agents fix what a customer can tell them: the address, and their own manual holds.
         "orders.release_address_hold",
         "orders.release_manual_hold",
+        # Notes for the team on the order page, and pinning them on top of it.
+        "orders.view_ordernote",
+        "orders.add_ordernote",
+        "orders.change_ordernote",
         "shipping.view_shippingmethod",
         "shipping.view_carrier",
         # Where an order is and why it went there; the lines back the page's inlines.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from core import preferences
 from oms import health
 from webhooks import receiver
 
@@ -11,6 +12,11 @@ admin.site.index_title = "Order management"
 urlpatterns = [
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
+    path(
+        "admin/preferences/",
+        admin.site.admin_view(preferences.preferences_view),
+        name="staff_preferences",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("oms.api.urls")),
     path("orders/status/", include("selfservice.urls")),

@@ -1,12 +1,18 @@
-"""How an order's timeline entries read: the changes an edit or a cancellation made, in
-words and money a person reads (``describe_changes``)."""
+"""How an order's timeline reads: the changes an edit or a cancellation made, in words
+and money a person reads (``describe_changes``), and the entries of the order page's
+timeline with its agents' notes, newest first (``order_timeline``)."""
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
 from core.money import format_money
+
+from .models import Order, OrderEvent, OrderEventType, OrderNote
 
 # How the keys of an edit event's ``before``/``after`` read on screen; keys not named
 # here read as words ("promised_delivery_date" -> "Promised delivery date").
@@ -62,3 +68,61 @@ def describe_changes(payload: Any, *, currency: str = "USD") -> str:
         total_after = _change_value("grand_total", payload["grand_total_after"], currency)
         return f"Cancelled {cancelled}; total: {total_before} → {total_after}"
     return ""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One row of the order page's timeline: an event, with the agent's note it added."""
+
+    event: OrderEvent
+    changes: str
+    note: OrderNote | None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    pinned_notes: list[OrderNote]
+
+
+def order_timeline(order: Order, *, limit: int) -> Timeline:
+    """The order's newest ``limit`` timeline entries, newest first, each note entry with
+    its note (a note's entry repeats only the start of it), and the pinned notes, newest
+    first. Two queries, whatever the counts."""
+    events = list(OrderEvent.objects.filter(order=order).order_by("-created_at", "-id")[:limit])
+    note_ids = {
+        event.payload["note_id"]
+        for event in events
+        if event.type == OrderEventType.NOTE
+        and isinstance(event.payload, dict)
+        and isinstance(event.payload.get("note_id"), int)
+    }
+    notes = {
+        note.pk: note
+        for note in OrderNote.objects.filter(order=order).filter(
+            Q(pinned=True) | Q(pk__in=note_ids)
+        )
+    }
+
+    def added_note(event: OrderEvent) -> OrderNote | None:
+        payload = event.payload
+        if not isinstance(payload, dict) or payload.get("action") != "added":
+            return None
+        note_id = payload.get("note_id")
+        return notes.get(note_id) if isinstance(note_id, int) else None
+
+    entries = [
+        TimelineEntry(
+            event=event,
+            changes=describe_changes(event.payload, currency=order.currency),
+            # The note in full on the entry that added it; a pin's entry names it.
+            note=added_note(event),
+        )
+        for event in events
+    ]
+    pinned = sorted(
+        (note for note in notes.values() if note.pinned),
+        key=lambda note: (note.created_at, note.pk),
+        reverse=True,
+    )
+    return Timeline(entries=entries, pinned_notes=pinned)

@@ -18,12 +18,12 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from core.admin import admin_change_url, render_table, replace_admin
 from core.money import format_money
+from core.preferences import format_date
 from fulfillment.admin.order_console import OrderWithFulfillmentAdmin
 from orders.models import Order, OrderStatus
 
@@ -39,7 +39,7 @@ _MAY_REFUND = "_billing_viewer_may_refund"
 
 
 def _date(value: Any) -> str:
-    return date_format(value, "Y-m-d") if value else "-"
+    return format_date(value)
 
 
 def _number(document: Invoice | CreditNote, opens: bool) -> SafeString:

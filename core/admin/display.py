@@ -11,15 +11,16 @@ from django.contrib import admin, messages
 from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.timezone import localtime
+
+from ..preferences import format_datetime
 
 
 def short_datetime(value: dt.datetime | None) -> str:
-    """A timestamp in the site's time zone, compact enough for a table cell."""
-    return date_format(localtime(value), "Y-m-d H:i") if value else "-"
+    """A timestamp in the viewer's time zone and date style (``core.preferences``),
+    compact enough for a table cell."""
+    return format_datetime(value)
 
 
 def admin_change_url(obj: Model) -> str:

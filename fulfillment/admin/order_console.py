@@ -18,6 +18,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 
 from core.admin import replace_admin
 from orders.admin.base import CANCEL_PERMISSION, EDIT_PERMISSION, OPEN_STATUSES
@@ -50,13 +51,18 @@ class OrderWithFulfillmentAdmin(HoldPagesMixin, ChangePagesMixin, OrderAdmin):
         if obj is None or obj.status == OrderStatus.DRAFT:
             # A draft has no fulfillment yet.
             return fieldsets
-        # After the order's own sections, before its notifications.
+        # Right after the lines (the first of the sections of what happened to the order);
+        # the routing trace and the coordinates it measured from, collapsed, last: agents
+        # rarely need them.
         at = next(i for i, (name, _) in enumerate(fieldsets) if name == "Notifications")
-        fieldsets[at:at] = [
-            ("Fulfillment", {"fields": ("fulfillment_orders", "shipments")}),
-            ("Routing", {"fields": ("routing",)}),
+        fieldsets[at:at] = [("Fulfillment", {"fields": ("fulfillment_orders", "shipments")})]
+        return [
+            *fieldsets,
+            (
+                "Routing (technical)",
+                {"classes": ("collapse",), "fields": ("routing", "coordinates")},
+            ),
         ]
-        return fieldsets
 
     # Each of these is a fixed number of queries, however many rows the order has.
 
@@ -78,8 +84,19 @@ class OrderWithFulfillmentAdmin(HoldPagesMixin, ChangePagesMixin, OrderAdmin):
         closed = obj.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
         is_open = obj.status in OPEN_STATUSES
         can_edit = is_open and user.has_perm(EDIT_PERMISSION)
+        # Each open hold this user may release gets its button: the release page, with
+        # that hold chosen.
+        release_url = reverse(f"admin:{self.page_url_name('release-hold')}", args=[obj.pk])
+        open_holds = [
+            {
+                **hold,
+                "release_url": f"{release_url}?hold={hold['id']}" if hold["can_release"] else "",
+            }
+            for hold in context["open_holds"]
+        ]
         return {
             **context,
+            "open_holds": open_holds,
             "can_place_hold": not closed and self.has_place_hold_permission(request),
             "can_release_hold": any(hold["can_release"] for hold in context["open_holds"]),
             "can_cancel": is_open and user.has_perm(CANCEL_PERMISSION),

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from core.admin import admin_change_url, render_table, short_datetime
+from core.preferences import format_date
 from orders.models import Order
 
 from ..models import Shipment, TrackingEvent
@@ -42,7 +43,7 @@ def fulfillment_orders_table(order: Order) -> SafeString:
                 fo.location.code,
                 fo.get_status_display() + (f" ({fo.hold_reason})" if fo.hold_reason else ""),
                 fo.get_request_status_display(),
-                fo.ship_by_date,
+                format_date(fo.ship_by_date),
                 format_html_join(
                     "",
                     "<div>{} × {} (shipped {}, cancelled {}, rejected {})</div>",

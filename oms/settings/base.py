@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Console pages in the staff user's own time zone and date style.
+    "core.preferences.StaffPreferenceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -217,9 +219,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oms.send_dunning_reminders",
         "schedule": crontab(hour=8, minute=5),
     },
-    # Stock planning: forecasts at night, low-stock alerts every hour (docs/planning.md).
-    "planning-forecast": {"task": "planning.run_planning", "schedule": crontab(hour=2, minute=40)},
-    "planning-low-stock": {"task": "planning.check_low_stock", "schedule": crontab(minute=25)},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -307,7 +306,8 @@ CONTENT_SECURITY_POLICY = {
 # attempts lift a lockout at once.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's model backend, loading the user with their console preferences.
+    "core.preferences.PreferenceBackend",
 ]
 AXES_HANDLER = "core.security.LoginAttemptHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("OMS_LOGIN_FAILURE_LIMIT", "5"))
@@ -358,15 +358,6 @@ OMS_DEMO_WEBHOOK_RECEIVER_KEEP = int(os.environ.get("OMS_DEMO_WEBHOOK_RECEIVER_K
 # Credit holds under concurrency (orders.holds): orders of one company on credit terms
 # that stay well under its limit are decided side by side, at most this many at once...
 OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))
-
-# Stock planning (docs/planning.md): days of order history the forecast learns from, the
-# last days held out to measure its error, the supplier lead time and the review period
-# in days, and who gets the low-stock alerts (comma-separated; empty: no alert sent).
-OMS_PLANNING_HISTORY_DAYS = int(os.environ.get("OMS_PLANNING_HISTORY_DAYS", "182"))
-OMS_PLANNING_HOLDOUT_DAYS = int(os.environ.get("OMS_PLANNING_HOLDOUT_DAYS", "28"))
-OMS_PLANNING_LEAD_TIME_DAYS = int(os.environ.get("OMS_PLANNING_LEAD_TIME_DAYS", "14"))
-OMS_PLANNING_REVIEW_DAYS = int(os.environ.get("OMS_PLANNING_REVIEW_DAYS", "7"))
-OMS_PURCHASING_EMAIL = os.environ.get("OMS_PURCHASING_EMAIL", "")
 # ...as long as this share of the credit limit stays free for them: exposure + total +
 # headroom within the limit, and a total of at most headroom / (parallel orders - 1).
 # Any other order of the company on credit terms is decided alone, in turn.

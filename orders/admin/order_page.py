@@ -21,8 +21,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
-from core.admin import OperatorAdminMixin
+from core.admin import OperatorAdminMixin, short_datetime
 from core.money import format_money
+from core.preferences import format_date
 
 from ..models import (
     HOLD_RELEASED_BY,
@@ -36,9 +37,11 @@ from ..services import releasable_hold_kinds
 from .base import PLACE_ON_BEHALF_PERMISSION
 from .drafts import DRAFT_PAGES, DraftPagesMixin
 from .imports import ImportPagesMixin
-from .inlines import OrderEventInline, OrderHoldInline, OrderLineInline
+from .inlines import OrderHoldInline
 from .notifications import RESEND_PERMISSION
 from .order_list import OrderListMixin
+from .order_notes import NotePagesMixin
+from .order_summary import order_lines, order_summary, timeline_context
 from .tables import draft_lines_table, notifications_table
 
 # Set on the order by ``get_object``: whether the viewer may resend its messages.
@@ -63,7 +66,12 @@ class OnHoldFilter(admin.SimpleListFilter):
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderListMixin, DraftPagesMixin, ImportPagesMixin, OperatorAdminMixin, admin.ModelAdmin
+    NotePagesMixin,
+    OrderListMixin,
+    DraftPagesMixin,
+    ImportPagesMixin,
+    OperatorAdminMixin,
+    admin.ModelAdmin,
 ):
     list_filter = (
         "status",
@@ -84,10 +92,14 @@ class OrderAdmin(
         "shipping_method",
         "pickup_location",
     )
+    # The summary card, the lines and the timeline lead the page
+    # (``admin/orders/order/change_form.html``); these sections hold the rest of the
+    # order's fields, collapsed, after the sections of what happened to it.
     fieldsets = (
         (
-            None,
+            "Order details",
             {
+                "classes": ("collapse",),
                 "fields": (
                     ("number", "status"),
                     ("fulfillment_status", "return_status"),
@@ -98,28 +110,29 @@ class OrderAdmin(
                     "po_number",
                     "external_reference",
                     "e_mail",
-                )
+                ),
             },
         ),
         (
             "Delivery",
             {
+                "classes": ("collapse",),
                 "fields": (
                     "recipient",
                     "ship_to",
                     "phone",
-                    "coordinates",
                     "shipping_method",
                     "pickup_location",
-                    "promised_delivery_date",
+                    "promised",
                     "billing",
-                )
+                ),
             },
         ),
         (
             # Money as money, in the order's currency (see "Words on screen").
             "Money",
             {
+                "classes": ("collapse",),
                 "fields": (
                     "subtotal_money",
                     "shipping_money",
@@ -129,14 +142,17 @@ class OrderAdmin(
                     ("tax_rate_percent", "tax_on_shipping"),
                     # Derived by billing from the card payments; never edited here.
                     ("payment", "payment_status"),
-                )
+                ),
             },
         ),
         (
             "Dates",
-            {"fields": ("created_at", "placed_at", "completed_at", "cancelled_at", "updated_at")},
+            {
+                "classes": ("collapse",),
+                "fields": ("created_on", "placed_on", "completed_on", "cancelled_on", "updated_on"),
+            },
         ),
-        ("Notes", {"fields": ("notes",)}),
+        ("Notes from the order", {"classes": ("collapse",), "fields": ("notes",)}),
     )
     readonly_fields = (
         "e_mail",
@@ -153,10 +169,18 @@ class OrderAdmin(
         "payment",
         "tax_rate_percent",
         "tax_on_shipping",
+        "promised",
+        "created_on",
+        "placed_on",
+        "completed_on",
+        "cancelled_on",
+        "updated_on",
         "draft_lines",
         "notifications",
     )
-    inlines = (OrderLineInline, OrderHoldInline, OrderEventInline)
+    # The lines and the timeline are the page's own tables (``order_summary``); the
+    # holds' history stays below everything.
+    inlines = (OrderHoldInline,)
     # The buttons of the order page: one ``OrderPageForm`` page each, behind its permission.
     service_pages = DRAFT_PAGES
 
@@ -181,11 +205,39 @@ class OrderAdmin(
                 ("Draft: lines and live availability", {"fields": ("draft_lines",)}),
                 *fieldsets,
             ]
-        return [*fieldsets, ("Notifications", {"fields": ("notifications",)})]
+        # Extensions put their sections (fulfillment, billing, returns) before the
+        # notifications; the page's timeline comes right before them too.
+        return [("Notifications", {"fields": ("notifications",)}), *fieldsets]
 
     @admin.display(description="Ship to")
     def ship_to(self, obj: Order) -> str:
         return obj.ship_to_one_line
+
+    # Dates as every date of the console is written (the viewer's zone and style).
+
+    @admin.display(description="Promised delivery")
+    def promised(self, obj: Order) -> str:
+        return format_date(obj.promised_delivery_date)
+
+    @admin.display(description="Created")
+    def created_on(self, obj: Order) -> str:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Placed")
+    def placed_on(self, obj: Order) -> str:
+        return short_datetime(obj.placed_at)
+
+    @admin.display(description="Completed")
+    def completed_on(self, obj: Order) -> str:
+        return short_datetime(obj.completed_at)
+
+    @admin.display(description="Cancelled")
+    def cancelled_on(self, obj: Order) -> str:
+        return short_datetime(obj.cancelled_at)
+
+    @admin.display(description="Last changed")
+    def updated_on(self, obj: Order) -> str:
+        return short_datetime(obj.updated_at)
 
     # Captions a person reads, instead of the model's field names.
 
@@ -297,16 +349,26 @@ class OrderAdmin(
         return super().changelist_view(request, extra)
 
     def order_page_context(self, request: HttpRequest, obj: Order) -> dict[str, Any]:
-        """What the order page's buttons and hold banner need
+        """What the order page's summary card, lines, timeline and buttons need
         (``admin/orders/order/change_form.html``); extensions add their buttons' flags."""
         user = request.user
         is_draft = obj.status == OrderStatus.DRAFT
         releasable = set(releasable_hold_kinds(user))
         on_behalf = is_draft and user.has_perm(PLACE_ON_BEHALF_PERMISSION)
         return {
+            "summary": order_summary(obj, user),
+            # A draft's lines are its first section, with their live availability.
+            "lines": [] if is_draft else order_lines(obj),
+            "show_lines": not is_draft,
+            # The timeline goes right before this section (after the ones of what
+            # happened to the order), or after every section when there is none.
+            "timeline_before": "" if is_draft else "Notifications",
+            **timeline_context(obj, user),
             # Everyone sees what stops the order and who may release it.
             "open_holds": [
                 {
+                    "id": h.pk,
+                    "placed": short_datetime(h.placed_at),
                     "kind": h.get_kind_display(),
                     "reason": h.reason,
                     "can_release": h.kind in releasable,

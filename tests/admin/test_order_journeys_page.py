@@ -31,12 +31,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, the order (with its joins), lines, holds, timeline (the inlines),
-# open holds (for the buttons), then the fulfilment sections: fulfilment orders and
-# their lines, shipments and their tracking events, routing decisions, then billing's
-# section: the order's invoices, its credit notes (with their invoices); returns' section:
-# the order's returns (their lines only when it has some); notifications.
-ORDER_PAGE_QUERIES = 16
+# Session, user (with their preferences), the order (with its joins), its lines, the
+# timeline and its agents' notes (pinned ones and those the timeline shows), open holds
+# (the summary card and the buttons), the holds' history (the inline), then the
+# fulfilment sections: fulfilment orders and their lines, shipments and their tracking
+# events, routing decisions, then billing's section: the order's invoices, its credit
+# notes (with their invoices); returns' section: the order's returns (their lines only
+# when it has some); notifications.
+ORDER_PAGE_QUERIES = 17
 # Without fulfilment orders or shipments, their prefetches have nothing to fetch.
 UNROUTED_ORDER_PAGE_QUERIES = ORDER_PAGE_QUERIES - 2
 ADDRESS = {
@@ -196,8 +198,9 @@ def test_an_unrouted_order_says_so(admin_client, operator, warehouses, method):
     assert queries == UNROUTED_ORDER_PAGE_QUERIES
 
 
-# A draft's page: the same order, lines, holds, timeline and buttons queries, then its
-# lines, its reservations and the network and per-location availability (two).
+# A draft's page: the same session, user, order, timeline and notes, holds and buttons
+# queries (its lines are not the page's table), then its lines, its reservations and the
+# network and per-location availability (two).
 DRAFT_PAGE_QUERIES = 11
 
 

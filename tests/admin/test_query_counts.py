@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from inventory import services as inventory_services
 from inventory.models import StockLevel
+from orders import notes as order_notes
 from orders import services as order_services
 from orders.admin import OrderAdmin
 from orders.models import Order
@@ -193,7 +194,9 @@ def test_order_page_query_count_does_not_grow_with_lines_holds_or_events(admin_c
         hold = order_services.place_hold(order=big, kind=kind, reason="b", actor=operator)
         order_services.release_hold(hold_id=hold.pk, reason="ok", actor=operator)
     for n in range(10):
-        order_services.add_order_note(order=big, text=f"note {n}", actor=operator)
+        note = order_notes.add_order_note(order=big, body=f"note {n}", actor=operator)
+        if n % 3 == 0:
+            order_notes.pin_order_note(note_id=note.pk, pinned=True, actor=operator)
 
     few = _queries(admin_client, reverse("admin:orders_order_change", args=[small.pk]))
     many = _queries(admin_client, reverse("admin:orders_order_change", args=[big.pk]))
