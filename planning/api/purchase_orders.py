@@ -49,7 +49,7 @@ class PurchaseOrderInput(serializers.Serializer):
     )
     expected_date = serializers.DateField(help_text="When the goods are due (YYYY-MM-DD).")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    lines = LineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = serializers.ListField(child=LineInput(), allow_empty=False, max_length=MAX_LINES)
 
 
 class ReceiptInput(serializers.Serializer):
@@ -57,7 +57,7 @@ class ReceiptInput(serializers.Serializer):
         max_length=100, help_text="The delivery note; sending it again is safe."
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    lines = LineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+    lines = serializers.ListField(child=LineInput(), allow_empty=False, max_length=MAX_LINES)
 
 
 class PurchaseOrderLineOutput(serializers.ModelSerializer):
@@ -113,7 +113,7 @@ class ReceiptOutput(serializers.ModelSerializer):
 def _own_orders(client: ApiClient) -> QuerySet[PurchaseOrder]:
     return (
         list_purchase_orders()
-        .filter(location_id=client.api_key.vendor_id)
+        .filter(location_id=client.vendor.pk)
         .prefetch_related(
             Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("product"))
         )
@@ -183,7 +183,7 @@ class PurchaseOrderReceiptView(APIView):
     @problem_responses(409, 422)
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
-        po = get_purchase_order(number, location_id=client.api_key.vendor_id)
+        po = get_purchase_order(number, location_id=client.vendor.pk)
         data = ReceiptInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = receive_purchase_order(

@@ -18,7 +18,8 @@ from fulfillment.operations import record_tracking_event, ship_fulfillment_order
 from fulfillment.routing import route_order
 from inventory import services as inventory_services
 from inventory.commitments import reserve_network
-from inventory.models import StockLevel, StockReservation
+from inventory.models import StaffLocation, StockLevel, StockReservation
+from inventory.purchase_orders import create_purchase_order
 from oms.notifications import send_order_notification
 from orders import services as order_services
 from orders.models import IdempotencyKey, Order, OrderHold, TaxRate
@@ -134,6 +135,10 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
         response_body="{}",
         order=open_hold.order,
     )
+    # A picker working at the warehouse: a row for the staff locations' pages.
+    StaffLocation.objects.create(
+        user=UserFactory(username="picker-world"), location=stocked_level.location
+    )
     # A routed, shipped and scanned order: rows for the fulfilment pages (its own
     # location and SKU, so the stock above is left as it is).
     parcel = ProductFactory(
@@ -175,6 +180,15 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
     assert (
         send_order_notification(order_id=shipped.pk, event="shipped", shipment_id=shipment.pk)
         is not None
+    )
+    # Supply on its way: a row for the purchase orders' pages.
+    create_purchase_order(
+        location=shipment.fulfillment_order.location,
+        supplier="Acme Kitchen",
+        lines={parcel.sku: 5},
+        expected_date=timezone.localdate() + dt.timedelta(days=7),
+        actor=operator,
+        reference="ERP-WORLD",
     )
     return {
         "company": company,
