@@ -32,7 +32,13 @@ from core.errors import DomainError
 from .. import services
 from ..forms import TimeZoneField
 from ..models import Location, StockLevel
-from . import ledger, products, staff, stock_levels  # noqa: F401 - their admins register on import
+from . import (  # noqa: F401 - their admins register on import
+    ledger,
+    products,
+    purchase_orders,
+    staff,
+    stock_levels,
+)
 from .ledger import StockMovementAdmin
 
 __all__ = ["StockMovementAdmin"]
