@@ -274,6 +274,7 @@ class StaffLocation(models.Model):
 class MovementReason(models.TextChoices):
     RECEIPT = "receipt", "Receipt"
     EXPECTED = "expected", "Expected receipt"
+    EXPECTED_CANCELLED = "expected_cancelled", "Expected receipt cancelled"
     ADJUSTMENT = "adjustment", "Adjustment"
     DAMAGE = "damage", "Damaged / to QC"
     TRANSFER_OUT = "transfer_out", "Transfer out"
@@ -417,3 +418,184 @@ class NetworkReservation(ActorFields):
             f"{self.quantity} × {self.product.sku} for {self.reference} "
             f"({self.get_status_display()})"
         )
+
+
+# --- incoming supply: purchase orders and transfers in transit -----------------
+
+
+class PurchaseOrderKind(models.TextChoices):
+    PURCHASE = "purchase", "Purchase from a supplier"
+    TRANSFER = "transfer", "Transfer between locations"
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PARTIALLY_RECEIVED = "partially_received", "Partly received"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PurchaseOrder(TimeStamped):
+    """Units on their way to one location: bought from a supplier, or sent from another
+    location (a transfer in transit). Its open lines are the location's ``incoming``.
+
+    ``status`` is derived from the lines' quantities by the service that changes them
+    (``inventory.purchase_orders``), never typed.
+    """
+
+    number = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(
+        max_length=16, choices=PurchaseOrderKind.choices, default=PurchaseOrderKind.PURCHASE
+    )
+    supplier = models.CharField(max_length=200, blank=True)
+    source_location = models.ForeignKey(
+        Location,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outgoing_transfers",
+        help_text="Where a transfer's units come from.",
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="purchase_orders"
+    )
+    expected_date = models.DateField(db_index=True)
+    status = models.CharField(
+        max_length=20,
+        choices=PurchaseOrderStatus.choices,
+        default=PurchaseOrderStatus.OPEN,
+        db_index=True,
+    )
+    reference = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The supplier's or ERP's own number for this order.",
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "reference"],
+                condition=~Q(reference=""),
+                name="purchase_order_reference_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=PurchaseOrderKind.PURCHASE, source_location__isnull=True)
+                | (
+                    Q(kind=PurchaseOrderKind.TRANSFER, source_location__isnull=False)
+                    & ~Q(source_location=F("location"))
+                ),
+                name="purchase_order_transfer_has_other_source",
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "expected_date"])]
+        permissions = [
+            ("receive_purchaseorder", "Can receive purchase orders"),
+            ("cancel_purchaseorder", "Can cancel purchase order lines"),
+        ]
+
+    def __str__(self) -> str:
+        origin = self.supplier if self.kind == PurchaseOrderKind.PURCHASE else "transfer"
+        return f"{self.number} · {origin} → {self.location.code}"
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.CASCADE, related_name="lines"
+    )
+    line_number = models.PositiveSmallIntegerField()
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["purchase_order_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purchase_order", "product"], name="purchase_order_line_sku_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["purchase_order", "line_number"], name="purchase_order_line_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_ordered__gt=0), name="purchase_order_line_qty_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_ordered__gte=F("quantity_received") + F("quantity_cancelled")
+                ),
+                name="purchase_order_line_within_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "purchase_order"])]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} × {self.quantity_ordered}"
+
+    @property
+    def quantity_open(self) -> int:
+        return self.quantity_ordered - self.quantity_received - self.quantity_cancelled
+
+
+class PurchaseOrderReceipt(ActorFields):
+    """One delivery counted in against a purchase order."""
+
+    purchase_order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.PROTECT, related_name="receipts"
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="The delivery note or the warehouse's receipt id."
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["purchase_order_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purchase_order", "reference"],
+                condition=~Q(reference=""),
+                name="purchase_order_receipt_reference_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Receipt {self.reference or self.pk} of {self.purchase_order.number}"
+
+
+class PurchaseOrderReceiptLine(models.Model):
+    receipt = models.ForeignKey(
+        PurchaseOrderReceipt, on_delete=models.CASCADE, related_name="lines"
+    )
+    line = models.ForeignKey(PurchaseOrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="purchase_order_receipt_qty_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.product.sku} × {self.quantity}"
+
+
+class PurchaseOrderEvent(ActorFields):
+    """The purchase order's timeline (created, received, line cancelled). Append-only."""
+
+    purchase_order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["purchase_order_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order.number}: {self.kind}"
