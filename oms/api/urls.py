@@ -27,5 +27,5 @@ urlpatterns = [
     path("", include("billing.api.urls")),
     path("", include("returns.api.urls")),
     path("", include("webhooks.api.urls")),
-]
     path("", include("planning.urls")),
+]

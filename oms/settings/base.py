@@ -219,6 +219,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oms.send_dunning_reminders",
         "schedule": crontab(hour=8, minute=5),
     },
+    # Stock planning: forecasts at night, low-stock alerts every hour (docs/planning.md).
+    "planning-forecast": {"task": "planning.run_planning", "schedule": crontab(hour=2, minute=40)},
+    "planning-low-stock": {"task": "planning.check_low_stock", "schedule": crontab(minute=25)},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -355,6 +358,16 @@ OMS_PUBLIC_URL = os.environ.get("OMS_PUBLIC_URL", "http://localhost:8000")
 # or this setting; it keeps the last OMS_DEMO_WEBHOOK_RECEIVER_KEEP deliveries.
 OMS_DEMO_WEBHOOK_RECEIVER = env_bool("OMS_DEMO_WEBHOOK_RECEIVER", False)
 OMS_DEMO_WEBHOOK_RECEIVER_KEEP = int(os.environ.get("OMS_DEMO_WEBHOOK_RECEIVER_KEEP", "50"))
+
+# Stock planning (docs/planning.md): days of order history the forecast learns from, the
+# last days held out to measure its error, the supplier lead time and the review period
+# in days, and who gets the low-stock alerts (comma-separated; empty: no alert sent).
+OMS_PLANNING_HISTORY_DAYS = int(os.environ.get("OMS_PLANNING_HISTORY_DAYS", "182"))
+OMS_PLANNING_HOLDOUT_DAYS = int(os.environ.get("OMS_PLANNING_HOLDOUT_DAYS", "28"))
+OMS_PLANNING_LEAD_TIME_DAYS = int(os.environ.get("OMS_PLANNING_LEAD_TIME_DAYS", "14"))
+OMS_PLANNING_REVIEW_DAYS = int(os.environ.get("OMS_PLANNING_REVIEW_DAYS", "7"))
+OMS_PURCHASING_EMAIL = os.environ.get("OMS_PURCHASING_EMAIL", "")
+
 # Credit holds under concurrency (orders.holds): orders of one company on credit terms
 # that stay well under its limit are decided side by side, at most this many at once...
 OMS_CREDIT_PARALLEL_ORDERS = int(os.environ.get("OMS_CREDIT_PARALLEL_ORDERS", "16"))

@@ -1,0 +1,52 @@
+"""The forecast method on synthetic series whose answer is known."""
+
+import random
+
+from planning.forecasting import forecast_series, wape
+
+WEEK = (10, 12, 14, 16, 30, 40, 20)  # a busy end of week
+
+
+def weekly_series(weeks: int, *, noise: float, growth: float = 0.002, seed: int = 7):
+    rng = random.Random(seed)
+    return [
+        max(0.0, WEEK[i % 7] * (1 + growth * i) + rng.gauss(0, noise)) for i in range(weeks * 7)
+    ]
+
+
+def test_weekly_seasonality_is_learned_and_its_back_test_error_is_small():
+    series = weekly_series(20, noise=2.0)
+    result = forecast_series(series, horizon=28, holdout=28)
+    train = series[:-28]
+    flat = wape(series[-28:], [sum(train) / len(train)] * 28)
+    print(f"Holt-Winters back-test WAPE {result.wape:.3f}, flat average {flat:.3f}")  # noqa: T201 - reported
+    assert result.method == "holt_winters"
+    assert result.wape is not None
+    assert result.wape < 0.12
+    assert flat > 0.3  # the season matters: ignoring it costs three times the error
+    # The next week keeps the shape: the peak day (the 40 of the week) is the largest.
+    first_week = result.next_days[:7]
+    peak = next(h for h in range(7) if (len(series) + h) % 7 == WEEK.index(40))
+    assert first_week.index(max(first_week)) == peak
+    assert 20 < result.daily_demand < 30
+
+
+def test_a_noiseless_season_is_forecast_almost_exactly():
+    series = weekly_series(16, noise=0.0, growth=0.0)
+    result = forecast_series(series, horizon=14, holdout=28)
+    assert result.wape is not None
+    assert result.wape < 0.02
+    expected = [WEEK[(len(series) + h) % 7] for h in range(14)]
+    assert all(abs(f - e) < 1.0 for f, e in zip(result.next_days, expected, strict=True))
+
+
+def test_a_short_history_gets_its_average_and_no_error():
+    result = forecast_series([2.0, 0.0, 4.0, 2.0], horizon=7, holdout=28)
+    assert result.method == "mean"
+    assert result.wape is None
+    assert result.next_days == [2.0] * 7
+
+
+def test_wape_is_the_absolute_error_over_the_actual_units():
+    assert wape([10, 0, 10], [8, 1, 13]) == (2 + 1 + 3) / 20
+    assert wape([0, 0], [1, 1]) is None
