@@ -1,6 +1,30 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = "Analytics"
+
+    def ready(self) -> None:
+        # The admin and the dashboard read models: imported once the registry is ready.
+        from django.contrib import admin  # noqa: PLC0415 - app registry
+
+        from .dashboard import dashboard_context  # noqa: PLC0415 - app registry
+
+        # The admin index becomes the dashboard: the same page (its app list stays, below
+        # the panels), with the role's figures in its context. Wrapped on the instance
+        # before the URLs are built (``oms.urls`` reads ``admin.site.urls`` after ready).
+        site = admin.site
+        original = site.index
+
+        def index(
+            request: HttpRequest, extra_context: dict[str, Any] | None = None
+        ) -> TemplateResponse:
+            context = {**dashboard_context(request), **(extra_context or {})}
+            return original(request, extra_context=context)
+
+        site.index = index  # type: ignore[method-assign]

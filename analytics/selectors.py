@@ -1,0 +1,485 @@
+"""The dashboard's figures, one selector each (docs/analytics.md defines every metric).
+
+Each selector reads a date range (days in the site's time zone, both ends included)
+and the optional channel and location filters, in a fixed number of queries grouped in
+the database (never one query per day, SKU or location). Money is summed in the shop's
+currency (``OMS_DEFAULT_CURRENCY``); orders in other currencies count in the order
+figures but not in revenue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from billing.aging import BUCKETS, aging_report
+from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from inventory.models import NetworkStock, StockLevel
+from orders.models import (
+    Channel,
+    HoldKind,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+)
+from returns.models import ReturnLine, ReturnStatus
+
+ZERO = Decimal("0")
+CENTS = Decimal("0.01")
+# Demand over this many days before the range's end sets a SKU's daily rate for days
+# of cover; a SKU with less than LOW_COVER_DAYS of cover is low.
+DEMAND_WINDOW_DAYS = 28
+LOW_COVER_DAYS = 14
+TOP_REASONS = 5
+LOW_STOCK_ROWS = 15
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard shows: ``start_date`` to ``end_date`` (both included, in the
+    site's time zone), one channel or all (``""``), one location or all (``None``)."""
+
+    start_date: dt.date
+    end_date: dt.date
+    channel: str = ""
+    location_id: int | None = None
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return _day_start(self.start_date)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        """The first instant after the range."""
+        return _day_start(self.end_date + dt.timedelta(days=1))
+
+    @property
+    def days(self) -> list[dt.date]:
+        count = (self.end_date - self.start_date).days + 1
+        return [self.start_date + dt.timedelta(days=n) for n in range(count)]
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    """``part / whole`` as a fraction, or None when there is nothing to divide."""
+    return part / whole if whole else None
+
+
+def _money(value: Decimal | float | int | None) -> Decimal:
+    # SQLite sums decimals as floats: back to cents, as stored.
+    return Decimal(str(value or 0)).quantize(CENTS)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile of ``values`` by linear interpolation between the
+    closest ranks (PostgreSQL's ``percentile_cont``); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# --- orders -------------------------------------------------------------------------
+
+
+def placed_orders(filters: Filters) -> QuerySet[Order]:
+    """Orders placed in the range (drafts have no placement), in the channel, and with
+    part of them sent to the location when one is chosen."""
+    orders = Order.objects.filter(
+        placed_at__gte=filters.start_at, placed_at__lt=filters.end_at
+    ).exclude(status=OrderStatus.DRAFT)
+    if filters.channel:
+        orders = orders.filter(channel=filters.channel)
+    if filters.location_id is not None:
+        orders = orders.filter(
+            Exists(
+                FulfillmentOrder.objects.filter(
+                    order=OuterRef("pk"), location_id=filters.location_id
+                )
+            )
+        )
+    return orders
+
+
+@dataclass(frozen=True)
+class DaySales:
+    day: dt.date
+    channel: str
+    orders: int
+    revenue: Decimal
+
+
+def sales_by_day(filters: Filters) -> list[DaySales]:
+    """Orders placed and their revenue (grand totals of orders not cancelled) per day
+    and channel, in one query. Days and channels without orders are left out."""
+    currency = settings.OMS_DEFAULT_CURRENCY
+    rows = (
+        placed_orders(filters)
+        .annotate(day=TruncDate("placed_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "channel")
+        .annotate(
+            orders=Count("id"),
+            revenue=Coalesce(
+                Sum(
+                    "grand_total",
+                    filter=~Q(status=OrderStatus.CANCELLED) & Q(currency=currency),
+                ),
+                Value(ZERO),
+                output_field=DecimalField(max_digits=16, decimal_places=2),
+            ),
+        )
+        .order_by("day", "channel")
+    )
+    return [
+        DaySales(
+            day=row["day"],
+            channel=row["channel"],
+            orders=row["orders"],
+            revenue=_money(row["revenue"]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class SalesSummary:
+    orders: int
+    cancelled: int
+    revenue: Decimal
+
+    @property
+    def kept(self) -> int:
+        return self.orders - self.cancelled
+
+    @property
+    def average_order_value(self) -> Decimal | None:
+        """Revenue ÷ orders not cancelled."""
+        return (self.revenue / self.kept).quantize(CENTS) if self.kept else None
+
+    @property
+    def cancellation_rate(self) -> float | None:
+        return _ratio(self.cancelled, self.orders)
+
+
+def sales_summary(days: list[DaySales], cancelled: int) -> SalesSummary:
+    return SalesSummary(
+        orders=sum(day.orders for day in days),
+        cancelled=cancelled,
+        revenue=sum((day.revenue for day in days), ZERO),
+    )
+
+
+def cancelled_orders(filters: Filters) -> int:
+    return placed_orders(filters).filter(status=OrderStatus.CANCELLED).count()
+
+
+def top_cancellation_reasons(filters: Filters) -> list[tuple[str, int]]:
+    """The reasons given when orders placed in the range were cancelled whole, most
+    frequent first. An order cancelled without a recorded reason counts as "Not given"."""
+    cancelled = placed_orders(filters).filter(status=OrderStatus.CANCELLED)
+    rows = (
+        OrderEvent.objects.filter(type=OrderEventType.CANCELLED, order__in=cancelled)
+        .values("payload__reason")
+        .annotate(count=Count("id"))
+        .order_by("-count")
+    )
+    counts: Counter[str] = Counter()
+    for row in rows:
+        counts[(row["payload__reason"] or "").strip() or "Not given"] += row["count"]
+    return counts.most_common(TOP_REASONS)
+
+
+def sales_channels() -> list[tuple[str, str]]:
+    return list(Channel.choices)
+
+
+# --- fulfillment ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FillRate:
+    lines: int
+    complete: int
+
+    @property
+    def rate(self) -> float | None:
+        return _ratio(self.complete, self.lines)
+
+
+def fill_rate(filters: Filters) -> FillRate:
+    """Lines shipped complete ÷ lines ordered, over the orders placed in the range that
+    are settled (completed, or cancelled after shipping part). An order the customer
+    cancelled before anything shipped is not a failure to fill and is left out; lines
+    of open orders are not settled yet."""
+    settled = placed_orders(filters).filter(
+        Q(status=OrderStatus.COMPLETED)
+        | Q(status=OrderStatus.CANCELLED, lines__quantity_shipped__gt=0)
+    )
+    lines = OrderLine.objects.filter(order__in=settled.values("pk"))
+    totals = lines.aggregate(
+        lines=Count("id"),
+        complete=Count("id", filter=Q(quantity_shipped__gte=F("quantity_ordered"))),
+    )
+    return FillRate(lines=totals["lines"], complete=totals["complete"])
+
+
+@dataclass(frozen=True)
+class ShippingPerformance:
+    """Fulfillment orders whose first shipment left in the range."""
+
+    shipped: int
+    on_time: int
+    hours_to_ship: list[float] = field(repr=False)
+    by_location: dict[str, tuple[int, int]] = field(
+        default_factory=dict
+    )  # code: (shipped, on time)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return _ratio(self.on_time, self.shipped)
+
+    @property
+    def p50_hours(self) -> float | None:
+        return percentile(self.hours_to_ship, 0.5)
+
+    @property
+    def p90_hours(self) -> float | None:
+        return percentile(self.hours_to_ship, 0.9)
+
+
+def shipping_performance(filters: Filters) -> ShippingPerformance:
+    """On-time shipment rate and time from placement to shipment, in one query.
+
+    A fulfillment order ships on time when its first shipment leaves on or before its
+    ship-by date, read on the clock of the location that shipped it. Time to ship runs
+    from the order's placement to that first shipment."""
+    rows = (
+        FulfillmentOrder.objects.filter(order__placed_at__isnull=False)
+        .annotate(first_shipped_at=Min("shipments__shipped_at"))
+        .filter(first_shipped_at__gte=filters.start_at, first_shipped_at__lt=filters.end_at)
+    )
+    if filters.channel:
+        rows = rows.filter(order__channel=filters.channel)
+    if filters.location_id is not None:
+        rows = rows.filter(location_id=filters.location_id)
+    values = rows.order_by().values_list(
+        "ship_by_date", "first_shipped_at", "order__placed_at", "location__code",
+        "location__time_zone",
+    )  # fmt: skip
+    shipped = on_time = 0
+    hours: list[float] = []
+    by_location: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    zones: dict[str, ZoneInfo] = {}
+    for ship_by, shipped_at, placed_at, code, zone in values:
+        local = zones.setdefault(zone, ZoneInfo(zone)) if zone else timezone.get_current_timezone()
+        shipped += 1
+        by_location[code][0] += 1
+        if shipped_at.astimezone(local).date() <= ship_by:
+            on_time += 1
+            by_location[code][1] += 1
+        hours.append(max((shipped_at - placed_at).total_seconds(), 0) / 3600)
+    return ShippingPerformance(
+        shipped=shipped,
+        on_time=on_time,
+        hours_to_ship=hours,
+        by_location={code: (count, ok) for code, (count, ok) in sorted(by_location.items())},
+    )
+
+
+@dataclass(frozen=True)
+class Backorders:
+    orders: int
+    lines: int
+    units: int
+
+
+def backorders(filters: Filters) -> Backorders:
+    """Units waiting for stock now, on open orders in the channel (a snapshot, not
+    bound to the date range: a backorder waits whenever it was placed)."""
+    lines = OrderLine.objects.filter(
+        quantity_backordered__gt=0,
+        order__status__in=[OrderStatus.PLACED, OrderStatus.PROCESSING],
+    )
+    if filters.channel:
+        lines = lines.filter(order__channel=filters.channel)
+    totals = lines.aggregate(
+        orders=Count("order_id", distinct=True),
+        lines=Count("id"),
+        units=Coalesce(Sum("quantity_backordered"), 0),
+    )
+    return Backorders(orders=totals["orders"], lines=totals["lines"], units=totals["units"])
+
+
+# --- returns --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnRate:
+    shipped_units: int
+    returned_units: int
+    reasons: list[tuple[str, int]]
+
+    @property
+    def rate(self) -> float | None:
+        return _ratio(self.returned_units, self.shipped_units)
+
+
+def return_rate(filters: Filters) -> ReturnRate:
+    """Units returned ÷ units shipped, over the orders placed in the range (returns
+    counted on the order they came from, whenever they arrived), and the reasons of
+    the return requests of those orders (not cancelled nor rejected), by units."""
+    orders = placed_orders(filters)
+    units = OrderLine.objects.filter(order__in=orders.values("pk")).aggregate(
+        shipped=Coalesce(Sum("quantity_shipped"), 0),
+        returned=Coalesce(Sum("quantity_returned"), 0),
+    )
+    reasons = (
+        ReturnLine.objects.filter(request__order__in=orders.values("pk"))
+        .exclude(request__status__in=[ReturnStatus.CANCELLED, ReturnStatus.REJECTED])
+        .values("reason__label")
+        .annotate(units=Coalesce(Sum("quantity"), 0, output_field=IntegerField()))
+        .order_by("-units", "reason__label")[:TOP_REASONS]
+    )
+    return ReturnRate(
+        shipped_units=units["shipped"],
+        returned_units=units["returned"],
+        reasons=[(row["reason__label"], row["units"]) for row in reasons],
+    )
+
+
+# --- stock ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockCover:
+    sku: str
+    name: str
+    available: int
+    daily_demand: float
+
+    @property
+    def days_of_cover(self) -> float | None:
+        """Available ÷ average daily demand; None when nothing sold (no demand to cover)."""
+        return self.available / self.daily_demand if self.daily_demand else None
+
+
+def low_stock(filters: Filters, *, limit: int = LOW_STOCK_ROWS) -> list[StockCover]:
+    """SKUs with fewer than LOW_COVER_DAYS days of cover, fewest first: available now
+    (at the location, or across the network) ÷ the average units a day ordered (at the
+    location: sent to it) over the DEMAND_WINDOW_DAYS days up to the range's end.
+    Three queries whatever the number of SKUs."""
+    window_end = filters.end_at
+    window_start = window_end - dt.timedelta(days=DEMAND_WINDOW_DAYS)
+    if filters.location_id is None:
+        demand_rows = (
+            OrderLine.objects.filter(
+                order__placed_at__gte=window_start, order__placed_at__lt=window_end
+            )
+            .exclude(order__status=OrderStatus.DRAFT)
+            .values("product_id")
+            .annotate(units=Sum(F("quantity_ordered") - F("quantity_cancelled")))
+        )
+        if filters.channel:
+            demand_rows = demand_rows.filter(order__channel=filters.channel)
+        demand = {row["product_id"]: row["units"] or 0 for row in demand_rows}
+        stock: Iterable[tuple[int, str, str, int]] = (
+            NetworkStock.objects.filter(product_id__in=list(demand), product__is_active=True)
+            .annotate(free=F("available") - F("committed"))
+            .values_list("product_id", "product__sku", "product__name", "free")
+        )
+    else:
+        fo_lines = FulfillmentOrderLine.objects.filter(
+            fulfillment_order__location_id=filters.location_id,
+            fulfillment_order__order__placed_at__gte=window_start,
+            fulfillment_order__order__placed_at__lt=window_end,
+        ).exclude(fulfillment_order__status=FulfillmentStatus.CANCELLED)
+        if filters.channel:
+            fo_lines = fo_lines.filter(fulfillment_order__order__channel=filters.channel)
+        demand = {
+            row["order_line__product_id"]: row["units"] or 0
+            for row in fo_lines.values("order_line__product_id").annotate(
+                units=Sum(F("quantity") - F("quantity_rejected") - F("quantity_cancelled"))
+            )
+        }
+        stock = (
+            StockLevel.objects.filter(
+                location_id=filters.location_id,
+                product_id__in=list(demand),
+                product__is_active=True,
+            )
+            .annotate(free=F("on_hand") - F("allocated") - F("reserved") - F("safety_stock"))
+            .values_list("product_id", "product__sku", "product__name", "free")
+        )
+    covers = []
+    for product_id, sku, name, free in stock:
+        daily = demand.get(product_id, 0) / DEMAND_WINDOW_DAYS
+        cover = StockCover(sku=sku, name=name, available=max(free, 0), daily_demand=daily)
+        if cover.days_of_cover is not None and cover.days_of_cover < LOW_COVER_DAYS:
+            covers.append(cover)
+    covers.sort(key=lambda c: (c.days_of_cover, -c.daily_demand, c.sku))
+    return covers[:limit]
+
+
+# --- holds and receivables ----------------------------------------------------------
+
+
+def holds_waiting() -> list[tuple[str, str, int]]:
+    """Open holds by kind now: (kind, label, count), every kind listed."""
+    counts = dict(
+        OrderHold.objects.filter(released_at__isnull=True)
+        .values_list("kind")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return [(kind, label, counts.get(kind, 0)) for kind, label in HoldKind.choices]
+
+
+@dataclass(frozen=True)
+class Receivables:
+    currency: str
+    buckets: list[tuple[str, Decimal]]
+    total: Decimal
+
+
+def receivables(as_of: dt.date) -> list[Receivables]:
+    """What invoices on terms still owe on ``as_of``, by days past due, per currency
+    (the totals of the aging report, ``billing.aging``)."""
+    report = aging_report(as_of)
+    return [
+        Receivables(
+            currency=row.currency,
+            buckets=[(label, getattr(row, key)) for key, label, *_ in BUCKETS],
+            total=row.total,
+        )
+        for row in report.totals
+    ]
