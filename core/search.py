@@ -6,12 +6,14 @@ Matching by name is accent- and case-insensitive: the column is folded in the da
 (``Fold``) and the term in Python (``fold``) the same way. On PostgreSQL ``Fold`` is the
 immutable function ``FOLD_FUNCTION`` (``lower(unaccent(...))``, created by the
 customers' search migration), so a trigram index on ``Fold(column)`` serves a
-``LIKE '%word%'``. SQLite (the demo) folds the case only: an accented name is found
-there by its accented spelling.
+``LIKE '%word%'``. SQLite (the demo) folds the case of unaccented letters only: an
+accented name is found there by its accented spelling (``name_words``).
 
 Phone numbers are compared by their digits: a phone typed as ``303-555-0189``,
 ``(303) 555 0189`` or ``+1 303 555 0189`` has the national number ``3035550189``, and a
-stored number matches when its digits end with it, whatever its format.
+stored number matches when its digits end with it, whatever its format. The digits are
+compared reversed (``PhoneKey``): "ends with" becomes "starts with", which a b-tree
+index serves as a range of a few entries.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 
 import phonenumbers
 from django.conf import settings
+from django.db import connection
 from django.db.models import CharField, Func
+from django.db.models.functions import Reverse
 
 # Created by ``customers/migrations/0008_search_indexes`` (text in ``customers.sql``).
 FOLD_FUNCTION = "oms_search_fold"
@@ -68,6 +72,11 @@ class Digits(Func):
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
+def phone_key(column: str) -> Reverse:
+    """The digits of a phone column, reversed: the expression the phone indexes are on."""
+    return Reverse(Digits(column))
+
+
 def phone_national_digits(text: str) -> str:
     """The national number of ``text`` when it reads as a phone number, else "".
 
@@ -90,6 +99,12 @@ def phone_national_digits(text: str) -> str:
     return national if len(national) >= MIN_PHONE_DIGITS else digits
 
 
+def name_words(term: SearchTerm) -> tuple[str, ...]:
+    """The words a ``Fold``-ed name must contain: folded, or on SQLite (which has no
+    unaccent) in lower case as typed."""
+    return term.words if connection.vendor == "postgresql" else term.typed_words
+
+
 @dataclass(frozen=True)
 class SearchTerm:
     """One search box's input, read once for every source that matches it."""
@@ -99,6 +114,8 @@ class SearchTerm:
     upper: str
     # The folded words a name must all contain; empty when the term is too short.
     words: tuple[str, ...]
+    # The same words in lower case, accents kept.
+    typed_words: tuple[str, ...]
     # The lower-case text an e-mail address must contain; "" when too short.
     email_part: str
     # The national number when the term reads as a phone number, else "".
@@ -108,15 +125,22 @@ class SearchTerm:
     def parse(cls, text: str) -> SearchTerm:
         raw = " ".join(text.split())
         words = tuple(w for w in fold(raw).split() if len(w) >= MIN_PARTIAL_LENGTH)
+        typed_words = tuple(w for w in raw.lower().split() if len(w) >= MIN_PARTIAL_LENGTH)
         lowered = raw.lower()
         email_part = lowered if len(lowered) >= MIN_PARTIAL_LENGTH and " " not in raw else ""
         return cls(
             raw=raw,
             upper=raw.upper(),
             words=words,
+            typed_words=typed_words,
             email_part=email_part,
             phone=phone_national_digits(raw),
         )
 
     def __bool__(self) -> bool:
         return bool(self.raw)
+
+    @property
+    def phone_key_prefix(self) -> str:
+        """What a ``phone_key`` starts with when its number ends with this phone."""
+        return self.phone[::-1]

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Concat, Lower
 
-from core.search import Digits, Fold, SearchTerm
+from core.search import Fold, SearchTerm, name_words, phone_key
 
 from .models import Company, Customer
 
@@ -30,7 +30,7 @@ def matching_companies(term: SearchTerm) -> QuerySet[Any]:
     if not term.words:
         return by_account
     by_name = Company.objects.order_by().alias(name_folded=Fold("name"))
-    for word in term.words:
+    for word in name_words(term):
         by_name = by_name.filter(name_folded__contains=word)
     return by_account.union(by_name.values("pk"), all=True)
 
@@ -52,13 +52,13 @@ def matching_customer_ids(term: SearchTerm, *, with_company: bool = True) -> Que
         )
     if term.words:
         by_name = customers.alias(name_folded=customer_name())
-        for word in term.words:
+        for word in name_words(term):
             by_name = by_name.filter(name_folded__contains=word)
         branches.append(by_name.values("pk"))
     if term.phone:
         branches.append(
-            customers.alias(phone_digits=Digits("phone"))
-            .filter(phone_digits__endswith=term.phone)
+            customers.alias(phone_reversed=phone_key("phone"))
+            .filter(phone_reversed__startswith=term.phone_key_prefix)
             .values("pk")
         )
     if with_company:

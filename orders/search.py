@@ -27,7 +27,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.db.models.functions import Lower, Upper
 
-from core.search import Digits, Fold, SearchTerm
+from core.search import Fold, SearchTerm, name_words, phone_key
 from customers.search import matching_customer_ids
 
 from .models import Order, OrderLine
@@ -81,13 +81,13 @@ def matching_order_ids(term: SearchTerm) -> QuerySet[Any]:
         )
     if term.words:
         by_name = orders.alias(name_folded=Fold("ship_name"))
-        for word in term.words:
+        for word in name_words(term):
             by_name = by_name.filter(name_folded__contains=word)
         branches.append(by_name.values("pk"))
     if term.phone:
         branches.append(
-            orders.alias(phone_digits=Digits("ship_phone"))
-            .filter(phone_digits__endswith=term.phone)
+            orders.alias(phone_reversed=phone_key("ship_phone"))
+            .filter(phone_reversed__startswith=term.phone_key_prefix)
             .values("pk")
         )
     for source in _sources:

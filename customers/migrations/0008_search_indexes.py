@@ -1,8 +1,9 @@
 """The console search's indexes on customers and companies (``customers.search``).
 
 PostgreSQL: the ``pg_trgm`` and ``unaccent`` extensions, the immutable folding function
-the name indexes are built on (``core.search.Fold``), and trigram (GIN) indexes so a
-partial name, e-mail or phone number is an index lookup. SQLite (the demo) searches
+the name indexes are built on (``core.search.Fold``), trigram (GIN) indexes so part of
+a name or an e-mail address is an index lookup, and a b-tree on the phone's reversed
+digits (``core.search.phone_key``) for a phone number in any format. SQLite (the demo) searches
 without them. The indexes are built concurrently: customers keep being written to
 while a large table is indexed.
 """
@@ -33,19 +34,21 @@ def expression_sql(model, expression, schema_editor):
 
 
 def _indexes(apps):
-    """(model, index name, expression) of each trigram index."""
+    """(model, index name, method, expression, operator class) of each index."""
     from django.db.models import Value
     from django.db.models.functions import Concat, Lower
 
-    from core.search import Digits, Fold
+    from core.search import Fold, phone_key
 
     customer = apps.get_model("customers", "Customer")
     company = apps.get_model("customers", "Company")
+    name = Fold(Concat("first_name", Value(" "), "last_name"))
     return [
-        (customer, "customer_email_trgm", Lower("email")),
-        (customer, "customer_name_trgm", Fold(Concat("first_name", Value(" "), "last_name"))),
-        (customer, "customer_phone_digits_trgm", Digits("phone")),
-        (company, "company_name_trgm", Fold("name")),
+        (customer, "customer_email_trgm", "gin", Lower("email"), "gin_trgm_ops"),
+        (customer, "customer_name_trgm", "gin", name, "gin_trgm_ops"),
+        # "Ends with these digits" as "the reversed digits start with": a b-tree range.
+        (customer, "customer_phone_key", "btree", phone_key("phone"), "text_pattern_ops"),
+        (company, "company_name_trgm", "gin", Fold("name"), "gin_trgm_ops"),
     ]
 
 
@@ -55,17 +58,17 @@ def create(apps, schema_editor):
     for statement in EXTENSIONS:
         schema_editor.execute(statement)
     schema_editor.execute(FOLD_FUNCTION_SQL)
-    for model, name, expression in _indexes(apps):
+    for model, name, method, expression, opclass in _indexes(apps):
+        column = f"({expression_sql(model, expression, schema_editor)}) {opclass}"
         schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY {name} ON {model._meta.db_table} "
-            f"USING gin (({expression_sql(model, expression, schema_editor)}) gin_trgm_ops)"
+            f"CREATE INDEX CONCURRENTLY {name} ON {model._meta.db_table} USING {method} ({column})"
         )
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for _model, name, _expression in _indexes(apps):
+    for _model, name, *_ in _indexes(apps):
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
     schema_editor.execute("DROP FUNCTION IF EXISTS oms_search_fold(text)")
 

@@ -1,8 +1,9 @@
 """The console search's indexes on orders (``orders.search``).
 
 PostgreSQL: trigram (GIN) indexes so that part of an e-mail address or of the ship-to
-name and a phone number in any format are index lookups, and expression indexes for
-the PO number and the external reference in any case. SQLite (the demo) searches
+name is an index lookup, a b-tree on the ship-to phone's reversed digits
+(``core.search.phone_key``) for a phone number in any format, and expression indexes
+for the PO number and the external reference in any case. SQLite (the demo) searches
 without them. The indexes are built concurrently: a large order table keeps taking
 orders while they are built.
 """
@@ -25,12 +26,13 @@ def _indexes():
     """(index name, method, expression, operator class) of each index on orders."""
     from django.db.models.functions import Lower, Upper
 
-    from core.search import Digits, Fold
+    from core.search import Fold, phone_key
 
     return [
         ("order_email_trgm", "gin", Lower("email"), "gin_trgm_ops"),
         ("order_ship_name_trgm", "gin", Fold("ship_name"), "gin_trgm_ops"),
-        ("order_ship_phone_digits_trgm", "gin", Digits("ship_phone"), "gin_trgm_ops"),
+        # "Ends with these digits" as "the reversed digits start with": a b-tree range.
+        ("order_ship_phone_key", "btree", phone_key("ship_phone"), "text_pattern_ops"),
         ("order_po_number_upper", "btree", Upper("po_number"), ""),
         ("order_external_reference_upper", "btree", Upper("external_reference"), ""),
     ]
