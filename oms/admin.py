@@ -1,4 +1,5 @@
-"""The failed log-ins that django-axes recorded, with an action that lifts a lockout."""
+"""The failed log-ins that django-axes recorded, with an action that lifts a lockout; the
+work queues page registers from ``oms.queues``."""
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
@@ -6,6 +7,8 @@ from axes.utils import reset
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from . import queues  # noqa: F401 - registers the work queues page
 
 # Axes registers its own admin for the model when its app loads; ``oms`` loads after it.
 if admin.site.is_registered(AccessAttempt):

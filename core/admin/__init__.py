@@ -88,3 +88,7 @@ __all__ = [
     "show_refusal",
     "table_row_estimate",
 ]
+
+# Registers the saved filters' admin (core's own table); imported last, after the
+# building blocks it uses.
+from . import saved_filters  # noqa: F401

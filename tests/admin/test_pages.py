@@ -144,7 +144,7 @@ def test_customer_page_shows_latest_orders(admin_client, placed_order):
 @pytest.mark.parametrize(
     "label",
     [
-        "inventory.StockLevel",
+        # Stock levels: only the bin is edited on their page (test_pick_list_bins).
         "inventory.StockMovement",
         "inventory.NetworkStock",
         "inventory.StockReservation",
