@@ -70,3 +70,11 @@ clean:
 .PHONY: bench
 bench: install
 	BENCH_COMMAND="make bench" bash bench/run.sh
+
+# The console at a million orders: rebuilds BENCH_CONSOLE_DATABASE_URL (default
+# bench_console) with BENCH_CONSOLE_ORDERS orders (1000000) by COPY, then times the order
+# list, filters, searches, a deep page and a 50-line order page beside a plain ModelAdmin;
+# writes its section of docs/benchmarks.md. See bench/console.py.
+.PHONY: bench-console
+bench-console: install
+	$(BIN)/python bench/console.py all --orders $${BENCH_CONSOLE_ORDERS:-1000000} --write-docs
