@@ -380,6 +380,8 @@ class OrderAdmin(
             "can_reserve_stock": on_behalf and not obj.pickup_location_id,
             "can_submit_draft": on_behalf,
             "can_discard_draft": on_behalf,
+            # Edit draft, send quote, order again (``orders.admin.drafts``).
+            "draft_tools": self.draft_tools(request, obj),
         }
 
     def render_change_form(  # noqa: PLR0917 - Django's signature

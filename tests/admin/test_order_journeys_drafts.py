@@ -8,15 +8,25 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core import mail
 from django.urls import reverse
 
 from core import refcache
 from core.models import OutboxEvent
 from customers import services as customer_services
-from customers.models import PriceList, PriceListEntry
+from customers.models import Customer, PriceList, PriceListEntry
 from inventory import services as inventory_services
 from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
-from orders.models import Channel, Order, OrderEvent, OrderEventType, OrderLine, OrderStatus
+from orders.models import (
+    Channel,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderLine,
+    OrderStatus,
+    Quote,
+    QuoteStatus,
+)
 from shipping.models import ServiceLevel
 from tests.factories import (
     CompanyFactory,
@@ -289,11 +299,11 @@ def test_an_unknown_sku_is_shown_on_its_line_and_nothing_is_written(
         response = admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, lines, **{button: "1"}))
 
         assert response.status_code == 200
-        assert response.context["form"].non_field_errors() == ["Unknown SKU: NOPE-1."]
         line_errors = [f.errors for f in response.context["formset"].forms]
         assert line_errors[0] == {}
         assert line_errors[1] == {"sku": ["Unknown SKU."]}
-        assert "Unknown SKU: NOPE-1." in response.content.decode()
+        assert response.context["problems"] == ["Line 2, SKU: Unknown SKU."]
+        assert "Line 2, SKU: Unknown SKU." in response.content.decode()
         assert response.context["check"] is None
     assert _nothing_written() == before
 
@@ -328,9 +338,13 @@ def test_a_service_refusal_names_the_fields(admin_client, buyer, mug, standard):
         _draft_data(buyer, [("MUG-RED", 1, '{"engraving": "Pat"}')], ship_postal_code="00000"),
     )
 
+    # Every problem at once: the address and the line's customization.
     form = response.context["form"]
     assert form.non_field_errors() == ["The address is not valid."]
     assert form.errors["ship_postal_code"] == ["Not a known US ZIP code."]
+    assert response.context["formset"].forms[0].errors == {
+        "customization": ["MUG-RED cannot be customized."]
+    }
     assert _nothing_written() == before
 
 
@@ -342,8 +356,9 @@ def test_customisation_of_a_plain_product_is_refused_on_its_line(
         _draft_data(buyer, [("MUG-RED", 1, '{"engraving": "Pat"}')], save="1"),
     )
 
-    assert response.context["form"].non_field_errors() == ["MUG-RED cannot be customized."]
-    assert response.context["formset"].forms[0].errors == {"customization": ["Not customizable."]}
+    assert response.context["formset"].forms[0].errors == {
+        "customization": ["MUG-RED cannot be customized."]
+    }
     assert Order.objects.count() == 0
 
 
@@ -355,7 +370,10 @@ def test_an_unknown_customer_and_bad_json_are_form_errors(admin_client, mug, sta
     )
 
     assert response.context["form"].errors["customer"] == [
-        "No customer with e-mail ghost@example.com."
+        (
+            "No customer with e-mail ghost@example.com: pick one, or tick "
+            "“Create this buyer” and give the name."
+        )
     ]
     assert response.context["formset"].forms[0].errors == {
         "customization": ['Enter a JSON object, e.g. {"engraving": "Pat"}.']
@@ -472,3 +490,238 @@ def test_a_discarded_draft_gives_its_reservation_back(client_for, buyer, mug, st
         "Draft discarded: Buyer went elsewhere"
     )
     assert client_for("warehouse").post(discard_url, {"reason": "x"}).status_code == 403
+
+
+# --- the draft builder: live check, lookups, buyer in place, edit -------------------------
+
+LOOKUP = "admin:orders_order_draft_lookup"
+
+
+def test_the_live_check_shows_every_problem_at_once_and_writes_nothing(
+    admin_client, buyer, mug, standard
+):
+    buyer.company.po_required = True
+    buyer.company.save(update_fields=["po_required"])
+    before = _nothing_written()
+    data = _draft_data(
+        buyer,
+        [("MUG-RED", 1, '{"engraving": "Pat"}'), ("NOPE-1", 2, ""), ("MUG-RED", "two", "")],
+        po_number="",
+        ship_postal_code="00000",
+        preview="1",
+    )
+
+    response = admin_client.post(reverse(NEW_DRAFT), data)
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/orders/order/draft_live.html"
+    problems = response.context["problems"]
+    assert "PO number: " + f"{buyer.company.name} requires a PO number on every order." in problems
+    assert "ZIP / postal code: Not a known US ZIP code." in problems
+    assert "Line 1, Customization: MUG-RED cannot be customized." in problems
+    assert "Line 2, SKU: Unknown SKU." in problems
+    assert "Line 3, Quantity: Enter a whole number." in problems
+    assert not _messages(response)  # nothing queued for the next page
+    assert _nothing_written() == before
+
+
+def test_the_live_check_prices_with_stock_per_location_and_warns(
+    admin_client, buyer, mug, contract_price, standard
+):
+    buyer.company.credit_limit = Decimal("20")
+    buyer.company.payment_terms = "net30"
+    buyer.company.save(update_fields=["credit_limit", "payment_terms"])
+    before = _nothing_written()
+
+    response = admin_client.post(
+        reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 6, "")], preview="1")
+    )
+
+    body = response.content.decode()
+    assert response.context["problems"] == []
+    assert "RNO1: 10" in body  # availability per location
+    assert "$9.00" in body  # the contract price from 5 mugs up
+    assert "Delivery promise" in body
+    assert [w.kind for w in response.context["warnings"]] == ["credit_limit"]
+    assert "Before you submit" in body
+    assert _nothing_written() == before
+
+
+def test_lookups_offer_companies_their_buyers_and_products(admin_client, buyer, mug):
+    other = CustomerFactory(email="sam@other.example", first_name="Sam")
+    company = buyer.company
+
+    companies = admin_client.get(reverse(LOOKUP, args=["company"]), {"q": company.name[:4]})
+    buyers = admin_client.get(
+        reverse(LOOKUP, args=["customer"]), {"q": "", "company": company.account_number}
+    )
+    by_name = admin_client.get(reverse(LOOKUP, args=["customer"]), {"q": "sam"})
+    products = admin_client.get(reverse(LOOKUP, args=["product"]), {"q": "mug-r"})
+    defaults = admin_client.get(reverse(LOOKUP, args=["buyer"]), {"q": buyer.email})
+
+    assert {r["value"] for r in companies.json()["results"]} >= {company.account_number}
+    assert [r["value"] for r in buyers.json()["results"]] == [buyer.email]
+    assert other.email in [r["value"] for r in by_name.json()["results"]]
+    assert [r["value"] for r in products.json()["results"]] == ["MUG-RED"]
+    found = defaults.json()["results"][0]
+    assert found["company"] == company.account_number
+    assert found["shipping_method"] == ""  # no method yet: none ships
+    assert found["address"]["ship_city"] == "Reno"
+    assert admin_client.get(reverse(LOOKUP, args=["nothing"])).status_code == 404
+
+
+def test_lookups_need_the_place_on_behalf_permission(client_for, mug):
+    client = client_for("warehouse")
+    assert client.get(reverse(LOOKUP, args=["product"]), {"q": "MUG"}).status_code == 403
+
+
+def test_a_new_buyer_is_created_with_the_draft(admin_client, buyer, mug, standard):
+    company = buyer.company
+    data = _draft_data(
+        buyer,
+        [("MUG-RED", 2, "")],
+        company=company.account_number,
+        new_buyer="on",
+        new_first_name="Lee",
+        new_last_name="Park",
+        save="1",
+    )
+    data["customer"] = "lee@acme.example"
+
+    response = admin_client.post(reverse(NEW_DRAFT), data)
+
+    assert response.status_code == 302, response.context and response.context["problems"]
+    draft = Order.objects.get()
+    assert draft.customer.email == "lee@acme.example"
+    assert draft.customer.company == company
+    assert draft.customer.company_role == "buyer"
+
+
+def test_a_refused_draft_creates_no_buyer(admin_client, buyer, mug, standard):
+    customers = Customer.objects.count()
+    data = _draft_data(
+        buyer,
+        [("MUG-RED", 2, "")],
+        new_buyer="on",
+        new_first_name="",
+        new_last_name="Park",
+        save="1",
+    )
+    data["customer"] = "lee@acme.example"
+
+    response = admin_client.post(reverse(NEW_DRAFT), data)
+
+    assert response.context["form"].errors["new_first_name"] == ["Required for a new buyer."]
+    assert Customer.objects.count() == customers
+    assert Order.objects.count() == 0
+
+
+def test_a_new_draft_defaults_to_a_shipping_method_that_ships(admin_client, buyer, standard):
+    ShippingMethodFactory(
+        code="PICKUP",
+        name="Store pickup",
+        service_level=ServiceLevel.PICKUP,
+        carrier=None,
+        transit_days_min=0,
+        transit_days_max=0,
+        price=Decimal("0"),
+    )
+
+    response = admin_client.get(reverse(NEW_DRAFT), {"customer": buyer.email})
+
+    form = response.context["form"]
+    assert form["shipping_method"].value() == "STANDARD"
+    assert form["company"].value() == buyer.company.account_number
+
+
+def test_a_saved_draft_is_edited_until_it_is_submitted(admin_client, buyer, mug, standard):
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 1, "")], save="1"))
+    draft = Order.objects.get()
+    edit_url = reverse("admin:orders_order_edit_draft", args=[draft.pk])
+    page = admin_client.get(reverse("admin:orders_order_change", args=[draft.pk]))
+    assert edit_url in page.content.decode()
+
+    opened = admin_client.get(edit_url)
+    assert opened.context["form"]["customer"].value() == buyer.email
+    assert opened.context["formset"].forms[0]["sku"].value() == "MUG-RED"
+
+    saved = admin_client.post(
+        edit_url, _draft_data(buyer, [("MUG-RED", 3, "")], po_number="PO-2", save="1")
+    )
+
+    assert saved.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == OrderStatus.DRAFT
+    assert draft.po_number == "PO-2"
+    assert list(draft.lines.values_list("quantity_ordered", flat=True)) == [3]
+    assert OrderEvent.objects.filter(order=draft, type=OrderEventType.EDITED).exists()
+
+    admin_client.post(reverse("admin:orders_order_submit_draft", args=[draft.pk]), {})
+    stale = admin_client.get(edit_url)
+    assert stale.status_code == 302
+    assert "only drafts are edited" in _messages(stale)[-1]
+
+
+# --- quotes and reorders from the order page -------------------------------------------------
+
+
+def test_a_rep_sends_a_draft_as_a_quote(
+    client_for, buyer, mug, standard, django_capture_on_commit_callbacks
+):
+    client = client_for("sales_rep")
+    client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 4, "")], save="1"))
+    draft = Order.objects.get()
+    url = reverse("admin:orders_order_send_quote", args=[draft.pk])
+
+    bad = client.post(url, {"valid_days": "0"})
+    assert bad.context["form"].errors["valid_days"]
+    assert not Quote.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"valid_days": "10", "email": ""})
+
+    assert response.status_code == 302
+    quote = Quote.objects.get()
+    assert quote.status == QuoteStatus.SENT
+    assert quote.sent_to == buyer.email
+    assert _committed(mug) == 4  # held for the buyer
+    assert f"Quote {quote.number} sent to {buyer.email}" in _messages(response)[-1]
+    sent = [m for m in mail.outbox if quote.number in m.subject]
+    assert len(sent) == 1
+    assert sent[0].attachments[0][0] == f"{quote.number}.pdf"
+
+
+def test_order_again_makes_an_editable_draft_at_todays_prices(admin_client, buyer, mug, standard):
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 2, "")], save="1"))
+    placed = Order.objects.get()
+    admin_client.post(reverse("admin:orders_order_submit_draft", args=[placed.pk]), {})
+    mug.list_price = Decimal("13.00")
+    mug.save()
+    url = reverse("admin:orders_order_reorder", args=[placed.pk])
+    assert (
+        url
+        in admin_client.get(reverse("admin:orders_order_change", args=[placed.pk])).content.decode()
+    )
+
+    response = admin_client.post(url, {})
+
+    again = Order.objects.exclude(pk=placed.pk).get()
+    assert response.status_code == 302
+    assert response.url == reverse("admin:orders_order_change", args=[again.pk])
+    assert again.status == OrderStatus.DRAFT
+    assert list(again.lines.values_list("sku", "quantity_ordered", "unit_price")) == [
+        ("MUG-RED", 2, Decimal("13.00"))
+    ]
+
+
+def test_the_submit_page_warns_of_the_holds_it_would_place(admin_client, buyer, mug, standard):
+    buyer.company.approval_threshold = Decimal("5")
+    buyer.company.save(update_fields=["approval_threshold"])
+    admin_client.post(reverse(NEW_DRAFT), _draft_data(buyer, [("MUG-RED", 2, "")], save="1"))
+    draft = Order.objects.get()
+
+    page = admin_client.get(reverse("admin:orders_order_submit_draft", args=[draft.pk]))
+
+    body = page.content.decode()
+    assert "Before you submit" in body
+    assert "approval" in body.lower()
