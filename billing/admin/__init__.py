@@ -11,4 +11,4 @@ report has a page of its own (``aging``).
 
 # One module per concern; importing them registers their admins (``receivables``
 # extends the invoice admin that ``documents`` registers, and imports it first).
-from . import aging, documents, dunning, order_console, receivables  # noqa: F401
+from . import aging, customer_pages, documents, dunning, order_console, receivables  # noqa: F401

@@ -3,4 +3,4 @@ reasons and rules (``returns``), and the returns section of the order page
 (``order_console``), which extends the order admin billing registered."""
 
 # One module per concern; importing them registers their admins.
-from . import order_console, returns  # noqa: F401
+from . import customer_pages, order_console, returns  # noqa: F401

@@ -23,7 +23,8 @@ def test_the_site_serves_the_pages_with_their_order_sections():
     # then: the admins registered are orders' extensions of the customers admins (the
     # company's extended again by billing, with its payment reminders)
     assert isinstance(admin.site.get_model_admin(Company), CompanyWithOrdersAdmin)
-    assert type(admin.site.get_model_admin(Customer)) is CustomerWithOrdersAdmin
+    # (the customer's extended again by billing and returns: the customer 360)
+    assert isinstance(admin.site.get_model_admin(Customer), CustomerWithOrdersAdmin)
     assert issubclass(CompanyWithOrdersAdmin, CompanyAdmin)
     assert issubclass(CustomerWithOrdersAdmin, CustomerAdmin)
 
@@ -43,7 +44,17 @@ def test_customer_page_lists_its_orders_newest_first_above_the_record(admin_clie
     # then
     assert response.status_code == 200
     names = [name for name, _ in response.context["adminform"].fieldsets]
-    assert names == [None, "Company", "Orders", "Record", "Store credit"]
+    assert names == [
+        None,
+        "Customer 360",
+        "Company",
+        "Orders",
+        "Messages sent",
+        "Invoices and payments",
+        "Returns",
+        "Record",
+        "Store credit",
+    ]
     content = response.content.decode()
     assert content.index(newer.number) < content.index(older.number)
     assert someone_elses.number not in content
