@@ -78,3 +78,9 @@ bench: install
 .PHONY: bench-console
 bench-console: install
 	$(BIN)/python bench/console.py all --orders $${BENCH_CONSOLE_ORDERS:-1000000} --write-docs
+
+# Screenshots of the console's main pages for docs/screenshots/ (a throwaway demo on
+# SQLite, one signed-in browser per role; needs /usr/bin/chromium). See scripts/screenshots.py.
+.PHONY: screenshots
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
