@@ -15,10 +15,13 @@ a runaway. Smoothing weights are chosen per series from a small grid by the sum 
 squared one-day-ahead errors on the series itself. Forecasts are floored at zero.
 
 The error reported beside each forecast is measured out of sample: the model is fitted
-on all but the last ``holdout`` days, forecasts those days, and the WAPE (sum of
-absolute errors over the sum of actual units) is taken; then it is refitted on the
-whole history for the forecast that is stored. A series shorter than three seasons
-plus the hold-out gets the plain daily average instead, and no error.
+on all but the last ``holdout`` days and forecasts those days; the WAPE (sum of absolute
+errors over the sum of actual units) is taken on weekly totals, the grain purchasing
+orders by (on days, a SKU selling a unit now and then would look wrong every day
+whatever the method). The plain average of the same training days is back-tested the
+same way, and the method with the lower error is kept and refitted on the whole history
+for the forecast that is stored. A series shorter than three seasons plus the hold-out
+gets the plain daily average, and no error.
 """
 
 from __future__ import annotations
@@ -106,12 +109,25 @@ class Forecast:
         return sum(self.next_days) / len(self.next_days) if self.next_days else 0.0
 
 
+def weekly_totals(values: Sequence[float]) -> list[float]:
+    """Sums of consecutive 7-day blocks (a last partial block included)."""
+    return [sum(values[i : i + SEASON]) for i in range(0, len(values), SEASON)]
+
+
 def forecast_series(y: Sequence[float], *, horizon: int, holdout: int) -> Forecast:
     """Forecast the next ``horizon`` days of the daily series ``y`` (oldest first), with
     its error back-tested on the last ``holdout`` days."""
     if len(y) >= MIN_SEASONS * SEASON + holdout and holdout > 0:
         train, test = y[:-holdout], y[-holdout:]
-        error = wape(test, fit(train).forecast(holdout))
-        return Forecast("holt_winters", fit(y).forecast(horizon), error)
+        actual = weekly_totals(test)
+        smoothed = wape(actual, weekly_totals(fit(train).forecast(holdout)))
+        mean = sum(train) / len(train)
+        flat = wape(actual, weekly_totals([mean] * holdout))
+        if smoothed is not None and flat is not None and flat < smoothed:
+            # Sparse demand (a unit now and then) has no season to learn: the plain
+            # average forecasts it better, and is kept.
+            whole = sum(y) / len(y)
+            return Forecast("mean", [whole] * horizon, flat)
+        return Forecast("holt_winters", fit(y).forecast(horizon), smoothed)
     mean = sum(y) / len(y) if y else 0.0
     return Forecast("mean", [mean] * horizon, None)

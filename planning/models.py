@@ -16,7 +16,7 @@ from inventory.models import StockLevel
 
 class ForecastMethod(models.TextChoices):
     HOLT_WINTERS = "holt_winters", "Exponential smoothing, weekly seasonality"
-    MEAN = "mean", "Average of a short history"
+    MEAN = "mean", "Daily average"
 
 
 class PlanningRun(models.Model):

@@ -101,6 +101,7 @@ from .data import (
     SHIPPING_METHODS,
     CompanySpec,
 )
+from .planning import seed_planning
 from .reference import ensure_price_lists, ensure_tax_rates
 from .users import assign_demo_staff_locations, ensure_demo_users
 from .webhooks import seed_demo_webhook_receiver
@@ -260,6 +261,7 @@ class DemoSeeder:
             ("Historical orders", self.seed_orders),
             ("Invoices of history", self.seed_history_invoices),
             ("Returns", self.seed_returns),
+            ("Stock planning", seed_planning),
             ("API keys", self.seed_api_keys),
         ]
         if self.live_order_count:

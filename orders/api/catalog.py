@@ -6,10 +6,12 @@ customer's contract prices, the shipping calendar); they live here because they 
 as capture would (the same active shipping method, the same promise).
 """
 
+from datetime import date
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
@@ -24,6 +26,7 @@ from customers.api.authentication import ApiClient
 from customers.models import PriceListEntry
 from inventory.api.serializers import AvailabilityOutput
 from inventory.models import Product
+from inventory.purchase_orders import get_availability_by_date
 from inventory.selectors import get_network_availability
 from orders.placement import get_active_shipping_method
 from shipping.promise import estimate_promise
@@ -98,9 +101,22 @@ class DeliveryPromiseOutput(serializers.Serializer):
     delivery_date = serializers.DateField()
 
 
+class SupplyByDateOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    available_now = serializers.IntegerField()
+    incoming_by_date = serializers.IntegerField(
+        help_text="Units on open purchase orders and transfers due by the date."
+    )
+    available_by_date = serializers.IntegerField()
+
+
 class AvailabilityResponse(serializers.Serializer):
     results = AvailabilityOutput(many=True)
     unknown_skus = serializers.ListField(child=serializers.CharField())
+    by_date = serializers.DateField(required=False)
+    supply_by_date = SupplyByDateOutput(
+        many=True, required=False, help_text="With ?by=: what can be promised by then."
+    )
     delivery_promise = DeliveryPromiseOutput(
         required=False, help_text="With ?shipping_method=: when an order placed now arrives."
     )
@@ -115,6 +131,11 @@ class AvailabilityView(APIView):
             ),
             OpenApiParameter("postal_code", str),
             OpenApiParameter("country", str, description="ISO 3166-1 alpha-2, default US."),
+            OpenApiParameter(
+                "by",
+                OpenApiTypes.DATE,
+                description="Also count purchase orders and transfers due by this day.",
+            ),
         ],
         responses={200: AvailabilityResponse},
     )
@@ -125,6 +146,7 @@ class AvailabilityView(APIView):
             raise ValidationError({"sku": ["Give one or more ?sku= parameters."]})
         if len(skus) > MAX_SKUS_PER_QUERY:
             raise ValidationError({"sku": [f"At most {MAX_SKUS_PER_QUERY} SKUs per request."]})
+        by_date = _by_date(request.query_params.get("by", ""))
         found = get_network_availability(skus)
         known = {item.sku for item in found}
         body: dict[str, Any] = {
@@ -138,7 +160,29 @@ class AvailabilityView(APIView):
                 request.query_params.get("country", "US").strip().upper(),
                 request.query_params.get("postal_code", "").strip(),
             )
+        if by_date is not None:
+            supply = get_availability_by_date(sorted(known), by_date=by_date)
+            body["by_date"] = by_date
+            body["supply_by_date"] = [
+                {
+                    "sku": item.sku,
+                    "available_now": item.available_now,
+                    "incoming_by_date": item.incoming_by_date,
+                    "available_by_date": item.available_by_date,
+                }
+                for item in supply.values()
+            ]
         return Response(body)
+
+
+def _by_date(raw: str) -> date | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({"by": ["Give a date as YYYY-MM-DD."]}) from None
 
 
 def _promise(method_code: str, country: str, postal_code: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             name='DemandForecast',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(choices=[('holt_winters', 'Exponential smoothing, weekly seasonality'), ('mean', 'Average of a short history')], max_length=16)),
+                ('method', models.CharField(choices=[('holt_winters', 'Exponential smoothing, weekly seasonality'), ('mean', 'Daily average')], max_length=16)),
                 ('daily_demand', models.DecimalField(decimal_places=3, help_text='Forecast units per day, on average.', max_digits=12)),
                 ('next_days', models.JSONField(default=list, help_text='Forecast units for each of the coming days.')),
                 ('history_days', models.PositiveIntegerField(help_text='Days of order history it learned from.')),

@@ -423,7 +423,7 @@ def test_api_keys_see_only_their_own_location(tpl, tpl_key, kettle, mug, system_
 
 def test_company_keys_and_anonymous_callers_may_not_record_supply(kettle, mug):
     company = CompanyFactory()
-    CustomerFactory(company=company)
+    CustomerFactory(company=company, company_role="buyer")
     company_key = create_api_key(company=company, name="ERP").raw_key
     assert api(company_key).post(API, po_body(), format="json").status_code == 403
     assert APIClient().post(API, po_body(), format="json").status_code == 401
@@ -434,3 +434,30 @@ def test_the_schema_documents_the_purchase_order_endpoints(db):
     schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "post" in schema["paths"]["/api/v1/purchase-orders/"]
     assert "post" in schema["paths"]["/api/v1/purchase-orders/{number}/receipts/"]
+
+
+def test_the_availability_api_counts_supply_due_by_a_date(tpl, kettle, system_actor):
+    company = CompanyFactory()
+    CustomerFactory(company=company, company_role="buyer")
+    client = api(create_api_key(company=company, name="ERP").raw_key)
+    receive_stock(location=tpl, product=kettle, quantity=3, actor=system_actor)
+    create_purchase_order(
+        location=tpl,
+        supplier="Acme",
+        lines={"KETTLE": 20},
+        expected_date=in_days(6),
+        actor=system_actor,
+    )
+    url = "/api/v1/availability/"
+    plain = client.get(url, {"sku": "KETTLE"}).json()
+    assert "supply_by_date" not in plain
+    before = client.get(url, {"sku": "KETTLE", "by": in_days(5).isoformat()}).json()
+    assert before["supply_by_date"] == [
+        {"sku": "KETTLE", "available_now": 3, "incoming_by_date": 0, "available_by_date": 3}
+    ]
+    after = client.get(url, {"sku": "KETTLE", "by": in_days(6).isoformat()}).json()
+    assert after["by_date"] == in_days(6).isoformat()
+    assert after["supply_by_date"][0]["available_by_date"] == 23
+    bad = client.get(url, {"sku": "KETTLE", "by": "soon"})
+    assert bad.status_code in {400, 422}
+    assert bad["Content-Type"].startswith("application/problem+json")
