@@ -9,10 +9,12 @@ first and runs in one transaction.
 
 One module per concern: ``order_page`` (the order page and list, ``OrderAdmin``),
 ``holds`` (the holds queue), ``drafts`` (orders placed on a customer's behalf),
-``imports`` (order files), ``inlines`` (lines, holds, timeline), ``tables`` (HTML of
-what the selectors read), ``reference`` (timeline list, tax rates, idempotency keys),
-``customer_pages`` (the order sections of the company and customer pages, which
-customers may not import), ``notifications`` (the message log and its resend page).
+``imports`` (order files), ``inlines`` (the holds' history), ``order_summary`` (the
+page's summary card, lines and timeline), ``order_notes`` (agents' notes from the
+page), ``tables`` (HTML of what the selectors read), ``reference`` (timeline list,
+tax rates, idempotency keys), ``customer_pages`` (the order sections of the company
+and customer pages, which customers may not import), ``notifications`` (the message log
+and its resend page).
 Importing this package registers the admins.
 
 What moves fulfillment orders with the order (hold pages and actions, cancellation and

@@ -137,7 +137,7 @@ def test_agent_finds_an_order_by_email_and_cancels_one_line(live_server, browser
     assert f"{order.number}: cancelled line 1 (MUG-RED) × 1; new total $" in page.inner_text(
         "ul.messagelist"
     )
-    timeline = page.inner_text("#events-group")
+    timeline = page.inner_text("#timeline")
     assert "Lines cancelled" in timeline
     assert "Lines cancelled: Caller wants one mug fewer" in timeline
 
