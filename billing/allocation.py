@@ -21,6 +21,14 @@ so the invoices of a fully shipped order add up to its ``grand_total`` to the ce
 (A cancellation between two shipments recomputes the order's tax; should the earlier
 invoices then hold a cent more of a line's tax than its new cumulative share, the
 share is floored at zero rather than made negative.)
+
+**Settling** (``settle``): once the order has ended and every live unit is invoiced,
+what its invoices billed is compared with the order's own figures. An order
+completed by cancelling its unshipped units was billed shares of its shipping and tax
+computed against a larger subtotal, and no shipment is left to bill the rest: a
+closing invoice (no lines) takes it. An order whose invoices hold more than its total
+(an edit lowered it after an earlier invoice, a share floored at zero) is credited
+the difference.
 """
 
 from collections.abc import Sequence
@@ -99,7 +107,7 @@ def _share(total: Decimal, done: Decimal, fraction: Decimal, *, last: bool) -> D
     """This invoice's part of ``total``, of which ``done`` is already invoiced, when
     ``fraction`` of the whole is invoiced after it."""
     if last:
-        return total - done
+        return max(total - done, ZERO)
     return max(to_cents(total * fraction) - done, ZERO)
 
 
@@ -169,5 +177,69 @@ def allocate(order: OrderFigures, shipped: dict[int, int]) -> InvoiceAmounts:
         shipping_total=shipping,
         shipping_tax=shipping_tax,
         discount_total=discount,
+        completes_order=completes,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The order-level figures of an order, or their sums over its invoices."""
+
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_total: Decimal
+    shipping_tax: Decimal
+    tax_total: Decimal
+
+    @property
+    def grand_total(self) -> Decimal:
+        return self.subtotal - self.discount_total + self.shipping_total + self.tax_total
+
+
+@dataclass(frozen=True)
+class ClosingAmounts:
+    """The order's closing invoice: no lines, the remainders its other invoices left."""
+
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_total: Decimal
+    shipping_tax: Decimal
+    tax_total: Decimal
+    completes_order: bool
+    lines: tuple[LineAmounts, ...] = ()
+
+    @property
+    def grand_total(self) -> Decimal:
+        return self.subtotal - self.discount_total + self.shipping_total + self.tax_total
+
+
+def settle(order: Totals, invoiced: Totals, *, completes: bool) -> ClosingAmounts | Decimal | None:
+    """What settles an ended order whose live units are all invoiced: ``None`` when the
+    invoices add up to its total; the closing invoice's amounts when they billed less;
+    the amount to credit when they billed more.
+
+    The closing invoice bills each remainder in its own column. A remainder that is
+    negative while the whole is owed (a cent of line tax the cumulative rule put on an
+    earlier invoice, shipping an edit lowered) is taken off as a discount, so that
+    every column stays positive and the total is exactly what is owed."""
+    owed = order.grand_total - invoiced.grand_total
+    if owed == 0:
+        return None
+    if owed < 0:
+        return -owed
+
+    def part(name: str) -> Decimal:
+        return Decimal(getattr(order, name) - getattr(invoiced, name))
+
+    subtotal, discount = part("subtotal"), part("discount_total")
+    shipping, tax = part("shipping_total"), part("tax_total")
+    below = sum((-x for x in (subtotal, shipping, tax) if x < 0), ZERO)
+    tax_billed = max(tax, ZERO)
+    return ClosingAmounts(
+        subtotal=max(subtotal, ZERO) + max(-discount, ZERO),
+        discount_total=max(discount, ZERO) + below,
+        shipping_total=max(shipping, ZERO),
+        shipping_tax=min(max(part("shipping_tax"), ZERO), tax_billed),
+        tax_total=tax_billed,
         completes_order=completes,
     )

@@ -20,7 +20,14 @@ from orders.events import record_order_event
 from orders.models import Order, OrderEventType, OrderLine
 from orders.services import order_for_update
 
-from .allocation import ZERO, OrderFigures, OrderLineFigures, allocate
+from .allocation import (
+    ZERO,
+    ClosingAmounts,
+    InvoiceAmounts,
+    OrderFigures,
+    OrderLineFigures,
+    allocate,
+)
 from .models import (
     BUILT_IN_PAYMENT_TERMS,
     Invoice,
@@ -210,8 +217,28 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
     ):
         shipped[shipment_line.fulfillment_line.order_line_id] += shipment_line.quantity
     amounts = allocate(_order_figures(order, lines), dict(shipped))
+    return create_invoice(
+        order,
+        amounts,
+        issue_date=issue_date,
+        shipment=shipment,
+        lines={line.pk: line for line in lines},
+    )
+
+
+def create_invoice(
+    order: Order,
+    amounts: InvoiceAmounts | ClosingAmounts,
+    *,
+    issue_date: dt.date,
+    shipment: Shipment | None,
+    lines: dict[int, OrderLine],
+) -> Invoice:
+    """Write an invoice of ``amounts`` for ``order`` (locked by the caller, in its
+    transaction): its number, lines, the receivable, the timeline entry and the
+    ``invoice.issued`` event. ``shipment`` None: the order's closing invoice
+    (``billing.settlement``)."""
     method, rule = payment_terms_for(order)
-    by_id = {line.pk: line for line in lines}
     number = next_number(INVOICE_SERIES, issue_date)
     # Store credit paid the whole order at placement: its invoices are issued paid.
     paid = method == PaymentMethod.STORE_CREDIT
@@ -248,8 +275,8 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
             invoice=invoice,
             position=position,
             order_line_id=line.order_line_id,
-            sku=by_id[line.order_line_id].sku,
-            description=by_id[line.order_line_id].description,
+            sku=lines[line.order_line_id].sku,
+            description=lines[line.order_line_id].description,
             quantity=line.quantity,
             unit_price=line.unit_price,
             discount=line.discount,
@@ -262,15 +289,20 @@ def _issue(shipment: Shipment, issue_date: dt.date) -> Invoice:
     track_issued_invoice(invoice)
     total = format_money(invoice.grand_total, invoice.currency)
     due = f", due {invoice.due_date:%Y-%m-%d}" if invoice.due_date else ""
+    what = (
+        f"Invoice {number} issued"
+        if shipment is not None
+        else f"Closing invoice {number} issued (shipping and tax the shipments' invoices left)"
+    )
     record_order_event(
         order=order,
         type=OrderEventType.NOTE,
         actor=ACTOR,
-        message=f"Invoice {number} issued: {total}{due}",
+        message=f"{what}: {total}{due}",
         payload={
             "invoice_id": invoice.pk,
             "invoice_number": number,
-            "shipment_id": shipment.pk,
+            "shipment_id": shipment.pk if shipment is not None else None,
             "grand_total": str(invoice.grand_total),
         },
     )

@@ -93,12 +93,19 @@ def _amounts_nonneg(prefix: str, fields: tuple[str, ...]) -> list[models.CheckCo
 
 
 class Invoice(models.Model):
-    """What one shipment bills: its lines, their tax, its share of shipping."""
+    """What one shipment bills: its lines, their tax, its share of shipping; or, with no
+    shipment, the order's closing invoice (``billing.settlement``): the shipping and
+    tax its shipments' invoices left when cancelling the rest completed the order."""
 
     number = models.CharField(max_length=32, unique=True)
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="invoices")
     shipment = models.OneToOneField(
-        "fulfillment.Shipment", on_delete=models.PROTECT, related_name="invoice"
+        "fulfillment.Shipment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice",
+        help_text="None: the order's closing invoice.",
     )
     company = models.ForeignKey(
         "customers.Company",
@@ -151,6 +158,11 @@ class Invoice(models.Model):
             models.Index(fields=["status", "due_date"]),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(shipment__isnull=True),
+                name="invoice_one_closing_per_order",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     grand_total=Round(

@@ -7,11 +7,13 @@ from celery import shared_task
 from core import outbox
 from core.models import OutboxEvent
 
-from . import documents, invoicing, notifications, payments, refunds
+from . import documents, invoicing, notifications, payments, refunds, settlement
 
 
 def _invoice(event: OutboxEvent) -> None:
-    invoicing.invoice_shipment(event.payload["shipment_id"])
+    invoice = invoicing.invoice_shipment(event.payload["shipment_id"])
+    # An order on terms whose invoices now hold more than its total is credited.
+    settlement.settle_order(invoice.order_id)
 
 
 @shared_task(name="billing.invoice_shipment_event", bind=True, acks_late=True, max_retries=8)
@@ -57,6 +59,8 @@ def authorise_order_event(self: Any, event_ids: int | list[int]) -> None:
 
 def _capture(event: OutboxEvent) -> None:
     payments.capture_invoice(event.payload["invoice_id"])
+    # Captured: what a card order's invoices billed beyond its total can be refunded.
+    settlement.settle_order(event.payload["order_id"])
 
 
 @shared_task(name="billing.capture_invoice_event", bind=True, acks_late=True, max_retries=8)
@@ -65,6 +69,9 @@ def capture_invoice_event(self: Any, event_ids: int | list[int]) -> None:
 
 
 def _void(event: OutboxEvent) -> None:
+    # Cancelling the unshipped units may have completed the order: its closing invoice
+    # is issued first, so that its capture takes what it needs before the rest is voided.
+    settlement.settle_order(event.payload["order_id"])
     payments.void_order_payments(event.payload["order_id"])
 
 

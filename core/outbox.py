@@ -83,9 +83,9 @@ HANDLERS: dict[str, list[str]] = {
         "webhooks.fan_out_event",
     ],
     "credit_note.issued": ["billing.render_credit_note_pdf"],
-    # Payments received paid an invoice on terms in full (billing.receivables); no
-    # consumer yet: the event is there for the ERP and webhooks to take up.
-    "invoice.paid": [],
+    # Payments received (or credit notes) paid an invoice on terms in full
+    # (billing.receivables): companies subscribed to "invoice.paid" hear of it.
+    "invoice.paid": ["webhooks.fan_out_event"],
     # A card refund is paid back through the provider (billing.refunds).
     "refund.requested": ["oms.notify_order_event", "billing.refund_event"],
     # Returns (docs/returns.md); companies hear of each step as "return.updated".

@@ -327,7 +327,8 @@ def evaluate_holds(
             decisions.append(
                 HoldDecision(
                     HoldKind.CREDIT_LIMIT,
-                    f"Open orders would total {format_money(exposure, company.currency)}, "
+                    "Open orders and unpaid invoices would total "
+                    f"{format_money(exposure, company.currency)}, "
                     "over the credit limit of "
                     f"{format_money(company.credit_limit, company.currency)}.",
                 )

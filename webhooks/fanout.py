@@ -33,6 +33,7 @@ TOPIC_TYPES: dict[str, str] = {
     "return.received": EventType.RETURN_UPDATED,
     "return.refunded": EventType.RETURN_UPDATED,
     "invoice.issued": EventType.INVOICE_ISSUED,
+    "invoice.paid": EventType.INVOICE_PAID,
 }
 
 
@@ -76,6 +77,9 @@ def _invoice(payload: dict[str, Any]) -> dict[str, Any]:
             "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
             "currency": invoice.currency,
             "grand_total": str(invoice.grand_total),
+            "status": invoice.status,
+            "amount_paid": str(invoice.amount_paid),
+            "paid_at": invoice.paid_at.isoformat() if invoice.paid_at else None,
         }
     }
 
@@ -90,6 +94,7 @@ DETAILS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     EventType.SHIPMENT_DELIVERED: _shipment,
     EventType.RETURN_UPDATED: _return,
     EventType.INVOICE_ISSUED: _invoice,
+    EventType.INVOICE_PAID: _invoice,
 }
 
 

@@ -20,6 +20,7 @@ class EventType(models.TextChoices):
     SHIPMENT_DELIVERED = "shipment.delivered", "Shipment delivered"
     RETURN_UPDATED = "return.updated", "Return updated"
     INVOICE_ISSUED = "invoice.issued", "Invoice issued"
+    INVOICE_PAID = "invoice.paid", "Invoice paid"
 
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret

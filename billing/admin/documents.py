@@ -202,6 +202,8 @@ class InvoiceAdmin(
 
     @admin.display(description="Shipment")
     def shipment_link(self, obj: Invoice) -> str:
+        if obj.shipment is None:
+            return "Closing invoice (no shipment)"
         return _link(obj.shipment, obj.shipment.tracking_number or f"Shipment {obj.shipment_id}")
 
     @admin.display(description="Total", ordering="grand_total")

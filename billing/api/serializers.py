@@ -78,7 +78,11 @@ class InvoiceOutput(serializers.Serializer):
         help_text="What is still to pay: the total less credit notes and payments.",
     )
     order_number = serializers.CharField()
-    shipment_id = serializers.IntegerField()
+    shipment_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The shipment it bills; null for the order's closing invoice (the shipping "
+        "and tax its shipments' invoices left when the rest of the order was cancelled).",
+    )
     issue_date = serializers.DateField()
     issued_at = serializers.DateTimeField()
     due_date = serializers.DateField(allow_null=True, help_text="None for card payments.")

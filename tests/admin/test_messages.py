@@ -147,7 +147,10 @@ def test_credit_hold_reason_reads_as_money(stocked, admin_client):
     order = _place(buyer, stocked, 40)  # 40 × $1,234.56 and $5.00 shipping
 
     reason = OrderHold.objects.get(order=order, kind=HoldKind.CREDIT_LIMIT).reason
-    assert reason == ("Open orders would total $49,387.40, over the credit limit of $40,000.00.")
+    assert reason == (
+        "Open orders and unpaid invoices would total $49,387.40, "
+        "over the credit limit of $40,000.00."
+    )
     assert not FLOAT_DIGITS.search(reason)
     page = admin_client.get(admin_change_url(order)).content.decode()
     assert reason in page

@@ -8,9 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from billing.allocation import ZERO, OrderFigures, OrderLineFigures, allocate
+from billing.allocation import (
+    ZERO,
+    ClosingAmounts,
+    OrderFigures,
+    OrderLineFigures,
+    Totals,
+    allocate,
+    settle,
+)
 from orders.models import Order, OrderLine
 from orders.pricing import apply_totals
+
+D = Decimal
 
 prices = st.decimals(min_value=0, max_value=2000, places=2, allow_nan=False)
 rates = st.decimals(min_value=0, max_value=Decimal("0.25"), places=5, allow_nan=False)
@@ -108,3 +118,72 @@ def test_more_units_than_are_left_are_refused():
 
     with pytest.raises(ValueError, match="cannot be invoiced"):
         allocate(order, {1: 2})
+
+
+cents = st.decimals(min_value=0, max_value=500, places=2, allow_nan=False)
+
+
+@st.composite
+def totals(draw):
+    tax = draw(cents)
+    return Totals(
+        subtotal=draw(cents),
+        discount_total=draw(cents),
+        shipping_total=draw(cents),
+        shipping_tax=draw(st.decimals(min_value=0, max_value=tax, places=2)),
+        tax_total=tax,
+    )
+
+
+@given(totals(), totals())
+def test_settling_bills_exactly_what_is_owed_in_positive_columns_or_credits_the_excess(
+    order, invoiced
+):
+    outcome = settle(order, invoiced, completes=True)
+    owed = order.grand_total - invoiced.grand_total
+    if owed == 0:
+        assert outcome is None
+    elif owed < 0:
+        assert outcome == -owed
+    else:
+        assert isinstance(outcome, ClosingAmounts)
+        assert outcome.grand_total == owed
+        columns = (
+            outcome.subtotal,
+            outcome.discount_total,
+            outcome.shipping_total,
+            outcome.shipping_tax,
+            outcome.tax_total,
+        )
+        assert all(column >= 0 for column in columns)
+        assert outcome.tax_total >= outcome.shipping_tax
+        assert outcome.lines == ()
+
+
+def test_the_closing_invoice_of_the_cancelled_rest_bills_the_shipping_share_left():
+    # The worked case of docs/billing.md: 2 × $30.00 shipped (their invoice billed
+    # 60/72.50 of the $5.00 shipping and its tax), the $12.50 unit cancelled.
+    order = Totals(
+        subtotal=D("60.00"),
+        discount_total=ZERO,
+        shipping_total=D("5.00"),
+        shipping_tax=D("0.44"),
+        tax_total=D("5.77"),
+    )
+    invoiced = Totals(
+        subtotal=D("60.00"),
+        discount_total=ZERO,
+        shipping_total=D("4.14"),
+        shipping_tax=D("0.36"),
+        tax_total=D("5.69"),
+    )
+    closing = settle(order, invoiced, completes=True)
+    assert closing == ClosingAmounts(
+        subtotal=ZERO,
+        discount_total=ZERO,
+        shipping_total=D("0.86"),
+        shipping_tax=D("0.08"),
+        tax_total=D("0.08"),
+        completes_order=True,
+    )
+    assert closing.grand_total == D("0.94")

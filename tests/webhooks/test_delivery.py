@@ -12,9 +12,12 @@ from django.core import mail
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from billing.models import Invoice
+from billing.receivables import record_payment
+from core.actors import Actor
 from core.models import OutboxEvent
 from customers.models import Company
-from tests.billing.conftest import make_products, place_routed
+from tests.billing.conftest import company_buyer, make_products, place_routed, ship
 from tests.factories import CompanyFactory, CustomerFactory
 from webhooks import delivery, fanout, tasks
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription, new_secret
@@ -235,3 +238,40 @@ def test_the_body_is_stable_json():
     event = an_event(subscription)
     assert json.loads(delivery.body(event))["data"] == event.payload
     assert delivery.body(event) == delivery.body(event)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invoice_on_terms_paid_in_full_is_an_invoice_paid_event(shop, warehouse):
+    # Given a company on net 30 subscribed to "invoice.paid", with a shipped order whose
+    # invoice is open
+    [product] = make_products(warehouse, [Decimal("25.00")])
+    buyer = company_buyer()
+    order, fo = place_routed([(product, 2)], customer=buyer)
+    ship(fo)
+    invoice = Invoice.objects.get(order=order)
+    with receiver(200) as hook:
+        subscribe(hook.url, buyer.company, types=["invoice.paid"])
+        # When part of it is paid, nothing is said; when the rest is, one event
+        record_payment(
+            company_id=buyer.company_id,
+            amount=Decimal("10.00"),
+            received_date=timezone.localdate(),
+            actor=Actor.system("test"),
+            invoice_ids=[invoice.pk],
+        )
+        assert not WebhookEvent.objects.filter(type="invoice.paid").exists()
+        record_payment(
+            company_id=buyer.company_id,
+            amount=invoice.grand_total - Decimal("10.00"),
+            received_date=timezone.localdate(),
+            actor=Actor.system("test"),
+            invoice_ids=[invoice.pk],
+        )
+        # Then the company hears it once, with the invoice's number, total and paid date
+        [event] = WebhookEvent.objects.filter(type="invoice.paid")
+        assert event.company_id == buyer.company_id
+        assert event.payload["invoice"]["number"] == invoice.number
+        assert event.payload["invoice"]["status"] == "paid"
+        assert event.payload["invoice"]["amount_paid"] == str(invoice.grand_total)
+        assert event.payload["invoice"]["paid_at"]
+        assert [r for r in hook.requests if b"invoice.paid" in r.body]
