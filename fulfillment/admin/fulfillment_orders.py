@@ -128,7 +128,7 @@ class LocationScopeFilter(admin.SimpleListFilter):
     locations' work; those allowed to see every location may widen it. Users with no
     assignment see every location and get no such filter."""
 
-    title = "my locations"
+    title = "assigned locations"
     parameter_name = "locations"
     MINE = "mine"
     ALL = "all"

@@ -468,7 +468,7 @@ def test_a_user_with_no_location_sees_every_locations_open_work(client_for, make
     response = client.get(CHANGELIST)
 
     assert set(response.context["cl"].result_list) == set(fos[1:])
-    assert "my locations" not in response.content.decode().lower()
+    assert "assigned locations" not in response.content.decode().lower()
 
 
 def test_the_assigned_queue_query_count_is_fixed(make_staff, make_fos, locations):
