@@ -97,7 +97,6 @@ class DraftPurchaseOrderForm(forms.Form):
 class ReorderSuggestionAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdmin):
     list_display = (
         "sku",
-        "product_name",
         "location",
         "net_stock",
         "incoming",
@@ -153,7 +152,7 @@ class ReorderSuggestionAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdm
             title="Draft purchase orders",
             submit_label="Record the purchase orders",
             summary="One purchase order per location, with the quantities below "
-            "(prefilled with the suggestions). Its lines become incoming stock.",
+            "(prefilled with the suggestions). Their lines become incoming stock.",
             extra={
                 "action_name": request.POST.get("action", ""),
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

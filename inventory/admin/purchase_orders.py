@@ -154,6 +154,7 @@ class ReceivePurchaseOrderForm(ServiceForm):
                 required=False,
                 help_text=f"{line.quantity_open} of {line.quantity_ordered} still open.",
             )
+        self.order_fields([f"line_{line.pk}" for line in self.open_lines] + ["reference", "note"])
 
     @classmethod
     def unavailable_reason(cls, obj: Any) -> str:
@@ -241,7 +242,7 @@ class LineInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 class ReceiptInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = PurchaseOrderReceipt
-    fields = ("received", "reference", "units", "actor_label", "note")
+    fields = ("received", "reference", "units", "by", "note")
     readonly_fields = fields
     verbose_name_plural = "receipts"
 
@@ -252,6 +253,10 @@ class ReceiptInline(ReadOnlyInlineMixin, admin.TabularInline):
     def received(self, obj: PurchaseOrderReceipt) -> str:
         return short_datetime(obj.created_at)
 
+    @admin.display(description="By")
+    def by(self, obj: PurchaseOrderReceipt) -> str:
+        return obj.actor_label
+
     @admin.display(description="Units")
     def units(self, obj: PurchaseOrderReceipt) -> str:
         return ", ".join(f"{rl.line.product.sku} × {rl.quantity}" for rl in obj.lines.all())
@@ -259,13 +264,21 @@ class ReceiptInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 class EventInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = PurchaseOrderEvent
-    fields = ("when", "kind", "actor_label", "details")
+    fields = ("when", "what", "by", "details")
     readonly_fields = fields
     verbose_name_plural = "timeline"
 
     @admin.display(description="When")
     def when(self, obj: PurchaseOrderEvent) -> str:
         return short_datetime(obj.created_at)
+
+    @admin.display(description="What")
+    def what(self, obj: PurchaseOrderEvent) -> str:
+        return obj.kind.replace("_", " ").capitalize()
+
+    @admin.display(description="By")
+    def by(self, obj: PurchaseOrderEvent) -> str:
+        return obj.actor_label
 
     @admin.display(description="Details")
     def details(self, obj: PurchaseOrderEvent) -> str:
@@ -321,6 +334,14 @@ class PurchaseOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
                     - F("lines__quantity_cancelled")
                 )
             )
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A purchase names its supplier, a transfer its source: not both.
+        unused = "supplier" if obj and obj.kind == PurchaseOrderKind.TRANSFER else "source_location"
+        return tuple(
+            tuple(f for f in row if f != unused) if isinstance(row, tuple) else row
+            for row in self.fields
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
