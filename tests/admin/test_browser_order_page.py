@@ -1,7 +1,8 @@
 """An agent's day on one order page, in a real browser (Debian's Chromium, driven by
 Playwright) at 1366 by 768 px: the summary card first and the lines right under it without
 a horizontal scroll, a part of a line cancelled, a note added and pinned, an address
-hold released from its button on the card.
+hold released from its button on the card; then dates set to day first in Paris from
+the user menu.
 
 Screenshots go to ``$OMS_SCREENSHOTS`` when it is set (to look at the page). The test
 is skipped where Chromium is missing, never downloaded."""
@@ -9,10 +10,12 @@ is skipped where Chromium is missing, never downloaded."""
 import os
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from core import refcache
 from fulfillment.holds import place_order_hold
@@ -158,6 +161,17 @@ def test_agent_works_an_order_from_its_page(live_server, browser_page, seeded): 
     assert "hold released" in page.inner_text("ul.messagelist")
     assert page.locator(".order-summary .hold-banner").count() == 0
     _shot(page, "4-hold-released")
+
+    # From the user menu: dates day first, in Paris; the order page follows.
+    page.click("#user-tools a:text-is('Preferences')")
+    page.select_option("select[name=time_zone]", "Europe/Paris")
+    page.check("input[name=date_style][value=european]")
+    page.click("#content-main input[type=submit]")
+    page.wait_for_selector("text=Saved: dates are shown in Europe/Paris")
+    _shot(page, "5-preferences")
+    page.goto(live_server.url + reverse("admin:orders_order_change", args=[order.pk]))
+    created = timezone.localtime(order.created_at, ZoneInfo("Europe/Paris"))
+    assert f"Created {created:%d/%m/%Y %H:%M}" in page.inner_text(".order-summary")
 
     # What the page did, as the services recorded it.
     line = order.lines.get(line_number=1)
