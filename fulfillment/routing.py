@@ -27,13 +27,15 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef
 from django.utils import timezone
 
 from core import outbox
+from core import rows as sql_rows
 from core.actors import Actor
 from core.geo import distance_km
+from core.models import OutboxEvent
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
 from inventory.locks import location_activity_for_share, stock_levels_for_update
 from inventory.models import (
@@ -46,7 +48,14 @@ from inventory.models import (
 )
 from inventory.services import StockChangeSet
 from orders.events import record_order_event
-from orders.models import Order, OrderEventType, OrderHold, OrderLine, OrderStatus
+from orders.models import (
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderHold,
+    OrderLine,
+    OrderStatus,
+)
 from shipping.promise import ship_date
 
 from . import sql
@@ -159,9 +168,44 @@ def _candidates(
     trace: list[dict[str, Any]],
 ) -> list[Candidate]:
     product_ids = {line.product_id for line in lines if line.pk in need}
-    levels = StockLevel.objects.select_related("location").filter(product_id__in=product_ids)
+    levels = list(StockLevel.objects.select_related("location").filter(product_id__in=product_ids))
+    steps = {rule.step for rule in rules}
+    used = (
+        _capacity_used(sorted({level.location_id for level in levels}))
+        if RoutingStep.CAPACITY in steps
+        else {}
+    )
+    # A location that gave back lines of this order does not get them again.
+    rejected_by = set(
+        FulfillmentOrderLine.objects.filter(
+            order_line__order=order, quantity_rejected__gt=0
+        ).values_list("fulfillment_order__location_id", flat=True)
+    )
+    return _screen(
+        order, lines, need, rules, levels, used=used, rejected_by=rejected_by, trace=trace
+    )
+
+
+def _screen(
+    order: Order,
+    lines: list[OrderLine],
+    need: dict[int, int],
+    rules: list[RoutingRule],
+    levels: list[StockLevel],
+    *,
+    used: dict[int, int],
+    rejected_by: set[int],
+    trace: list[dict[str, Any]],
+) -> list[Candidate]:
+    """The locations holding the needed products (``levels``, with their locations),
+    run through the rules' filter steps; every location is traced. Reads nothing:
+    ``used`` is today's fulfillment orders per location, ``rejected_by`` the locations
+    that gave back lines of this order."""
+    product_ids = {line.product_id for line in lines if line.pk in need}
     by_location: dict[int, Candidate] = {}
     for level in levels:
+        if level.product_id not in product_ids:
+            continue
         candidate = by_location.setdefault(level.location_id, Candidate(level.location, {}))
         candidate.free[level.product_id] = level.available_to_promise
     dest_lat, dest_lng = order.ship_latitude, order.ship_longitude
@@ -174,19 +218,12 @@ def _candidates(
             and loc.longitude is not None
         ):
             candidate.km = distance_km(loc.latitude, loc.longitude, dest_lat, dest_lng)
-    steps = {rule.step for rule in rules}
-    used = _capacity_used(list(by_location)) if RoutingStep.CAPACITY in steps else {}
     ctx = _FilterContext(
         order=order,
         lines=[line for line in lines if line.pk in need],
         used=used,
         free={loc_id: c.free for loc_id, c in by_location.items()},
-        # A location that gave back lines of this order does not get them again.
-        rejected_by=set(
-            FulfillmentOrderLine.objects.filter(
-                order_line__order=order, quantity_rejected__gt=0
-            ).values_list("fulfillment_order__location_id", flat=True)
-        ),
+        rejected_by=rejected_by,
     )
     for candidate in sorted(by_location.values(), key=lambda c: c.location.code):
         loc = candidate.location
@@ -497,9 +534,46 @@ def _allocate(
     released: dict[int, int] = defaultdict(int)
     locations = {loc.pk: loc for loc in Location.objects.filter(pk__in=location_ids)}
     existing = FulfillmentOrder.objects.filter(order=order).count()
+    created, fo_lines = _take_stock(
+        order,
+        lines,
+        plan,
+        levels=levels,
+        active=active,
+        locations=locations,
+        existing=existing,
+        changes=changes,
+        released=released,
+        trace=trace,
+    )
+    changes.commit()
+    release_demand(dict(released), networks=networks)
+    FulfillmentOrder.objects.bulk_create(created)
+    FulfillmentOrderLine.objects.bulk_create(fo_lines)
+    return created
+
+
+def _take_stock(
+    order: Order,
+    lines: list[OrderLine],
+    plan: Plan,
+    *,
+    levels: dict[tuple[int, int], StockLevel],
+    active: dict[int, bool],
+    locations: dict[int, Location],
+    existing: int,
+    changes: StockChangeSet,
+    released: dict[int, int],
+    trace: list[dict[str, Any]],
+) -> tuple[list[FulfillmentOrder], list[FulfillmentOrderLine]]:
+    """Allocate the plan on locked stock rows (``levels``) through ``changes``, re-checking
+    each unit; adds the allocated units to ``lines`` and ``released`` (product id →
+    units no longer only committed). Returns the new, unsaved fulfillment orders
+    (numbered after the order's ``existing`` ones) and their lines."""
+    by_id = {line.pk: line for line in lines}
     created: list[FulfillmentOrder] = []
     fo_lines: list[FulfillmentOrderLine] = []
-    for location_id in location_ids:
+    for location_id in sorted(plan.assignments):
         location = locations[location_id]
         fo_line_specs = []
         for line_id, quantity in plan.assignments[location_id].items():
@@ -544,11 +618,30 @@ def _allocate(
             FulfillmentOrderLine(fulfillment_order=fo, order_line=line, quantity=qty)
             for line, qty in fo_line_specs
         )
-    changes.commit()
-    release_demand(dict(released), networks=networks)
-    FulfillmentOrder.objects.bulk_create(created)
-    FulfillmentOrderLine.objects.bulk_create(fo_lines)
-    return created
+    return created, fo_lines
+
+
+def _pickup_lines(lines: list[OrderLine], in_fo: dict[int, int]) -> list[tuple[OrderLine, int]]:
+    """A pickup order's units allocated at its store but in no live fulfillment order
+    (``in_fo``: order line id → units in live ones)."""
+    specs = [
+        (line, line.quantity_allocated + line.quantity_shipped - in_fo.get(line.pk, 0))
+        for line in lines
+    ]
+    return [(line, qty) for line, qty in specs if qty > 0]
+
+
+def _pickup_order(order: Order, number: int) -> FulfillmentOrder:
+    store = order.pickup_location
+    assert store is not None  # noqa: S101
+    return FulfillmentOrder(
+        number=f"{order.number}-F{number}",
+        order=order,
+        location=store,
+        ship_by_date=ship_date(order.shipping_method, timezone.now(), time_zone=store.time_zone),
+        is_pickup=True,
+        pickup_code=_pickup_code(),
+    )
 
 
 def _pickup_fulfillment(order: Order, lines: list[OrderLine]) -> list[FulfillmentOrder]:
@@ -558,23 +651,11 @@ def _pickup_fulfillment(order: Order, lines: list[OrderLine]) -> list[Fulfillmen
         fulfillment_order__status="cancelled"
     ):
         in_fo[fo_line.order_line_id] += fo_line.quantity - fo_line.quantity_cancelled
-    specs = [
-        (line, line.quantity_allocated + line.quantity_shipped - in_fo[line.pk]) for line in lines
-    ]
-    specs = [(line, qty) for line, qty in specs if qty > 0]
+    specs = _pickup_lines(lines, in_fo)
     if not specs:
         return []
-    store = order.pickup_location
-    assert store is not None  # noqa: S101
-    count = FulfillmentOrder.objects.filter(order=order).count() + 1
-    fo = FulfillmentOrder.objects.create(
-        number=f"{order.number}-F{count}",
-        order=order,
-        location=store,
-        ship_by_date=ship_date(order.shipping_method, timezone.now(), time_zone=store.time_zone),
-        is_pickup=True,
-        pickup_code=_pickup_code(),
-    )
+    fo = _pickup_order(order, FulfillmentOrder.objects.filter(order=order).count() + 1)
+    fo.save()
     FulfillmentOrderLine.objects.bulk_create(
         [
             FulfillmentOrderLine(fulfillment_order=fo, order_line=line, quantity=qty)
@@ -637,11 +718,7 @@ def route_order(
             or order.promised_delivery_date
         )
         order.save(update_fields=["promised_delivery_date", "updated_at"])
-    codes = ", ".join(f"{fo.number} @ {fo.location.code}" for fo in created)
-    outcome = "routed" if created and not unrouted else "partial" if created else "unrouted"
-    summary = (
-        f"{len(created)} fulfillment order(s): {codes}" if created else "nothing could be routed"
-    ) + (f"; {unrouted} units wait for stock" if unrouted else "")
+    outcome, summary = _outcome(created, unrouted)
     decision = RoutingDecision.objects.create(
         order=order, outcome=outcome, summary=summary[:300], trace=trace
     )
@@ -661,15 +738,406 @@ def route_order(
     return decision
 
 
+def _outcome(created: list[FulfillmentOrder], unrouted: int) -> tuple[str, str]:
+    """The decision's outcome and its summary (also the timeline event's message)."""
+    codes = ", ".join(f"{fo.number} @ {fo.location.code}" for fo in created)
+    outcome = "routed" if created and not unrouted else "partial" if created else "unrouted"
+    summary = (
+        f"{len(created)} fulfillment order(s): {codes}" if created else "nothing could be routed"
+    ) + (f"; {unrouted} units wait for stock" if unrouted else "")
+    return outcome, summary
+
+
 def _promise_moves(
-    order: Order, created: list[FulfillmentOrder], trace: list[dict[str, Any]]
+    order: Order,
+    created: list[FulfillmentOrder],
+    trace: list[dict[str, Any]],
+    *,
+    existing: int | None = None,
 ) -> bool:
     """A re-route (the order had fulfillment orders before) or a backorder's arrival
     makes the promise the buyer was given untrue; the first routing keeps it, so that
-    the SLA monitor measures the routing against what was promised."""
+    the SLA monitor measures the routing against what was promised. ``existing``: the
+    order's fulfillment orders before this run, when the caller knows it."""
     if any(step.get("step") == "backorder" for step in trace):
         return True
+    if existing is not None:
+        return existing > 0
     return FulfillmentOrder.objects.filter(order=order).count() > len(created)
+
+
+# --- batches: a backlog drained many orders per transaction ----------------------
+
+# Orders one batch routes at most: large enough that the per-batch reads and writes
+# cost little per order, small enough that a batch's locks are held briefly.
+BATCH_SIZE = 100
+
+
+@dataclass
+class _Run:
+    """One order's routing inside a batch."""
+
+    order: Order
+    lines: list[OrderLine]
+    existing: int  # its fulfillment orders before the batch
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    plan: Plan | None = None
+    pickup: list[tuple[OrderLine, int]] = field(default_factory=list)
+    created: list[FulfillmentOrder] = field(default_factory=list)
+    fo_lines: list[FulfillmentOrderLine] = field(default_factory=list)
+    decided: bool = True  # False: nothing to route, no decision stored (as route_order)
+    decision: RoutingDecision | None = None
+
+
+def _lock_orders(order_ids: list[int]) -> list[Order]:
+    """Level 1 of the lock order for a whole batch: the order rows, in one call sorted
+    by id (so two batches, or a batch and a single routing, never wait in a cycle)."""
+    return list(
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("shipping_method", "pickup_location", "company")
+        .filter(pk__in=order_ids)
+        .order_by("pk")
+    )
+
+
+def _simulate_allocation(
+    plan: Plan, lines: list[OrderLine], snapshot: dict[tuple[int, int], StockLevel]
+) -> list[int]:
+    """Take the plan's units from the unlocked ``snapshot`` as ``_take_stock`` will
+    under the locks, so the next orders of the batch are planned on what is left (as if
+    this one had been routed and committed before them). Returns the locations that
+    get a fulfillment order (each one counts against its daily capacity)."""
+    by_id = {line.pk: line for line in lines}
+    opened = []
+    for location_id in sorted(plan.assignments):
+        took = False
+        for line_id, quantity in plan.assignments[location_id].items():
+            level = snapshot.get((location_id, by_id[line_id].product_id))
+            if level is None:
+                continue
+            free = level.available_to_promise if level.location.is_active else 0
+            take = min(quantity, free)
+            if take > 0:
+                level.allocated += take
+                took = True
+        if took:
+            opened.append(location_id)
+    return opened
+
+
+def _update_lines(lines: list[OrderLine]) -> None:
+    if not lines:
+        return
+    if connection.vendor != "postgresql":
+        OrderLine.objects.bulk_update(lines, ["quantity_allocated", "quantity_backordered"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.ORDER_LINE_QUANTITIES_UPDATE,
+            [
+                [line.pk for line in lines],
+                [line.quantity_allocated for line in lines],
+                [line.quantity_backordered for line in lines],
+            ],
+        )
+
+
+@transaction.atomic
+def route_orders(*, order_ids: list[int], actor: Actor = SYSTEM) -> dict[int, RoutingDecision]:
+    """Route a batch of orders in one transaction, with the same decisions as routing
+    them one by one in id order with ``route_order``: each order is planned on the
+    stock the orders before it left.
+
+    Reads and writes are per batch, not per order: the order rows are locked in one
+    call, rules, locations, capacity and candidate stock are read once, the plans are
+    made without locks, then the network rows of every product the batch may touch
+    are locked in one call, the plan's locations and stock rows in one call each, and
+    each order's units are allocated re-checking under the locks (units that vanished
+    since planning stay committed, as in ``route_order``). Fulfillment orders, their
+    lines, decisions, timeline and outbox events are inserted in two statements.
+    Orders on hold or not placed/processing are skipped, as are orders with nothing
+    to route (no decision, as ``route_order``). Returns order id → its decision.
+    """
+    runs = _load_batch(sorted(set(order_ids)))
+    if not runs:
+        return {}
+    shipping = [run for run in runs if not run.order.pickup_location_id]
+    _open_pickups([run for run in runs if run.order.pickup_location_id])
+    networks = None
+    if shipping:
+        # As in route_order, one network lock call per transaction: before planning
+        # when backorders may be promoted (then over every product of the batch), else
+        # after planning, over the products of the orders with a plan.
+        if any(line.quantity_backordered for run in shipping for line in run.lines):
+            networks = lock_network_rows(
+                sorted({pid for run in shipping for pid in _products_to_lock(run.lines)})
+            )
+        snapshot = _plan_batch(runs, networks=networks)
+        planned = [run for run in shipping if run.plan is not None and run.plan.assignments]
+        if planned:
+            if networks is None:
+                networks = lock_network_rows(
+                    sorted({pid for run in planned for pid in _products_to_lock(run.lines)})
+                )
+            _allocate_batch(planned, snapshot=snapshot, networks=networks)
+    return _record_batch(runs, shipping, actor=actor)
+
+
+def _load_batch(order_ids: list[int]) -> list[_Run]:
+    """Lock the orders and read what routing them needs; the routable ones, by id."""
+    orders = _lock_orders(order_ids)
+    held = set(
+        OrderHold.objects.filter(
+            order_id__in=[o.pk for o in orders], released_at__isnull=True
+        ).values_list("order_id", flat=True)
+    )
+    orders = [o for o in orders if o.status in ROUTABLE and o.pk not in held]
+    if not orders:
+        return []
+    ids = [o.pk for o in orders]
+    lines_of: dict[int, list[OrderLine]] = defaultdict(list)
+    for line in (
+        OrderLine.objects.filter(order_id__in=ids)
+        .select_related("product")
+        .order_by("order_id", "line_number")
+    ):
+        lines_of[line.order_id].append(line)
+    existing = dict(
+        FulfillmentOrder.objects.filter(order_id__in=ids)
+        .order_by()
+        .values("order_id")
+        .annotate(n=Count("id"))
+        .values_list("order_id", "n")
+    )
+    return [_Run(order, lines_of[order.pk], existing.get(order.pk, 0)) for order in orders]
+
+
+def _open_pickups(pickups: list[_Run]) -> None:
+    """Pickup orders' fulfillment orders (unsaved): their units were allocated at
+    their store at placement (see ``_pickup_fulfillment``)."""
+    if not pickups:
+        return
+    in_fo: dict[int, int] = defaultdict(int)
+    for line_id, quantity, cancelled in (
+        FulfillmentOrderLine.objects.filter(order_line__order_id__in=[r.order.pk for r in pickups])
+        .exclude(fulfillment_order__status="cancelled")
+        .values_list("order_line_id", "quantity", "quantity_cancelled")
+    ):
+        in_fo[line_id] += quantity - cancelled
+    for run in pickups:
+        specs = _pickup_lines(run.lines, in_fo)
+        if not specs:
+            continue
+        fo = _pickup_order(run.order, run.existing + 1)
+        run.created = [fo]
+        run.fo_lines = [
+            FulfillmentOrderLine(fulfillment_order=fo, order_line=line, quantity=qty)
+            for line, qty in specs
+        ]
+
+
+def _plan_batch(
+    everything: list[_Run], *, networks: dict[int, NetworkStock] | None
+) -> dict[tuple[int, int], StockLevel]:
+    """Plan each order in id order on one unlocked read of the candidate stock, taking
+    each plan's units from that read, and counting its fulfillment orders against
+    their locations' capacity, before planning the next order (pickup orders' are
+    counted in their turn). Returns the read."""
+    runs = [run for run in everything if not run.order.pickup_location_id]
+    rejected_by: dict[int, set[int]] = defaultdict(set)
+    for order_id, location_id in FulfillmentOrderLine.objects.filter(
+        order_line__order_id__in=[run.order.pk for run in runs], quantity_rejected__gt=0
+    ).values_list("order_line__order_id", "fulfillment_order__location_id"):
+        rejected_by[order_id].add(location_id)
+    rules = _rules()
+    product_ids = sorted({pid for run in runs for pid in _products_to_lock(run.lines)})
+    by_product: dict[int, list[StockLevel]] = defaultdict(list)
+    snapshot: dict[tuple[int, int], StockLevel] = {}
+    used: dict[int, int] = {}
+    for level in StockLevel.objects.select_related("location").filter(product_id__in=product_ids):
+        by_product[level.product_id].append(level)
+        snapshot[(level.location_id, level.product_id)] = level
+    if RoutingStep.CAPACITY in {rule.step for rule in rules}:
+        for location_id, count in _capacity_used(sorted({loc for loc, _ in snapshot})).items():
+            used[location_id] = count
+    for run in everything:
+        if run.order.pickup_location_id:
+            for fo in run.created:
+                used[fo.location_id] = used.get(fo.location_id, 0) + 1
+            continue
+        if networks is not None:
+            _promote_backorders(run.lines, networks, run.trace)
+        need = _open_need(run.lines)
+        if not need:
+            run.decided = False
+            continue
+        wanted = sorted({line.product_id for line in run.lines if line.pk in need})
+        candidates = _screen(
+            run.order,
+            run.lines,
+            need,
+            rules,
+            [level for pid in wanted for level in by_product[pid]],
+            used=used,
+            rejected_by=rejected_by[run.order.pk],
+            trace=run.trace,
+        )
+        run.plan = _plan(candidates, _groups(run.lines, need, rules), need, rules, run.trace)
+        for location_id in _simulate_allocation(run.plan, run.lines, snapshot):
+            used[location_id] = used.get(location_id, 0) + 1
+    return snapshot
+
+
+def _allocate_batch(
+    runs: list[_Run],
+    *,
+    snapshot: dict[tuple[int, int], StockLevel],
+    networks: dict[int, NetworkStock],
+) -> None:
+    """Lock the plans' locations and stock rows (one call each, sorted; the network
+    rows are locked already) and allocate each order's plan in id order."""
+    location_ids = sorted({loc for run in runs if run.plan for loc in run.plan.assignments})
+    active = location_activity_for_share(location_ids)
+    pairs: set[tuple[int, int]] = set()
+    for run in runs:
+        assert run.plan is not None  # noqa: S101
+        by_id = {line.pk: line for line in run.lines}
+        for loc, per in run.plan.assignments.items():
+            pairs.update((loc, by_id[line_id].product_id) for line_id in per)
+    locked = stock_levels_for_update(sorted(pairs))
+    locations = {loc: level.location for (loc, _), level in snapshot.items()}
+    changes = StockChangeSet(
+        actor=SYSTEM, note="routing", networks=networks, active_locations=active
+    )
+    released: dict[int, int] = defaultdict(int)
+    for run in runs:
+        assert run.plan is not None  # noqa: S101
+        changes.reference = run.order.number  # each order's ledger rows name it
+        run.created, run.fo_lines = _take_stock(
+            run.order,
+            run.lines,
+            run.plan,
+            levels=locked,
+            active=active,
+            locations=locations,
+            existing=run.existing,
+            changes=changes,
+            released=released,
+            trace=run.trace,
+        )
+    changes.commit()
+    release_demand(dict(released), networks=networks)
+
+
+def _record_batch(
+    runs: list[_Run], shipping: list[_Run], *, actor: Actor
+) -> dict[int, RoutingDecision]:
+    """The batch's writes after allocation, each kind in one statement: the lines'
+    quantities, the orders now processing, fulfillment orders and decisions, then
+    fulfillment order lines, timeline and outbox events."""
+    now = timezone.now()
+    _update_lines([line for run in shipping for line in run.lines])
+    started = [run.order for run in runs if run.created and run.order.status == OrderStatus.PLACED]
+    if started:
+        Order.objects.filter(pk__in=[order.pk for order in started]).update(
+            status=OrderStatus.PROCESSING, updated_at=now
+        )
+        for order in started:
+            order.status = OrderStatus.PROCESSING
+            order.updated_at = now
+    decided = [run for run in runs if run.decided]
+    summaries: dict[int, str] = {}
+    for run in decided:
+        unrouted = (
+            0
+            if run.order.pickup_location_id
+            else sum(_open_need(run.lines).values())
+            + sum(line.quantity_backordered for line in run.lines)
+        )
+        outcome, summary = _outcome(run.created, unrouted)
+        summaries[run.order.pk] = summary
+        run.decision = RoutingDecision(
+            order=run.order, outcome=outcome, summary=summary[:300], trace=run.trace
+        )
+    decisions = [run.decision for run in decided if run.decision is not None]
+    sql_rows.insert_groups([fo for run in runs for fo in run.created], decisions)
+    fo_lines: list[FulfillmentOrderLine] = []
+    events: list[OrderEvent] = []
+    published: list[OutboxEvent] = []
+    for run in decided:
+        if not run.created or run.decision is None:
+            continue
+        for fo_line in run.fo_lines:
+            # Built before its fulfillment order had a key.
+            fo_line.fulfillment_order_id = fo_line.fulfillment_order.pk
+            fo_lines.append(fo_line)
+        events.append(
+            OrderEvent(
+                order=run.order,
+                type=OrderEventType.ROUTED,
+                message=summaries[run.order.pk][:300],
+                payload={
+                    "decision_id": run.decision.pk,
+                    "fulfillment_orders": [fo.number for fo in run.created],
+                },
+                **actor.as_fields(),
+            )
+        )
+        published.extend(
+            outbox.new_event("fulfillment.created", {"fulfillment_order_id": fo.pk})
+            for fo in run.created
+        )
+    sql_rows.insert_groups(fo_lines, events, published)
+    outbox.emitted(*published)
+    # Rare (a re-route, a backorder's arrival): one order at a time, once its
+    # fulfillment orders are stored.
+    for run in decided:
+        if run.created and _promise_moves(run.order, run.created, run.trace, existing=run.existing):
+            order = run.order
+            order.promised_delivery_date = (
+                routed_delivery_date(
+                    order, now=timezone.now(), unrouted=bool(_open_need(run.lines))
+                )
+                or order.promised_delivery_date
+            )
+            order.save(update_fields=["promised_delivery_date", "updated_at"])
+    return {run.order.pk: run.decision for run in decided if run.decision is not None}
+
+
+def route_backlog(*, order_ids: list[int], batch_size: int = BATCH_SIZE) -> int:
+    """Route many orders (a backlog draining), ``batch_size`` per transaction with
+    ``route_orders``, in id order; returns how many decisions were stored.
+
+    A batch that fails is rolled back and its orders are routed one by one with
+    ``route_order``, so one broken order does not hold the others back: its failure
+    is logged and it waits for the scheduled backorder run. A database that cannot
+    be reached, or the end of the task's time, ends the run (what committed stays).
+    """
+    ids = sorted(set(order_ids))
+    decided = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        try:
+            decided += len(route_orders(order_ids=chunk))
+            continue
+        except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+            raise
+        except Exception:
+            logger.warning(
+                "route_backlog: a batch of %s orders failed; routing them one by one",
+                len(chunk),
+                exc_info=True,
+            )
+        for order_id in chunk:
+            try:
+                decision = route_order(order_id=order_id)
+            except (SoftTimeLimitExceeded, OperationalError, InterfaceError):
+                raise
+            except Exception:
+                logger.exception("route_backlog: order %s could not be routed", order_id)
+                continue
+            decided += decision is not None
+    return decided
 
 
 def _awaiting_routing() -> Any:
