@@ -15,12 +15,23 @@ from ..notifications import may_resend
 from ..selectors import (
     DraftPreview,
     DraftStock,
+    LineAvailability,
     get_draft_stock,
     list_open_holds,
     list_order_notifications,
 )
 
 NOTIFICATION_ROWS = 50
+
+
+def line_promise(preview: DraftPreview, availability: LineAvailability) -> str:
+    """When a line of the previewed order arrives: with the order when in stock, else
+    once restocked (backordered) or not until the shortage is settled."""
+    if availability.status == "In stock":
+        return f"by {preview.delivery_date}"
+    if availability.status.endswith("backordered"):
+        return "after restock (backordered)"
+    return "not until stock is found"
 
 
 def draft_preview_html(preview: DraftPreview) -> SafeString:
@@ -39,6 +50,7 @@ def draft_preview_html(preview: DraftPreview) -> SafeString:
             "Available",
             "Per location",
             "Stock",
+            "Promise",
         ),
         (
             (
@@ -52,6 +64,7 @@ def draft_preview_html(preview: DraftPreview) -> SafeString:
                 f"{availability[line.sku].available} ({availability[line.sku].source})",
                 availability[line.sku].locations,
                 availability[line.sku].status,
+                line_promise(preview, availability[line.sku]),
             )
             for line in preview.lines
         ),

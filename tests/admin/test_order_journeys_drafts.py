@@ -542,6 +542,7 @@ def test_the_live_check_prices_with_stock_per_location_and_warns(
     assert "RNO1: 10" in body  # availability per location
     assert "$9.00" in body  # the contract price from 5 mugs up
     assert "Delivery promise" in body
+    assert "by 20" in body  # the line's own promise
     assert [w.kind for w in response.context["warnings"]] == ["credit_limit"]
     assert "Before you submit" in body
     assert _nothing_written() == before
