@@ -221,7 +221,7 @@ def drop_secondary_indexes(conn: Any, tables: Sequence[str]) -> list[str]:
 
 
 def phone_formats(area: str, n: int) -> list[str]:
-    exchange, line = 200 + n % 800, n % 10_000
+    exchange, line = 200 + (n // 10_000) % 800, n % 10_000
     digits = f"{area}{exchange:03d}{line:04d}"
     return [
         f"+1 {area}-{exchange:03d}-{line:04d}",

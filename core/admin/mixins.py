@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from .paging import BoundedCountPaginator
 
@@ -30,12 +34,25 @@ class OperatorAdminMixin(_ModelAdminBase):
     - ``change_select_related`` names the relations the change page shows, fetched with
       the object instead of one query each;
     - inlines with ``max_rows`` show only their newest rows (ordered by
-      ``newest_first``), so a long history cannot make a change page slow.
+      ``newest_first``), so a long history cannot make a change page slow;
+    - the row checkboxes of the list's actions are written directly (``action_checkbox``).
     """
 
     paginator = BoundedCountPaginator
     show_full_result_count = False
     change_select_related: ClassVar[tuple[str, ...]] = ()
+
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """The row's checkbox for the list's actions: the HTML Django writes, without
+        its form widget template, whose rendering is a quarter of the time of a page of
+        100 rows."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)

@@ -321,3 +321,15 @@ def test_change_page_counts_do_not_grow_with_related_rows(admin_client, world, o
     many = [_count(admin_client, url) for url in pages]
 
     assert many == few
+
+
+def test_row_checkbox_is_the_html_django_writes(admin_client, world):
+    order = world["order"]
+    order_admin = admin.site._registry[type(order)]
+
+    ours = order_admin.action_checkbox(order)
+    djangos = admin.ModelAdmin.action_checkbox(order_admin, order)
+    page = admin_client.get(_url(type(order), "changelist")).content.decode()
+
+    assert str(ours) == str(djangos)
+    assert str(ours) in page
