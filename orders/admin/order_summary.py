@@ -182,6 +182,8 @@ def timeline_context(order: Order, user: Any) -> dict[str, Any]:
             for entry in timeline.entries
         ],
         "timeline_rows": TIMELINE_ROWS,
+        "whole_timeline_url": reverse("admin:orders_orderevent_changelist")
+        + f"?order__id__exact={order.pk}",
         "pinned_notes": [_note(note, may_pin) for note in timeline.pinned_notes],
         "can_add_note": user.has_perm(ADD_NOTE_PERMISSION),
         "add_note_url": reverse("admin:orders_order_add_note", args=[order.pk]),

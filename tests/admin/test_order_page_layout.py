@@ -315,3 +315,27 @@ def test_preferences_do_not_outlive_the_request(admin_user, admin_client):
     admin_client.get(reverse("admin:index"))
 
     assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_a_long_timeline_shows_the_newest_entries_and_links_to_the_whole(
+    admin_client, order, operator, monkeypatch
+):
+    monkeypatch.setattr("orders.admin.order_summary.TIMELINE_ROWS", 2)
+    for n in range(3):
+        notes.add_order_note(order=order, body=f"Note {n}", actor=operator)
+
+    content = _page(admin_client, order)
+
+    assert "Note 2" in content
+    assert "Note 0" not in content
+    url = reverse("admin:orders_orderevent_changelist") + f"?order__id__exact={order.pk}"
+    assert f'href="{url}"' in content
+    listing = admin_client.get(url)
+    assert listing.status_code == 200
+    assert "Note: Note 0" in listing.content.decode()
+    assert (
+        "Note: Note 0"
+        not in admin_client.get(
+            reverse("admin:orders_orderevent_changelist") + f"?order__id__exact={OrderFactory().pk}"
+        ).content.decode()
+    )
