@@ -3,13 +3,13 @@ last ``HISTORY_INVOICE_DAYS`` days, a credit note for its returned units, and wh
 paid.
 
 Historical orders (``orders.services.import_historical_order``) were shipped before this
-system kept fulfillment records, so each gets the one shipment it had: a closed
-fulfillment order of the main warehouse that shipped every live unit a day after the
-order was placed, delivered when it completed. It moves no stock, as the import moved
-none. The invoice is then issued by billing's own service (``invoice_shipment``, its
-amounts allocated, numbered and written as for any shipment), dated the day it
-shipped; returned units are credited by ``issue_credit_note`` on the day the order
-completed.
+system kept fulfillment records, so each gets the one shipment it had
+(``oms.demo.history.history_shipments``): a closed fulfillment order of the main
+warehouse that shipped every live unit by its ship-by date or a few days late,
+delivered when the order completed. It moves no stock, as the import moved none. The
+invoice is then issued by billing's own service (``invoice_shipment``, its amounts
+allocated, numbered and written as for any shipment), dated the day it shipped;
+returned units are credited by ``issue_credit_note`` on the day the order completed.
 
 These are records of the past, so issuing them sends nothing: their ``invoice.issued``
 and ``credit_note.issued`` outbox events are removed in the same transaction, so no PDF
@@ -34,7 +34,6 @@ now on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -58,24 +57,16 @@ from billing.receivables import Allocation, balance_due, record_payment
 from core.models import OutboxEvent
 from core.money import to_cents
 from customers.models import PaymentTerms
-from fulfillment.models import (
-    FulfillmentOrder,
-    FulfillmentOrderLine,
-    FulfillmentStatus,
-    Shipment,
-    ShipmentLine,
-    ShipmentStatus,
-)
 from inventory.models import Location
 from orders.models import Order, OrderEventType, OrderStatus, PaymentStatus
 
 from .common import SEED_ACTOR, StepResult, batched
+from .history import history_promotions, history_shipments
 
 # Only the history of the last two months is invoiced: issuing runs billing's whole
 # service per order (about 25 ms), and 3000 orders would triple the seed's time.
-# Older historical orders stay without shipments and invoices.
+# Older historical orders get their shipments without invoices (``oms.demo.history``).
 HISTORY_INVOICE_DAYS = 60
-SHIPPED_AFTER = dt.timedelta(days=1)  # a historical order shipped the day after it was placed
 # Invoices on terms due within OMS_OVERDUE_GRACE_DAYS before today are left unpaid
 # (overdue); one in PART_PAID_EVERY of them, the first one included, got part of what
 # it owed.
@@ -108,9 +99,11 @@ def invoice_history(result: StepResult, *, warehouse: Location, now: dt.datetime
         shipment__fulfillment_order__number__endswith="-H1"
     ).count()
     since = now - dt.timedelta(days=HISTORY_INVOICE_DAYS)
-    for chunk in batched(history_to_invoice(since), INVOICE_BATCH):
+    waiting = history_to_invoice(since)
+    promotions = history_promotions() if waiting else set()
+    for chunk in batched(waiting, INVOICE_BATCH):
         with transaction.atomic():
-            result.created += _invoice_orders(chunk, warehouse)
+            result.created += _invoice_orders(chunk, warehouse, promotions)
     settle_history_payment_status()
 
 
@@ -138,62 +131,7 @@ def settle_history_payment_status() -> int:
     )
 
 
-def _shipped_at(order: Order) -> dt.datetime:
-    # Imported orders always carry the time they were placed.
-    return (order.placed_at or order.created_at) + SHIPPED_AFTER
-
-
-def _shipments(orders: Sequence[Order], warehouse: Location) -> list[Shipment]:
-    """The one shipment each historical order had, with its closed fulfillment order."""
-    fos = FulfillmentOrder.objects.bulk_create(
-        FulfillmentOrder(
-            number=f"{order.number}-H1",
-            order=order,
-            location=warehouse,
-            status=FulfillmentStatus.CLOSED,
-            ship_by_date=timezone.localdate(_shipped_at(order)),
-            closed_at=_shipped_at(order),
-        )
-        for order in orders
-    )
-    shipped = {
-        order.pk: [line for line in order.lines.all() if line.quantity_shipped] for order in orders
-    }
-    fo_lines = FulfillmentOrderLine.objects.bulk_create(
-        FulfillmentOrderLine(
-            fulfillment_order=fo,
-            order_line=line,
-            quantity=line.quantity_shipped,
-            quantity_shipped=line.quantity_shipped,
-        )
-        for fo, order in zip(fos, orders, strict=True)
-        for line in shipped[order.pk]
-    )
-    shipments = Shipment.objects.bulk_create(
-        Shipment(
-            fulfillment_order=fo,
-            order=order,
-            carrier=order.shipping_method.carrier,
-            service_level=order.shipping_method.service_level,
-            status=ShipmentStatus.DELIVERED,
-            shipped_at=_shipped_at(order),
-            delivered_at=order.completed_at,
-        )
-        for fo, order in zip(fos, orders, strict=True)
-    )
-    by_fo = {shipment.fulfillment_order_id: shipment for shipment in shipments}
-    ShipmentLine.objects.bulk_create(
-        ShipmentLine(
-            shipment=by_fo[fo_line.fulfillment_order_id],
-            fulfillment_line=fo_line,
-            quantity=fo_line.quantity,
-        )
-        for fo_line in fo_lines
-    )
-    return shipments
-
-
-def _invoice_orders(order_ids: list[int], warehouse: Location) -> int:
+def _invoice_orders(order_ids: list[int], warehouse: Location, promotions: set[dt.date]) -> int:
     orders = list(
         Order.objects.filter(pk__in=order_ids)
         .select_related("shipping_method", "company")
@@ -213,7 +151,7 @@ def _invoice_orders(order_ids: list[int], warehouse: Location) -> int:
     )
     invoices: list[Invoice] = []
     notes: list[CreditNote] = []
-    for shipment in _shipments(orders, warehouse):
+    for shipment in history_shipments(orders, warehouse, promotions):
         order = by_order[shipment.order_id]
         invoice = invoice_shipment(shipment.pk, issue_date=timezone.localdate(shipment.shipped_at))
         invoices.append(invoice)

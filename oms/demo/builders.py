@@ -65,7 +65,7 @@ from orders.services import HistoricalLine, import_historical_order, money
 from shipping.models import Carrier, ShippingMethod
 from shipping.services import create_carrier, create_shipping_method
 
-from . import billing, live, returns
+from . import billing, history, live, returns
 from .bins import seed_bins
 from .catalog import ProductSpec, product_specs
 from .common import (
@@ -260,6 +260,9 @@ class DemoSeeder:
             ("B2C customers", self.seed_customers),
             ("Historical orders", self.seed_orders),
             ("Invoices of history", self.seed_history_invoices),
+            ("Shipped history", self.seed_history_shipments),
+            ("Cancelled history", history.record_cancellations),
+            ("History dates", history.date_history),
             ("Returns", self.seed_returns),
             ("Stock planning", seed_planning),
             ("API keys", self.seed_api_keys),
@@ -649,15 +652,20 @@ class DemoSeeder:
                     result.created += 1
 
     def seed_history_invoices(self, result: StepResult) -> None:
+        billing.invoice_history(result, warehouse=self._history_warehouse(), now=self.now)
+
+    def _history_warehouse(self) -> Location:
         # Historical orders shipped from the main warehouse (the first in the spec).
-        warehouse = next(
+        return next(
             self.locations[spec.code]
             for spec in LOCATIONS
             if spec.code in self.locations
             and self.locations[spec.code].kind
             in (LocationKind.WAREHOUSE, LocationKind.DISTRIBUTION_CENTER)
         )
-        billing.invoice_history(result, warehouse=warehouse, now=self.now)
+
+    def seed_history_shipments(self, result: StepResult) -> None:
+        history.ship_older_history(result, warehouse=self._history_warehouse())
 
     def seed_returns(self, result: StepResult) -> None:
         returns.seed_returns(result, now=self.now)
@@ -728,7 +736,8 @@ class OrderBook:
     """The historical orders of the demo: order ``index`` is the same on every run.
 
     Placement times rise with the index, so order numbers follow placement dates, and
-    their density follows the calendar (weekends quieter, late-year peak, growth).
+    their density follows the calendar (``oms.demo.history.day_weights``: a weekly rhythm,
+    growth, the late-year peak and a few promotions).
     """
 
     def __init__(
@@ -754,13 +763,10 @@ class OrderBook:
         self.now = now
         newest = (now - dt.timedelta(days=NEWEST_ORDER_AGE_DAYS)).date()
         self.days = [newest - dt.timedelta(days=n) for n in range(HISTORY_DAYS, -1, -1)]
+        # The calendar of ``oms.demo.history``: weekdays, growth, peak and promotions.
         cumulative = 0.0
         self.cumulative: list[float] = []
-        for position, day in enumerate(self.days):
-            weight = 0.7 if day.isoweekday() >= 6 else 1.0
-            weight *= 1 + 0.4 * position / len(self.days)
-            if (day.month, day.day) >= (11, 20) or (day.month, day.day) <= (1, 2):
-                weight *= 1.6
+        for weight in history.day_weights(self.days):
             cumulative += weight
             self.cumulative.append(cumulative)
 

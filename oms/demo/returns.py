@@ -14,7 +14,7 @@ old orders has closed), move the order lines' buckets a second time, emit outbox
 the import moved none for these orders. So the requests, lines, receipts, inspections
 and the steps of the return's history are written dated when they happened, and no
 stock moves; on the order's timeline the steps are entries of the seed, as the import's
-own entry is, each saying the day it happened.
+own entry is, each dated and saying the day it happened.
 
 The open returns are real: recent delivered orders get returns asked, approved, sent
 back, received, rejected and closed through ``returns.services`` by the demo's agent and
@@ -280,8 +280,8 @@ def _record_history(
                     when,
                 )
             )
-            # On the order's timeline, like the import's own entry, the step is
-            # recorded now and says when it happened.
+            # On the order's timeline, like the import's own entry, the step is an
+            # entry of the seed dated when it happened.
             order_events.append(
                 OrderEvent(
                     order=past.order,
@@ -293,6 +293,11 @@ def _record_history(
             )
     ReturnEvent.objects.bulk_create([event for event, _ in return_events])
     OrderEvent.objects.bulk_create(order_events)
+    _date(
+        OrderEvent,
+        "created_at",
+        {entry.pk: when for entry, (_, when) in zip(order_events, return_events, strict=True)},
+    )
     _date(ReturnRequest, "created_at", {p.request.pk: p.requested_at for p in pasts})
     _date(ReturnRequest, "updated_at", {p.request.pk: p.closed_at or p.received_at for p in pasts})
     _date(ReturnReceipt, "created_at", {receipts[p.request.pk].pk: p.received_at for p in pasts})
