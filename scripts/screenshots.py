@@ -147,9 +147,7 @@ def plan() -> list[Shot]:
             "agent",
             "Work queues",
             first_url(
-                ("admin:work_queues", (), ""),
-                ("admin:orders_work_queues", (), ""),
-                ("admin:orders_order_work_queues", (), ""),
+                ("admin:core_workqueue_changelist", (), ""),
                 ("admin:orders_orderhold_changelist", (), ""),
             ),
         ),
