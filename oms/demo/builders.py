@@ -252,7 +252,6 @@ class DemoSeeder:
             ("Stock receipts", self.seed_stock_receipts),
             ("Safety stock", self.seed_safety_stock),
             ("Incoming stock", self.seed_incoming_stock),
-            ("Bins", seed_bins),
             ("Companies", self.seed_companies),
             ("Company buyers", self.seed_company_buyers),
             ("Company contacts", seed_company_contacts),
@@ -269,6 +268,9 @@ class DemoSeeder:
         ]
         if self.live_order_count:
             steps += self._live_steps()
+        # After every step that may create a stock level (receipts, routing, transfers),
+        # so that a second run finds every level with its bin.
+        steps.append(("Bins", seed_bins))
         # Last: the seed's own events go to no receiver (webhooks.receiver).
         steps.append(("Webhook receiver", seed_demo_webhook_receiver))
         for name, step in steps:

@@ -48,6 +48,7 @@ from inventory.models import (
     NetworkStock,
     Product,
     ReservationStatus,
+    StaffLocation,
     StockBucket,
     StockLevel,
     StockMovement,
@@ -233,6 +234,22 @@ def test_dropship_products_are_stocked_only_at_their_vendor(seeded):
     assert not StockLevel.objects.filter(product__in=dropship).exclude(
         location__kind=LocationKind.DROPSHIP_VENDOR
     )
+
+
+def test_the_demo_lays_out_bins_and_assigns_its_warehouse_user(seeded):
+    levels = StockLevel.objects.filter(location__code="DC-NJ").order_by("product__sku")
+    bins = [level.bin_location for level in levels]
+
+    assert levels.exists()
+    assert not StockLevel.objects.filter(bin_location="").exists()
+    # In SKU order along the aisles, so the pick list walks the location in order.
+    assert bins == sorted(bins)
+    assert bins[0] == "A-01-1"
+    assert list(
+        StaffLocation.objects.filter(user__username="warehouse").values_list(
+            "location__code", flat=True
+        )
+    ) == ["DC-NJ"]
 
 
 def test_network_stock_equals_the_sum_of_location_availability(seeded):
