@@ -53,10 +53,11 @@ STATUS_DESCRIPTIONS = {
     406: "`not_acceptable`: the API answers JSON only.",
     409: "A conflict with the object's state (`insufficient_stock`, `order_not_cancellable`, "
     "`order_not_editable`, `fulfillment_started`, `order_on_hold`, `hold_not_open`, ...).",
-    413: "`request_too_large`: the body is over the upload limit.",
+    413: "`request_too_large`: the body is over the upload limit; `batch_too_large`: more "
+    "orders than a batch takes.",
     415: "`unsupported_media_type`: send `application/json`.",
     422: "Well-formed but not acceptable: `invalid_order`, `unknown_shipping_method`, "
-    "`po_number_required`, `idempotency_key_reused`.",
+    "`po_number_required`, `idempotency_key_reused`, `invalid_batch`.",
     429: "`throttled`: over the rate; `Retry-After` says when to retry.",
 }
 HTTP_METHODS = {"get", "put", "patch", "post", "delete", "head", "options", "trace"}

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.api.schema import problem_responses
 from customers.api.authentication import ApiClient
 from customers.store_credit import get_order_store_credit, get_store_credit_balance
+from orders.api.batch import OrderBatchView as BaseOrderBatchView
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CancelInput,
@@ -87,6 +88,13 @@ class OrderListCreateView(generics.ListAPIView):
     @problem_responses(409, 422)
     def post(self, request: Request) -> HttpResponse:
         return place_order_from_request(request, render=_created)
+
+
+class OrderBatchView(BaseOrderBatchView):
+    """Up to 500 orders in one request (``orders.api.batch``), each answered as
+    ``OrderListCreateView.post`` answers one."""
+
+    render = staticmethod(_created)
 
 
 class OrderDetailView(generics.RetrieveAPIView):

@@ -4,6 +4,8 @@ from . import orders, views
 
 urlpatterns = [
     path("v1/orders/", orders.OrderListCreateView.as_view(), name="api-orders"),
+    # Before the order's own URL, which would take "batch" for an order number.
+    path("v1/orders/batch/", orders.OrderBatchView.as_view(), name="api-orders-batch"),
     path("v1/orders/<str:number>/", orders.OrderDetailView.as_view(), name="api-order-detail"),
     path(
         "v1/orders/<str:number>/cancel/",

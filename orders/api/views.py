@@ -72,9 +72,20 @@ def place_order_from_request(
     stored with the ``Idempotency-Key`` before the order commits, so a retry with the
     same key and body gets the same answer, even once the order could not be placed
     again (stock sold since); a refusal raises the domain or validation error."""
-    client = request_client(request)
     key = clean_key(request.headers.get("Idempotency-Key"))
-    data = request.data
+    return _json(*place_order_for_client(request_client(request), key, request.data, render))
+
+
+def place_order_for_client(
+    client: ApiClient,
+    key: str,
+    data: Any,
+    render: Callable[[PlacedOrder], dict[str, Any]],
+) -> tuple[int, str]:
+    """``place_order_from_request`` without the HTTP around it: (status, JSON body) of
+    the order ``data`` describes placed under idempotency key ``key`` (one transaction),
+    or a replay of the key's stored answer; raises the refusal (``DomainError`` or
+    ``ValidationError``). The batch endpoint calls it once per order."""
     fingerprint = request_fingerprint(data)
     scope = client.scope
     company_id = client.orders_company_id
@@ -113,9 +124,9 @@ def place_order_from_request(
         # even if it would fail now (stock sold since, for instance).
         replay = stored_response(scope=scope, key=key, fingerprint=fingerprint)
         if replay is not None:
-            return _json(*replay)
+            return replay
         raise
-    return _json(status.HTTP_201_CREATED, rendered["body"])
+    return status.HTTP_201_CREATED, rendered["body"]
 
 
 def _place_for_shopper(client: ApiClient, data: dict[str, Any], remember: Any) -> None:
