@@ -135,7 +135,7 @@ def _hours(value: float | None) -> str:
 def _chart(
     chart_id: str,
     title: str,
-    kind: str,
+    heading: str,
     labels: list[str],
     datasets: list[tuple[str, list[float]]],
     *,
@@ -143,11 +143,13 @@ def _chart(
     money: bool = False,
     horizontal: bool = False,
 ) -> dict[str, Any]:
-    """One chart: what ``static/oms/dashboard.js`` draws, and the table beside it."""
+    """One chart: what ``static/oms/dashboard.js`` draws, and the table beside it
+    (``heading`` names its first column, the chart's labels)."""
     return {
         "id": chart_id,
         "title": title,
-        "type": kind,
+        "heading": heading,
+        "type": "bar",
         "labels": labels,
         "datasets": [{"label": label, "data": data} for label, data in datasets],
         "stacked": stacked,
@@ -244,7 +246,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             _chart(
                 "holds-by-kind",
                 "Holds waiting by kind (now)",
-                "bar",
+                "Kind of hold",
                 [label for _, label, _ in holds],
                 [("Open holds", [count for *_, count in holds])],
                 horizontal=True,
@@ -270,7 +272,11 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             "figures": board.figures,
             "charts": board.charts,
             "chart_data": [
-                {key: value for key, value in chart.items() if key not in ("rows", "title")}
+                {
+                    key: value
+                    for key, value in chart.items()
+                    if key not in ("rows", "title", "heading")
+                }
                 for chart in board.charts
             ],
             "tables": board.tables,
@@ -305,7 +311,7 @@ def _sales_panel(
         _chart(
             "orders-per-day",
             "Orders per day by channel",
-            "bar",
+            "Day",
             day_labels,
             series("orders"),
             stacked=True,
@@ -316,7 +322,7 @@ def _sales_panel(
         _chart(
             "revenue-per-day",
             "Revenue per day by channel",
-            "bar",
+            "Day",
             day_labels,
             revenue,
             stacked=True,
@@ -365,7 +371,7 @@ def _fulfillment_panel(board: Board) -> None:
             _chart(
                 "on-time-by-location",
                 "On-time shipment rate by location (%)",
-                "bar",
+                "Location",
                 list(performance.by_location),
                 [
                     (
@@ -406,7 +412,7 @@ def _service_panel(board: Board, summary: selectors.SalesSummary) -> None:
             _chart(
                 "cancellation-reasons",
                 "Top cancellation reasons (orders)",
-                "bar",
+                "Reason",
                 [reason for reason, _ in reasons],
                 [("Orders", [count for _, count in reasons])],
                 horizontal=True,
@@ -417,7 +423,7 @@ def _service_panel(board: Board, summary: selectors.SalesSummary) -> None:
             _chart(
                 "return-reasons",
                 "Top return reasons (units)",
-                "bar",
+                "Reason",
                 [reason for reason, _ in returned.reasons],
                 [("Units", [units for _, units in returned.reasons])],
                 horizontal=True,
