@@ -495,6 +495,11 @@ def test_a_discarded_draft_gives_its_reservation_back(client_for, buyer, mug, st
 # --- the draft builder: live check, lookups, buyer in place, edit -------------------------
 
 LOOKUP = "admin:orders_order_draft_lookup"
+# The live check, whatever the number of lines: session, user, the buyer (for the ship-to
+# and for the form), the shipping method, the lines' products (for their fields, then
+# for pricing), the rep's group (the channel), network stock, stock per location and
+# the company's credit standing (the warnings).
+PREVIEW_QUERIES = 11
 
 
 def test_the_live_check_shows_every_problem_at_once_and_writes_nothing(
@@ -726,3 +731,44 @@ def test_the_submit_page_warns_of_the_holds_it_would_place(admin_client, buyer, 
     body = page.content.decode()
     assert "Before you submit" in body
     assert "approval" in body.lower()
+
+
+# --- query counts of the builder's hot paths ------------------------------------------------
+
+
+def _more_products(count: int) -> None:
+    for index in range(count):
+        ProductFactory(sku=f"MUG-{index:03d}", name=f"Mug {index}")
+
+
+@pytest.mark.parametrize("extra", [0, 20])
+def test_lookups_run_a_fixed_number_of_queries(
+    admin_client, buyer, mug, django_assert_num_queries, extra
+):
+    _more_products(extra)
+    for index in range(extra):
+        CustomerFactory(company=buyer.company, company_role="buyer", email=f"b{index}@acme.example")
+    admin_client.get(reverse(LOOKUP, args=["product"]), {"q": "mug"})  # session warmed
+
+    # session, user, then the lookup itself
+    with django_assert_num_queries(3):
+        admin_client.get(reverse(LOOKUP, args=["product"]), {"q": "mug"})
+    with django_assert_num_queries(4):  # the company, then its buyers
+        admin_client.get(
+            reverse(LOOKUP, args=["customer"]), {"q": "", "company": buyer.company.account_number}
+        )
+
+
+@pytest.mark.parametrize("lines", [1, 3])
+def test_the_live_check_runs_a_fixed_number_of_queries(
+    admin_client, buyer, mug, standard, django_assert_num_queries, lines
+):
+    _more_products(3)
+    rows = [("MUG-RED", 1, "")] + [(f"MUG-{i:03d}", 1, "") for i in range(lines - 1)]
+    data = _draft_data(buyer, rows, preview="1")
+    admin_client.post(reverse(NEW_DRAFT), data)  # session and reference caches warmed
+
+    with django_assert_num_queries(PREVIEW_QUERIES):
+        response = admin_client.post(reverse(NEW_DRAFT), data)
+
+    assert response.context["problems"] == []
