@@ -185,3 +185,53 @@ def test_the_draft_button_records_a_purchase_order_from_the_suggestions(
     assert any(po.number in m for m in messages_of(response))
     # Covered now: it leaves the queue.
     assert admin_client.get(url).context["cl"].result_count == 0
+
+
+def test_list_pages_keep_their_query_count_whatever_the_rows(
+    admin_client, dc, kettle, django_assert_max_num_queries
+):
+    run = PlanningRun.objects.create(
+        history_days=182, holdout_days=28, lead_time_days=14, review_days=7, series=1
+    )
+
+    def record(n: int) -> None:
+        # Each: a SKU on a purchase order, with a forecast that puts it on the queue.
+        for _ in range(n):
+            product = ProductFactory()
+            create_purchase_order(
+                location=dc,
+                supplier="Acme",
+                lines={product.sku: 5},
+                expected_date=timezone.localdate() + timedelta(days=3),
+                actor=SYSTEM,
+            )
+            DemandForecast.objects.create(
+                stock_level=level(dc, product),
+                run=run,
+                method="holt_winters",
+                daily_demand=Decimal("4.5"),
+                next_days=[4.5] * 28,
+                history_days=120,
+                history_units=540,
+                wape=Decimal("0.2"),
+                lead_time_demand=63,
+                review_demand=32,
+                computed_at=timezone.now(),
+            )
+
+    pages = [
+        reverse("admin:inventory_purchaseorder_changelist"),
+        reverse("admin:planning_reordersuggestion_changelist"),
+        reverse("admin:planning_demandforecast_changelist"),
+    ]
+    record(1)
+    counts = {}
+    for url in pages:
+        with django_assert_max_num_queries(100) as captured:
+            assert admin_client.get(url).status_code == 200
+        counts[url] = len(captured)
+    record(6)
+    assert admin_client.get(pages[1]).context["cl"].result_count == 7
+    for url in pages:
+        with django_assert_max_num_queries(counts[url]):
+            assert admin_client.get(url).status_code == 200
