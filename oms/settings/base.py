@@ -12,6 +12,7 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -179,7 +180,37 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "oms")
+# Tasks go to queues by kind, so that a slow PDF or a webhook endpoint that hangs never
+# delays routing: each queue gets workers of its own (docs/operations.md, "Background
+# workers"); a worker started without --queues consumes them all (the demo's `make
+# worker`). CELERY_QUEUE names one queue that carries every task instead: a private
+# queue for a test or a benchmark, or a deployment with a single pool of workers.
+OMS_TASK_QUEUE_KINDS: dict[str, tuple[str, ...]] = {
+    "routing": ("fulfillment.route_*",),
+    "notifications": (
+        "oms.notify_order_event",
+        "oms.resend_notification",
+        "oms.send_dunning_reminders",
+    ),
+    # Rendering PDFs: invoices, credit notes, packing slips, quotes.
+    "documents": (
+        "billing.render_invoice_pdf",
+        "billing.render_credit_note_pdf",
+        "fulfillment.notify_partner",
+        "orders.email_quote_event",
+    ),
+    "webhooks": ("webhooks.*",),
+}
+if os.environ.get("CELERY_QUEUE"):
+    CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_QUEUE"]
+    CELERY_TASK_QUEUES: tuple[Queue, ...] | None = None
+    CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {}
+else:
+    CELERY_TASK_DEFAULT_QUEUE = "oms"
+    CELERY_TASK_QUEUES = tuple(Queue(name) for name in ("oms", *OMS_TASK_QUEUE_KINDS))
+    CELERY_TASK_ROUTES = {
+        task: {"queue": kind} for kind, tasks in OMS_TASK_QUEUE_KINDS.items() for task in tasks
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
