@@ -5,6 +5,7 @@ Production runs on this module alone, configured through environment variables
 """
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,26 @@ def database_config(url: str, **options: Any) -> dict[str, Any]:
     return config
 
 
+def database_pool(config: dict[str, Any], environ: Mapping[str, str] = os.environ) -> None:
+    """Serve a PostgreSQL database's connections from a pool (psycopg's, through Django's
+    ``OPTIONS["pool"]``) when ``DATABASE_POOL_MAX`` is a positive number: each process
+    keeps at most that many connections open and lends one to a request or task for as
+    long as it runs, instead of one persistent connection per thread. A request that
+    finds them all lent waits up to ``DATABASE_POOL_TIMEOUT`` seconds (then answers 503
+    with Retry-After); ``DATABASE_POOL_MIN`` connections stay open when idle.
+    gunicorn.conf.py turns it on for the web server (one connection per thread)."""
+    size = int(environ.get("DATABASE_POOL_MAX", "0") or "0")
+    if size <= 0 or config["ENGINE"] != "django.db.backends.postgresql":
+        return
+    config.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(size, int(environ.get("DATABASE_POOL_MIN", "1"))),
+        "max_size": size,
+        "timeout": float(environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        "name": "oms",
+    }
+    config["CONN_MAX_AGE"] = 0  # the pool keeps the connections, Django must not
+
+
 DATABASES = {
     "default": database_config(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -125,6 +146,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+database_pool(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
