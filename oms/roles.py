@@ -92,6 +92,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.adjust_stock",
         "inventory.transfer_stock",
         "inventory.count_stock",
+        # Supply on its way to the location: count deliveries in against it.
+        "inventory.view_purchaseorder",
+        "inventory.view_purchaseorderline",
+        "inventory.receive_purchaseorder",
         "orders.view_order",
         "orders.view_orderline",
         "shipping.view_shippingmethod",
@@ -179,6 +183,7 @@ DOMAIN_APPS = (
     "billing",
     "returns",
     "webhooks",
+    "planning",
 )
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin import helpers
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,7 @@ from core.actors import Actor
 from inventory import services as stock
 from inventory.models import PurchaseOrder, PurchaseOrderStatus, StockLevel, StockMovement
 from inventory.purchase_orders import create_purchase_order
+from oms.roles import sync_staff_groups
 from planning.models import DemandForecast, PlanningRun
 from planning.replenishment import units_over
 from tests.factories import LocationFactory, ProductFactory, UserFactory
@@ -235,3 +237,25 @@ def test_list_pages_keep_their_query_count_whatever_the_rows(
     for url in pages:
         with django_assert_max_num_queries(counts[url]):
             assert admin_client.get(url).status_code == 200
+
+
+def test_the_warehouse_role_receives_deliveries_but_does_not_buy(client, dc, kettle):
+    sync_staff_groups()
+    clerk = UserFactory(is_staff=True)
+    clerk.groups.add(Group.objects.get(name="warehouse"))
+    client.force_login(clerk)
+    po = create_purchase_order(
+        location=dc,
+        supplier="Acme",
+        lines={"KETTLE": 4},
+        expected_date=timezone.localdate() + timedelta(days=2),
+        actor=SYSTEM,
+    ).purchase_order
+    line = po.lines.get()
+    assert client.get(reverse("admin:inventory_purchaseorder_record")).status_code == 403
+    assert client.get(reverse("admin:planning_reordersuggestion_changelist")).status_code == 403
+    response = client.post(
+        reverse("admin:inventory_purchaseorder_receive", args=[po.pk]), {f"line_{line.pk}": 4}
+    )
+    assert response.status_code == 302
+    assert level(dc, kettle).on_hand == 4
