@@ -83,6 +83,8 @@ def test_send_quote_numbers_it_holds_stock_and_emails_the_pdf(quoted, stocked, b
     (name, content, mimetype) = sent[0].attachments[0]
     assert name == f"{quote.number}.pdf" and mimetype == "application/pdf"
     assert content.startswith(b"%PDF")
+    assert quote.number in sent[0].body
+    assert "Track your order" not in sent[0].body  # a draft has nothing to track yet
     assert Notification.objects.filter(event="quote_sent", order=draft).count() == 1
 
 
