@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -37,6 +37,7 @@ from core.actors import Actor
 from core.geo import distance_km
 from core.models import OutboxEvent
 from inventory.commitments import commit_demand, lock_network_rows, release_demand
+from inventory.errors import InsufficientStock
 from inventory.locks import location_activity_for_share, stock_levels_for_update
 from inventory.models import (
     Location,
@@ -45,8 +46,9 @@ from inventory.models import (
     NetworkStock,
     StockBucket,
     StockLevel,
+    StockMovement,
 )
-from inventory.services import StockChangeSet
+from inventory.services import StockChangeSet, location_contribution
 from orders.events import record_order_event
 from orders.models import (
     Order,
@@ -562,7 +564,7 @@ def _take_stock(
     active: dict[int, bool],
     locations: dict[int, Location],
     existing: int,
-    changes: StockChangeSet,
+    changes: _Changes,
     released: dict[int, int],
     trace: list[dict[str, Any]],
 ) -> tuple[list[FulfillmentOrder], list[FulfillmentOrderLine]]:
@@ -578,8 +580,9 @@ def _take_stock(
         fo_line_specs = []
         for line_id, quantity in plan.assignments[location_id].items():
             line = by_id[line_id]
-            level = levels[(location_id, line.product_id)]
-            take = min(quantity, level.available_to_promise if active.get(location_id) else 0)
+            level = levels.get((location_id, line.product_id))
+            free = level.available_to_promise if level and active.get(location_id) else 0
+            take = min(quantity, free)
             if take < quantity:
                 trace.append(
                     {
@@ -589,7 +592,7 @@ def _take_stock(
                         "reason": f"{line.sku}: only {take} of {quantity} free under lock",
                     }
                 )
-            if take <= 0:
+            if take <= 0 or level is None:
                 continue
             changes.change(level, StockBucket.ALLOCATED, take, MovementReason.ALLOCATION)
             released[line.product_id] += take
@@ -954,7 +957,12 @@ def _plan_batch(
     by_product: dict[int, list[StockLevel]] = defaultdict(list)
     snapshot: dict[tuple[int, int], StockLevel] = {}
     used: dict[int, int] = {}
-    for level in StockLevel.objects.select_related("location").filter(product_id__in=product_ids):
+    levels = list(StockLevel.objects.filter(product_id__in=product_ids))
+    # Each location read once, not once per stock row (a select_related would).
+    places = Location.objects.filter(pk__in={level.location_id for level in levels})
+    located = {location.pk: location for location in places}
+    for level in levels:
+        level.location = located[level.location_id]
         by_product[level.product_id].append(level)
         snapshot[(level.location_id, level.product_id)] = level
     if RoutingStep.CAPACITY in {rule.step for rule in rules}:
@@ -988,6 +996,113 @@ def _plan_batch(
     return snapshot
 
 
+class _Changes(Protocol):
+    def change(self, level: StockLevel, bucket: str, delta: int, reason: str) -> None: ...
+
+
+@dataclass
+class _BatchLedger:
+    """A batch's allocations on locked stock rows, written once for the whole batch:
+    the same ledger rows, stock counters and network totals as a ``StockChangeSet``
+    per order followed by ``release_demand`` (routing changes the allocated bucket
+    only), in three statements whatever the batch's size."""
+
+    networks: dict[int, NetworkStock]
+    active: dict[int, bool]
+    reference: str = ""
+    touched: dict[int, StockLevel] = field(default_factory=dict)
+    before: dict[int, int] = field(default_factory=dict)
+    movements: list[StockMovement] = field(default_factory=list)
+
+    def change(self, level: StockLevel, bucket: str, delta: int, reason: str) -> None:
+        if bucket != StockBucket.ALLOCATED or delta <= 0:
+            raise ValueError("a routing batch only allocates")
+        if level.pk not in self.touched:
+            self.touched[level.pk] = level
+            self.before[level.pk] = location_contribution(
+                level, active=self.active[level.location_id]
+            )
+        level.allocated += delta
+        self.movements.append(
+            StockMovement(
+                stock_level=level,
+                location_id=level.location_id,
+                product_id=level.product_id,
+                bucket=bucket,
+                delta=delta,
+                balance_after=level.allocated,
+                reason=reason,
+                reference=self.reference,
+                note="routing",
+                **SYSTEM.as_fields(),
+            )
+        )
+
+    def commit(self, released: dict[int, int]) -> None:
+        """Validate and write; ``released``: product id → units allocated, no longer
+        only committed at the network."""
+        for level in self.touched.values():
+            if level.allocated + level.reserved > level.on_hand:
+                raise InsufficientStock(
+                    f"Only {level.on_hand} on hand, but {level.allocated} allocated and "
+                    f"{level.reserved} reserved would remain.",
+                    location_id=level.location_id,
+                    product_id=level.product_id,
+                )
+        if not self.movements:
+            return
+        now = timezone.now()
+        changed: dict[int, NetworkStock] = {}
+        for pk, level in self.touched.items():
+            diff = location_contribution(level, active=self.active[level.location_id])
+            network = self.networks[level.product_id]
+            network.available += diff - self.before[pk]
+            changed[level.product_id] = network
+        for product_id, units in released.items():
+            network = self.networks[product_id]
+            network.committed -= units
+            if network.committed < 0:
+                raise ValueError(f"network commitment of product {product_id} would go negative")
+            changed[product_id] = network
+        levels = list(self.touched.values())
+        networks = [changed[pid] for pid in sorted(changed)]
+        for level in levels:
+            level.updated_at = now
+        for network in networks:
+            network.updated_at = now
+        sql_rows.insert(self.movements)
+        if connection.vendor != "postgresql":
+            StockLevel.objects.bulk_update(levels, ["allocated", "updated_at"])
+            NetworkStock.objects.bulk_update(networks, ["available", "committed", "updated_at"])
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.STOCK_ALLOCATED_UPDATE,
+                [now, [level.pk for level in levels], [level.allocated for level in levels]],
+            )
+            cursor.execute(
+                sql.NETWORK_UPDATE,
+                [
+                    now,
+                    [n.product_id for n in networks],
+                    [n.available for n in networks],
+                    [n.committed for n in networks],
+                ],
+            )
+
+
+def _stock_rows_for_update(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
+    """Level 6 of the lock order for a batch: its stock rows, one call, by id."""
+    if connection.vendor != "postgresql":
+        return stock_levels_for_update(pairs)
+    found = sql_rows.fetch(
+        sql.stock_levels_for_update_sql(),
+        [[loc for loc, _ in pairs], [pid for _, pid in pairs]],
+    )
+    locked = (sql_rows.instance(StockLevel, row) for row in found)
+    return {(level.location_id, level.product_id): level for level in locked if level is not None}
+
+
 def _allocate_batch(
     runs: list[_Run],
     *,
@@ -1004,15 +1119,13 @@ def _allocate_batch(
         by_id = {line.pk: line for line in run.lines}
         for loc, per in run.plan.assignments.items():
             pairs.update((loc, by_id[line_id].product_id) for line_id in per)
-    locked = stock_levels_for_update(sorted(pairs))
+    locked = _stock_rows_for_update(sorted(pairs))
     locations = {loc: level.location for (loc, _), level in snapshot.items()}
-    changes = StockChangeSet(
-        actor=SYSTEM, note="routing", networks=networks, active_locations=active
-    )
+    ledger = _BatchLedger(networks=networks, active=active)
     released: dict[int, int] = defaultdict(int)
     for run in runs:
         assert run.plan is not None  # noqa: S101
-        changes.reference = run.order.number  # each order's ledger rows name it
+        ledger.reference = run.order.number  # each order's ledger rows name it
         run.created, run.fo_lines = _take_stock(
             run.order,
             run.lines,
@@ -1021,12 +1134,11 @@ def _allocate_batch(
             active=active,
             locations=locations,
             existing=run.existing,
-            changes=changes,
+            changes=ledger,
             released=released,
             trace=run.trace,
         )
-    changes.commit()
-    release_demand(dict(released), networks=networks)
+    ledger.commit(dict(released))
 
 
 def _record_batch(

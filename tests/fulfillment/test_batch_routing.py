@@ -211,10 +211,10 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(network, products, met
     assert len(decisions) == 30
     assert all(d.outcome == "routed" for d in decisions.values())
     # Savepoint; the orders locked, their holds, lines and fulfillment orders; lines
-    # given back, rules, candidate stock, capacity; network rows, locations and stock
-    # rows (2) locked; the ledger, stock rows and network (2) written, the lines and
-    # orders updated; two grouped inserts; release
-    assert len(thirty.captured_queries) == len(three.captured_queries) == 22
+    # given back, rules, candidate stock and its locations, capacity; network rows,
+    # locations and stock rows locked; the ledger, stock rows and network written, the
+    # lines and orders updated; two grouped inserts; release
+    assert len(thirty.captured_queries) == len(three.captured_queries) == 21
     assert Order.objects.filter(status=OrderStatus.PROCESSING).count() == 33
 
 
