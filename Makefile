@@ -79,6 +79,13 @@ bench: install
 bench-console: install
 	$(BIN)/python bench/console.py all --orders $${BENCH_CONSOLE_ORDERS:-1000000} --write-docs
 
+# Intake under pressure against the production server settings: a hot SKU (16 and 64
+# clients), 64 and 256 clients, batch intake, the stock checked exact, the SQL limit in the
+# same run; writes its section of docs/benchmarks.md. See bench/pressure.sh.
+.PHONY: bench-pressure
+bench-pressure: install
+	BENCH_COMMAND="make bench-pressure" bash bench/pressure.sh
+
 # Screenshots of the console's main pages for docs/screenshots/ (a throwaway demo on
 # SQLite, one signed-in browser per role; needs /usr/bin/chromium). See scripts/screenshots.py.
 .PHONY: screenshots
