@@ -26,7 +26,7 @@ def assigned_location_ids(request: HttpRequest) -> list[int]:
     cached: list[int] | None = getattr(request, "_oms_staff_locations", None)
     if cached is None:
         cached = list(
-            StaffLocation.objects.filter(user_id=request.user.pk)
+            StaffLocation.objects.filter(user_id=int(request.user.pk or 0))
             .order_by("location_id")
             .values_list("location_id", flat=True)
         )
