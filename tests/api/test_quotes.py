@@ -12,7 +12,8 @@ from inventory.models import NetworkStock
 from orders import drafts, quotes
 from orders.models import Order, OrderStatus, Quote, QuoteStatus
 from orders.placement import LineRequest, OrderRequest
-from tests.api.support import assert_problem, written
+from tests.api.conftest import api_client
+from tests.api.support import assert_problem, run_together, written
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +129,29 @@ def test_the_endpoint_is_in_the_openapi_schema(client):
     operation = schema["paths"]["/api/v1/quotes/{number}/accept/"]["post"]
     assert "201" in operation["responses"]
     assert "409" in operation["responses"]
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_acceptances_place_one_order(issued_key, quote, stocked):
+    """Buyers' systems accepting the same quote at once, each with its own key: one
+    order, the others refused; and the expiry job running meanwhile changes nothing."""
+
+    def accept_with(key):
+        def call():
+            response = accept(api_client(issued_key.raw_key), quote.number, key=key)
+            return response.status_code
+
+        return call
+
+    calls = [accept_with(f"accept-{n}") for n in range(8)]
+    calls.append(quotes.expire_quotes)
+    results = run_together(calls)
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sorted(results[:-1]) == [201] + [409] * 7
+    assert results[-1] == 0
+    assert Order.objects.filter(status=OrderStatus.PLACED).count() == 1
+    assert NetworkStock.objects.get(product=stocked[0]).committed == 3
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.ACCEPTED
