@@ -61,8 +61,18 @@ class StaffLocationForm(forms.ModelForm):
                 pk=self.instance.pk
             )
             if taken.exists():
-                raise forms.ValidationError(f"{user} is already assigned to {location.code}.")
+                raise forms.ValidationError(
+                    f"This user ({user}) is already assigned to {location.code}."
+                )
         return cleaned
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # Once the pair is refused above, in words, the unique constraint's own message
+        # would only repeat it.
+        excluded: set[str] = set(super()._get_validation_exclusions())  # type: ignore[misc]
+        if self.errors:
+            excluded |= {"user", "location"}
+        return excluded
 
 
 @admin.register(StaffLocation)

@@ -482,3 +482,22 @@ def test_the_assigned_queue_query_count_is_fixed(make_staff, make_fos, locations
     make_fos(20)
 
     assert _queries(client, CHANGELIST) == few == FULFILLMENT_ORDER_FILTERED_QUERIES + 2
+
+
+def test_managers_assign_staff_to_locations_and_warehouse_staff_cannot(make_staff, locations):
+    nwk, _ = locations
+    picker = make_staff("warehouse")
+    manager = _client(make_staff("manager"))
+    add = reverse("admin:inventory_stafflocation_add")
+
+    created = manager.post(add, {"user": picker.pk, "location": nwk.pk})
+    again = manager.post(add, {"user": picker.pk, "location": nwk.pk})
+    by_warehouse = _client(picker).post(add, {"user": picker.pk, "location": nwk.pk})
+
+    assert created.status_code == 302
+    assert list(StaffLocation.objects.values_list("user", "location")) == [(picker.pk, nwk.pk)]
+    assert again.status_code == 200
+    assert f"This user ({picker}) is already assigned to NWK1." in again.content.decode()
+    assert "already exists" not in again.content.decode()
+    assert by_warehouse.status_code == 403
+    assert StaffLocation.objects.count() == 1
