@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -182,6 +182,19 @@ def email_quote(quote_id: int) -> None:
             )
         ],
     )
+
+
+def list_open_quotes(
+    *, company_id: int | None = None, customer_id: int | None = None
+) -> QuerySet[Quote]:
+    """The quotes still open for a company (or a buyer), soonest to expire first, with
+    their draft; for the customer and company pages."""
+    quotes = Quote.objects.filter(status=QuoteStatus.SENT).select_related("order")
+    if company_id is not None:
+        quotes = quotes.filter(company_id=company_id)
+    if customer_id is not None:
+        quotes = quotes.filter(customer_id=customer_id)
+    return quotes.order_by("expires_at", "pk")
 
 
 def find_company_quote(number: str, company_id: int | None) -> Quote:

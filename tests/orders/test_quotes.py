@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput
 from core.models import OutboxEvent
 from inventory.errors import InsufficientStock
 from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
@@ -69,7 +69,8 @@ def test_send_quote_numbers_it_holds_stock_and_emails_the_pdf(quoted, stocked, b
     assert quote.sent_to == buyer.email
     assert quote.grand_total == draft.grand_total
     assert timedelta(days=6, hours=23) < quote.expires_at - timezone.now() <= timedelta(days=7)
-    assert committed(stocked[0]) == 4 and committed(stocked[1]) == 5
+    assert committed(stocked[0]) == 4
+    assert committed(stocked[1]) == 5
     held = NetworkReservation.objects.filter(reference=draft.number, status="active")
     assert {r.expires_at for r in held} == {quote.expires_at}
     assert OrderEvent.objects.filter(order=draft, message__startswith=f"Quote {quote.number} sent")
@@ -81,7 +82,8 @@ def test_send_quote_numbers_it_holds_stock_and_emails_the_pdf(quoted, stocked, b
     assert len(sent) == 1
     assert sent[0].to == [buyer.email]
     (name, content, mimetype) = sent[0].attachments[0]
-    assert name == f"{quote.number}.pdf" and mimetype == "application/pdf"
+    assert name == f"{quote.number}.pdf"
+    assert mimetype == "application/pdf"
     assert content.startswith(b"%PDF")
     assert quote.number in sent[0].body
     assert "Track your order" not in sent[0].body  # a draft has nothing to track yet
@@ -189,7 +191,8 @@ def test_editing_the_draft_withdraws_its_quote_and_reprices(quoted, stocked, buy
 
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.WITHDRAWN
-    assert edited.number == draft.number and edited.status == OrderStatus.DRAFT
+    assert edited.number == draft.number
+    assert edited.status == OrderStatus.DRAFT
     assert [(li.sku, li.quantity_ordered) for li in edited.lines.all()] == [(stocked[2].sku, 3)]
     assert edited.po_number == "PO-9"
     assert edited.subtotal == Decimal("30.00")
@@ -202,7 +205,7 @@ def test_edit_refused_changes_nothing(quoted, buyer, address):
     draft, quote = quoted
     before = list(draft.lines.values_list("sku", "quantity_ordered"))
 
-    with pytest.raises(Exception, match="Unknown|unknown|not"):
+    with pytest.raises(DomainError, match="Unknown SKU"):
         drafts.update_draft_order(
             order_id=draft.pk,
             request=OrderRequest(
@@ -230,7 +233,8 @@ def test_reorder_makes_a_draft_at_todays_prices(buyer, stocked, address, standar
         order_id=placed.pk, actor=REP, channel="sales", placed_by=None
     )
 
-    assert again.status == OrderStatus.DRAFT and again.pk != placed.pk
+    assert again.status == OrderStatus.DRAFT
+    assert again.pk != placed.pk
     assert [(li.sku, li.quantity_ordered, li.unit_price) for li in again.lines.all()] == [
         (stocked[0].sku, 2, Decimal("11.00")),
         (stocked[1].sku, 1, Decimal("10.00")),
@@ -259,3 +263,16 @@ def test_default_shipping_method_follows_the_company_latest_order(
 ):
     assert drafts.default_shipping_method_code(buyer) == "STANDARD"  # cheapest that ships
     assert drafts.default_shipping_method_code(None) == "STANDARD"
+
+
+def test_open_quotes_of_a_company_soonest_to_expire_first(quoted, buyer, stocked, address):
+    _draft, quote = quoted
+    other = draft_for(buyer, stocked[2:3], address, (1,))
+    sooner = quotes.send_quote(order_id=other.pk, actor=REP, valid_days=2)
+
+    listed = list(quotes.list_open_quotes(company_id=buyer.company_id))
+
+    assert listed == [sooner, quote]
+    assert list(quotes.list_open_quotes(company_id=CompanyFactory().pk)) == []
+    quotes.accept_quote(number=quote.number, company_id=buyer.company_id, actor=BUYER)
+    assert list(quotes.list_open_quotes(customer_id=buyer.pk)) == [sooner]
