@@ -20,7 +20,6 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrderLine
-from inventory.locks import ensure_stock_levels
 from inventory.models import StockLevel
 
 from .forecasting import forecast_series
@@ -86,11 +85,21 @@ def run_planning(
     last_day = today - timedelta(days=1)
     first_day = today - timedelta(days=config.history_days)
     history = daily_demand_history(first_day=first_day, last_day=last_day)
+    # Only where the SKU is stocked: demand a location served without ever holding the
+    # SKU (imported history, a vendor's dropship) is nothing to replenish there.
+    level_ids = {
+        (loc, prod): pk
+        for pk, loc, prod in StockLevel.objects.filter(
+            location_id__in={k[0] for k in history}, product_id__in={k[1] for k in history}
+        ).values_list("pk", "location_id", "product_id")
+    }
 
     results = {}
     errors = Decimal(0)
     actual_total = Decimal(0)
     for key, days in history.items():
+        if key not in level_ids:
+            continue
         series = _series(days, last_day)
         result = forecast_series(series, horizon=HORIZON_DAYS, holdout=config.holdout_days)
         results[key] = (series, result)
@@ -98,11 +107,18 @@ def run_planning(
             held_out = Decimal(str(sum(series[-config.holdout_days :])))
             errors += Decimal(str(result.wape)) * held_out
             actual_total += held_out
-    return _store(config, results, wape=errors / actual_total if actual_total else None)
+    wape = errors / actual_total if actual_total else None
+    return _store(config, results, level_ids, wape=wape)
 
 
 @transaction.atomic
-def _store(config: PlanningSettings, results: dict, *, wape: Decimal | None) -> PlanningRun:
+def _store(
+    config: PlanningSettings,
+    results: dict,
+    level_ids: dict[tuple[int, int], int],
+    *,
+    wape: Decimal | None,
+) -> PlanningRun:
     now = timezone.now()
     run = PlanningRun.objects.create(
         history_days=config.history_days,
@@ -112,13 +128,6 @@ def _store(config: PlanningSettings, results: dict, *, wape: Decimal | None) -> 
         series=len(results),
         wape=None if wape is None else wape.quantize(Decimal("0.0001")),
     )
-    ensure_stock_levels(results.keys())
-    level_ids = {
-        (loc, prod): pk
-        for pk, loc, prod in StockLevel.objects.filter(
-            location_id__in={k[0] for k in results}, product_id__in={k[1] for k in results}
-        ).values_list("pk", "location_id", "product_id")
-    }
     forecasts = []
     for key, (series, result) in results.items():
         daily = Decimal(str(result.daily_demand)).quantize(Decimal("0.001"))
