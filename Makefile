@@ -38,16 +38,8 @@ beat: install
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-oms.settings.local} \
 		$(BIN)/celery -A oms beat --loglevel=INFO
 
-# Tests that depend on after-commit relays in real transactions and were seen failing
-# only after some earlier test in the same worker left state behind (not found yet): they
-# run in a process of their own after the rest, on a fresh test database.
-ISOLATED_TESTS = tests/returns/test_resolution.py tests/selfservice/test_payment.py \
-	tests/selfservice/test_browser_actions.py
-
 test: install
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -n $${PYTEST_WORKERS:-2} \
-		$(addprefix --ignore=,$(ISOLATED_TESTS))
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -n 0 $(ISOLATED_TESTS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/pytest -n $${PYTEST_WORKERS:-2}
 
 lint: install
 	$(BIN)/ruff check .

@@ -39,10 +39,16 @@ class Broker:
 
 
 @pytest.fixture
-def broker():
+def broker(settings):
     """Celery publishes, as in production, instead of running tasks inline: to
-    Celery's in-memory transport, on a private queue that the test reads."""
+    Celery's in-memory transport, on a private queue that the test reads.
+
+    Inline tasks are turned off through pytest-django's ``settings`` so that a test
+    changing other settings through it too has them all undone in reverse order: an
+    ``override_settings`` entered here and left before the fixture's own undo would
+    leave the next tests publishing to a broker instead of running tasks inline."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     found = Broker("memory://", f"test-{uuid.uuid4().hex[:12]}")
-    with celery_publishing_to(found.url, queue=found.queue):
+    with celery_publishing_to(found.url, queue=found.queue, override_django=False):
         yield found
         found.take()

@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings as django_settings
 
 from core.actors import Actor
 from tests.factories import UserFactory
@@ -22,3 +23,18 @@ def staff_user(db):
 @pytest.fixture
 def staff_actor(staff_user) -> Actor:
     return Actor.for_user(staff_user)
+
+
+@pytest.fixture(autouse=True)
+def _settings_left_as_found():
+    """Fail the test that leaves the process's settings changed for the tests after it
+    (an override undone out of order): the next tests would, for instance, publish
+    their outbox events to a broker instead of running them inline after commit."""
+    watched = ("CELERY_TASK_ALWAYS_EAGER", "OMS_OUTBOX_RELAY")
+    before = {name: getattr(django_settings, name) for name in watched}
+    yield
+    after = {name: getattr(django_settings, name) for name in watched}
+    if after != before:
+        for name, value in before.items():
+            setattr(django_settings, name, value)
+        pytest.fail(f"the test left settings changed: {after} (were {before})")

@@ -141,9 +141,14 @@ def assert_totals_add_up(order: Order) -> None:
 
 
 @contextmanager
-def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterator[None]:
+def celery_publishing_to(
+    broker_url: str, *, queue: str | None = None, override_django: bool = True
+) -> Iterator[None]:
     """Make this process's Celery producer publish to ``broker_url`` (on ``queue``)
     instead of running tasks inline, as in production; restore everything afterwards.
+    ``override_django=False``: the caller turns ``CELERY_TASK_ALWAYS_EAGER`` off itself
+    (a fixture, through pytest-django's ``settings``, so that the test's own changes to
+    settings are undone in the right order).
 
     The Celery app copies the Django settings once, and caches its broker connection
     and producer pools, so overriding ``CELERY_*`` settings alone changes nothing: the
@@ -169,7 +174,10 @@ def celery_publishing_to(broker_url: str, *, queue: str | None = None) -> Iterat
     # CELERY_BROKER_URL in the environment would win over conf.
     assert conf.broker_write_url == broker_url
     try:
-        with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        if override_django:
+            with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+                yield
+        else:
             yield
     finally:
         drop_pools()
