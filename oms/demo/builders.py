@@ -112,9 +112,9 @@ DEFAULT_ORDERS = 3000
 DEFAULT_CUSTOMERS = 300
 DEFAULT_LIVE_ORDERS = 150  # today's orders, placed through the services (``.live``)
 HISTORY_DAYS = 180
-# import_historical_order dates completion five days after placement; keeping the newest
-# historical order older than that keeps every completion date in the past.
-NEWEST_ORDER_AGE_DAYS = 6
+# The history runs up to yesterday; import_historical_order dates completion five days
+# after placement, so the newest orders are closed sooner (``history.settle_recent_history``).
+NEWEST_ORDER_AGE_DAYS = 1
 # Batches bound both the work lost to an interruption and the time SQLite's single
 # writer lock is held.
 ORDER_BATCH = 500
@@ -258,6 +258,7 @@ class DemoSeeder:
             ("Price lists", self.seed_price_lists),
             ("B2C customers", self.seed_customers),
             ("Historical orders", self.seed_orders),
+            ("Recent history", lambda r: history.settle_recent_history(r, now=self.now)),
             ("Invoices of history", self.seed_history_invoices),
             ("Shipped history", self.seed_history_shipments),
             ("Cancelled history", history.record_cancellations),

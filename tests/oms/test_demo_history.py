@@ -7,8 +7,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db.models import F
+from django.db.models import F, Q
 from django.test import override_settings
+from django.utils import timezone
 
 from core import refcache
 from fulfillment.models import FulfillmentOrder, Shipment
@@ -94,6 +95,10 @@ def test_the_seeded_history_is_dated_shipped_and_explained(seeded, tmp_path):
     # Orders span the months, not today.
     days = {order.placed_at.date() for order in orders}
     assert max(days) - min(days) > dt.timedelta(days=150)
+    # Up to yesterday, every order closed before now (the newest ones sooner).
+    assert max(days) >= timezone.localdate() - dt.timedelta(days=2)
+    now = timezone.now()
+    assert not orders.filter(Q(completed_at__gt=now) | Q(cancelled_at__gt=now)).exists()
 
     # Every completed order shipped once, by its promise or late, dated at placement.
     completed = orders.filter(status=OrderStatus.COMPLETED)
