@@ -13,7 +13,7 @@ from core.errors import DomainError, InvalidInput
 from core.models import OutboxEvent
 from inventory.errors import InsufficientStock
 from inventory.models import NetworkReservation, NetworkStock, ReservationStatus
-from orders import drafts, quotes
+from orders import drafts, quotes, tasks
 from orders.models import (
     Notification,
     Order,
@@ -276,3 +276,18 @@ def test_open_quotes_of_a_company_soonest_to_expire_first(quoted, buyer, stocked
     assert list(quotes.list_open_quotes(company_id=CompanyFactory().pk)) == []
     quotes.accept_quote(number=quote.number, company_id=buyer.company_id, actor=BUYER)
     assert list(quotes.list_open_quotes(customer_id=buyer.pk)) == [sooner]
+
+
+def test_the_reservation_beat_task_expires_quotes_past_their_date(quoted, stocked):
+    draft, quote = quoted
+    Quote.objects.filter(pk=quote.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    NetworkReservation.objects.filter(reference=draft.number).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    tasks.release_expired_draft_reservations.apply()
+
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.EXPIRED
+    assert committed(stocked[0]) == 0
+    assert NetworkReservation.objects.filter(reference=draft.number, status="expired").count() == 2
