@@ -496,7 +496,18 @@ def main() -> None:
     result = run(args)
     print(json.dumps(result, indent=2))
     if args.write:
-        write_docs(result, "python bench/routing.py " + " ".join(sys.argv[1:]))
+        # The command as anyone would type it: without this machine's URLs.
+        shown, skip = [], False
+        for arg in sys.argv[1:]:
+            if skip or arg == "--write":
+                skip = False
+                continue
+            if arg in ("--database-url", "--redis-url"):
+                skip = True
+                continue
+            if not arg.startswith(("--database-url=", "--redis-url=")):
+                shown.append(arg)
+        write_docs(result, " ".join(["python bench/routing.py", *shown]))
 
 
 if __name__ == "__main__":
