@@ -2,7 +2,9 @@
 estimated, and the page says so."""
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.admin import BoundedCountPaginator
@@ -99,3 +101,35 @@ def test_the_limit_never_drops_below_the_page_size(settings, six_levels, monkeyp
 
     assert paginator.count == 6
     assert paginator.count_is_exact
+
+
+def test_a_deep_page_holds_the_rows_of_its_offset_in_the_lists_order(six_levels, monkeypatch):
+    monkeypatch.setattr("core.admin.paging.DEEP_PAGE_OFFSET", 2)
+    movements = StockMovement.objects.select_related("location").order_by("-id")
+
+    deep = BoundedCountPaginator(movements, 2).page(2)
+    shallow = Paginator(movements, 2).page(2)
+    # Six rows, two a page, three orphans allowed: the second page is the last, of four.
+    last = BoundedCountPaginator(movements, 2, orphans=3).page(2)
+
+    assert [m.pk for m in deep.object_list] == [m.pk for m in shallow.object_list]
+    assert len(deep.object_list) == 2
+    assert [m.pk for m in last.object_list] == [m.pk for m in movements[2:]]
+
+
+def test_a_deep_changelist_page_skips_its_offset_by_primary_key(
+    admin_client, six_levels, monkeypatch
+):
+    monkeypatch.setattr("core.admin.paging.DEEP_PAGE_OFFSET", 2)
+    monkeypatch.setattr(StockMovementAdmin, "list_per_page", 2)
+    url = reverse("admin:inventory_stockmovement_changelist")
+    expected = list(StockMovement.objects.order_by("-id").values_list("pk", flat=True)[2:4])
+
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(url, {"p": "2"})
+
+    assert [m.pk for m in response.context["cl"].result_list] == expected
+    keys_query = [q["sql"] for q in captured.captured_queries if "OFFSET 2" in q["sql"]]
+    assert len(keys_query) == 1
+    # The offset is skipped over the keys alone; the page's rows come by key.
+    assert keys_query[0].split(" FROM ")[0] == 'SELECT "inventory_stockmovement"."id" AS "pk"'
