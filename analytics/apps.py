@@ -28,3 +28,17 @@ class AnalyticsConfig(AppConfig):
             return original(request, extra_context=context)
 
         site.index = index  # type: ignore[method-assign]
+
+        # The reports pages, the export jobs page, and the export actions on the lists.
+        from .admin_reports import ExportJobAdmin, report_urls  # noqa: PLC0415
+        from .exports import add_export_actions  # noqa: PLC0415
+        from .models import ExportJob  # noqa: PLC0415
+
+        site.register(ExportJob, ExportJobAdmin)
+        add_export_actions(site)
+        site_urls = site.get_urls
+
+        def get_urls() -> list[Any]:
+            return [*report_urls(site), *site_urls()]
+
+        site.get_urls = get_urls  # type: ignore[method-assign]

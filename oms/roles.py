@@ -149,6 +149,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.refund_order",
         # Store credit (the customer page): grant goodwill credit, correct balances.
         "customers.adjust_store_credit",
+        # The reports pages, and exports of the lists and reports (analytics.exports).
+        "analytics.view_reports",
+        "analytics.export_data",
+        "analytics.view_exportjob",
     ],
     # Fraud review: reads what an order and its customer look like, releases fraud holds
     # (or cancels through a manager). Kept apart from the agents who take the calls.
@@ -184,6 +188,7 @@ DOMAIN_APPS = (
     "returns",
     "webhooks",
     "planning",
+    "analytics",
 )
 
 

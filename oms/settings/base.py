@@ -147,6 +147,17 @@ DATABASES = {
     )
 }
 database_pool(DATABASES["default"])
+# A read replica for the reports, their exports and the dashboard (analytics.routers);
+# without it they read the default database. Tests mirror it onto the default one.
+if os.environ.get("REPORTS_DATABASE_URL"):
+    DATABASES["reports"] = database_config(
+        os.environ["REPORTS_DATABASE_URL"],
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
+    database_pool(DATABASES["reports"])
+DATABASE_ROUTERS = ["analytics.routers.ReportsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
