@@ -1,12 +1,16 @@
 """Batch intake for B2B and EDI: ``POST /api/v1/orders/batch/`` places up to
 ``MAX_BATCH_ORDERS`` orders in one request.
 
-Each order is placed exactly as ``POST /api/v1/orders/`` places one (same validation,
-tenancy, holds, stock and payment rules), under its own idempotency key and in its own
-transaction: one refused order leaves the others placed, and a retry of the whole batch
-with the same keys replays the orders already placed instead of placing them twice. The
-answer is 200 with one result per order, in request order: ``status`` 201 and the
-order's representation, or the problem (problem+json fields) that refused it.
+The batch is read whole first: an envelope or an order that breaks the schema (what
+would make a single order's request a 400 ``invalid_input``) refuses the whole batch
+(422 ``invalid_batch``, naming each bad order by index) and nothing is placed, so a
+client's mapping error never leaves half a batch placed. Then each order is placed
+exactly as ``POST /api/v1/orders/`` places one (same tenancy, holds, stock and payment
+rules), under its own idempotency key and in its own transaction: an order the rules
+refuse leaves the others placed, and a retry of the whole batch with the same keys
+replays the orders already placed instead of placing them twice. The answer is 200 with
+one result per order, in request order: ``status`` 201 and the order's representation,
+or the problem (problem+json fields) that refused it.
 
 What a batch shares is everything around the orders: one request, one authentication
 and throttle check, one JSON body read, and the reference data placement caches per
@@ -24,7 +28,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -34,7 +38,7 @@ from core.errors import DomainError, InvalidInput
 from orders.placement import PlacedOrder
 
 from .idempotency import clean_key
-from .serializers import OrderInput
+from .serializers import OrderInput, read_order_input
 from .views import place_order_for_client, request_client
 
 MAX_BATCH_ORDERS = 500
@@ -64,12 +68,16 @@ class BatchItemInput(serializers.Serializer):
 
 
 class BatchInput(serializers.Serializer):
-    orders = BatchItemInput(many=True, help_text=f"1 to {MAX_BATCH_ORDERS} orders.")
+    # At most MAX_BATCH_ORDERS (413 past it): said in words, so that the schema's own
+    # limit is not one the API answers with another status than 400 or 422.
+    orders = BatchItemInput(
+        many=True, allow_empty=False, help_text=f"1 to {MAX_BATCH_ORDERS} orders."
+    )
 
 
 class BatchResultOutput(serializers.Serializer):
     index = serializers.IntegerField(help_text="The order's position in the request.")
-    idempotency_key = serializers.CharField(allow_null=True)
+    idempotency_key = serializers.CharField()
     status = serializers.IntegerField(
         help_text="201: placed (or replayed); otherwise the problem's status."
     )
@@ -88,10 +96,11 @@ class BatchOutput(serializers.Serializer):
     results = BatchResultOutput(many=True, help_text="One per order, in request order.")
 
 
-def read_envelope(data: Any) -> list[Any]:
-    """The request's orders, or the refusal of the envelope as a whole: 422 when it is
-    not ``{"orders": [...]}`` with 1 or more items, 413 past ``MAX_BATCH_ORDERS``. Each
-    item's own shape is checked when its turn comes (a bad item refuses only itself)."""
+def read_envelope(data: Any) -> list[tuple[str, Any]]:
+    """The request's orders as (idempotency key, order body), or the refusal of the
+    batch as a whole: 413 past ``MAX_BATCH_ORDERS``; 422 when it is not ``{"orders":
+    [...]}`` with 1 or more items each ``{"idempotency_key": ..., "order": {...}}``
+    whose order has the shape ``POST /api/v1/orders/`` takes."""
     if not isinstance(data, dict) or not isinstance(data.get("orders"), list):
         raise InvalidBatch(
             'The body must be {"orders": [...]}, a list of orders.',
@@ -111,7 +120,23 @@ def read_envelope(data: Any) -> list[Any]:
             f"At most {MAX_BATCH_ORDERS} orders per batch ({len(items)} sent): split it.",
             limit=MAX_BATCH_ORDERS,
         )
-    return items
+    read: list[tuple[str, Any]] = []
+    errors: dict[str, Any] = {}
+    for index, value in enumerate(items):
+        try:
+            read.append(_item(value))
+        except ValidationError as exc:
+            errors[f"orders[{index}]"] = exc.detail
+        except ParseError as exc:  # nested deeper than the API reads
+            errors[f"orders[{index}].order"] = str(exc.detail)
+        except InvalidInput as exc:
+            errors[f"orders[{index}].idempotency_key"] = exc.message
+    if errors:
+        raise InvalidBatch(
+            f"{len(errors)} of the {len(items)} orders are not valid: nothing was placed.",
+            fields=errors,
+        )
+    return read
 
 
 def _problem(exc: Exception, context: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +146,9 @@ def _problem(exc: Exception, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def _item(value: Any) -> tuple[str, Any]:
-    """(idempotency key, order body) of one item; raises its refusal."""
+    """(idempotency key, order body) of one item; raises ``ValidationError`` for a bad
+    shape (the order's as ``POST /api/v1/orders/`` words it), ``InvalidInput`` for a
+    bad key."""
     if not isinstance(value, dict):
         raise ValidationError({"non_field_errors": ["Each item is an object."]})
     unknown = sorted(set(value) - {"idempotency_key", "order"})
@@ -130,10 +157,13 @@ def _item(value: Any) -> tuple[str, Any]:
     raw = value.get("idempotency_key")
     if not isinstance(raw, str):
         raise ValidationError({"idempotency_key": ["A string is required."]})
-    key = clean_key(raw)
     if "order" not in value:
         raise ValidationError({"order": ["This field is required."]})
-    return key, value["order"]
+    try:
+        read_order_input(value["order"])
+    except ValidationError as exc:
+        raise ValidationError({"order": exc.detail}) from exc
+    return clean_key(raw), value["order"]
 
 
 def place_batch(
@@ -144,11 +174,9 @@ def place_batch(
     client = request_client(request)
     results: list[str] = []
     placed = 0
-    for index, value in enumerate(read_envelope(request.data)):
-        key = value.get("idempotency_key") if isinstance(value, dict) else None
-        head = {"index": index, "idempotency_key": key if isinstance(key, str) else None}
+    for index, (key, order) in enumerate(read_envelope(request.data)):
+        head = {"index": index, "idempotency_key": key}
         try:
-            key, order = _item(value)
             code, body = place_order_for_client(client, key, order, render)
         except (DomainError, APIException, OperationalError, InterfaceError) as exc:
             # Its problem, as a single order would have got it (a database that could

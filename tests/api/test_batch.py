@@ -47,7 +47,11 @@ def test_each_order_is_answered_in_request_order_and_a_refused_one_leaves_the_ot
         item("k-1", order_body([(a, 101)], address, po_number="PO-1")),  # short: 409
         item("k-2", order_body([("NO-SUCH-SKU", 1)], address)),  # unknown SKU
         item("k-3", order_body([(c, 4)], address, shipping_method="NOPE")),  # 422
-        item("k-4", {**order_body([(b, 1)], address), "lines": []}),  # invalid shape: 400
+        item(
+            "k-4",
+            order_body([(b, 1)], address, notes="x", po_number="PO-4")
+            | {"lines": [{"sku": b, "quantity": 1, "customization": {"engraving": "Hi"}}]},
+        ),
         item("k-5", order_body([(c, 3)], address, po_number="PO-5")),
     ]
 
@@ -59,14 +63,14 @@ def test_each_order_is_answered_in_request_order_and_a_refused_one_leaves_the_ot
     results = body["results"]
     assert [r["index"] for r in results] == [0, 1, 2, 3, 4, 5]
     assert [r["idempotency_key"] for r in results] == [f"k-{i}" for i in range(6)]
-    assert [r["status"] for r in results] == [201, 409, 400, 422, 400, 201]
+    assert [r["status"] for r in results] == [201, 409, 400, 422, 422, 201]
     assert (body["placed"], body["refused"]) == (2, 4)
     assert results[1]["problem"]["code"] == "insufficient_stock"
     assert results[1]["problem"]["lines"][0]["sku"] == a
     assert results[2]["problem"]["code"] == "unknown_sku"
     assert results[3]["problem"]["code"] == "unknown_shipping_method"
-    assert results[4]["problem"]["code"] == "invalid_input"
-    assert "lines" in results[4]["problem"]["fields"]
+    assert results[4]["problem"]["code"] == "invalid_order"  # not customizable
+    assert results[4]["problem"]["fields"] == {"lines[0].customization": "not customizable"}
     for refused in results[1:5]:
         assert "order" not in refused
         assert refused["problem"]["type"] == f"/problems/{refused['problem']['code']}"
@@ -159,31 +163,47 @@ def test_holds_apply_to_each_order_of_a_batch_as_to_a_single_order(
     assert [h["kind"] for h in results[1]["order"]["holds"]] == ["b2b_approval"]
 
 
-def test_a_bad_item_is_refused_alone(api, company, stocked, address, standard, tax):
+def test_an_order_that_breaks_the_schema_refuses_the_whole_batch(
+    api, company, stocked, address, standard, tax
+):
+    """A mapping error is the client's to fix before anything is placed: nothing of the
+    batch is, and each bad order is named by its index."""
     good = order_body([(stocked[0].sku, 1)], address)
 
-    results = post_batch(
+    response = post_batch(
         api,
         [
+            item("fine", good),
             "not an object",
             {"order": good},  # no key
             item("  ", good),  # a blank key
+            item("x" * 256, good),  # a key too long
             item("extra", good) | {"note": "?"},
             {"idempotency_key": "no-order"},
-            item("fine", good),
+            item("no-lines", {**good, "lines": []}),
+            item("zero", order_body([(stocked[0].sku, 0)], address)),
+            item("fine-too", good),
         ],
-    ).json()["results"]
+    )
 
-    assert [r["status"] for r in results] == [400, 400, 400, 400, 400, 201]
-    assert [r["problem"]["code"] for r in results[:5]] == [
-        "invalid_input",
-        "invalid_input",
-        "idempotency_key_required",
-        "invalid_input",
-        "invalid_input",
+    problem = assert_problem(response, 422, "invalid_batch")
+    fields = problem["fields"]
+    assert sorted(fields) == [
+        "orders[1]",
+        "orders[2]",
+        "orders[3].idempotency_key",
+        "orders[4].idempotency_key",
+        "orders[5]",
+        "orders[6]",
+        "orders[7]",
+        "orders[8]",
     ]
-    assert results[1]["problem"]["fields"] == {"idempotency_key": ["A string is required."]}
-    assert Order.objects.count() == 1
+    assert fields["orders[2]"] == {"idempotency_key": ["A string is required."]}
+    assert "lines" in fields["orders[7]"]["order"]
+    assert "quantity" in str(fields["orders[8]"]["order"]["lines"])
+    assert problem["detail"] == "8 of the 10 orders are not valid: nothing was placed."
+    assert Order.objects.count() == 0
+    assert IdempotencyKey.objects.count() == 0
 
 
 @pytest.mark.parametrize(
