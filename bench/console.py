@@ -878,7 +878,9 @@ def scenarios() -> list[tuple[str, str, str]]:
     ]
 
 
-def measure(database_url: str, repeat: int, budget: float) -> dict[str, Any]:
+def measure(
+    database_url: str, repeat: int, budget: float, only: str | None = None
+) -> dict[str, Any]:
     setup_django(database_url)
     from django.contrib.auth.models import User
     from django.db import connection
@@ -903,6 +905,8 @@ def measure(database_url: str, repeat: int, budget: float) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     with override_settings(ROOT_URLCONF=BenchUrls, DEBUG=False):
         for name, query, expect in scenarios():
+            if only and only.lower() not in name.lower():
+                continue
             row: dict[str, Any] = {"name": name}
             for side, prefix in (("console", "/admin/"), ("plain", "/plain/")):
                 if query == "change":
@@ -1060,6 +1064,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--budget", type=float, default=20.0, help="seconds per page and side, after 3 runs"
     )
+    parser.add_argument(
+        "--pages", help="measure again only the pages whose name contains this, e.g. Deep"
+    )
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--command", default="make bench-console")
     args = parser.parse_args(argv)
@@ -1086,7 +1093,13 @@ def main(argv: list[str] | None = None) -> None:
                 check=True,
             )
         return
-    measured = measure(args.database_url, args.repeat, args.budget)
+    measured = measure(args.database_url, args.repeat, args.budget, args.pages)
+    previous = ROOT / "var" / "bench_console_measure.json"
+    if args.pages and previous.exists():
+        # Only some pages measured again: they replace their rows of the last run.
+        fresh = {row["name"]: row for row in measured["results"]}
+        rows = json.loads(previous.read_text())["results"]
+        measured["results"] = [fresh.pop(row["name"], row) for row in rows] + list(fresh.values())
     saved = ROOT / "var" / "bench_console_generate.json"
     if saved.exists():
         generated = json.loads(saved.read_text())
