@@ -45,6 +45,7 @@ MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)
 CHANGELIST_QUERY = {"fulfillment.FulfillmentOrder": {"queue": "all"}}
 
 CHANGELIST_QUERIES: dict[str, int] = {
+    "analytics.ExportJob": 5,
     "auth.Group": 5,
     "auth.User": 6,
     "axes.AccessAttempt": 8,
@@ -142,6 +143,7 @@ CHANGE_PAGE_QUERIES: dict[str, int] = {
 # The world of the admin tests has no row of these (their apps' own tests render them);
 # a model that gains a row there gets its change page pinned above.
 NO_ROW_IN_WORLD = {
+    "analytics.ExportJob",
     "axes.AccessAttempt",
     "axes.AccessFailureLog",
     "billing.AgingReport",
