@@ -144,11 +144,11 @@ class ExportJobAdmin(admin.ModelAdmin):
         if job.status == ExportStatus.FAILED:
             return job.error or "Failed"
         return format_html(
-            '<progress max="100" value="{}">{}%</progress> {:,} of {:,} rows',
+            '<progress max="100" value="{}">{}%</progress> {} of {} rows',
             job.percent,
             job.percent,
-            job.rows_done,
-            job.rows_total,
+            f"{job.rows_done:,}",
+            f"{job.rows_total:,}",
         )
 
     @admin.display(description="File")

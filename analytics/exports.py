@@ -68,7 +68,6 @@ HIDDEN_FIELDS = frozenset(
 # The lists an operator exports: "app_label.model_name".
 EXPORTABLE = (
     "orders.order",
-    "orders.orderline",
     "customers.customer",
     "customers.company",
     "inventory.stocklevel",
@@ -80,6 +79,11 @@ EXPORTABLE = (
     "billing.receivedpayment",
     "returns.returnrequest",
 )
+
+
+# Rows exported from another list: order lines have no list of their own; the orders
+# list exports the lines of the orders selected. Exported model: (list, its link).
+EXPORTED_FROM = {"orders.orderline": ("orders.order", "order")}
 
 
 def inline_rows() -> int:
@@ -149,14 +153,17 @@ def _export(
     request: HttpRequest,
     queryset: QuerySet[Any],
     file_format: str,
+    exported: type[models.Model] | None = None,
 ) -> HttpResponse | None:
     if not can_export(request, model_admin):
         model_admin.message_user(request, "You may not export this list.", messages.ERROR)
         return None
-    opts = model_admin.model._meta
+    if exported is not None:
+        queryset = rows_from(exported, queryset)
+    opts = queryset.model._meta
     count = queryset.count()
     if count > inline_rows():
-        job = start_export_job(request, model_admin, file_format, count)
+        job = start_export_job(request, queryset.model, file_format, count)
         link = reverse("admin:analytics_exportjob_changelist")
         model_admin.message_user(
             request,
@@ -166,7 +173,7 @@ def _export(
             messages.INFO,
         )
         return None
-    dataset = resource_for(model_admin.model).export(queryset=queryset.order_by("pk"))
+    dataset = resource_for(queryset.model).export(queryset=queryset.order_by("pk"))
     return file_response(dataset, file_format, slugify(str(opts.verbose_name_plural)))
 
 
@@ -182,6 +189,32 @@ def export_xlsx(
     model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:
     return _export(model_admin, request, queryset, "xlsx")
+
+
+@admin.action(description="Export the lines of the selected orders to CSV")
+def export_lines_csv(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
+    return _export(model_admin, request, queryset, "csv", _model("orders.orderline"))
+
+
+@admin.action(description="Export the lines of the selected orders to Excel (XLSX)")
+def export_lines_xlsx(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
+    return _export(model_admin, request, queryset, "xlsx", _model("orders.orderline"))
+
+
+def _model(label: str) -> type[models.Model]:
+    from django.apps import apps  # noqa: PLC0415
+
+    return apps.get_model(label)
+
+
+def rows_from(exported: type[models.Model], listed: QuerySet[Any]) -> QuerySet[Any]:
+    """The rows of ``exported`` that belong to the rows of the list."""
+    _, link = EXPORTED_FROM[exported._meta.label_lower]
+    return exported._default_manager.filter(**{f"{link}__in": listed.values("pk")})
 
 
 def can_export(request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> bool:
@@ -200,7 +233,9 @@ class ExportActionsMixin:
         actions: dict[str, Any] = super().get_actions(request)  # type: ignore[misc]
         if IS_POPUP_VAR in request.GET or not can_export(request, self):  # type: ignore[arg-type]
             return actions
-        for func in (export_csv, export_xlsx):
+        label = self.model._meta.label_lower  # type: ignore[attr-defined]
+        extra = [export_lines_csv, export_lines_xlsx] if label == "orders.order" else []
+        for func in (export_csv, export_xlsx, *extra):
             actions[func.__name__] = (func, func.__name__, func.short_description)  # type: ignore[attr-defined]
         return actions
 
@@ -231,9 +266,9 @@ def add_export_actions(site: admin.AdminSite) -> None:
 
 
 def start_export_job(
-    request: HttpRequest, model_admin: admin.ModelAdmin[Any], file_format: str, count: int
+    request: HttpRequest, model: type[models.Model], file_format: str, count: int
 ) -> ExportJob:
-    opts = model_admin.model._meta
+    opts = model._meta
     job = ExportJob.objects.create(
         requested_by=request.user,  # type: ignore[misc]
         app_label=opts.app_label,
@@ -262,15 +297,20 @@ def enqueue_export(job_id: int) -> None:
 def job_queryset(job: ExportJob) -> QuerySet[Any]:
     """The rows of the list the job came from, read again as the user who asked (the
     same filters, search and the admin's own restrictions)."""
-    from django.apps import apps  # noqa: PLC0415
-
-    model = apps.get_model(job.app_label, job.model_name)
+    exported = _model(f"{job.app_label}.{job.model_name}")
+    listed, _ = EXPORTED_FROM.get(exported._meta.label_lower, (exported._meta.label_lower, ""))
+    model = _model(listed)
     model_admin = admin.site.get_model_admin(model)
-    path = reverse(f"admin:{job.app_label}_{job.model_name}_changelist")
+    path = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     request = RequestFactory().get(path, data=None, QUERY_STRING=job.query_string)
     request.user = job.requested_by
+    if not can_export(request, model_admin):
+        raise PermissionError("you may no longer export this list")
     changelist: ChangeList = model_admin.get_changelist_instance(request)
-    return changelist.get_queryset(request).order_by("pk")
+    rows = changelist.get_queryset(request)
+    if exported is not model:
+        rows = rows_from(exported, rows)
+    return rows.order_by("pk")
 
 
 @shared_task(name="analytics.run_export", bind=True, acks_late=True)
@@ -295,15 +335,8 @@ def run_export(self: Any, job_id: int) -> None:
 
 
 def write_export(job: ExportJob) -> None:
-    user = job.requested_by
-    model_admin_request = RequestFactory().get("/")
-    model_admin_request.user = user
     queryset = job_queryset(job)
     model = queryset.model
-    if not (user.is_active and user.has_perm(EXPORT_PERMISSION)) or not admin.site.get_model_admin(
-        model
-    ).has_view_permission(model_admin_request):
-        raise PermissionError("you may no longer export this list")
     resource = resource_for(model)
     ids = list(queryset.values_list("pk", flat=True))
     ExportJob.objects.filter(pk=job.pk).update(rows_total=len(ids))

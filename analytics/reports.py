@@ -26,7 +26,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, Shipment
@@ -44,6 +44,14 @@ NOT_SOLD = (OrderStatus.DRAFT, OrderStatus.CANCELLED)
 NO_COMPANY = "Consumers (no company)"
 NO_CARRIER = "No carrier"
 NO_CATEGORY = "Uncategorised"
+# A line's value for the units kept: its total (after discounts) times the share of its
+# units not cancelled.
+KEPT_LINE_VALUE = ExpressionWrapper(
+    F("line_total")
+    * (F("quantity_ordered") - F("quantity_cancelled"))
+    / NullIf(F("quantity_ordered"), 0),
+    output_field=MONEY,
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ def _line_sales(filters: Filters, key: str, label: str | None = None) -> Report:
             units=Coalesce(Sum(F("quantity_ordered") - F("quantity_cancelled")), 0),
             shipped=Coalesce(Sum("quantity_shipped"), 0),
             returned=Coalesce(Sum("quantity_returned"), 0),
-            revenue=Coalesce(Sum("line_total"), Value(ZERO), output_field=MONEY),
+            revenue=Coalesce(Sum(KEPT_LINE_VALUE), Value(ZERO), output_field=MONEY),
         )
         .order_by("-revenue", key)
     )
@@ -123,7 +131,8 @@ def _line_sales(filters: Filters, key: str, label: str | None = None) -> Report:
 
 def sales_by_sku(filters: Filters) -> Report:
     """Per SKU: orders, units sold (ordered less cancelled), shipped and returned, and
-    revenue (line totals after discounts, before tax and shipping)."""
+    revenue (line totals after discounts, before tax and shipping, for the units not
+    cancelled)."""
     report = _line_sales(filters, "sku")
     return Report(("SKU", *report.columns[1:]), report.rows)
 
@@ -368,10 +377,10 @@ def inventory_valuation(filters: Filters) -> Report:
         levels.values("location__code")
         .annotate(
             skus=Count("product_id", distinct=True),
-            on_hand=Coalesce(Sum("on_hand"), 0),
-            allocated=Coalesce(Sum("allocated"), 0),
-            unsellable=Coalesce(Sum("unsellable"), 0),
-            incoming=Coalesce(Sum("incoming"), 0),
+            total_on_hand=Coalesce(Sum("on_hand"), 0),
+            total_allocated=Coalesce(Sum("allocated"), 0),
+            total_unsellable=Coalesce(Sum("unsellable"), 0),
+            total_incoming=Coalesce(Sum("incoming"), 0),
             value=Coalesce(Sum(value), Value(ZERO), output_field=MONEY),
         )
         .order_by("location__code")
@@ -382,10 +391,10 @@ def inventory_valuation(filters: Filters) -> Report:
             (
                 row["location__code"],
                 row["skus"],
-                row["on_hand"],
-                row["allocated"],
-                row["unsellable"],
-                row["incoming"],
+                row["total_on_hand"],
+                row["total_allocated"],
+                row["total_unsellable"],
+                row["total_incoming"],
                 _money(row["value"]),
             )
             for row in rows
