@@ -308,7 +308,7 @@ def _sql(results: Path, name: str) -> float | None:
     if not path.exists():
         return None
     found = re.search(r"tps = ([\d.]+)", path.read_text())
-    return float(found.group(1)) if found else None
+    return round(float(found.group(1)), 1) if found else None
 
 
 def _pct(ours: float | None, base: float | None) -> str:
