@@ -39,6 +39,7 @@ def test_database_pool_max_turns_the_pool_on():
         "min_size": 2,
         "max_size": 8,
         "timeout": 3.0,
+        "reconnect_timeout": 2.0,
         "name": "oms",
     }
     # Django refuses persistent connections with a pool: the pool keeps them.
