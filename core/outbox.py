@@ -25,7 +25,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from . import rows
+from . import logging_context, rows
 from .celery import app
 from .models import OutboxEvent
 
@@ -147,6 +147,11 @@ def new_event(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     call ``emitted`` with the saved event, in the same transaction."""
     if topic not in HANDLERS:
         raise ValueError(f"unknown outbox topic {topic!r}")
+    carried = logging_context.carried()
+    if carried:
+        # The request's id (and its order, its API client) go with the event into the
+        # log lines of the tasks that consume it, whichever process relays it.
+        payload = {**payload, "log": carried}
     return OutboxEvent(topic=topic, payload=payload)
 
 
@@ -330,6 +335,20 @@ def handle_events(
     except DATABASE_DOWN as exc:
         logger.warning("%s: database unavailable; %d events will be retried", task.name, len(ids))
         raise _retry(task, ids, exc, not_before=1.0, database_down=True) from exc
+    # What the events' requests have in common (one request's events, usually) is bound
+    # for the rest of the task, its closing log line included: the task hooks of the
+    # project restore the context when the task ends.
+    carried = [
+        {**(event.payload.get("log") or {}), "order_id": str(event.payload.get("order_id", ""))}
+        for event in events
+    ]
+    shared = {
+        key: value
+        for key, value in (carried[0] if carried else {}).items()
+        if all(fields.get(key) == value for fields in carried)
+    }
+    if any(shared.values()):
+        logging_context.bind(**{key: value for key, value in shared.items() if value})
     transient: list[int] = []
     transient_error: Exception | None = None
     not_before = 0.0
@@ -338,7 +357,10 @@ def handle_events(
     retryable: tuple[type[Exception], ...] = (RetryLater, *retry_on)
     for position, event in enumerate(events):
         try:
-            handle(event)
+            with logging_context.bound(
+                order_id=event.payload.get("order_id"), **event.payload.get("log", {})
+            ):
+                handle(event)
         except SoftTimeLimitExceeded as exc:
             unfinished = [later.pk for later in events[position:]]
             logger.warning(

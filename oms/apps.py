@@ -27,3 +27,10 @@ class OmsConfig(AppConfig):
         from selfservice.preferences import message_links  # noqa: PLC0415 - registry
 
         register_message_links(message_links)
+        # Every task's log lines carry its id and its request's; its run is timed
+        # (Celery's own task hooks: the apps use none).
+        from oms import logging as oms_logging  # noqa: PLC0415 - app registry
+        from oms import metrics  # noqa: PLC0415 - app registry
+
+        oms_logging.connect_celery_hooks()
+        metrics.connect_celery_hooks()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core import preferences
-from oms import health
+from oms import health, metrics
 from webhooks import receiver
 
 admin.site.site_header = "OMS back office"
@@ -12,6 +12,8 @@ admin.site.index_title = "Order management"
 urlpatterns = [
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
+    # Prometheus; a bearer token or an allowed network (oms.metrics).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path(
         "admin/preferences/",
         admin.site.admin_view(preferences.preferences_view),

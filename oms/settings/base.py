@@ -67,7 +67,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a NUL byte in the URL is refused before anything looks the URL up.
+    # First: every request, refused or not, gets its request id, log line and metrics.
+    "oms.logging.RequestContextMiddleware",
+    "oms.metrics.RequestMetricsMiddleware",
+    # Then a NUL byte in the URL is refused before anything looks the URL up.
     "core.api.middleware.RefuseNulInUrlMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -119,9 +122,6 @@ def database_config(url: str, **options: Any) -> dict[str, Any]:
     return config
 
 
-POOL_RECONNECT_SECONDS = 2.0
-
-
 def database_pool(config: dict[str, Any], environ: Mapping[str, str] = os.environ) -> None:
     """Serve a PostgreSQL database's connections from a pool (psycopg's, through Django's
     ``OPTIONS["pool"]``) when ``DATABASE_POOL_MAX`` is a positive number: each process
@@ -129,20 +129,14 @@ def database_pool(config: dict[str, Any], environ: Mapping[str, str] = os.enviro
     long as it runs, instead of one persistent connection per thread. A request that
     finds them all lent waits up to ``DATABASE_POOL_TIMEOUT`` seconds (then answers 503
     with Retry-After); ``DATABASE_POOL_MIN`` connections stay open when idle.
-    gunicorn.conf.py turns it on for the web server (one connection per thread).
-
-    While the database cannot be reached, the pool stops retrying in the background
-    after ``POOL_RECONNECT_SECONDS`` (psycopg's default backs off for five minutes, up to
-    minutes between attempts); the next request then connects at once, so the service
-    is back as soon as the database is, not at the pool's next attempt."""
+    gunicorn.conf.py turns it on for the web server (one connection per thread)."""
     size = int(environ.get("DATABASE_POOL_MAX", "0") or "0")
     if size <= 0 or config["ENGINE"] != "django.db.backends.postgresql":
         return
     config.setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(size, int(environ.get("DATABASE_POOL_MIN", "1"))),
         "max_size": size,
-        "timeout": float(environ.get("DATABASE_POOL_TIMEOUT", "5")),
-        "reconnect_timeout": POOL_RECONNECT_SECONDS,
+        "timeout": float(environ.get("DATABASE_POOL_TIMEOUT", "10")),
         "name": "oms",
     }
     config["CONN_MAX_AGE"] = 0  # the pool keeps the connections, Django must not
@@ -399,15 +393,61 @@ OMS_DEFAULT_CURRENCY = os.environ.get("OMS_DEFAULT_CURRENCY", "USD")
 # Admin changelists above this many rows show an estimated total instead of COUNT(*).
 OMS_ADMIN_EXACT_COUNT_LIMIT = int(os.environ.get("OMS_ADMIN_EXACT_COUNT_LIMIT", "10000"))
 
-LOGGING = {
+# Logs (oms.logging, docs/operations.md "Observability"): every line carries the request
+# id, order, API client and task it belongs to; one JSON object per line in production
+# (OMS_LOG_FORMAT=json), a readable line in the demo (text).
+OMS_LOG_FORMAT = os.environ.get("OMS_LOG_FORMAT", "json")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "oms.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "oms.logging.JsonFormatter"},
+        "text": {
+            "()": "oms.logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s | %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "text" if OMS_LOG_FORMAT == "text" else "json",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # Not the lockout's start-up banner in every command's output; failures still log.
-    "loggers": {"axes.apps": {"level": "WARNING"}},
+    "loggers": {
+        # Not the lockout's start-up banner in every command's output; failures still log.
+        "axes.apps": {"level": "WARNING"},
+        # A task's run is logged by oms.task, with its fields; Celery's failures still log.
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
+# Workers log through the LOGGING above, not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Metrics for Prometheus at /metrics (oms.metrics): a scrape sends this bearer token;
+# without a token, only clients in these networks may scrape.
+OMS_METRICS_TOKEN = os.environ.get("OMS_METRICS_TOKEN", "")
+OMS_METRICS_NETWORKS = env_list("OMS_METRICS_NETWORKS", "127.0.0.1/32,::1/128")
+
+# Errors go to Sentry (or any service speaking its protocol) when SENTRY_DSN is set;
+# without it the SDK is not even imported.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        # Customers' names, addresses and e-mails stay out of error reports.
+        send_default_pii=False,
+    )
 
 # Order capture limits and hold rules.
 OMS_MAX_LINE_QUANTITY = int(os.environ.get("OMS_MAX_LINE_QUANTITY", "10000"))

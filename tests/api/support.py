@@ -169,8 +169,12 @@ def celery_publishing_to(
     drop_pools()
     conf.broker_url = broker_url
     conf.task_always_eager = False
+    router = app.amqp.router
+    saved_routes = router.routes
     if queue is not None:
+        # Every task on this one queue, whatever its kind's queue (CELERY_TASK_ROUTES).
         conf.task_default_queue = queue
+        router.routes = []
     # CELERY_BROKER_URL in the environment would win over conf.
     assert conf.broker_write_url == broker_url
     try:
@@ -182,6 +186,7 @@ def celery_publishing_to(
     finally:
         drop_pools()
         conf.update(saved)
+        router.routes = saved_routes
 
 
 def connection_slots(wanted: int) -> int:
