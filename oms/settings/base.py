@@ -122,6 +122,9 @@ def database_config(url: str, **options: Any) -> dict[str, Any]:
     return config
 
 
+POOL_RECONNECT_SECONDS = 2.0
+
+
 def database_pool(config: dict[str, Any], environ: Mapping[str, str] = os.environ) -> None:
     """Serve a PostgreSQL database's connections from a pool (psycopg's, through Django's
     ``OPTIONS["pool"]``) when ``DATABASE_POOL_MAX`` is a positive number: each process
@@ -129,14 +132,20 @@ def database_pool(config: dict[str, Any], environ: Mapping[str, str] = os.enviro
     long as it runs, instead of one persistent connection per thread. A request that
     finds them all lent waits up to ``DATABASE_POOL_TIMEOUT`` seconds (then answers 503
     with Retry-After); ``DATABASE_POOL_MIN`` connections stay open when idle.
-    gunicorn.conf.py turns it on for the web server (one connection per thread)."""
+    gunicorn.conf.py turns it on for the web server (one connection per thread).
+
+    While the database cannot be reached, the pool stops retrying in the background
+    after ``POOL_RECONNECT_SECONDS`` (psycopg's default backs off for five minutes, up to
+    minutes between attempts); the next request then connects at once, so the service
+    is back as soon as the database is, not at the pool's next attempt."""
     size = int(environ.get("DATABASE_POOL_MAX", "0") or "0")
     if size <= 0 or config["ENGINE"] != "django.db.backends.postgresql":
         return
     config.setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(size, int(environ.get("DATABASE_POOL_MIN", "1"))),
         "max_size": size,
-        "timeout": float(environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        "timeout": float(environ.get("DATABASE_POOL_TIMEOUT", "5")),
+        "reconnect_timeout": POOL_RECONNECT_SECONDS,
         "name": "oms",
     }
     config["CONN_MAX_AGE"] = 0  # the pool keeps the connections, Django must not
