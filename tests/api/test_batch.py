@@ -12,6 +12,7 @@ from inventory.models import NetworkStock
 from orders.api.batch import MAX_BATCH_ORDERS
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
 
+from .conftest import api_client
 from .support import (
     ORDERS_URL,
     assert_commitments_match_orders,
@@ -19,6 +20,7 @@ from .support import (
     celery_publishing_to,
     order_body,
     post_order,
+    run_together,
 )
 
 pytestmark = pytest.mark.django_db
@@ -283,3 +285,35 @@ def test_a_batch_runs_a_fixed_number_of_queries_per_order(
             counts[size] = len(captured.captured_queries)
 
     assert counts == {size: QUERIES_PER_BATCH + QUERIES_PER_ORDER * size for size in (1, 5, 20)}
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_twice_at_once_places_each_order_once(
+    issued_key, stocked, address, standard, tax
+):
+    """A client that times out and sends its batch again while the first is still
+    running: each key makes one order, the stock is committed once, and both answers
+    carry the same orders."""
+    a, b, c = (p.sku for p in stocked)
+    items = [
+        item(f"twice-{i}", order_body([(sku, 2), (c, 1)], address, po_number=f"PO-{i}"))
+        for i, sku in enumerate([a, b, a, b, a, b])
+    ]
+
+    def send():
+        response = post_batch(api_client(issued_key.raw_key), items)
+        return response.status_code, response.json()
+
+    results = run_together([send, send, send])
+
+    assert [r[0] for r in results if not isinstance(r, BaseException)] == [200, 200, 200]
+    answers = [r[1] for r in results]
+    for answer in answers:
+        assert [x["status"] for x in answer["results"]] == [201] * 6
+    numbers = {tuple(x["order"]["number"] for x in answer["results"]) for answer in answers}
+    assert len(numbers) == 1
+    assert Order.objects.count() == 6
+    assert IdempotencyKey.objects.count() == 6
+    assert committed() == {a: 6, b: 6, c: 6}
+    assert_commitments_match_orders()
