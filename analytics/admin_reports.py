@@ -18,10 +18,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from inventory.models import Location, StaffLocation
+
 from . import exports
-from .dashboard import _filters_and_form, _locations_for
+from .dashboard import DashboardFilterForm, default_filters
 from .models import ExportJob, ExportStatus
 from .reports import REPORTS, REPORTS_BY_SLUG, Report, ReportKind
+from .selectors import Filters
 
 VIEW_PERMISSION = "analytics.view_reports"
 
@@ -51,6 +54,46 @@ def _check(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied
 
 
+def report_filters(request: HttpRequest) -> tuple[Filters, DashboardFilterForm]:
+    """The period, channel and location asked for (the dashboard's form and defaults: the
+    last 30 days). A user assigned to locations reports on theirs only. Wrong dates show
+    the form's message, and the default period."""
+    locations = list(Location.objects.order_by("code"))
+    user = request.user
+    home = None
+    if user.is_authenticated and not user.is_superuser:
+        mine = set(StaffLocation.objects.filter(user=user).values_list("location_id", flat=True))
+        if mine:
+            locations = [loc for loc in locations if loc.pk in mine]
+            home = locations[0]
+    defaults = default_filters()
+    home_id = home.pk if home else None
+    data = request.GET.copy()
+    data.pop("format", None)
+    if not data:
+        initial = {
+            "start_date": defaults.start_date,
+            "end_date": defaults.end_date,
+            "location": home_id,
+        }
+        form = DashboardFilterForm(initial=initial, locations=locations, required_location=home)
+        return Filters(defaults.start_date, defaults.end_date, location_id=home_id), form
+    form = DashboardFilterForm(data, locations=locations, required_location=home)
+    if not form.is_valid():
+        return Filters(defaults.start_date, defaults.end_date, location_id=home_id), form
+    cleaned = form.cleaned_data
+    location = cleaned.get("location")
+    return (
+        Filters(
+            start_date=cleaned["start_date"],
+            end_date=cleaned["end_date"],
+            channel=cleaned.get("channel") or "",
+            location_id=location.pk if location else home_id,
+        ),
+        form,
+    )
+
+
 def reports_index(request: HttpRequest) -> TemplateResponse:
     _check(request, VIEW_PERMISSION)
     groups: dict[str, list[ReportKind]] = {}
@@ -69,13 +112,8 @@ def report_view(request: HttpRequest, slug: str) -> HttpResponse:
     kind = REPORTS_BY_SLUG.get(slug)
     if kind is None:
         raise Http404("No such report.")
-    locations, home = _locations_for(request.user)
-    query = request.GET.copy()
-    file_format = query.pop("format", [""])[-1]
-    request_filters = request.GET.copy()
-    request_filters.pop("format", None)
-    request.GET = request_filters  # type: ignore[assignment]  # the form reads the filters
-    filters, form = _filters_and_form(request, locations, home)
+    file_format = request.GET.get("format", "")
+    filters, form = report_filters(request)
     if not kind.uses_channel:
         form.fields.pop("channel", None)
     if not kind.uses_period:
@@ -90,6 +128,8 @@ def report_view(request: HttpRequest, slug: str) -> HttpResponse:
         return exports.file_response(
             exports.table_dataset(report.columns, report.rows), file_format, f"{slug}{period}"
         )
+    request_filters = request.GET.copy()
+    request_filters.pop("format", None)
     filters_query = request_filters.urlencode()
     context = {
         **admin.site.each_context(request),

@@ -14,6 +14,7 @@ class AnalyticsConfig(AppConfig):
         from django.contrib import admin  # noqa: PLC0415 - app registry
 
         from .dashboard import dashboard_context  # noqa: PLC0415 - app registry
+        from .routers import reading_reports  # noqa: PLC0415
 
         # The admin index becomes the dashboard: the same page (its app list stays, below
         # the panels), with the role's figures in its context. Wrapped on the instance
@@ -24,7 +25,8 @@ class AnalyticsConfig(AppConfig):
         def index(
             request: HttpRequest, extra_context: dict[str, Any] | None = None
         ) -> TemplateResponse:
-            context = {**dashboard_context(request), **(extra_context or {})}
+            with reading_reports():  # the read replica, when there is one
+                context = {**dashboard_context(request), **(extra_context or {})}
             return original(request, extra_context=context)
 
         site.index = index  # type: ignore[method-assign]

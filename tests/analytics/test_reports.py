@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics import reports
-from analytics.routers import ReportsRouter, reports_database
+from analytics.routers import ReportsRouter, reading_reports, reports_database
 from analytics.selectors import Filters
 from core.actors import Actor
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus, Shipment
@@ -288,10 +288,17 @@ def test_inventory_valuation_and_movements_by_reason(catalogue):
 
 
 def test_reports_read_the_default_database_without_a_replica(settings):
+    router = ReportsRouter()
     assert reports_database() == "default"
+    with reading_reports():
+        assert router.db_for_read(StockLevel) == "default"
     settings.DATABASES = {**settings.DATABASES, "reports": settings.DATABASES["default"]}
     assert reports_database() == "reports"
-    router = ReportsRouter()
+    assert router.db_for_read(StockLevel) is None  # other reads stay on the default
+    with reading_reports():
+        assert router.db_for_read(StockLevel) == "reports"
+        assert router.db_for_write(StockLevel) == "default"
+    assert router.db_for_read(StockLevel) is None
     assert router.allow_migrate("reports", "orders") is False
     assert router.allow_migrate("default", "orders") is True
     assert router.db_for_write(StockLevel) == "default"
