@@ -222,3 +222,31 @@ def download_export(request: HttpRequest, job_id: int) -> FileResponse:
         filename=job.file.name.rsplit("/", 1)[-1],
         content_type=exports.CONTENT_TYPES.get(job.file_format),
     )
+
+
+def with_reports(request: HttpRequest, app_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The admin's app list (the index and the sidebar) with Reports under Analytics, for
+    the staff who may read them."""
+    if not request.user.has_perm(VIEW_PERMISSION):
+        return app_list
+    entry = {
+        "model": None,
+        "name": "Reports",
+        "object_name": "Reports",
+        "perms": {"add": False, "change": False, "delete": False, "view": True},
+        "admin_url": reverse("admin:reports"),
+        "add_url": None,
+        "view_only": True,
+    }
+    for app in app_list:
+        if app["app_label"] == "analytics":
+            app["models"] = [entry, *app["models"]]
+            return app_list
+    analytics = {
+        "name": "Analytics",
+        "app_label": "analytics",
+        "app_url": reverse("admin:reports"),
+        "has_module_perms": True,
+        "models": [entry],
+    }
+    return sorted([*app_list, analytics], key=lambda app: str(app["name"]).lower())

@@ -32,7 +32,7 @@ class AnalyticsConfig(AppConfig):
         site.index = index  # type: ignore[method-assign]
 
         # The reports pages, the export jobs page, and the export actions on the lists.
-        from .admin_reports import ExportJobAdmin, report_urls  # noqa: PLC0415
+        from .admin_reports import ExportJobAdmin, report_urls, with_reports  # noqa: PLC0415
         from .exports import add_export_actions  # noqa: PLC0415
         from .models import ExportJob  # noqa: PLC0415
 
@@ -44,3 +44,9 @@ class AnalyticsConfig(AppConfig):
             return [*report_urls(site), *site_urls()]
 
         site.get_urls = get_urls  # type: ignore[method-assign]
+        site_app_list = site.get_app_list
+
+        def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[Any]:
+            return with_reports(request, site_app_list(request, app_label))
+
+        site.get_app_list = get_app_list  # type: ignore[method-assign]

@@ -138,7 +138,9 @@ def sales_by_sku(filters: Filters) -> Report:
 
 
 def sales_by_category(filters: Filters) -> Report:
-    """Per product category: as sales by SKU, summed over the category's SKUs."""
+    """Per product category, summed over its SKUs: orders, units sold (ordered less
+    cancelled), shipped and returned, and revenue (line totals after discounts, before tax
+    and shipping, for the units not cancelled)."""
     report = _line_sales(filters, "product__category__name")
     return Report(("Category", *report.columns[1:]), report.rows)
 
@@ -185,7 +187,8 @@ def sales_by_company(filters: Filters) -> Report:
 
 
 def sales_by_channel(filters: Filters) -> Report:
-    """Per channel: as sales by company."""
+    """Per channel: orders placed, cancelled, revenue (grand totals of the orders not
+    cancelled) and average order value."""
     labels = dict(Channel.choices)
     report = _order_sales(filters, "channel", lambda value: str(labels.get(value, value)))
     return Report(("Channel", *report.columns[1:]), report.rows)
@@ -361,7 +364,9 @@ def returns_by_reason(filters: Filters) -> Report:
 
 
 def returns_by_sku(filters: Filters) -> Report:
-    """Per SKU: as returns by reason."""
+    """Per SKU, over the returns requested in the period (not rejected or cancelled):
+    returns, units asked back, received, refunded, and the refunded units' value at their
+    unit price."""
     return _returns(filters, "order_line__sku", "SKU")
 
 

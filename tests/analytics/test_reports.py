@@ -311,6 +311,8 @@ def test_manager_sees_every_report_and_downloads_csv_and_xlsx(client_for, sales)
     client = client_for("manager")
     index = client.get("/admin/reports/")
     assert index.status_code == 200
+    # Reports sit under Analytics in the admin's app list, on every page's sidebar.
+    assert 'href="/admin/reports/"' in client.get("/admin/").content.decode()
     for kind in reports.REPORTS:
         assert f"/admin/reports/{kind.slug}/" in index.content.decode()
         page = client.get(f"/admin/reports/{kind.slug}/")
@@ -360,7 +362,9 @@ def test_finance_reads_and_downloads_agents_and_warehouse_may_not(client_for):
     finance = client_for("finance")
     assert finance.get("/admin/reports/sales-by-channel/").status_code == 200
     assert finance.get("/admin/reports/sales-by-channel/?format=csv").status_code == 200
+    assert 'href="/admin/reports/"' in finance.get("/admin/").content.decode()
     for role in ("agent", "warehouse", "sales_rep"):
         client = client_for(role)
+        assert 'href="/admin/reports/"' not in client.get("/admin/").content.decode()
         assert client.get("/admin/reports/").status_code == 403, role
         assert client.get("/admin/reports/sales-by-sku/?format=csv").status_code == 403, role
