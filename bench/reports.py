@@ -125,9 +125,10 @@ load average of {load} (the machine is shared: the figures are upper bounds).
 Each report is one grouped query and the dashboard a fixed number, whatever the orders in
 the period, read from the tables of record; there is no daily summary table. The pages over
 order lines and fulfillment orders miss the target at this size: with no index on
-`orders_order.placed_at`, PostgreSQL scans the million orders (and the three million lines
-they join) for any period, so a quarter costs about what a month does; the fulfillment
-reports group every fulfillment order by its first shipment before the period is applied.
+`orders_order.placed_at`, PostgreSQL scans the million orders (and joins the three million
+lines) for any period, even a month; the fulfillment reports group every fulfillment order
+by its first shipment before the period is applied, and shipments have no index on the
+time they left.
 What closes the gap: an index on the orders' placement time (orders app), and a daily
 summary table per day, SKU, channel, company and location refreshed by beat, which the
 selectors would read for whole past days.
