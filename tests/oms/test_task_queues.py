@@ -62,8 +62,8 @@ def test_every_task_goes_to_a_queue_a_plain_worker_consumes():
 
     assert len(ours) > 20
     assert {queue_of(name) for name in ours} == QUEUES
-    # `celery -A oms worker` without --queues (make worker) consumes every queue.
-    assert set(app.amqp.queues) == QUEUES
+    # `celery -A oms worker` without --queues (make worker) consumes every queue declared.
+    assert {queue.name for queue in app.conf.task_queues} == QUEUES
     # Every scheduled task too.
     assert {queue_of(entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= QUEUES
 
