@@ -9,6 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from analytics.routers import ReportsRouter, reading_reports, reports_database
 from analytics.selectors import Filters
 from core.actors import Actor
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus, Shipment
-from inventory.models import ProductCategory, StockLevel, StockMovement
+from inventory.models import ProductCategory, StaffLocation, StockLevel, StockMovement
 from orders.models import Channel, OrderStatus
 from returns.models import ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
 from tests.admin.factories import OrderFactory
@@ -368,3 +369,26 @@ def test_finance_reads_and_downloads_agents_and_warehouse_may_not(client_for):
         assert 'href="/admin/reports/"' not in client.get("/admin/").content.decode()
         assert client.get("/admin/reports/").status_code == 403, role
         assert client.get("/admin/reports/sales-by-sku/?format=csv").status_code == 403, role
+
+
+def test_a_user_assigned_to_a_location_reports_on_it_only(make_staff, sales):
+    east, west = LocationFactory(code="EAST"), LocationFactory(code="WEST")
+    for number, (made, location) in enumerate([(sales["a1"], east), (sales["b"], west)]):
+        fo = FulfillmentOrder.objects.create(
+            number=f"F-{number}", order=made, location=location, ship_by_date=TODAY
+        )
+        FulfillmentOrderLine.objects.create(
+            fulfillment_order=fo, order_line=made.lines.get(), quantity=1
+        )
+    user = make_staff("finance")
+    StaffLocation.objects.create(user=user, location=west)
+    client = Client()
+    client.force_login(user)
+    query = "start_date=2026-03-04&end_date=2026-03-10"
+    page = client.get(f"/admin/reports/sales-by-sku/?{query}").content.decode()
+    assert "SHIRT-B" in page
+    assert "SHIRT-A" not in page
+    assert "All locations" not in page
+    # Asking for another location is refused by the form: the page stays on theirs.
+    refused = client.get(f"/admin/reports/sales-by-sku/?{query}&location={east.pk}")
+    assert "SHIRT-A" not in refused.content.decode()
