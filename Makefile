@@ -78,12 +78,13 @@ bench-console: install
 bench-pressure: install
 	BENCH_COMMAND="make bench-pressure" bash bench/pressure.sh
 
-# The background pipeline: 16 and 4 API clients, one relay process and one Celery worker
-# on every queue; commit -> e-mail p50/p99, the relay's rate and capacity, the worker's
-# time by task; writes its section of docs/benchmarks.md. See bench/pipeline.py.
+# The background pipeline: 16 and 4 API clients at full speed, 16 at 8 and 16 orders/s,
+# one relay process and one Celery worker on every queue; commit -> e-mail p50/p99, the
+# relay's rate and capacity, the worker's time by task; writes its section of
+# docs/benchmarks.md. See bench/pipeline.py.
 .PHONY: bench-pipeline
 bench-pipeline: install
-	$(BIN)/python bench/pipeline.py --clients 16 4 --seconds 20 \
+	$(BIN)/python bench/pipeline.py --clients 16 4 --rates 8 16 --seconds 20 \
 		--command-line "make bench-pipeline"
 
 # Screenshots of the console's main pages for docs/screenshots/ (a throwaway demo on
