@@ -456,9 +456,7 @@ class PurchaseOrder(TimeStamped):
         related_name="outgoing_transfers",
         help_text="Where a transfer's units come from.",
     )
-    location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="purchase_orders"
-    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="purchase_orders")
     expected_date = models.DateField(db_index=True)
     status = models.CharField(
         max_length=20,
@@ -524,9 +522,7 @@ class PurchaseOrderLine(models.Model):
                 condition=Q(quantity_ordered__gt=0), name="purchase_order_line_qty_positive"
             ),
             models.CheckConstraint(
-                condition=Q(
-                    quantity_ordered__gte=F("quantity_received") + F("quantity_cancelled")
-                ),
+                condition=Q(quantity_ordered__gte=F("quantity_received") + F("quantity_cancelled")),
                 name="purchase_order_line_within_ordered",
             ),
         ]
