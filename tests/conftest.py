@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings as django_settings
 
+from core import refcache
 from core.actors import Actor
 from tests.factories import UserFactory
 
@@ -38,3 +39,12 @@ def _settings_left_as_found():
         for name, value in before.items():
             setattr(django_settings, name, value)
         pytest.fail(f"the test left settings changed: {after} (were {before})")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache():
+    """Reference rows (shipping methods, tax rates) cached by an earlier test belong to
+    a database state that test rolled back or flushed: every test starts with none."""
+    refcache.clear()
+    yield
+    refcache.clear()

@@ -52,6 +52,12 @@ def _indexes(apps):
     ]
 
 
+def _concurrently(schema_editor) -> str:
+    """Build and drop concurrently, unless a caller runs the migration inside a
+    transaction (a test moving the schema back and forth), where PostgreSQL refuses it."""
+    return "" if schema_editor.connection.in_atomic_block else "CONCURRENTLY "
+
+
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -61,7 +67,7 @@ def create(apps, schema_editor):
     for model, name, method, expression, opclass in _indexes(apps):
         column = f"({expression_sql(model, expression, schema_editor)}) {opclass}"
         schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY {name} ON {model._meta.db_table} USING {method} ({column})"
+            f"CREATE INDEX {_concurrently(schema_editor)}{name} ON {model._meta.db_table} USING {method} ({column})"
         )
 
 
@@ -69,7 +75,7 @@ def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     for _model, name, *_ in _indexes(apps):
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        schema_editor.execute(f"DROP INDEX {_concurrently(schema_editor)}IF EXISTS {name}")
     schema_editor.execute("DROP FUNCTION IF EXISTS oms_search_fold(text)")
 
 
@@ -78,7 +84,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('customers', '0007_notification_settings'),
+        ("customers", "0007_notification_settings"),
     ]
 
     operations = [migrations.RunPython(create, drop)]

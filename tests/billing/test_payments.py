@@ -231,10 +231,14 @@ def test_cancelling_what_was_not_shipped_releases_the_rest_of_the_authorisation(
 
     cancel_order(order_id=order.pk, reason="out of stock", actor=SYSTEM, lines={2: 1})
 
-    payment = Payment.objects.get(order=order)
-    assert payment.amount_captured == invoice.grand_total
-    assert payment.amount_voided == payment.amount_authorised - invoice.grand_total
+    # The order's total is captured (the shipment's invoice and the closing invoice of
+    # the shipping share it left), and the rest of the authorisation voided.
     order.refresh_from_db()
+    closing = Invoice.objects.get(order=order, shipment__isnull=True)
+    assert invoice.grand_total + closing.grand_total == order.grand_total
+    payment = Payment.objects.get(order=order)
+    assert payment.amount_captured == order.grand_total
+    assert payment.amount_voided == payment.amount_authorised - order.grand_total
     assert order.payment_status == PaymentStatus.CAPTURED
 
 
