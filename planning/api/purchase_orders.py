@@ -37,7 +37,7 @@ def _client(request: Request) -> ApiClient:
     return user
 
 
-class LineInput(serializers.Serializer):
+class PurchaseOrderLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
 
@@ -49,7 +49,9 @@ class PurchaseOrderInput(serializers.Serializer):
     )
     expected_date = serializers.DateField(help_text="When the goods are due (YYYY-MM-DD).")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    lines = serializers.ListField(child=LineInput(), allow_empty=False, max_length=MAX_LINES)
+    lines = serializers.ListField(
+        child=PurchaseOrderLineInput(), allow_empty=False, max_length=MAX_LINES
+    )
 
 
 class ReceiptInput(serializers.Serializer):
@@ -57,7 +59,9 @@ class ReceiptInput(serializers.Serializer):
         max_length=100, help_text="The delivery note; sending it again is safe."
     )
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    lines = serializers.ListField(child=LineInput(), allow_empty=False, max_length=MAX_LINES)
+    lines = serializers.ListField(
+        child=PurchaseOrderLineInput(), allow_empty=False, max_length=MAX_LINES
+    )
 
 
 class PurchaseOrderLineOutput(serializers.ModelSerializer):
