@@ -17,7 +17,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.actors import Actor
-from core.admin import OperatorAdminMixin, admin_change_url, render_form_page, short_datetime
+from core.admin import (
+    AppendOnlyAdminMixin,
+    OperatorAdminMixin,
+    admin_change_url,
+    render_form_page,
+    short_datetime,
+)
 from core.errors import DomainError
 from inventory.purchase_orders import create_purchase_order
 
@@ -94,7 +100,9 @@ class DraftPurchaseOrderForm(forms.Form):
 
 
 @admin.register(ReorderSuggestion)
-class ReorderSuggestionAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdmin):
+class ReorderSuggestionAdmin(
+    ForecastColumns, AppendOnlyAdminMixin, OperatorAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "sku",
         "location",
@@ -114,15 +122,6 @@ class ReorderSuggestionAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return list_reorder_suggestions()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_draft_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("planning.draft_purchase_order") and request.user.has_perm(
@@ -201,7 +200,9 @@ class ReorderSuggestionAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdm
 
 
 @admin.register(DemandForecast)
-class DemandForecastAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdmin):
+class DemandForecastAdmin(
+    ForecastColumns, AppendOnlyAdminMixin, OperatorAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "sku",
         "location",
@@ -235,22 +236,13 @@ class DemandForecastAdmin(ForecastColumns, OperatorAdminMixin, admin.ModelAdmin)
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return with_positions(super().get_queryset(request))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="Computed", ordering="computed_at")
     def computed(self, obj: DemandForecast) -> str:
         return short_datetime(obj.computed_at)
 
 
 @admin.register(PlanningRun)
-class PlanningRunAdmin(OperatorAdminMixin, admin.ModelAdmin):
+class PlanningRunAdmin(AppendOnlyAdminMixin, OperatorAdminMixin, admin.ModelAdmin):
     list_display = (
         "started",
         "finished",
@@ -272,15 +264,6 @@ class PlanningRunAdmin(OperatorAdminMixin, admin.ModelAdmin):
         "review_days",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="Started", ordering="started_at")
     def started(self, obj: PlanningRun) -> str:
         return short_datetime(obj.started_at)
@@ -295,7 +278,7 @@ class PlanningRunAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LowStockCrossing)
-class LowStockCrossingAdmin(OperatorAdminMixin, admin.ModelAdmin):
+class LowStockCrossingAdmin(AppendOnlyAdminMixin, OperatorAdminMixin, admin.ModelAdmin):
     list_display = ("stock_level", "position", "reorder_point", "opened", "alerted", "closed")
     list_select_related = ("stock_level__product", "stock_level__location")
     list_filter = ("stock_level__location",)
@@ -307,15 +290,6 @@ class LowStockCrossingAdmin(OperatorAdminMixin, admin.ModelAdmin):
         "alerted_at",
         "closed_at",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Crossed", ordering="opened_at")
     def opened(self, obj: LowStockCrossing) -> str:
