@@ -705,6 +705,7 @@ def place_big_order() -> str:
     from fulfillment.routing import route_order
     from inventory.models import StockLevel
     from orders import services as order_services
+    from orders.notes import add_order_note
     from orders.placement import LineRequest, OrderRequest, place_order
     from shipping.models import ShippingMethod
 
@@ -741,7 +742,7 @@ def place_big_order() -> str:
     order_services.place_hold(
         order=order, kind="manual", reason="Call before shipping", actor=actor
     )
-    order_services.add_order_note(order=order, text="Customer asked for one parcel.", actor=actor)
+    add_order_note(order=order, body="Customer asked for one parcel.", actor=actor)
     return order.number
 
 

@@ -236,13 +236,6 @@ def refuse_approval(*, order_id: int, approver: Customer, reason: str, actor: Ac
     return order
 
 
-@transaction.atomic
-def add_order_note(*, order: Order, text: str, actor: Actor) -> None:
-    if not text.strip():
-        raise InvalidInput("A note cannot be empty.")
-    record_order_event(order=order, type=OrderEventType.NOTE, actor=actor, message=text.strip())
-
-
 @dataclass(frozen=True)
 class HistoricalLine:
     product: Product

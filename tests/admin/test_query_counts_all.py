@@ -29,6 +29,7 @@ from inventory import services as inventory_services
 from inventory.commitments import reserve_network
 from oms.notifications import send_order_notification
 from orders import services as order_services
+from orders.notes import add_order_note
 from orders.placement import LineRequest, OrderRequest, place_order
 from tests.admin.factories import OrderFactory
 from tests.factories import CustomerFactory, LocationFactory, ProductFactory
@@ -213,7 +214,7 @@ def _more_rows(operator: Any, world: dict[str, Any], n: int) -> None:
         make_default=True,
     )
     customer_services.add_customer_note(customer=buyer, body="Calls at noon.", actor=operator)
-    order_services.add_order_note(order=world["order"], text=f"note {n}", actor=operator)
+    add_order_note(order=world["order"], body=f"note {n}", actor=operator)
     inventory_services.receive_stock(
         location=level.location, product=level.product, quantity=1, actor=operator
     )
