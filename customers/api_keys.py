@@ -86,6 +86,21 @@ def create_storefront_api_key(*, name: str) -> IssuedKey:
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 
+@transaction.atomic
+def create_erp_api_key(*, name: str) -> IssuedKey:
+    """Issue a key for an ERP or back-office system: it records purchase orders and
+    their receipts for any location, and nothing else (no orders, no fulfillment)."""
+    prefix = secrets.token_hex(6)
+    raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        is_erp=True,
+        name=name.strip() or "ERP",
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
 def find_active_key(raw_key: str) -> ApiKey | None:
     """The active key matching ``raw_key`` with its company, buyer and vendor loaded,
     or None. One query."""
@@ -110,8 +125,8 @@ def find_active_key(raw_key: str) -> ApiKey | None:
     api_key.vendor = vendor
     if buyer is not None and company is not None and buyer.company_id == company.pk:
         buyer.company = company
-    if api_key.is_storefront:
-        return api_key
+    if api_key.is_storefront or api_key.is_erp:
+        return api_key  # no owner row whose being active could switch it off
     owner = company or vendor
     return api_key if owner is not None and owner.is_active else None
 

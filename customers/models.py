@@ -92,6 +92,19 @@ class Company(TimeStamped):
     price_list = models.ForeignKey(
         PriceList, null=True, blank=True, on_delete=models.PROTECT, related_name="companies"
     )
+    # PROTECT: the method is a term agreed with the account (its freight contract), so a
+    # method that is some company's default cannot be deleted from under it; retiring a
+    # method is done by making it inactive, and drafts then fall back to the next rule
+    # (``orders.drafts.default_shipping_method_code``) until someone picks another.
+    default_shipping_method = models.ForeignKey(
+        "shipping.ShippingMethod",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="default_for_companies",
+        help_text="What new draft orders for this company ship with. Empty: the method of "
+        "its latest order, else the cheapest that ships.",
+    )
     is_active = models.BooleanField(default=True)
 
     history = audit_history()
@@ -281,8 +294,11 @@ class CustomerNote(models.Model):
 
 
 class ApiKey(models.Model):
-    """A credential for the API: a company's (B2B ordering) or a dropship vendor's
-    (fulfillment confirmations). Only a hash of the secret is stored.
+    """A credential for the API, of exactly one kind: a company's (B2B ordering), a
+    dropship vendor's or 3PL's (its fulfillment orders, and the purchase orders of its
+    own location), the storefront's (B2C ordering), or an ERP's (purchase orders and
+    their receipts for every location, nothing else). Only a hash of the secret is
+    stored.
 
     The key handed out is ``oms_<prefix>_<secret>``; the prefix finds the row, the
     SHA-256 of the whole key proves it. Keys are 256-bit random, so a fast hash is
@@ -312,6 +328,12 @@ class ApiKey(models.Model):
         default=False,
         help_text="The web storefront: places B2C orders for the customers it names.",
     )
+    is_erp = models.BooleanField(
+        "ERP",
+        default=False,
+        help_text="An ERP or back-office system: records purchase orders and their "
+        "receipts for every location; places no orders.",
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
@@ -329,18 +351,28 @@ class ApiKey(models.Model):
                     buyer__isnull=False,
                     vendor__isnull=True,
                     is_storefront=False,
+                    is_erp=False,
                 )
                 | models.Q(
                     company__isnull=True,
                     buyer__isnull=True,
                     vendor__isnull=False,
                     is_storefront=False,
+                    is_erp=False,
                 )
                 | models.Q(
                     company__isnull=True,
                     buyer__isnull=True,
                     vendor__isnull=True,
                     is_storefront=True,
+                    is_erp=False,
+                )
+                | models.Q(
+                    company__isnull=True,
+                    buyer__isnull=True,
+                    vendor__isnull=True,
+                    is_storefront=False,
+                    is_erp=True,
                 ),
                 name="api_key_one_kind_of_owner",
             )

@@ -29,6 +29,7 @@ from core.admin import (
 )
 from core.phones import InvalidPhone, normalise_phone
 from core.search import SearchTerm
+from shipping.models import ServiceLevel, ShippingMethod
 
 from .. import services
 from ..models import Address, Company, Customer, CustomerNote, NotificationPreference
@@ -76,17 +77,46 @@ class CompanyAdminForm(forms.ModelForm):
             "tax_exempt",
             "tax_exemption_number",
             "price_list",
+            "default_shipping_method",
             "is_active",
         )
+        labels = {"default_shipping_method": "Default shipping method"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        method = self.fields.get("default_shipping_method")
+        if isinstance(method, forms.ModelChoiceField):
+            # Offered: the methods a draft can ship with as they stand (active, and not
+            # a store pickup, which needs a store the company's default cannot name),
+            # plus the current one so that the page shows it even once retired.
+            offered = Q(is_active=True) & ~Q(service_level=ServiceLevel.PICKUP)
+            if self.instance.default_shipping_method_id is not None:
+                offered |= Q(pk=self.instance.default_shipping_method_id)
+            method.queryset = ShippingMethod.objects.filter(offered).order_by("price", "code")
 
     def clean_account_number(self) -> str:
         return str(self.cleaned_data["account_number"]).strip().upper()
+
+    def clean_default_shipping_method(self) -> ShippingMethod | None:
+        method: ShippingMethod | None = self.cleaned_data.get("default_shipping_method")
+        if method is None:
+            return None
+        if method.is_pickup:
+            raise forms.ValidationError(
+                f"{method.name} is a store pickup, which needs a store for each order; "
+                "choose a method that ships, or leave it empty."
+            )
+        if not method.is_active:
+            raise forms.ValidationError(
+                f"{method.name} is no longer offered; choose another, or leave it empty."
+            )
+        return method
 
 
 @admin.register(Company)
 class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
     form = CompanyAdminForm
-    list_select_related = ("price_list",)
+    list_select_related = ("price_list", "default_shipping_method")
     list_display = (
         "account_number",
         "name",
@@ -114,6 +144,7 @@ class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
                     "approval_threshold",
                     "po_required",
                     "allow_backorders",
+                    "default_shipping_method",
                 )
             },
         ),
@@ -163,8 +194,12 @@ class CompanyAdmin(OperatorAdminMixin, SimpleHistoryAdmin):
             allow_backorders=data["allow_backorders"],
         )
         # What ``create_company`` does not take is saved on the new row right after.
-        extra = {"price_list": data["price_list"], "is_active": data["is_active"]}
-        if extra != {"price_list": None, "is_active": True}:
+        extra = {
+            "price_list": data["price_list"],
+            "default_shipping_method": data["default_shipping_method"],
+            "is_active": data["is_active"],
+        }
+        if extra != {"price_list": None, "default_shipping_method": None, "is_active": True}:
             for name, value in extra.items():
                 setattr(created, name, value)
             created.save(update_fields=[*extra, "updated_at"])

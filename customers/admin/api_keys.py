@@ -23,7 +23,12 @@ from core.admin import (
 )
 from inventory.models import LocationKind
 
-from ..api_keys import create_api_key, create_vendor_api_key, revoke_api_key
+from ..api_keys import (
+    create_api_key,
+    create_erp_api_key,
+    create_vendor_api_key,
+    revoke_api_key,
+)
 from ..models import ApiKey, Company, Customer
 
 # Locations that may hold a vendor API key (they confirm their own fulfillment orders).
@@ -31,16 +36,21 @@ VENDOR_KINDS = (LocationKind.DROPSHIP_VENDOR, LocationKind.THIRD_PARTY)
 
 
 class ApiKeyIssueForm(forms.ModelForm):
-    """Who a new key is for: a company (and the buyer its orders are recorded for) or a
-    dropship vendor / 3PL. Only the services create the key and its secret."""
+    """Who a new key is for: a company (and the buyer its orders are recorded for), a
+    dropship vendor / 3PL, or an ERP. Only the services create the key and its
+    secret."""
 
     class Meta:
         model = ApiKey
-        fields = ("company", "buyer", "vendor", "name")
+        fields = ("company", "buyer", "vendor", "is_erp", "name")
+        labels = {"is_erp": "ERP key"}
         help_texts = {
-            "company": "For B2B ordering. Leave empty for a vendor key.",
+            "company": "For B2B ordering. Leave empty for a vendor or ERP key.",
             "buyer": "Empty: the company's first active buyer.",
             "vendor": "A dropship vendor or 3PL confirming its fulfillment orders.",
+            "is_erp": "For an ERP or back-office system: records purchase orders and their "
+            "deliveries for every location, and nothing else (no orders, no fulfillment). "
+            "Leave the company and vendor empty.",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,10 +64,13 @@ class ApiKeyIssueForm(forms.ModelForm):
         # they come back as form errors rather than after the form has been accepted.
         cleaned: dict[str, Any] = super().clean() or {}
         company, buyer, vendor = (cleaned.get(f) for f in ("company", "buyer", "vendor"))
-        if (company is None) == (vendor is None):
-            # On a field, so that the model's own company-or-vendor constraint is not
-            # reported a second time in its raw wording.
-            self.add_error("vendor", "A key is for either a company or a vendor.")
+        kinds = sum((company is not None, vendor is not None, bool(cleaned.get("is_erp"))))
+        if kinds != 1:
+            # On a field, so that the model's own one-kind constraint is not reported a
+            # second time in its raw wording.
+            self.add_error("vendor", "A key is for one of: a company, a vendor, or an ERP.")
+        elif cleaned.get("is_erp") and buyer is not None:
+            self.add_error("buyer", "An ERP key places no orders; leave the buyer empty.")
         elif company is not None:
             self._check_company_key(company, buyer, cleaned)
         elif buyer is not None:
@@ -76,6 +89,15 @@ class ApiKeyIssueForm(forms.ModelForm):
             cleaned["buyer"] = company.buyers.filter(is_active=True).order_by("id").first()
             if cleaned["buyer"] is None:
                 self.add_error("buyer", f"{company.name} has no buyer to place orders for.")
+
+
+def key_owner(api_key: ApiKey) -> str:
+    """Who or what a key is for, in words."""
+    if api_key.is_erp:
+        return "ERP (purchase orders of every location)"
+    if api_key.is_storefront:
+        return "Web storefront"
+    return str(api_key.company or api_key.vendor or "-")
 
 
 class ApiKeyStateFilter(admin.SimpleListFilter):
@@ -116,12 +138,13 @@ class ApiKeyAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ("company", "buyer", "vendor", "name")
+            return ("company", "buyer", "vendor", "is_erp", "name")
         return (
             "name",
             "company",
             "buyer",
             "vendor",
+            "is_erp",
             "prefix",
             "created_at",
             "last_used_at",
@@ -149,7 +172,7 @@ class ApiKeyAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="For")
     def owner(self, obj: ApiKey) -> str:
-        return str(obj.company or obj.vendor or "-")
+        return key_owner(obj)
 
     @admin.display(description="State")
     def state(self, obj: ApiKey) -> str:
@@ -157,7 +180,9 @@ class ApiKeyAdmin(OperatorAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         data = form.cleaned_data
-        if data["vendor"] is not None:
+        if data["is_erp"]:
+            issued = create_erp_api_key(name=data["name"])
+        elif data["vendor"] is not None:
             issued = create_vendor_api_key(vendor=data["vendor"], name=data["name"])
         else:
             issued = create_api_key(company=data["company"], name=data["name"], buyer=data["buyer"])
@@ -172,7 +197,7 @@ class ApiKeyAdmin(OperatorAdminMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"API key issued for {obj.company or obj.vendor}",
+            "title": f"API key issued for {key_owner(obj)}",
             "api_key": obj,
             "raw_key": getattr(request, "_oms_issued_key", ""),
             "changelist_url": admin_changelist_url(ApiKey),

@@ -1,4 +1,6 @@
-"""Bearer-key authentication for the B2B API. The principal is the API key's company."""
+"""Bearer-key authentication for the API. The principal is the key: a company's, a
+vendor's or 3PL's, the storefront's or an ERP's (``customers.models.ApiKey``), and each
+view's permission class says which kinds it serves."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +48,18 @@ class ApiClient(KeyedClient):
         return self.api_key.is_storefront
 
     @property
+    def is_erp(self) -> bool:
+        return self.api_key.is_erp
+
+    @property
+    def purchasing_location_id(self) -> int | None:
+        """Whose purchase orders this key reaches: its own location's (a vendor's or
+        3PL's key), or ``None`` for every location (an ERP's)."""
+        if self.api_key.is_erp:
+            return None
+        return self.vendor.pk
+
+    @property
     def orders_company_id(self) -> int | None:
         """Whose orders this key reaches (``orders.selectors.list_company_orders``): its
         company's, or ``None`` for the storefront, which reaches the B2C web orders of
@@ -68,12 +82,16 @@ class ApiClient(KeyedClient):
             return "storefront"
         if self.api_key.company_id is not None:
             return f"company:{self.api_key.company_id}"
+        if self.api_key.is_erp:
+            return f"erp:{self.api_key.pk}"
         return f"vendor:{self.api_key.vendor_id}"
 
     @property
     def actor(self) -> Actor:
         if self.api_key.is_storefront:
             return Actor.api_client(f"storefront/{self.api_key.name}")
+        if self.api_key.is_erp:
+            return Actor.api_client(f"erp/{self.api_key.name}")
         owner = self.api_key.company or self.api_key.vendor
         code = owner.account_number if isinstance(owner, Company) else owner.code  # type: ignore[union-attr]
         return Actor.api_client(f"{code}/{self.api_key.name}")
@@ -135,3 +153,16 @@ class IsVendorClient(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         return isinstance(user, ApiClient) and user.api_key.vendor_id is not None
+
+
+class IsPurchasingClient(permissions.BasePermission):
+    """An ERP's key (every location) or a vendor's or 3PL's key (its own location): the
+    purchase orders and their receipts."""
+
+    message = "Purchase orders take an ERP's key, or a 3PL's or vendor's key for its location."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return isinstance(user, ApiClient) and (
+            user.api_key.is_erp or user.api_key.vendor_id is not None
+        )

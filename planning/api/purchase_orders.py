@@ -1,8 +1,11 @@
-"""Purchase orders through the API, for a 3PL's or a vendor's system (its location key).
+"""Purchase orders through the API, for an ERP and for a 3PL's or a vendor's system.
 
-A location's key (``ApiKey.vendor``: a 3PL warehouse or a dropship vendor) records the
-supply on its way to that location and counts deliveries in against it; it sees no
-other location's orders (404). Company keys and the storefront's are refused (403).
+An ERP's key (``ApiKey.is_erp``) records purchase orders for any location, naming it
+in the body (``location``), sees them all and counts deliveries in against any of
+them. A location's key (``ApiKey.vendor``: a 3PL warehouse or a dropship vendor)
+records the supply on its way to that location only and counts deliveries in against
+it; it sees no other location's orders (404), and naming another location is refused
+(403 ``location_not_allowed``). Company keys and the storefront's are refused (403).
 
 The ``reference`` is the idempotency key: the caller's own number for the order (and
 the delivery note for a receipt). Sent again with the same content it answers the
@@ -12,15 +15,17 @@ order already recorded (200), with other content 409 ``duplicate_reference``.
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import problem_responses
-from customers.api.authentication import ApiClient, IsVendorClient
-from inventory.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderReceipt
+from core.errors import NotAllowed
+from customers.api.authentication import ApiClient, IsPurchasingClient
+from inventory.models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderReceipt
 from inventory.purchase_orders import (
     create_purchase_order,
     get_purchase_order,
@@ -43,6 +48,14 @@ class PurchaseOrderLineInput(serializers.Serializer):
 
 
 class PurchaseOrderInput(serializers.Serializer):
+    location = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The code of the location the goods go to. Required with an ERP's key; "
+        "a location's key may leave it out (its own location).",
+    )
     supplier = serializers.CharField(max_length=200)
     reference = serializers.CharField(
         max_length=100, help_text="Your number for this order; sending it again is safe."
@@ -114,14 +127,37 @@ class ReceiptOutput(serializers.ModelSerializer):
         fields = ["reference", "note", "created_at", "lines", "purchase_order"]
 
 
+class LocationNotAllowed(NotAllowed):
+    code = "location_not_allowed"
+
+
 def _own_orders(client: ApiClient) -> QuerySet[PurchaseOrder]:
-    return (
-        list_purchase_orders()
-        .filter(location_id=client.vendor.pk)
-        .prefetch_related(
-            Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("product"))
-        )
+    """The purchase orders the key reaches, their lines loaded: every location's for an
+    ERP, its own location's for a location's key."""
+    orders = list_purchase_orders().prefetch_related(
+        Prefetch("lines", queryset=PurchaseOrderLine.objects.select_related("product"))
     )
+    location_id = client.purchasing_location_id
+    return orders if location_id is None else orders.filter(location_id=location_id)
+
+
+def _destination(client: ApiClient, code: str) -> Location:
+    """Where a new purchase order goes: the location named, which a location's key may
+    name only as itself (or leave out)."""
+    code = code.strip().upper()
+    if not client.is_erp:
+        if code and code != client.vendor.code:
+            raise LocationNotAllowed(
+                f"This key records purchase orders for {client.vendor.code} only.",
+                location=code,
+            )
+        return client.vendor
+    if not code:
+        raise serializers.ValidationError({"location": ["Name the location the goods go to."]})
+    location = Location.objects.filter(code=code).first()
+    if location is None:
+        raise serializers.ValidationError({"location": [f"No location {code}."]})
+    return location
 
 
 def _pairs(lines: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -129,21 +165,33 @@ def _pairs(lines: list[dict[str, Any]]) -> list[tuple[str, int]]:
 
 
 class PurchaseOrderListCreateView(generics.ListAPIView):
-    """The purchase orders on their way to the key's location, newest first."""
+    """The purchase orders the key reaches (every location's for an ERP, its own
+    location's for a location's key), newest first; ``?location=CODE`` narrows them."""
 
     queryset = PurchaseOrder.objects.none()  # for the schema; get_queryset scopes it
-    permission_classes = [IsVendorClient]
+    permission_classes = [IsPurchasingClient]
     serializer_class = PurchaseOrderOutput
 
     def get_queryset(self) -> QuerySet[PurchaseOrder]:
-        return _own_orders(_client(self.request))
+        orders = _own_orders(_client(self.request))
+        code = self.request.query_params.get("location", "").strip().upper()
+        return orders.filter(location__code=code) if code else orders
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("location", OpenApiTypes.STR, description="A location's code.")
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=PurchaseOrderInput,
         responses={201: PurchaseOrderOutput, 200: PurchaseOrderOutput},
-        description="Record a purchase order to the key's location: its lines become "
-        "incoming stock there. The same reference and content again answers 200 with "
-        "the order already recorded.",
+        description="Record a purchase order to a location (an ERP's key names it in "
+        "`location`; a location's key records for its own): its lines become incoming "
+        "stock there. The same reference and content again answers 200 with the order "
+        "already recorded.",
     )
     @problem_responses(409, 422)
     def post(self, request: Request) -> Response:
@@ -151,7 +199,7 @@ class PurchaseOrderListCreateView(generics.ListAPIView):
         data = PurchaseOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = create_purchase_order(
-            location=client.vendor,
+            location=_destination(client, data.validated_data["location"]),
             supplier=data.validated_data["supplier"],
             reference=data.validated_data["reference"],
             expected_date=data.validated_data["expected_date"],
@@ -166,7 +214,7 @@ class PurchaseOrderListCreateView(generics.ListAPIView):
 
 class PurchaseOrderDetailView(generics.RetrieveAPIView):
     queryset = PurchaseOrder.objects.none()  # for the schema; get_queryset scopes it
-    permission_classes = [IsVendorClient]
+    permission_classes = [IsPurchasingClient]
     serializer_class = PurchaseOrderOutput
     lookup_field = "number"
 
@@ -175,7 +223,7 @@ class PurchaseOrderDetailView(generics.RetrieveAPIView):
 
 
 class PurchaseOrderReceiptView(APIView):
-    permission_classes = [IsVendorClient]
+    permission_classes = [IsPurchasingClient]
 
     @extend_schema(
         request=ReceiptInput,
@@ -187,7 +235,7 @@ class PurchaseOrderReceiptView(APIView):
     @problem_responses(409, 422)
     def post(self, request: Request, number: str) -> Response:
         client = _client(request)
-        po = get_purchase_order(number, location_id=client.vendor.pk)
+        po = get_purchase_order(number, location_id=client.purchasing_location_id)
         data = ReceiptInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = receive_purchase_order(

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.errors import DomainError
 from customers.api_keys import (
     create_api_key,
+    create_erp_api_key,
     create_storefront_api_key,
     create_vendor_api_key,
 )
@@ -24,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--storefront", action="store_true", help="A key for the web storefront (B2C)."
         )
+        parser.add_argument(
+            "--erp",
+            action="store_true",
+            help="A key for an ERP: purchase orders and receipts for every location.",
+        )
         parser.add_argument("--buyer", help="E-mail of the buyer orders are recorded for.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,11 +38,18 @@ class Command(BaseCommand):
             self.stdout.write(issued.raw_key)
             self.stderr.write(f"Storefront key {issued.api_key.prefix}. It is not shown again.")
             return
+        if options["erp"]:
+            issued = create_erp_api_key(name=options["name"])
+            self.stdout.write(issued.raw_key)
+            self.stderr.write(f"ERP key {issued.api_key.prefix}. It is not shown again.")
+            return
         if options["vendor"]:
             self._vendor_key(options["vendor"], options["name"])
             return
         if not options["account_number"]:
-            raise CommandError("Give a company account number, or --vendor LOCATION.")
+            raise CommandError(
+                "Give a company account number, or --vendor LOCATION, --storefront or --erp."
+            )
         company = Company.objects.filter(account_number=options["account_number"].upper()).first()
         if company is None:
             raise CommandError(f"No company with account number {options['account_number']}.")
