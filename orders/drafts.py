@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from core import outbox
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
-from customers.models import Customer
+from customers.models import Company, Customer
 from inventory.commitments import (
     end_network_reservations,
     expired_network_references,
@@ -409,27 +410,34 @@ def draft_warnings(order: Order) -> list[DraftWarning]:
     return warnings
 
 
-def default_shipping_method_code(customer: Customer | None) -> str:
-    """The shipping method a new draft starts with: the one the buyer's company (or the
-    buyer) used on its latest order, else the cheapest active method that ships (not a
-    store pickup); empty if there is none."""
-    if customer is not None:
-        recent = Order.objects.exclude(status=OrderStatus.DRAFT).filter(
-            shipping_method__is_active=True
+def default_shipping_method_code(customer: Customer | None, company: Company | None = None) -> str:
+    """The shipping method a new draft starts with, for ``customer`` or, before a buyer
+    is picked, for ``company``: the company's default shipping method; else the method
+    of the company's (a consumer's own) latest order; else the cheapest method. Only an
+    active method that ships counts: a retired default or a store pickup (which needs a
+    store the default cannot name) is passed over. Empty if no method ships. Two
+    queries at most."""
+    company_id = customer.company_id if customer is not None else None
+    if company_id is None and company is not None:
+        company_id = company.pk
+    ships = ShippingMethod.objects.filter(is_active=True).exclude(service_level=ServiceLevel.PICKUP)
+    if company_id is not None or customer is not None:
+        placed = Order.objects.exclude(status=OrderStatus.DRAFT)
+        placed = (
+            placed.filter(company_id=company_id)
+            if company_id is not None
+            else placed.filter(customer=customer)
         )
-        recent = (
-            recent.filter(company_id=customer.company_id)
-            if customer.company_id
-            else recent.filter(customer=customer)
+        latest = placed.order_by("-id").values("shipping_method_id")[:1]
+        default = Company.objects.filter(pk=company_id or 0).values("default_shipping_method_id")
+        # One query for both rules; the company's default wins over its latest order.
+        chosen = (
+            ships.filter(Q(pk__in=default) | Q(pk__in=latest))
+            .order_by(Case(When(pk__in=default, then=Value(0)), default=Value(1)))
+            .values_list("code", flat=True)
+            .first()
         )
-        code = recent.order_by("-id").values_list("shipping_method__code", flat=True).first()
-        if code:
-            return str(code)
-    method = (
-        ShippingMethod.objects.filter(is_active=True)
-        .exclude(service_level=ServiceLevel.PICKUP)
-        .order_by("price", "code")
-        .values_list("code", flat=True)
-        .first()
-    )
+        if chosen:
+            return str(chosen)
+    method = ships.order_by("price", "code").values_list("code", flat=True).first()
     return str(method or "")

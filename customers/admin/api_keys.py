@@ -64,13 +64,23 @@ class ApiKeyIssueForm(forms.ModelForm):
         # they come back as form errors rather than after the form has been accepted.
         cleaned: dict[str, Any] = super().clean() or {}
         company, buyer, vendor = (cleaned.get(f) for f in ("company", "buyer", "vendor"))
-        kinds = sum((company is not None, vendor is not None, bool(cleaned.get("is_erp"))))
-        if kinds != 1:
+        if cleaned.get("is_erp"):
+            if company is not None or vendor is not None:
+                self.add_error(
+                    "is_erp",
+                    "An ERP key is for every location, not for a company or a vendor: "
+                    "leave those empty.",
+                )
+            elif buyer is not None:
+                self.add_error("buyer", "An ERP key places no orders; leave the buyer empty.")
+        elif company is not None and vendor is not None:
             # On a field, so that the model's own one-kind constraint is not reported a
             # second time in its raw wording.
-            self.add_error("vendor", "A key is for one of: a company, a vendor, or an ERP.")
-        elif cleaned.get("is_erp") and buyer is not None:
-            self.add_error("buyer", "An ERP key places no orders; leave the buyer empty.")
+            self.add_error("vendor", "A key is for either a company or a vendor.")
+        elif company is None and vendor is None:
+            self.add_error(
+                "vendor", "Choose the company or the vendor the key is for, or tick “ERP key”."
+            )
         elif company is not None:
             self._check_company_key(company, buyer, cleaned)
         elif buyer is not None:

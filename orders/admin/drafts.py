@@ -243,7 +243,7 @@ class DraftPagesMixin(OrderPagesMixin):
                 initial.update(address_initial(address))
         if company is not None:
             initial["company"] = company.account_number
-        initial["shipping_method"] = drafts.default_shipping_method_code(customer)
+        initial["shipping_method"] = drafts.default_shipping_method_code(customer, company)
         return initial
 
     @staticmethod
