@@ -19,7 +19,16 @@ pending. Two runs at once queue on the lock; the second finds the row and decide
 nothing. The e-mail is sent after that transaction commits, through the order's
 notification log (``orders.notifications``: claim key ``invoice:<id>:dunning:<stage>:
 email``), which sends it once however many runs deliver the same pending row; then the
-row is marked sent. A send that fails (the mail server is down) leaves the row pending
+row is marked sent.
+
+**Recipients.** A reminder goes where the invoice goes (``billing.notifications.
+email_invoice``): the order's e-mail, and a copy to each of the company's active
+contacts who get invoices by e-mail (accounts payable), each address once, as they
+stand on the day the reminder is decided (a contact added since the invoice is reminded
+too; one removed is not). Each copy has its own claim, the order's e-mail on the key
+above and a contact's on that key plus ``:<address>``, so a run that delivers a row
+again sends only the copies that did not go; the row is marked sent once every copy
+went. A send that fails (the mail server is down) leaves the row pending
 with its error and the next run (the task retries, and the beat runs daily) sends it
 again; a pending row whose invoice was paid meanwhile is cancelled instead, and one
 that a later stage overtook is skipped.
@@ -32,6 +41,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,6 +54,7 @@ from orders.notifications import (
     Attachment,
     NotificationInProgress,
     claim_notification,
+    list_recipients,
     send_order_email,
 )
 
@@ -51,7 +62,7 @@ from .credit_notes import invoice_for_update
 from .documents import store_invoice_pdf
 from .dunning_models import DunningReminder, ReminderStage, ReminderStatus
 from .models import Invoice, InvoiceStatus, PaymentMethod
-from .notifications import invoice_recipient
+from .notifications import INVOICE_ISSUED, invoice_recipient
 from .receivables import balance_due, with_balance
 
 logger = logging.getLogger(__name__)
@@ -108,6 +119,40 @@ def latest_stage(invoice: Invoice, today: dt.date) -> tuple[str, dt.date] | None
 
 def notification_key(invoice: Invoice, stage: str) -> str:
     return f"invoice:{invoice.pk}:dunning:{stage}:email"
+
+
+def reminder_recipients(invoice: Invoice) -> list[str]:
+    """The addresses a reminder of ``invoice`` goes to, as its invoice e-mail does: the
+    order's e-mail first, then the company's contacts for invoices by e-mail, each
+    address once (``orders.notifications.list_recipients``)."""
+    primary = invoice_recipient(invoice)
+    contacts = [
+        r.address
+        for r in list_recipients(invoice.order, kind=INVOICE_ISSUED)
+        if r.channel == "email" and r.contact_id is not None
+    ]
+    return [primary, *contacts]
+
+
+def copy_key(base: str, address: str, *, primary: bool) -> str:
+    """The claim of one copy: the reminder's key for the order's e-mail (as it always
+    was), the key and the address for a contact's."""
+    return base if primary else f"{base}:{address.lower()}"
+
+
+RECIPIENT_FIELD_LENGTH = DunningReminder._meta.get_field("recipient").max_length or 254
+
+
+def recipients_text(addresses: list[str]) -> str:
+    """The recipients as the log shows them, cut to what the column holds."""
+    text = ", ".join(addresses)
+    for shown in range(len(addresses), 0, -1):
+        text = ", ".join(addresses[:shown])
+        if shown < len(addresses):
+            text += f" and {len(addresses) - shown} more"
+        if len(text) <= RECIPIENT_FIELD_LENGTH:
+            return text
+    return text[:RECIPIENT_FIELD_LENGTH]
 
 
 def _on_terms(invoice: Invoice) -> bool:
@@ -186,34 +231,78 @@ def remind_invoice(*, invoice_id: int, today: dt.date) -> DunningReminder | None
         stage_date=stage_day,
         status=ReminderStatus.PENDING,
         amount_due=owed,
-        recipient=invoice_recipient(invoice),
+        recipient=recipients_text(reminder_recipients(invoice)),
         notification_key=notification_key(invoice, stage),
         **common,
     )
 
 
-def _mark_sent(reminder: DunningReminder, notification: Notification, owed: Decimal) -> None:
-    # The e-mail went: that is what the log says, whatever a concurrent decision made of
-    # the row meanwhile.
+def _mark_sent(reminder: DunningReminder, copies: list[Notification], owed: Decimal) -> None:
+    # Every copy went: that is what the log says, whatever a concurrent decision made
+    # of the row meanwhile.
+    sent_at = max((n.sent_at for n in copies if n.sent_at), default=None)
     DunningReminder.objects.filter(pk=reminder.pk).update(
         status=ReminderStatus.SENT,
-        sent_at=notification.sent_at or timezone.now(),
+        sent_at=sent_at or timezone.now(),
         amount_due=owed,
-        recipient=notification.recipient,
+        recipient=recipients_text([n.recipient for n in copies]),
         last_error="",
     )
+
+
+def _deliver_copy(
+    reminder: DunningReminder,
+    key: str,
+    address: str,
+    *,
+    subject: str,
+    context: dict[str, Any],
+    attachment: Attachment,
+) -> tuple[Notification | None, bool]:
+    """Send one copy of the reminder, claimed on ``key``: its sent notification and
+    whether this call sent it, or None while it is not settled (another attempt took
+    it over). Raises ``NotificationInProgress`` or what the mail server raised (the
+    row keeps the error)."""
+    invoice = context["invoice"]
+    claim = claim_notification(
+        key,
+        channel="email",
+        event=PAYMENT_REMINDER,
+        recipient=address,
+        subject=subject,
+        order=context["order"],
+    )
+    if claim is None:
+        # Sent by an earlier attempt (perhaps one that stopped before it marked the row).
+        earlier = Notification.objects.filter(dedupe_key=key, status=NotificationStatus.SENT)
+        return earlier.first(), False
+    try:
+        notification = send_order_email(
+            claim,
+            order=context["order"],
+            template="billing/email/payment_reminder",
+            context=context,
+            attachments=[attachment],
+            payload={"invoice_id": invoice.pk, "reminder_stage": reminder.stage},
+        )
+    except Exception as exc:  # the send's own failure, marked on its claim too
+        DunningReminder.objects.filter(pk=reminder.pk).update(last_error=str(exc)[:300])
+        raise
+    return notification, notification is not None
 
 
 def deliver_reminder(
     reminder_id: int, *, today: dt.date | None = None, status_link: StatusLink | None = None
 ) -> DunningReminder | None:
-    """E-mail the pending reminder ``reminder_id`` with the invoice's PDF, once, and mark
-    it sent; returns it, or None when it was not this call that sent it (not pending,
-    already sent by another attempt, or cancelled because nothing is owed any more).
-    ``today`` (the site's date by default) is the day the e-mail counts overdue days to.
+    """E-mail the pending reminder ``reminder_id`` with the invoice's PDF to each of its
+    recipients (``reminder_recipients``), once each, and mark it sent once every copy
+    went; returns it, or None when this call sent no copy (not pending, already sent by
+    another attempt, or cancelled because nothing is owed any more). ``today`` (the
+    site's date by default) is the day the e-mail counts overdue days to.
 
-    Raises what the mail server raised (the row keeps the error and stays pending), and
-    ``NotificationInProgress`` while another attempt is sending it.
+    Every copy is tried; then it raises what the mail server raised (the row keeps the
+    error and stays pending, the copies that went are not sent again), or
+    ``NotificationInProgress`` while another attempt is sending a copy.
     """
     reminder = DunningReminder.objects.select_related(
         "invoice__order__customer", "invoice__company"
@@ -228,26 +317,10 @@ def deliver_reminder(
         )
         return None
     order = invoice.order
-    # Rendered before the claim: a PDF that cannot be made leaves no claim "sending".
+    # Rendered before the claims: a PDF that cannot be made leaves no claim "sending".
     invoice = store_invoice_pdf(invoice.pk)
     due = invoice.due_date or reminder.stage_date  # on terms: always a due date
     subject = SUBJECTS[reminder.stage].format(number=invoice.number, due=date_format(due, "F j, Y"))
-    claim = claim_notification(
-        reminder.notification_key or notification_key(invoice, reminder.stage),
-        channel="email",
-        event=PAYMENT_REMINDER,
-        recipient=reminder.recipient or invoice_recipient(invoice),
-        subject=subject,
-        order=order,
-    )
-    if claim is None:
-        # Sent by an attempt that stopped before it marked the row.
-        sent = Notification.objects.filter(
-            dedupe_key=reminder.notification_key, status=NotificationStatus.SENT
-        ).first()
-        if sent is not None:
-            _mark_sent(reminder, sent, reminder.amount_due)
-        return None
     with invoice.pdf.open("rb") as pdf:
         attachment = Attachment(f"{invoice.number}.pdf", pdf.read(), "application/pdf")
     context = {
@@ -261,21 +334,36 @@ def deliver_reminder(
         "seller": invoice.seller,
         "status_url": status_link(order) if status_link else "",
     }
-    try:
-        notification = send_order_email(
-            claim,
-            order=order,
-            template="billing/email/payment_reminder",
-            context=context,
-            attachments=[attachment],
-            payload={"invoice_id": invoice.pk, "reminder_stage": reminder.stage},
-        )
-    except Exception as exc:  # the send's own failure, marked on its claim too
-        DunningReminder.objects.filter(pk=reminder.pk).update(last_error=str(exc)[:300])
-        raise
-    if notification is None:
+    base = reminder.notification_key or notification_key(invoice, reminder.stage)
+    went: list[Notification] = []  # every copy that went, by this call or an earlier one
+    sent_now = 0
+    unsettled = False
+    failure: Exception | None = None
+    for index, address in enumerate(reminder_recipients(invoice)):
+        try:
+            copy, by_this_call = _deliver_copy(
+                reminder,
+                copy_key(base, address, primary=index == 0),
+                address,
+                subject=subject,
+                context=context,
+                attachment=attachment,
+            )
+        except Exception as exc:  # the other copies still go; raised below
+            unsettled, failure = True, failure or exc
+            continue
+        if copy is None:
+            unsettled = True  # another attempt holds it, and settles it
+            continue
+        went.append(copy)
+        sent_now += by_this_call
+    if failure is not None:
+        raise failure
+    if unsettled:
         return None
-    _mark_sent(reminder, notification, owed)
+    _mark_sent(reminder, went, owed if sent_now else reminder.amount_due)
+    if not sent_now:
+        return None
     reminder.refresh_from_db()
     return reminder
 
