@@ -15,7 +15,8 @@ committed); ``NetworkStock.committed`` always equals the open, non-backordered
 quantities of placed orders, which the tests reconcile.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,6 +122,49 @@ def commit_demand(
         raise _insufficient_stock(shortages)
     _apply_committed_deltas(rows, {pid: q for pid, q in committed.items() if q})
     return CommitResult(committed=committed, backordered=backordered)
+
+
+def commit_demands_in_turn(
+    demands: Sequence[Mapping[int, int]],
+    backorderable: Sequence[AbstractSet[int]],
+) -> list[CommitResult | InsufficientStock]:
+    """Commit several orders' demands (product id → units) one after the other, each as
+    ``commit_demand`` would with the matching ``backorderable``, as if each were placed
+    in its own transaction in that order: a demand refused for a shortfall commits
+    nothing and leaves its units to the next ones. Returns, per demand, its
+    ``CommitResult`` or the ``InsufficientStock`` that refused it (not raised).
+
+    Two statements whatever the number of demands: the network rows of every product
+    concerned locked in ONE sorted call (level 4 of the lock order, so it must be the
+    transaction's only network lock), and one update of their commitments."""
+    wanted = [pid for demand in demands for pid in demand]
+    rows = lock_network_rows(wanted) if wanted else {}
+    free = {pid: row.available_to_promise for pid, row in rows.items()}
+    total: dict[int, int] = {}
+    results: list[CommitResult | InsufficientStock] = []
+    for demand, allowed in zip(demands, backorderable, strict=True):
+        shortages: list[Shortage] = []
+        committed: dict[int, int] = {}
+        backordered: dict[int, int] = {}
+        for product_id, quantity in sorted(demand.items()):
+            available = free.get(product_id, 0)
+            if quantity <= available:
+                committed[product_id] = quantity
+            elif product_id in allowed:
+                committed[product_id] = available
+                backordered[product_id] = quantity - available
+            else:
+                shortages.append(Shortage(product_id, quantity, available))
+        if shortages:
+            results.append(_insufficient_stock(shortages))
+            continue
+        for product_id, quantity in committed.items():
+            if quantity:
+                free[product_id] -= quantity
+                total[product_id] = total.get(product_id, 0) + quantity
+        results.append(CommitResult(committed=committed, backordered=backordered))
+    _apply_committed_deltas(rows, total)
+    return results
 
 
 def release_demand(

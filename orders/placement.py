@@ -25,6 +25,7 @@ from django.utils import timezone
 from core import outbox, refcache, rows
 from core.actors import Actor
 from core.addresses import clean_postal_address
+from core.models import OutboxEvent
 from core.money import format_money
 from customers.models import Company, Customer, PaymentTerms
 from customers.store_credit import spend_store_credit
@@ -124,7 +125,9 @@ def cached_tax_rate(country: str, region: str) -> TaxRate | None:
     return refcache.cached(("tax_rate", country, region), lambda: tax_rate_for(country, region))
 
 
-def _validate_shape(request: OrderRequest) -> None:
+def validate_request_shape(request: OrderRequest) -> None:
+    """Refuse a request whose shape is wrong (channel, lines, quantities, SKUs, PO
+    length) with ``InvalidOrder`` naming every bad field; reads nothing."""
     errors: dict[str, str] = {}
     if request.channel not in Channel.values:
         errors["channel"] = f"Unknown channel {request.channel!r}."
@@ -214,14 +217,17 @@ def spend_order_store_credit(order: Order, actor: Actor) -> None:
     )
 
 
-def _load_products(
-    request: OrderRequest, *, credit_slot: bool = False
+def request_skus(request: OrderRequest) -> list[str]:
+    """The request's SKUs as products are looked up: stripped, upper case, sorted."""
+    return sorted({line.sku.strip().upper() for line in request.lines})
+
+
+def load_products(
+    skus: list[str], company: Company | None, *, credit_slot: bool = False
 ) -> tuple[dict[str, Product], hold_rules.CreditLock | None]:
-    """The request's products by SKU, in one statement. ``credit_slot``: that statement
-    also takes one of the credit slots of the buyer's company (``orders.holds``), whose
-    exposure the hold rules then read afresh."""
-    skus = sorted({line.sku.strip().upper() for line in request.lines})
-    company = request.customer.company
+    """The products of ``skus`` by SKU (those that exist), in one statement.
+    ``credit_slot``: that statement also takes one of the credit slots of ``company``
+    (``orders.holds``), whose exposure the hold rules then read afresh."""
     slot_sql = hold_rules.credit_slot_sql() if credit_slot else None
     credit = None
     if slot_sql is not None and hold_rules.decides_credit(company):
@@ -229,16 +235,37 @@ def _load_products(
         params = [*hold_rules.credit_slot_params(company.pk), *skus]
         found = rows.fetch(sql.products_by_sku_sql(len(skus), slot_sql), params)
         credit = hold_rules.CreditLock(slot=found[0][-1])
-    else:
+    elif skus:
         found = rows.fetch(sql.products_by_sku_sql(len(skus)), skus)
+    else:
+        found = []
     products = {p.sku: p for p in (rows.instance(Product, row) for row in found) if p}
-    unknown = sorted(set(skus) - products.keys())
+    return products, credit
+
+
+def checked_products(request: OrderRequest, known: Mapping[str, Product]) -> dict[str, Product]:
+    """The request's products picked from ``known`` (products by SKU, possibly more);
+    refuses an unknown SKU (``UnknownSku``) or one no longer sold (``InvalidOrder``)."""
+    skus = request_skus(request)
+    unknown = [sku for sku in skus if sku not in known]
     if unknown:
         raise UnknownSku(f"Unknown SKU: {', '.join(unknown)}.", skus=unknown)
+    products = {sku: known[sku] for sku in skus}
     inactive = sorted(sku for sku, p in products.items() if not p.is_active)
     if inactive:
         raise InvalidOrder(f"No longer sold: {', '.join(inactive)}.", skus=inactive)
-    return products, credit
+    return products
+
+
+def _load_products(
+    request: OrderRequest, *, credit_slot: bool = False
+) -> tuple[dict[str, Product], hold_rules.CreditLock | None]:
+    """The request's products by SKU, in one statement (``load_products``), checked
+    (``checked_products``)."""
+    known, credit = load_products(
+        request_skus(request), request.customer.company, credit_slot=credit_slot
+    )
+    return checked_products(request, known), credit
 
 
 def clean_customization(index: int, product: Product, data: dict[str, Any]) -> dict[str, str]:
@@ -304,10 +331,28 @@ def _build_order(
 ) -> tuple[Order, list[OrderLine], dict[str, Product], hold_rules.CreditLock | None]:
     """``build_order``, taking a credit slot of the buyer's company on the way if asked
     (its first statement): the slot held, or None when none was taken."""
-    _validate_shape(request)
+    validate_request_shape(request)
+    products, credit = _load_products(request, credit_slot=credit_slot)
+    order, lines = price_order(request, products)
+    return order, lines, products, credit
+
+
+PriceBreaks = Callable[[Company | None, list[int]], Mapping[int, list[Any]]]
+
+
+def price_order(
+    request: OrderRequest,
+    products: Mapping[str, Product],
+    *,
+    breaks: PriceBreaks = contract_prices,
+    clean_address: Callable[[dict[str, Any]], dict[str, Any]] = clean_postal_address,
+) -> tuple[Order, list[OrderLine]]:
+    """Validate a request whose shape and products are checked (``products``: its own,
+    by SKU) and price it into unsaved rows. Reads only (the contract prices through
+    ``breaks``, the shipping method and tax rate from the process cache); raises on bad
+    input. Batch placement passes readers of what it loaded once for many orders."""
     customer = request.customer
     company: Company | None = customer.company
-    products, credit = _load_products(request, credit_slot=credit_slot)
     method = get_active_shipping_method(request.shipping_method_code)
     order = Order(
         channel=request.channel,
@@ -330,7 +375,7 @@ def _build_order(
             )
         store = _pickup_store(request.pickup_location_code)
         order.pickup_location = store
-        address = clean_postal_address(
+        address = clean_address(
             {
                 **{f: getattr(store, f) for f in ("line1", "line2", "city", "region")},
                 "postal_code": store.postal_code,
@@ -346,10 +391,10 @@ def _build_order(
             raise InvalidOrder(
                 "A shipping address is required.", fields={"shipping_address": "required"}
             )
-        address = clean_postal_address(request.shipping_address)
+        address = clean_address(request.shipping_address)
     snapshot_address(order, address, customer)
     if request.billing_address:
-        billing = clean_postal_address(request.billing_address)
+        billing = dict(clean_address(request.billing_address))
         billing.pop("latitude", None)
         billing.pop("longitude", None)
         order.billing_address = billing
@@ -359,7 +404,7 @@ def _build_order(
             fields={"po_number": "required"},
         )
 
-    breaks = contract_prices(company, [p.pk for p in products.values()])
+    prices = breaks(company, [p.pk for p in products.values()])
     rate = (
         None
         if company is not None and company.tax_exempt
@@ -372,7 +417,7 @@ def _build_order(
         unit_price = (
             Decimal("0")
             if request.no_charge
-            else unit_price_for(product, spec.quantity, breaks.get(product.pk, []))
+            else unit_price_for(product, spec.quantity, prices.get(product.pk, []))
         )
         line_total = money(unit_price * spec.quantity)
         lines.append(
@@ -391,10 +436,11 @@ def _build_order(
     order.tax_shipping = bool(rate and rate.taxes_shipping)
     order.shipping_total = Decimal("0") if request.no_charge else method.price
     apply_totals(order, lines)
-    return order, lines, products, credit
+    return order, lines
 
 
-def _insufficient(lines: list[OrderLine], exc: InsufficientStock) -> InsufficientStock:
+def short_lines(lines: list[OrderLine], exc: InsufficientStock) -> InsufficientStock:
+    """``exc`` (short products) restated as the order's short lines, as the API shows it."""
     short = {s["product_id"]: s for s in exc.details.get("shortages", [])}
     named = [
         {
@@ -439,7 +485,7 @@ def commit_pickup(order: Order, lines: list[OrderLine], actor: Actor) -> None:
         if free(pid) < qty
     ]
     if short:
-        raise _insufficient(lines, InsufficientStock("short at store", shortages=short))
+        raise short_lines(lines, InsufficientStock("short at store", shortages=short))
     for pid, qty in demand.items():
         changes.change(
             levels[(store.pk, pid)], StockBucket.ALLOCATED, qty, MovementReason.ALLOCATION
@@ -478,7 +524,7 @@ def commit_network(
             to_commit, backorderable=backorderable_product_ids(order, products), networks=networks
         )
     except InsufficientStock as exc:
-        raise _insufficient(lines, exc) from exc
+        raise short_lines(lines, exc) from exc
     # Spread a product's backorder over its lines, last lines first.
     remaining = dict(result.backordered)
     for line in reversed(lines):
@@ -502,20 +548,30 @@ def promise_order(order: Order, *, now: dt.datetime) -> Promise:
     )
 
 
-def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> bool:
-    """Lines were written before demand was committed; note any shortfall (rare: only
-    SKUs or companies that allow backorders get here). True if there was one."""
+def backorder_event(order: Order, lines: list[OrderLine], actor: Actor) -> OrderEvent | None:
+    """The timeline's note of the units backordered at placement, if any (unsaved)."""
     short = [line for line in lines if line.quantity_backordered]
     if not short:
-        return False
-    OrderLine.objects.bulk_update(short, ["quantity_backordered"])
-    OrderEvent.objects.create(
+        return None
+    return OrderEvent(
         order=order,
         type=OrderEventType.NOTE,
         message="Backordered: " + ", ".join(f"{li.sku} ×{li.quantity_backordered}" for li in short),
         payload={"backordered": {li.sku: li.quantity_backordered for li in short}},
         **actor.as_fields(),
     )
+
+
+def _record_backorders(order: Order, lines: list[OrderLine], actor: Actor) -> bool:
+    """Lines were written before demand was committed; note any shortfall (rare: only
+    SKUs or companies that allow backorders get here). True if there was one."""
+    event = backorder_event(order, lines, actor)
+    if event is None:
+        return False
+    OrderLine.objects.bulk_update(
+        [line for line in lines if line.quantity_backordered], ["quantity_backordered"]
+    )
+    event.save(force_insert=True)
     return True
 
 
@@ -539,6 +595,72 @@ def _insert_order(order: Order) -> None:
             "was already imported.",
             external_reference=order.external_reference,
         ) from exc
+
+
+def hold_rows(order: Order, decisions: list[hold_rules.HoldDecision]) -> list[OrderHold]:
+    """The holds the rules decided for a new order (unsaved)."""
+    return [
+        OrderHold(order=order, kind=d.kind, reason=d.reason, placed_by_label="rules")
+        for d in decisions
+    ]
+
+
+def placement_rows(
+    order: Order,
+    lines: list[OrderLine],
+    placed_holds: list[OrderHold],
+    request: OrderRequest,
+    actor: Actor,
+) -> tuple[list[OrderEvent], list[OutboxEvent]]:
+    """A new order's timeline events (placed, paid with store credit, each hold) and
+    its outbox events (``order.placed``, and ``order.on_hold`` when held), unsaved: the
+    caller inserts them with the lines and holds, then calls ``outbox.emitted``."""
+    events = [
+        OrderEvent(
+            order=order,
+            type=OrderEventType.PLACED,
+            message=f"Placed via {order.get_channel_display()}"
+            + (f" by {request.placed_by.get_username()}" if request.placed_by else ""),
+            payload={
+                "grand_total": str(order.grand_total),
+                "lines": [
+                    {
+                        "sku": li.sku,
+                        "quantity": li.quantity_ordered,
+                        "unit_price": str(li.unit_price),
+                    }
+                    for li in lines
+                ],
+            },
+            **actor.as_fields(),
+        ),
+        *[
+            OrderEvent(
+                order=order,
+                type=OrderEventType.NOTE,
+                message=f"Paid {money_text} with store credit",
+                payload={"store_credit": str(-order.grand_total)},
+                **actor.as_fields(),
+            )
+            for money_text in _store_credit_paid(order)
+        ],
+        *[
+            OrderEvent(
+                order=order,
+                type=OrderEventType.HOLD_PLACED,
+                message=f"{h.get_kind_display()} hold: {h.reason}"[:300],
+                payload={"kind": h.kind},
+                **Actor.system("hold rules").as_fields(),
+            )
+            for h in placed_holds
+        ],
+    ]
+    placed_event = outbox.new_event("order.placed", {"order_id": order.pk, "number": order.number})
+    emitted = [placed_event]
+    if placed_holds:  # companies hear of every hold (webhook event type order.on_hold)
+        kinds = [h.kind for h in placed_holds]
+        emitted.append(outbox.new_event("order.on_hold", {"order_id": order.pk, "kinds": kinds}))
+    return events, emitted
 
 
 def place_order(
@@ -605,55 +727,8 @@ def _place_order(
         line.order = order
         if order.pickup_location_id:
             line.quantity_allocated = line.quantity_ordered
-    placed_holds = [
-        OrderHold(order=order, kind=d.kind, reason=d.reason, placed_by_label="rules")
-        for d in decisions
-    ]
-    events = [
-        OrderEvent(
-            order=order,
-            type=OrderEventType.PLACED,
-            message=f"Placed via {order.get_channel_display()}"
-            + (f" by {request.placed_by.get_username()}" if request.placed_by else ""),
-            payload={
-                "grand_total": str(order.grand_total),
-                "lines": [
-                    {
-                        "sku": li.sku,
-                        "quantity": li.quantity_ordered,
-                        "unit_price": str(li.unit_price),
-                    }
-                    for li in lines
-                ],
-            },
-            **actor.as_fields(),
-        ),
-        *[
-            OrderEvent(
-                order=order,
-                type=OrderEventType.NOTE,
-                message=f"Paid {money_text} with store credit",
-                payload={"store_credit": str(-order.grand_total)},
-                **actor.as_fields(),
-            )
-            for money_text in _store_credit_paid(order)
-        ],
-        *[
-            OrderEvent(
-                order=order,
-                type=OrderEventType.HOLD_PLACED,
-                message=f"{h.get_kind_display()} hold: {h.reason}"[:300],
-                payload={"kind": h.kind},
-                **Actor.system("hold rules").as_fields(),
-            )
-            for h in placed_holds
-        ],
-    ]
-    placed_event = outbox.new_event("order.placed", {"order_id": order.pk, "number": order.number})
-    emitted = [placed_event]
-    if placed_holds:  # companies hear of every hold (webhook event type order.on_hold)
-        kinds = [h.kind for h in placed_holds]
-        emitted.append(outbox.new_event("order.on_hold", {"order_id": order.pk, "kinds": kinds}))
+    placed_holds = hold_rows(order, decisions)
+    events, emitted = placement_rows(order, lines, placed_holds, request, actor)
     # One statement for all of them (they refer to the order only, not to each other).
     rows.insert_groups(lines, placed_holds, events, emitted)
     outbox.emitted(*emitted)

@@ -261,3 +261,53 @@ def idempotency_key_insert_sql() -> str:
         " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (scope, key) DO NOTHING RETURNING id"
     )
+
+
+# --- Batch intake (``orders.batch_placement``, ``orders.api.batch``) ----------------------
+# A chunk of a batch takes its order numbers in one statement, writes the request keys
+# of all its orders in one statement (before any stock row is locked, as single
+# placement does), and stores their responses in one more.
+
+# The next ``%s`` order numbers from the sequence, one row each, in the order taken.
+NEXT_ORDER_NUMBERS = (
+    f"SELECT nextval('{ORDER_NUMBER_SEQUENCE}') FROM generate_series(1, %s) ORDER BY 1"  # noqa: S608
+)
+
+
+@cache
+def idempotency_keys_claim_sql() -> str:
+    """Insert many idempotency keys with a placeholder response (status 201, no body,
+    no order yet), sorted by key so that two transactions claiming overlapping keys
+    wait for each other in one order, never in a cycle; a key that exists (or that a
+    concurrent transaction holds, once it commits) is skipped. Returns the keys
+    inserted. Parameters: scope, company id, creation time, the keys (text[]), their
+    request hashes (text[], same order)."""
+    return (
+        f"INSERT INTO {rows.table(IdempotencyKey)} "  # noqa: S608 - table name from the model
+        "(scope, company_id, key, request_hash, response_status, response_body, order_id,"
+        " created_at) SELECT %s, %s, k.key, k.hash, 201, '', NULL, %s"
+        " FROM unnest(%s::text[], %s::text[]) AS k(key, hash) ORDER BY k.key"
+        " ON CONFLICT (scope, key) DO NOTHING RETURNING key"
+    )
+
+
+@cache
+def idempotency_responses_update_sql() -> str:
+    """Store the responses of keys claimed by ``idempotency_keys_claim_sql`` in this
+    transaction. Parameters: a JSON array of ``[key, body, order id]`` (one text value:
+    response bodies are JSON themselves, which an array of text would escape character
+    by character on the way), then the scope."""
+    table = rows.table(IdempotencyKey)
+    return (
+        f"UPDATE {table} AS t SET response_body = r.body, order_id = r.order_id "  # noqa: S608
+        "FROM (SELECT e->>0 AS key, e->>1 AS body, (e->>2)::bigint AS order_id"
+        " FROM json_array_elements(%s::json) AS e) AS r"
+        " WHERE t.scope = %s AND t.key = r.key"
+    )
+
+
+@cache
+def idempotency_keys_release_sql() -> str:
+    """Delete keys this transaction claimed for orders it then refused, so that they
+    leave nothing behind. Parameters: the scope, the keys (text[])."""
+    return f"DELETE FROM {rows.table(IdempotencyKey)} WHERE scope = %s AND key = ANY(%s)"  # noqa: S608

@@ -115,7 +115,7 @@ def place_order_for_client(
             _place_for_shopper(client, validated, remember)
         else:
             place_order(
-                request=_order_request(client, client.buyer, validated),
+                request=order_request(client, client.buyer, validated),
                 actor=client.actor,
                 before_commit=remember,
             )
@@ -143,15 +143,16 @@ def _place_for_shopper(client: ApiClient, data: dict[str, Any], remember: Any) -
             phone=shopper["phone"],
         )
         place_order(
-            request=_order_request(client, customer, data, channel="web"),
+            request=order_request(client, customer, data, channel="web"),
             actor=client.actor,
             before_commit=remember,
         )
 
 
-def _order_request(
+def order_request(
     client: ApiClient, customer: Customer, data: dict[str, Any], channel: str = "b2b_api"
 ) -> OrderRequest:
+    """The placement request of a validated order body (``read_order_input``)."""
     return OrderRequest(
         customer=customer,
         channel=channel,

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from inventory.models import NetworkStock
 from orders.api.batch import MAX_BATCH_ORDERS
+from orders.batch_placement import CHUNK_SIZE
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine
 
 from .conftest import api_client
@@ -259,22 +260,24 @@ def test_the_batch_endpoint_is_in_the_openapi_schema(client):
     assert operation["requestBody"]["content"]["application/json"]["schema"]
 
 
-# Per order of a batch: BEGIN; products; order INSERT; the company's exposure; one INSERT
-# of lines, events and the outbox row; idempotency record INSERT; the network rows'
-# statement; COMMIT; outbox relay UPDATE. The API key lookup is the batch's, once.
-QUERIES_PER_ORDER = 9
+# Per chunk of a batch (up to CHUNK_SIZE orders, placed together): BEGIN; products and
+# a credit slot; the company's credit standing; the request keys' INSERT; the network
+# rows locked; their commitments' UPDATE; the order numbers; the orders' INSERT; one
+# INSERT of lines, holds, events and outbox rows; the responses' UPDATE; COMMIT; the
+# outbox relay's UPDATE. The API key lookup is the batch's, once.
+QUERIES_PER_CHUNK = 12
 QUERIES_PER_BATCH = 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_runs_a_fixed_number_of_queries_per_order(
+def test_a_batch_runs_a_fixed_number_of_queries_per_chunk_whatever_its_size(
     api, company, stocked, address, standard, tax
 ):
     counts = {}
     with celery_publishing_to("memory://"):
         warm = post_order(api, order_body([(stocked[0].sku, 1)], address), "warm")
         assert warm.status_code == 201
-        for size in (1, 5, 20):
+        for size in (1, 5, 20, CHUNK_SIZE + 1):
             items = [
                 item(f"q-{size}-{i}", order_body([(stocked[i % 3].sku, 1)], address))
                 for i in range(size)
@@ -284,7 +287,8 @@ def test_a_batch_runs_a_fixed_number_of_queries_per_order(
             assert response.json()["placed"] == size, response.content
             counts[size] = len(captured.captured_queries)
 
-    assert counts == {size: QUERIES_PER_BATCH + QUERIES_PER_ORDER * size for size in (1, 5, 20)}
+    chunks = {1: 1, 5: 1, 20: 1, CHUNK_SIZE + 1: 2}
+    assert counts == {size: QUERIES_PER_BATCH + QUERIES_PER_CHUNK * n for size, n in chunks.items()}
 
 
 @pytest.mark.concurrency
