@@ -20,6 +20,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A company's, vendor's or storefront's API key: "
+            "description": "A company's, vendor's, storefront's or ERP's API key: "
             "`Authorization: Bearer oms_…`.",
         }
