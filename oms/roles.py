@@ -42,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_ordernote",
         "orders.add_ordernote",
         "orders.change_ordernote",
+        # Quotes sent to buyers, read-only (orders.admin.quotes): a buyer calls about one.
+        "orders.view_quote",
         "shipping.view_shippingmethod",
         "shipping.view_carrier",
         # Where an order is and why it went there; the lines back the page's inlines.
@@ -80,12 +82,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_orderevent",
         "orders.view_orderhold",
         "orders.place_order_on_behalf",
+        # The quotes they sent, read-only (orders.admin.quotes): open, accepted, expired.
+        "orders.view_quote",
         "shipping.view_shippingmethod",
     ],
     "warehouse": [
         "inventory.view_product",
         "inventory.view_location",
         "inventory.view_stocklevel",
+        # The bin of a stock level, at their own locations only (the stock level page
+        # refuses the others'); its counters move only through the operations below.
+        "inventory.change_stocklevel",
         "inventory.view_stockmovement",
         "inventory.view_stockreservation",
         "inventory.receive_stock",

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from core.admin import (
@@ -29,6 +29,8 @@ from core.admin import (
     render_table,
     short_datetime,
 )
+from core.preferences import format_date
+from inventory.admin.location_scope import LocationScopeFilter, scope_to_locations
 from inventory.admin.staff import assigned_location_ids, may_see_all_locations
 from orders.models import Order
 
@@ -44,6 +46,7 @@ from ..models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
     FulfillmentStatus,
+    RequestStatus,
     Shipment,
     TrackingEvent,
 )
@@ -53,6 +56,15 @@ from .links import link_to, tracking_link
 TRACKING_ROWS = 100
 # The filter parameter of the exceptions queue (fulfillment orders at risk).
 AT_RISK_PARAMETER = "at_risk"
+# The colour of each status's pill on the queue (``static/oms/warehouse.css``): work to
+# do, work stopped, work done; the others plain.
+STATUS_TONES: dict[str, str] = {
+    FulfillmentStatus.OPEN: "todo",
+    FulfillmentStatus.IN_PROGRESS: "todo",
+    FulfillmentStatus.ON_HOLD: "stopped",
+    FulfillmentStatus.INCOMPLETE: "stopped",
+    FulfillmentStatus.CLOSED: "done",
+}
 
 
 class ExceptionsQueueFilter(admin.SimpleListFilter):
@@ -123,44 +135,6 @@ class WorkQueueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class LocationScopeFilter(admin.SimpleListFilter):
-    """Staff assigned to locations (Inventory > Staff locations) open the queue on their
-    locations' work; those allowed to see every location may widen it. Users with no
-    assignment see every location and get no such filter."""
-
-    title = "assigned locations"
-    parameter_name = "locations"
-    MINE = "mine"
-    ALL = "all"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        if not assigned_location_ids(request):
-            return []
-        choices = [(self.MINE, "My locations")]
-        if may_see_all_locations(request):
-            choices.append((self.ALL, "All locations"))
-        return choices
-
-    def value(self) -> str | None:
-        value = super().value()
-        return value if value in {self.MINE, self.ALL} else self.MINE
-
-    def choices(self, changelist: Any) -> Any:
-        current = self.value()
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": current == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
-        mine = assigned_location_ids(request)
-        if mine and not (self.value() == self.ALL and may_see_all_locations(request)):
-            return queryset.filter(location_id__in=mine)
-        return queryset
-
-
 class FulfillmentOrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = FulfillmentOrderLine
     verbose_name = "line"
@@ -226,15 +200,16 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
     # The buttons of a fulfillment order's page: one ``ServiceForm`` page each.
     service_pages = FULFILLMENT_ACTIONS
 
+    # Seven narrow columns beside the menu and the filters at 1366 px: the status and
+    # the partner's answer share one pill, pickup and at risk are badges of one column
+    # (shown only on the rows they are true of), dates are dates.
     list_display = (
         "number",
         "order_link",
         "location_code",
-        "status",
-        "request_status",
-        "ship_by_date",
-        "is_pickup",
-        "at_risk",
+        "state",
+        "ship_by",
+        "flags",
         "created",
     )
     list_select_related = ("order", "location")
@@ -249,7 +224,7 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
     )
     # Sorting by an unindexed column is a full sort of the table; these walk an index
     # (``created`` sorts by id, which grows with time).
-    sortable_by = ("number", "ship_by_date", "created")
+    sortable_by = ("number", "ship_by", "created")
     ordering = ("ship_by_date", "id")
     search_fields = ("number", "order__number")
     search_help_text = "Exact fulfillment order or order number."
@@ -296,13 +271,9 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[FulfillmentOrder]:
-        queryset = super().get_queryset(request)
         # Assigned staff who may not see every location see only their locations' work,
         # on the list and behind a typed URL alike.
-        mine = assigned_location_ids(request)
-        if mine and not may_see_all_locations(request):
-            return queryset.filter(location_id__in=mine)
-        return queryset
+        return scope_to_locations(request, super().get_queryset(request))
 
     # Every change goes through an operation: the page is read-only and its buttons act.
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -341,9 +312,60 @@ class FulfillmentOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAd
     def at_risk(self, obj: FulfillmentOrder) -> bool:
         return obj.at_risk_since is not None
 
+    @admin.display(description="Status")
+    def state(self, obj: FulfillmentOrder) -> str:
+        """The status as a pill; under it, in small print, a 3PL's or dropship vendor's
+        answer to the request (submitted, accepted, rejected). Work at the location's
+        own stock needs no request and says nothing more."""
+        tone = STATUS_TONES.get(obj.status, "")
+        pill = format_html(
+            '<span class="wh-pill{}">{}</span>',
+            f" wh-pill-{tone}" if tone else "",
+            obj.get_status_display(),
+        )
+        if obj.request_status == RequestStatus.NOT_REQUIRED:
+            return pill
+        return format_html(
+            '{}<span class="wh-pill-caption">{}</span>',
+            pill,
+            f"partner {obj.get_request_status_display().lower()}",
+        )
+
+    @admin.display(description="Ship by", ordering="ship_by_date")
+    def ship_by(self, obj: FulfillmentOrder) -> str:
+        return format_date(obj.ship_by_date)
+
+    @admin.display(description="Flags", empty_value="")
+    def flags(self, obj: FulfillmentOrder) -> str:
+        """Badges on the rows that need a second look, nothing on the others: a pickup
+        goes to the counter, not the dock; work at risk of missing its SLA since when."""
+        badges = []
+        if obj.is_pickup:
+            badges.append(
+                format_html(
+                    '<span class="wh-badge wh-badge-pickup" title="{}">{}</span>',
+                    "Store pickup: staged at the counter, not shipped",
+                    "Pickup",
+                )
+            )
+        if obj.at_risk_since is not None:
+            badges.append(
+                format_html(
+                    '<span class="wh-badge wh-badge-risk" title="{}">{}</span>',
+                    f"At risk of missing its SLA since {short_datetime(obj.at_risk_since)}",
+                    "At risk",
+                )
+            )
+        return format_html_join("", "{}", ((badge,) for badge in badges))
+
     @admin.display(description="Created", ordering="id")
     def created(self, obj: FulfillmentOrder) -> str:
-        return short_datetime(obj.created_at)
+        # The day in the column, the time on hover: a queue is worked by the day.
+        return format_html(
+            '<span title="{}">{}</span>',
+            short_datetime(obj.created_at),
+            format_date(obj.created_at),
+        )
 
     @admin.display(description="Ship to")
     def ship_to(self, obj: FulfillmentOrder) -> str:
@@ -520,6 +542,9 @@ def _pick_list_form_for(request: HttpRequest, data: Any) -> PickListForm:
     if mine and not may_see_all_locations(request):
         field = form.fields["location"]
         field.queryset = field.queryset.filter(pk__in=mine)  # type: ignore[attr-defined]
+        # A picker of one location has nothing to choose: it is chosen for them.
+        if len(mine) == 1:
+            field.initial = mine[0]
     return form
 
 

@@ -2,7 +2,9 @@
 
 Nothing on these pages is edited in place: recording an order, receiving a delivery and
 cancelling open lines are ``ServiceForm`` pages calling ``inventory.purchase_orders``,
-each under its own permission.
+each under its own permission. Warehouse staff assigned to locations open the list on
+their locations' supply (deliveries to them, transfers out of them); only those who may
+see every location widen it, the others keep to it behind a typed URL too.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ from ..models import (
     PurchaseOrderLine,
     PurchaseOrderReceipt,
 )
+from .location_scope import LocationScopeFilter, scope_to_locations
+
+# A purchase order is a location's by where it is delivered, a transfer also by where it
+# leaves from.
+PO_LOCATION_FIELDS = ("location_id", "source_location_id")
 
 LINE_PATTERN = re.compile(r"^\s*([^\s,;]+)[\s,;]+(-?\d+)\s*$")
 LINES_HELP = "One line per SKU: the SKU, then the quantity (e.g. <code>KETTLE-01 24</code>)."
@@ -289,6 +296,11 @@ class EventInline(ReadOnlyInlineMixin, admin.TabularInline):
         return "; ".join(parts)
 
 
+class PurchaseOrderScopeFilter(LocationScopeFilter):
+    location_fields = PO_LOCATION_FIELDS
+    mine_label = "My locations (to or from them)"
+
+
 @admin.register(PurchaseOrder)
 class PurchaseOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin):
     service_pages = {
@@ -308,7 +320,7 @@ class PurchaseOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
         "reference",
     )
     list_select_related = ("location", "source_location")
-    list_filter = ("status", "kind", "location", "expected_date")
+    list_filter = (PurchaseOrderScopeFilter, "status", "kind", "location", "expected_date")
     search_fields = ("=number", "=reference", "supplier")
     search_help_text = "Number, the supplier's reference, or the supplier's name."
     date_hierarchy = "expected_date"
@@ -324,15 +336,13 @@ class PurchaseOrderAdmin(ServicePagesMixin, OperatorAdminMixin, admin.ModelAdmin
     inlines = (LineInline, ReceiptInline, EventInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PurchaseOrder]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_total=Sum(
-                    F("lines__quantity_ordered")
-                    - F("lines__quantity_received")
-                    - F("lines__quantity_cancelled")
-                )
+        return scope_to_locations(
+            request, super().get_queryset(request), PO_LOCATION_FIELDS
+        ).annotate(
+            open_total=Sum(
+                F("lines__quantity_ordered")
+                - F("lines__quantity_received")
+                - F("lines__quantity_cancelled")
             )
         )
 

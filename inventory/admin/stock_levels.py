@@ -1,7 +1,10 @@
 """Stock levels per location and SKU, and the stock operations on them.
 
 Counters are never edited here: every change goes through a ``ServiceForm`` of
-``inventory.forms`` that calls one service, under its own permission.
+``inventory.forms`` that calls one service, under its own permission. The bin is the one
+field edited on a stock level's page: by those with ``inventory.change_stocklevel`` who
+may see every location, and by warehouse staff at their own locations only (Inventory >
+Staff locations), who see only those locations' stock levels.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from core.admin import (
 
 from ..forms import STOCK_OPERATIONS
 from ..models import StockLevel, StockMovement
+from .location_scope import scope_to_locations
+from .staff import assigned_location_ids, may_see_all_locations
 
 # Ledger rows shown on a stock level's page; the full ledger is one click away.
 LEDGER_ROWS = 50
@@ -119,8 +124,23 @@ class StockLevelAdmin(
         "updated_at",
     )
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StockLevel]:
+        # Staff confined to their locations see only their stock levels, on the list and
+        # behind a typed URL (404) alike.
+        return scope_to_locations(request, super().get_queryset(request))
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("inventory.change_stocklevel")
+        """The bin of any stock level for those who may see every location; of the
+        stock levels at one's own locations for assigned staff; none for a user with
+        the permission but neither (the warehouse role before its assignment)."""
+        if not request.user.has_perm("inventory.change_stocklevel"):
+            return False
+        if may_see_all_locations(request):
+            return True
+        mine = assigned_location_ids(request)
+        if obj is None:
+            return bool(mine)
+        return obj.location_id in mine
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return (*self.COUNTERS, *self.readonly_fields)

@@ -27,6 +27,7 @@ from .customer_pages import CompanyWithOrdersAdmin, CustomerWithOrdersAdmin
 from .holds import OrderHoldAdmin
 from .notifications import NotificationAdmin
 from .order_page import OrderAdmin
+from .quotes import QuoteAdmin as QuoteAdmin  # registers the quotes list
 from .reference import IdempotencyKeyAdmin, OrderEventAdmin, TaxRateAdmin
 
 __all__ = [

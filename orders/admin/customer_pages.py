@@ -94,11 +94,13 @@ def open_quotes_table(*, customer: Customer, company: Company | None) -> SafeStr
     quotes = Quote.objects.filter(status=QuoteStatus.SENT, expires_at__gt=timezone.now())
     quotes = quotes.filter(company=company) if company else quotes.filter(customer=customer)
     rows = quotes.select_related("order").order_by("expires_at", "id")[:SECTION_ROWS]
-    return render_table(
+    # Every quote of theirs (accepted, expired, withdrawn too): the quotes list filtered.
+    mine = {"company__id__exact": company.pk} if company else {"customer__id__exact": customer.pk}
+    table = render_table(
         ("Quote", "Draft", "Total", "Sent to", "Expires"),
         (
             (
-                quote.number,
+                format_html('<a href="{}">{}</a>', admin_change_url(quote), quote.number),
                 format_html(
                     '<a href="{}">{}</a>', admin_change_url(quote.order), quote.order.number
                 ),
@@ -109,6 +111,8 @@ def open_quotes_table(*, customer: Customer, company: Company | None) -> SafeStr
             for quote in rows
         ),
     )
+    url = admin_changelist_url(Quote, urlencode(mine))
+    return format_html('{}<p><a href="{}">All quotes</a></p>', table, url)
 
 
 class CompanyWithOrdersAdmin(CompanyAdmin):

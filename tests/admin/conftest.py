@@ -22,8 +22,10 @@ from inventory.models import StaffLocation, StockLevel, StockReservation
 from inventory.purchase_orders import create_purchase_order
 from oms.notifications import send_order_notification
 from orders import services as order_services
+from orders.drafts import create_draft_order
 from orders.models import IdempotencyKey, Order, OrderHold, TaxRate
 from orders.placement import LineRequest, OrderRequest, place_order
+from orders.quotes import send_quote
 from tests.admin.factories import OrderFactory
 from tests.factories import (
     CompanyFactory,
@@ -190,6 +192,30 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
         actor=operator,
         reference="ERP-WORLD",
     )
+    # A quote sent to a consumer: a row for the quotes' pages (its own buyer and SKU, at
+    # the shipped order's location, so the rows and stock above are left as they are).
+    quoted = ProductFactory(sku="MUG-QUOTE")
+    inventory_services.receive_stock(
+        location=shipment.fulfillment_order.location, product=quoted, quantity=1, actor=operator
+    )
+    draft = create_draft_order(
+        request=OrderRequest(
+            customer=CustomerFactory(),
+            channel="sales",
+            shipping_method_code=open_hold.order.shipping_method.code,
+            shipping_address={
+                "name": "Pat Buyer",
+                "line1": "2 Elm St",
+                "city": "Reno",
+                "region": "NV",
+                "postal_code": "89502",
+                "country": "US",
+            },
+            lines=[LineRequest(sku=quoted.sku, quantity=1)],
+        ),
+        actor=operator,
+    )
+    send_quote(order_id=draft.pk, actor=operator)
     return {
         "company": company,
         "customer": buyer,
