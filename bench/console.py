@@ -879,14 +879,60 @@ def scenarios() -> list[tuple[str, str, str]]:
     ]
 
 
+def time_page(
+    client: Any, url: str, query: str, expect: str, *, repeat: int, budget: float
+) -> dict[str, Any]:
+    """One page on one side: a first request whose queries are counted (and whose result
+    is read), then up to ``repeat`` timed requests within ``budget`` seconds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    # Read now: the next request empties the connection's query log.
+    sqls = [q["sql"] for q in captured.captured_queries]
+    status = response.status_code
+    found = ""
+    if status == 302:
+        found = "goes to the order" if "/change/" in response["Location"] else "redirect"
+    elif status == 200 and query != "change":
+        html = response.content.decode()
+        found = result_label(html)
+        if expect:
+            found = ("found" if expect in html else "NOT FOUND") + f" of {found}"
+    times = []
+    spent = 0.0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        client.get(url)
+        elapsed = time.perf_counter() - t0
+        times.append(elapsed * 1000)
+        spent += elapsed
+        if spent > budget:
+            break
+    return {
+        "url": url,
+        "status": status,
+        "found": found,
+        "queries": len(sqls),
+        "counts": sum(1 for sql in sqls if "COUNT(" in sql.upper()),
+        "p50": round(statistics.median(times), 1),
+        "p95": round(percentile(times, 0.95), 1),
+        "runs": len(times),
+    }
+
+
 def measure(
-    database_url: str, repeat: int, budget: float, only: str | None = None
+    database_url: str,
+    repeat: int,
+    budget: float,
+    only: str | None = None,
+    sides: Sequence[str] = ("console", "plain"),
 ) -> dict[str, Any]:
     setup_django(database_url)
     from django.contrib.auth.models import User
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, override_settings
+    from django.test.utils import override_settings
     from django.urls import path
 
     from oms import urls as oms_urls
@@ -910,51 +956,20 @@ def measure(
                 continue
             row: dict[str, Any] = {"name": name}
             for side, prefix in (("console", "/admin/"), ("plain", "/plain/")):
+                if side not in sides:
+                    continue
                 if query == "change":
                     url = f"{prefix}orders/order/{big_order.pk}/change/"
                 else:
                     url = f"{prefix}orders/order/" + (f"?{query}" if query else "")
-                # The first request warms up and is the one whose queries are counted.
-                with CaptureQueriesContext(connection) as captured:
-                    response = client.get(url)
-                # Read now: the next request empties the connection's query log.
-                sqls = [q["sql"] for q in captured.captured_queries]
-                status = response.status_code
-                found = ""
-                if status == 302:
-                    found = (
-                        "goes to the order" if "/change/" in response["Location"] else "redirect"
-                    )
-                elif status == 200 and query != "change":
-                    html = response.content.decode()
-                    found = result_label(html)
-                    if expect:
-                        found = ("found" if expect in html else "NOT FOUND") + f" of {found}"
-                times = []
-                spent = 0.0
-                for _ in range(repeat):
-                    t0 = time.perf_counter()
-                    client.get(url)
-                    elapsed = time.perf_counter() - t0
-                    times.append(elapsed * 1000)
-                    spent += elapsed
-                    if spent > budget:
-                        break
-                row[side] = {
-                    "url": url,
-                    "status": status,
-                    "found": found,
-                    "queries": len(sqls),
-                    "counts": sum(1 for sql in sqls if "COUNT(" in sql.upper()),
-                    "p50": round(statistics.median(times), 1),
-                    "p95": round(percentile(times, 0.95), 1),
-                    "runs": len(times),
-                }
-            c, p = row["console"], row["plain"]
+                row[side] = time_page(client, url, query, expect, repeat=repeat, budget=budget)
             print(
-                f"{name:<30} console p50 {c['p50']:8.1f} p95 {c['p95']:8.1f}"
-                f" q {c['queries']:3} {c['found']:<24}"
-                f"| plain p50 {p['p50']:9.1f} p95 {p['p95']:9.1f} q {p['queries']:3} {p['found']}",
+                f"{name:<30} "
+                + " | ".join(
+                    f"{side} p50 {row[side]['p50']:8.1f} p95 {row[side]['p95']:8.1f}"
+                    f" q {row[side]['queries']:3} ({row[side]['counts']}) {row[side]['found']}"
+                    for side in sides
+                ),
                 flush=True,
             )
             results.append(row)
@@ -1068,6 +1083,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pages", help="measure again only the pages whose name contains this, e.g. Deep"
     )
+    parser.add_argument(
+        "--console-only",
+        action="store_true",
+        help="skip the plain ModelAdmin (a quick look; not for --write-docs)",
+    )
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--command", default="make bench-console")
     args = parser.parse_args(argv)
@@ -1093,6 +1113,11 @@ def main(argv: list[str] | None = None) -> None:
                 ],
                 check=True,
             )
+        return
+    if args.console_only:
+        if args.write_docs:
+            parser.error("--write-docs needs both sides: drop --console-only")
+        measure(args.database_url, args.repeat, args.budget, args.pages, sides=("console",))
         return
     measured = measure(args.database_url, args.repeat, args.budget, args.pages)
     previous = ROOT / "var" / "bench_console_measure.json"

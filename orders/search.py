@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower, Upper
 
 from core.search import Fold, SearchTerm, name_words, phone_key
@@ -57,45 +57,71 @@ def exact_order_number(text: str) -> str:
     return f"{PREFIX}{int(digits):0{WIDTH}d}"
 
 
-def matching_order_ids(term: SearchTerm) -> QuerySet[Any]:
-    """The ids of the orders ``term`` finds: one UNION, for the caller's ``pk__in``."""
-    orders = Order.objects.order_by()
+def _own_columns(term: SearchTerm) -> Q:
+    """What the term finds in the order's own columns: one condition, so PostgreSQL reads
+    each matching order once (a ``BitmapOr`` of the indexes) however many of its columns
+    match; a name shipped to is usually also in its e-mail address."""
     numbers = {term.upper}
     if number := exact_order_number(term.raw):
         numbers.add(number)
+    found = (
+        Q(number__in=sorted(numbers))
+        | Q(po_upper=term.upper)
+        | Q(reference_upper=term.upper)
+        | (
+            Q(email_lower__contains=term.email_part)
+            if term.email_part
+            else Q(email_lower=term.raw.lower())
+        )
+    )
+    if term.words:
+        by_name = Q()
+        for word in name_words(term):
+            by_name &= Q(name_folded__contains=word)
+        found |= by_name
+    if term.phone:
+        found |= Q(phone_reversed__startswith=term.phone_key_prefix)
+    return found
+
+
+def _branches(term: SearchTerm) -> list[QuerySet[Any]]:
+    """One queryset of order ids per source of matches (one column each)."""
+    orders = Order.objects.order_by()
+    own = orders.alias(
+        email_lower=Lower("email"),
+        po_upper=Upper("po_number"),
+        reference_upper=Upper("external_reference"),
+        name_folded=Fold("ship_name"),
+        phone_reversed=phone_key("ship_phone"),
+    ).filter(_own_columns(term))
     branches: list[QuerySet[Any]] = [
-        orders.filter(number__in=sorted(numbers)).values("pk"),
+        own.values("pk"),
+        # From the index on (customer_id, id) alone (``migrations/0027_console_indexes``).
         orders.filter(customer__in=matching_customer_ids(term)).values("pk"),
-        orders.alias(email_lower=Lower("email")).filter(email_lower=term.raw.lower()).values("pk"),
-        orders.alias(po_upper=Upper("po_number")).filter(po_upper=term.upper).values("pk"),
-        orders.alias(reference_upper=Upper("external_reference"))
-        .filter(reference_upper=term.upper)
-        .values("pk"),
+        # From the index on (sku, order_id) alone.
         OrderLine.objects.order_by().filter(sku=term.upper).values("order_id"),
     ]
-    if term.email_part:
-        branches.append(
-            orders.alias(email_lower=Lower("email"))
-            .filter(email_lower__contains=term.email_part)
-            .values("pk")
-        )
-    if term.words:
-        by_name = orders.alias(name_folded=Fold("ship_name"))
-        for word in name_words(term):
-            by_name = by_name.filter(name_folded__contains=word)
-        branches.append(by_name.values("pk"))
-    if term.phone:
-        branches.append(
-            orders.alias(phone_reversed=phone_key("ship_phone"))
-            .filter(phone_reversed__startswith=term.phone_key_prefix)
-            .values("pk")
-        )
     for source in _sources:
         found = source(term)
         if found is not None:
             branches.append(found.order_by())
-    first, *rest = branches
+    return branches
+
+
+def matching_order_ids(term: SearchTerm) -> QuerySet[Any]:
+    """The ids of the orders ``term`` finds: one UNION ALL, for the caller's ``pk__in``
+    (an order found twice, by its customer's name and its ship-to name, is one row
+    there)."""
+    first, *rest = _branches(term)
     return first.union(*rest, all=True)
+
+
+def newest_matching_order_ids(term: SearchTerm) -> QuerySet[Any]:
+    """The ids of the orders ``term`` finds, each once, newest first: the keys of a
+    list without filters in its default order, read without the order table (slice
+    it)."""
+    first, *rest = _branches(term)
+    return first.union(*rest).order_by("-pk").values_list("pk", flat=True)
 
 
 def search_orders(queryset: QuerySet[Order], text: str) -> QuerySet[Order]:
