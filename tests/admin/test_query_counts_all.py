@@ -111,7 +111,7 @@ CHANGE_PAGE_QUERIES: dict[str, int] = {
     "billing.PaymentTermsRule": 3,
     "customers.Address": 4,
     "customers.ApiKey": 3,
-    "customers.Company": 8,
+    "customers.Company": 9,  # with the default shipping method's choices
     "customers.Customer": 15,
     "customers.PriceList": 6,
     "fulfillment.FulfillmentOrder": 7,
