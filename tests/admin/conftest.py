@@ -1,13 +1,16 @@
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import Page, sync_playwright
 
 from core import refcache
 from core.actors import Actor
@@ -225,3 +228,59 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
         "reservation": reservation,
         "api_key": api_key,
     }
+
+
+# --- the browser tests: Debian's Chromium driven by Playwright --------------------------
+
+# CI installs the browser with ``apt-get install chromium``; browser tests are skipped
+# where it is missing (``needs_chromium``), never downloaded.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+@pytest.fixture
+def browser_page(monkeypatch) -> Iterator[Page]:
+    """A page of a headless Chromium, 1366 by 900 px (the console's smallest width).
+    Playwright's sync API runs an event loop in this thread, so Django's ORM calls in
+    the test (the live server runs in its own thread) must be allowed here; they get a
+    database connection of their own while the loop runs, closed here so that the test
+    database can be dropped at the end."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1366, "height": 900})
+            context.set_default_timeout(15_000)
+            yield context.new_page()
+        finally:
+            browser.close()
+            connections.close_all()
+
+
+@pytest.fixture
+def sign_in(browser_page, live_server) -> Callable[[User], Page]:
+    """``sign_in(user)``: the browser page with ``user`` signed in to the live server
+    (the session of a test client's login, handed to the browser as its cookie)."""
+
+    def sign_in_as(user: User) -> Page:
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        browser_page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+        return browser_page
+
+    return sign_in_as

@@ -6,19 +6,17 @@ CI installs the browser with ``apt-get install chromium``; the test is skipped w
 it is missing, never downloaded."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connections
 from django.urls import reverse
-from playwright.sync_api import sync_playwright
 
 from core import refcache
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
 from orders.models import OrderEvent, OrderEventType
 from orders.placement import LineRequest, OrderRequest, place_order
+from tests.admin.conftest import needs_chromium
 from tests.factories import (
     CustomerFactory,
     LocationFactory,
@@ -27,45 +25,9 @@ from tests.factories import (
     UserFactory,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "agent-password-1"
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    """A Chromium page. Playwright's sync API runs an event loop in this thread, so
-    Django's ORM calls in the test (the live server runs in its own thread) must be
-    allowed here; they get a database connection of their own while the loop runs,
-    closed here so that the test database can be dropped at the end."""
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context()
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
-            connections.close_all()
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 
 @pytest.fixture

@@ -11,13 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import mail
-from django.db import connections
-from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from core import refcache
@@ -26,6 +23,7 @@ from customers.api_keys import create_api_key
 from inventory import services as inventory_services
 from inventory.models import NetworkStock
 from orders.models import Order, OrderStatus, Quote, QuoteStatus
+from tests.admin.conftest import needs_chromium
 from tests.factories import (
     CompanyFactory,
     CustomerFactory,
@@ -35,42 +33,9 @@ from tests.factories import (
     UserFactory,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path("/tmp/shots-h3")  # noqa: S108 - screenshots to look at while working
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    """A Chromium page; see tests/admin/test_browser_agent.py for why the ORM is
-    allowed in this thread while Playwright's loop runs."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
-            connections.close_all()
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 
 @pytest.fixture
@@ -122,25 +87,14 @@ def seeded(operator):
     refcache.clear()
 
 
-def log_in(page, live_server, user) -> None:
-    """The rep's session, made by the test client and handed to the browser."""
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
-
-
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def test_rep_builds_edits_and_quotes_a_draft_the_buyer_accepts(live_server, browser_page, seeded):
-    page = browser_page
+def test_rep_builds_edits_and_quotes_a_draft_the_buyer_accepts(live_server, sign_in, seeded):
+    page = sign_in(seeded["rep"])
     company = seeded["company"]
-    log_in(page, live_server, seeded["rep"])
 
     # The rep opens a new order and picks the company, then its buyer, as they type
     page.goto(live_server.url + reverse("admin:orders_order_new_draft"))

@@ -22,7 +22,8 @@ from fulfillment.holds import place_order_hold
 from inventory import services as inventory_services
 from orders.models import HoldKind, OrderEvent, OrderEventType, OrderHold, OrderNote
 from orders.placement import LineRequest, OrderRequest, place_order
-from tests.admin.test_browser_agent import CHROMIUM, PASSWORD, browser_page  # noqa: F401
+from tests.admin.conftest import needs_chromium
+from tests.admin.test_browser_agent import PASSWORD
 from tests.factories import (
     CustomerFactory,
     LocationFactory,
@@ -31,13 +32,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 SKUS = ("MUG-RED", "CUP-BLUE", "PLATE-XL-STONEWARE-SET", "BOWL-GREEN", "TRAY-OAK", "JUG-1L")
 
@@ -93,7 +88,7 @@ def seeded(operator):
     refcache.clear()
 
 
-def test_agent_works_an_order_from_its_page(live_server, browser_page, seeded):  # noqa: F811
+def test_agent_works_an_order_from_its_page(live_server, browser_page, seeded):
     page = browser_page
     order, hold = seeded["order"], seeded["hold"]
     page.set_viewport_size({"width": 1366, "height": 768})

@@ -11,31 +11,22 @@ import os
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connection, connections
-from django.test import Client
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from fulfillment.models import FulfillmentOrder, Shipment
 from orders import services as order_services
+from tests.admin.conftest import needs_chromium
 from tests.admin.factories import OrderFactory
 from tests.factories import CompanyFactory, CustomerFactory, LocationFactory, UserFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 # Screenshots land here when set (the docs' screenshots are taken this way).
 SHOTS = os.environ.get("OMS_SCREENSHOTS_DIR", "")
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 
 @pytest.fixture
@@ -76,26 +67,9 @@ def world(operator):
 
 
 @pytest.fixture
-def page(monkeypatch, live_server, world):
-    """A Chromium page logged in as the agent (the session of a test client's login)."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    client = Client()
-    client.force_login(world["agent"])
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
-            context.set_default_timeout(15_000)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
-            yield context.new_page()
-        finally:
-            browser.close()
-            connections.close_all()
+def page(sign_in, world) -> Page:
+    """A Chromium page signed in as the agent."""
+    return sign_in(world["agent"])
 
 
 def _search(page: Page, live_server, term: str) -> list[str]:

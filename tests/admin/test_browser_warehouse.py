@@ -11,18 +11,16 @@ import os
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connections
-from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from core import refcache
 from fulfillment import operations
 from fulfillment.models import FulfillmentOrder
 from fulfillment.sla import flag_at_risk
 from inventory.models import StaffLocation
+from tests.admin.conftest import needs_chromium
 from tests.admin.test_fulfillment_work import SYSTEM, place_and_route, receive
 from tests.factories import (
     CarrierFactory,
@@ -32,17 +30,9 @@ from tests.factories import (
     UserFactory,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 SHOTS = os.environ.get("OMS_SCREENSHOTS_DIR", "")
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), needs_chromium]
 
 
 @pytest.fixture
@@ -76,26 +66,9 @@ def world(db):
 
 
 @pytest.fixture
-def page(monkeypatch, live_server, world):
-    """A Chromium page logged in as the warehouse user (a test client's session)."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    client = Client()
-    client.force_login(world["user"])
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900})
-            context.set_default_timeout(15_000)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
-            yield context.new_page()
-        finally:
-            browser.close()
-            connections.close_all()
+def page(sign_in, world) -> Page:
+    """A Chromium page signed in as the warehouse user."""
+    return sign_in(world["user"])
 
 
 def _shot(page: Page, name: str) -> None:
