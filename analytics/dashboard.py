@@ -222,13 +222,15 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     filters, form = _filters_and_form(request, locations, home)
     board = Board(filters)
     summary = None
+    # The range's order totals, read once for the sales, fill and return figures.
+    totals = selectors.order_totals(filters) if panels & {SALES, SERVICE, FULFILLMENT} else []
     if SALES in panels or SERVICE in panels:
-        days = selectors.sales_by_day(filters)
-        summary = selectors.sales_summary(days, selectors.cancelled_orders(filters))
+        days = selectors.sales_by_day(filters, totals)
+        summary = selectors.sales_summary(days, selectors.cancelled_orders(filters, totals))
         if SALES in panels:
             _sales_panel(board, days, summary)
     if FULFILLMENT in panels:
-        _fulfillment_panel(board)
+        _fulfillment_panel(board, totals)
     if FULFILLMENT in panels or SERVICE in panels:
         waiting = selectors.backorders(filters)
         board.figures.append(
@@ -239,7 +241,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             )
         )
     if SERVICE in panels and summary is not None:
-        _service_panel(board, summary)
+        _service_panel(board, summary, totals)
     if HOLDS in panels:
         holds = selectors.holds_waiting()
         board.charts.append(
@@ -345,8 +347,8 @@ def _sales_panel(
     ]
 
 
-def _fulfillment_panel(board: Board) -> None:
-    fill = selectors.fill_rate(board.filters)
+def _fulfillment_panel(board: Board, totals: list[selectors.DayTotals]) -> None:
+    fill = selectors.fill_rate(board.filters, totals)
     performance = selectors.shipping_performance(board.filters)
     on_time_note = (
         f"{performance.on_time:,} of {performance.shipped:,} fulfillment orders shipped "
@@ -396,8 +398,10 @@ def _fulfillment_panel(board: Board) -> None:
     ]
 
 
-def _service_panel(board: Board, summary: selectors.SalesSummary) -> None:
-    returned = selectors.return_rate(board.filters)
+def _service_panel(
+    board: Board, summary: selectors.SalesSummary, totals: list[selectors.DayTotals]
+) -> None:
+    returned = selectors.return_rate(board.filters, totals)
     cancelled_note = f"{summary.cancelled:,} of {summary.orders:,} orders cancelled whole"
     returned_note = (
         f"{returned.returned_units:,} of {returned.shipped_units:,} units shipped came back"

@@ -56,3 +56,64 @@ class ExportJob(models.Model):
         if self.status == ExportStatus.DONE:
             return 100
         return int(self.rows_done * 100 / self.rows_total) if self.rows_total else 0
+
+
+class DailyOrderSummary(models.Model):
+    """The orders placed on one day (in the site's time zone), in one channel and currency,
+    added up for the dashboard and the sales reports (``analytics.summary``).
+
+    ``location`` empty: every order of the day. ``location`` set: the orders of the day
+    with a fulfillment order at that location (an order split between two locations
+    counts at both, as the location filter reads it). Rebuilt whole for a day by
+    ``analytics.summary.refresh_days``; a day is read from here only once
+    ``DailySummaryDay`` marks it refreshed."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+    currency = models.CharField(max_length=3)
+    location = models.ForeignKey(
+        "inventory.Location", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    orders = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    # Grand totals of the orders not cancelled.
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    # Lines of the settled orders (completed, or cancelled after shipping part), and those
+    # of them shipped complete: the fill rate.
+    settled_lines = models.PositiveIntegerField(default=0)
+    complete_lines = models.PositiveIntegerField(default=0)
+    # Units shipped and returned on every line of the day's orders: the return rate.
+    shipped_units = models.PositiveIntegerField(default=0)
+    returned_units = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "channel", "currency", "location"],
+                condition=models.Q(location__isnull=False),
+                name="daily_summary_unique_at_location",
+            ),
+            models.UniqueConstraint(
+                fields=["day", "channel", "currency"],
+                condition=models.Q(location__isnull=True),
+                name="daily_summary_unique_everywhere",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel} {self.currency}"
+
+
+class DailySummaryDay(models.Model):
+    """A day whose ``DailyOrderSummary`` rows are complete: when they were computed (the
+    start of that refresh) and in which time zone its days were cut."""
+
+    day = models.DateField(primary_key=True)
+    time_zone = models.CharField(max_length=64)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["refreshed_at"], name="summary_day_refreshed")]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.time_zone})"

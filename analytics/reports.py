@@ -21,7 +21,6 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    Min,
     Q,
     Sum,
     Value,
@@ -35,7 +34,7 @@ from orders.models import Channel, Order, OrderLine, OrderStatus
 from returns.models import ReturnLine, ReturnStatus
 
 from .routers import reports_database
-from .selectors import Filters
+from .selectors import Filters, first_shipments
 
 ZERO = Decimal("0")
 CENTS = Decimal("0.01")
@@ -242,12 +241,7 @@ def fulfillment_by_location(filters: Filters) -> Report:
     """Per location, over the fulfillment orders whose first shipment left in the period:
     shipped, on time (on or before the ship-by date, on the location's clock), on-time
     rate, and average hours from the order's placement to that shipment."""
-    rows = (
-        FulfillmentOrder.objects.using(reports_database())
-        .filter(order__placed_at__isnull=False)
-        .annotate(first_shipped_at=Min("shipments__shipped_at"))
-        .filter(first_shipped_at__gte=filters.start_at, first_shipped_at__lt=filters.end_at)
-    )
+    rows = first_shipments(FulfillmentOrder.objects.using(reports_database()), filters)
     if filters.channel:
         rows = rows.filter(order__channel=filters.channel)
     if filters.location_id is not None:

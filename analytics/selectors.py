@@ -15,27 +15,30 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
     Count,
-    DecimalField,
     Exists,
     F,
     IntegerField,
     Min,
     OuterRef,
-    Q,
     QuerySet,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.aging import BUCKETS, aging_report
-from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus
+from fulfillment.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    FulfillmentStatus,
+    Shipment,
+)
 from inventory.models import NetworkStock, StockLevel
 from orders.models import (
     Channel,
@@ -48,6 +51,9 @@ from orders.models import (
     OrderStatus,
 )
 from returns.models import ReturnLine, ReturnStatus
+
+from . import summary
+from .summary import DayTotals
 
 ZERO = Decimal("0")
 CENTS = Decimal("0.01")
@@ -139,35 +145,32 @@ class DaySales:
     revenue: Decimal
 
 
-def sales_by_day(filters: Filters) -> list[DaySales]:
-    """Orders placed and their revenue (grand totals of orders not cancelled) per day
-    and channel, in one query. Days and channels without orders are left out."""
-    currency = settings.OMS_DEFAULT_CURRENCY
-    rows = (
-        placed_orders(filters)
-        .annotate(day=TruncDate("placed_at", tzinfo=timezone.get_current_timezone()))
-        .values("day", "channel")
-        .annotate(
-            orders=Count("id"),
-            revenue=Coalesce(
-                Sum(
-                    "grand_total",
-                    filter=~Q(status=OrderStatus.CANCELLED) & Q(currency=currency),
-                ),
-                Value(ZERO),
-                output_field=DecimalField(max_digits=16, decimal_places=2),
-            ),
-        )
-        .order_by("day", "channel")
+def order_totals(filters: Filters) -> list[DayTotals]:
+    """The orders placed in the range per day, channel and currency, added up: past days
+    from the daily summary when it holds them, the others from the orders
+    (``analytics.summary``). At most four queries, whatever the range."""
+    return summary.day_totals(
+        filters.start_date,
+        filters.end_date,
+        channel=filters.channel,
+        location_id=filters.location_id,
     )
+
+
+def sales_by_day(filters: Filters, totals: list[DayTotals] | None = None) -> list[DaySales]:
+    """Orders placed and their revenue (grand totals of orders not cancelled, in the
+    shop's currency) per day and channel. Days and channels without orders are left out.
+    ``totals``: the range's ``order_totals``, when already read."""
+    currency = settings.OMS_DEFAULT_CURRENCY
+    sales: dict[tuple[dt.date, str], list[Any]] = {}
+    for row in order_totals(filters) if totals is None else totals:
+        entry = sales.setdefault((row.day, row.channel), [0, ZERO])
+        entry[0] += row.orders
+        if row.currency == currency:
+            entry[1] += row.revenue
     return [
-        DaySales(
-            day=row["day"],
-            channel=row["channel"],
-            orders=row["orders"],
-            revenue=_money(row["revenue"]),
-        )
-        for row in rows
+        DaySales(day=day, channel=channel, orders=orders, revenue=_money(revenue))
+        for (day, channel), (orders, revenue) in sorted(sales.items())
     ]
 
 
@@ -199,8 +202,8 @@ def sales_summary(days: list[DaySales], cancelled: int) -> SalesSummary:
     )
 
 
-def cancelled_orders(filters: Filters) -> int:
-    return placed_orders(filters).filter(status=OrderStatus.CANCELLED).count()
+def cancelled_orders(filters: Filters, totals: list[DayTotals] | None = None) -> int:
+    return sum(row.cancelled for row in (order_totals(filters) if totals is None else totals))
 
 
 def top_cancellation_reasons(filters: Filters) -> list[tuple[str, int]]:
@@ -236,21 +239,16 @@ class FillRate:
         return _ratio(self.complete, self.lines)
 
 
-def fill_rate(filters: Filters) -> FillRate:
+def fill_rate(filters: Filters, totals: list[DayTotals] | None = None) -> FillRate:
     """Lines shipped complete ÷ lines ordered, over the orders placed in the range that
     are settled (completed, or cancelled after shipping part). An order the customer
     cancelled before anything shipped is not a failure to fill and is left out; lines
     of open orders are not settled yet."""
-    settled = placed_orders(filters).filter(
-        Q(status=OrderStatus.COMPLETED)
-        | Q(status=OrderStatus.CANCELLED, lines__quantity_shipped__gt=0)
+    rows = order_totals(filters) if totals is None else totals
+    return FillRate(
+        lines=sum(row.settled_lines for row in rows),
+        complete=sum(row.complete_lines for row in rows),
     )
-    lines = OrderLine.objects.filter(order__in=settled.values("pk"))
-    totals = lines.aggregate(
-        lines=Count("id"),
-        complete=Count("id", filter=Q(quantity_shipped__gte=F("quantity_ordered"))),
-    )
-    return FillRate(lines=totals["lines"], complete=totals["complete"])
 
 
 @dataclass(frozen=True)
@@ -277,17 +275,28 @@ class ShippingPerformance:
         return percentile(self.hours_to_ship, 0.9)
 
 
+def first_shipments(fulfillment_orders: QuerySet[FulfillmentOrder], filters: Filters) -> Any:
+    """The fulfillment orders (of placed orders) whose first shipment left in the range,
+    with its time as ``first_shipped_at``. Only those with a shipment in the range can
+    be: they are found through the shipments' time index first, so a period reads its own
+    shipments, not every fulfillment order."""
+    shipped_in_range = Shipment.objects.filter(
+        shipped_at__gte=filters.start_at, shipped_at__lt=filters.end_at
+    ).values("fulfillment_order_id")
+    return (
+        fulfillment_orders.filter(pk__in=shipped_in_range, order__placed_at__isnull=False)
+        .annotate(first_shipped_at=Min("shipments__shipped_at"))
+        .filter(first_shipped_at__gte=filters.start_at, first_shipped_at__lt=filters.end_at)
+    )
+
+
 def shipping_performance(filters: Filters) -> ShippingPerformance:
     """On-time shipment rate and time from placement to shipment, in one query.
 
     A fulfillment order ships on time when its first shipment leaves on or before its
     ship-by date, read on the clock of the location that shipped it. Time to ship runs
     from the order's placement to that first shipment."""
-    rows = (
-        FulfillmentOrder.objects.filter(order__placed_at__isnull=False)
-        .annotate(first_shipped_at=Min("shipments__shipped_at"))
-        .filter(first_shipped_at__gte=filters.start_at, first_shipped_at__lt=filters.end_at)
-    )
+    rows = first_shipments(FulfillmentOrder.objects.all(), filters)
     if filters.channel:
         rows = rows.filter(order__channel=filters.channel)
     if filters.location_id is not None:
@@ -354,25 +363,21 @@ class ReturnRate:
         return _ratio(self.returned_units, self.shipped_units)
 
 
-def return_rate(filters: Filters) -> ReturnRate:
+def return_rate(filters: Filters, totals: list[DayTotals] | None = None) -> ReturnRate:
     """Units returned ÷ units shipped, over the orders placed in the range (returns
     counted on the order they came from, whenever they arrived), and the reasons of
     the return requests of those orders (not cancelled nor rejected), by units."""
-    orders = placed_orders(filters)
-    units = OrderLine.objects.filter(order__in=orders.values("pk")).aggregate(
-        shipped=Coalesce(Sum("quantity_shipped"), 0),
-        returned=Coalesce(Sum("quantity_returned"), 0),
-    )
+    rows = order_totals(filters) if totals is None else totals
     reasons = (
-        ReturnLine.objects.filter(request__order__in=orders.values("pk"))
+        ReturnLine.objects.filter(request__order__in=placed_orders(filters).values("pk"))
         .exclude(request__status__in=[ReturnStatus.CANCELLED, ReturnStatus.REJECTED])
         .values("reason__label")
         .annotate(units=Coalesce(Sum("quantity"), 0, output_field=IntegerField()))
         .order_by("-units", "reason__label")[:TOP_REASONS]
     )
     return ReturnRate(
-        shipped_units=units["shipped"],
-        returned_units=units["returned"],
+        shipped_units=sum(row.shipped_units for row in rows),
+        returned_units=sum(row.returned_units for row in rows),
         reasons=[(row["reason__label"], row["units"]) for row in reasons],
     )
 

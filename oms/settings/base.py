@@ -298,6 +298,14 @@ CELERY_BEAT_SCHEDULE = {
     # Stock planning: forecasts at night, low-stock alerts every hour (docs/planning.md).
     "planning-forecast": {"task": "planning.run_planning", "schedule": crontab(hour=2, minute=40)},
     "planning-low-stock": {"task": "planning.check_low_stock", "schedule": crontab(minute=25)},
+    # The dashboard's daily summary (docs/analytics.md): the days of changed orders every
+    # ten minutes, the recent days whole at night.
+    "analytics-daily-summary": {"task": "analytics.refresh_daily_summary", "schedule": 600.0},
+    "analytics-daily-summary-nightly": {
+        "task": "analytics.refresh_daily_summary",
+        "schedule": crontab(hour=1, minute=50),
+        "kwargs": {"whole": True},
+    },
 }
 
 # --- Email ------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from analytics.summary import days_with_orders, refresh_days
 from core.errors import DomainError
 from oms.demo.builders import DEFAULT_CUSTOMERS, DEFAULT_LIVE_ORDERS, DEFAULT_ORDERS, DemoSeeder
 from oms.demo.common import StepResult
@@ -112,6 +113,8 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             # Finished batches are committed; running the seed again resumes after them.
             raise CommandError(f"The database refused the demo data: {exc}") from exc
+        # The dashboard reads past days from the daily summary: right from the first visit.
+        refresh_days(days_with_orders())
         if quiet:
             return
         self._new_credentials(seeder)
