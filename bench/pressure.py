@@ -3,6 +3,10 @@
 The steps, each a subcommand; ``bench/pressure.sh`` chains them against the production
 server settings (``gunicorn.conf.py``) and runs the SQL limit beside them:
 
+    batch   the batch figure on its own: a fresh database and server, one run of single
+            orders (16 clients) and one of batches in the same run, the stock check
+    batch-cpu  CPU per order of batch intake in one process, set-based and one order
+            at a time, on a seeded database
     load    N clients for S seconds in one of three modes, writing a JSON summary:
               mixed  one order per request, 3 random SKUs of 50 (as bench/intake.py)
               hot    one order per request, the hot SKU plus 2 random others
@@ -24,8 +28,11 @@ import json
 import os
 import random
 import re
+import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -493,6 +500,208 @@ def meta(args: argparse.Namespace) -> None:
     )
 
 
+# --- the batch figure on its own --------------------------------------------------------
+
+
+def _batch_body(rng: random.Random, skus: list[str], size: int, tag: str) -> bytes:
+    items = [
+        {"idempotency_key": uuid.uuid4().hex, "order": _order(rng, skus, f"{tag}-{n}", hot=False)}
+        for n in range(size)
+    ]
+    return json.dumps({"orders": items}).encode()
+
+
+def batch_cpu(args: argparse.Namespace) -> None:
+    """CPU per order of batch intake in one process, straight through the WSGI
+    application (no HTTP server, no load generator), and of its database backend, for
+    the set-based placement and for the same batches placed one order at a time (the
+    path storefront batches still take): the steadiest before/after on a shared machine.
+    Needs a seeded database (``bench/intake.py seed``) and its state file."""
+    intake._django()
+    import io
+
+    from django.db import connection
+
+    from oms.wsgi import application
+    from orders import batch_placement
+
+    state = json.loads(Path(args.state).read_text())
+    rng = random.Random(17)
+
+    def post(tag: str) -> None:
+        body = _batch_body(rng, state["skus"], args.batch_size, tag)
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": BATCH_PATH,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {state['api_key']}",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        statuses: list[str] = []
+        result = application(
+            environ, lambda status, headers, exc_info=None: statuses.append(status)
+        )
+        payload = b"".join(result)
+        result.close()
+        placed = json.loads(payload).get("placed") if statuses[0].startswith("200") else None
+        if placed != args.batch_size:
+            sys.exit(f"batch failed: {statuses[0]} {payload[:300]!r}")
+
+    def backend_seconds() -> float | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        measured = intake._proc_cpu_seconds(pid)
+        return measured[1] if measured else None
+
+    def measure(way: str) -> dict[str, Any]:
+        for n in range(args.warmup):
+            post(f"WARM-{way}-{n}")
+        orders = args.batches * args.batch_size
+        database_before = backend_seconds()
+        began = time.process_time()
+        for n in range(args.batches):
+            post(f"{way}-{n}")
+        server = (time.process_time() - began) / orders * 1000
+        database_after = backend_seconds()
+        database = (
+            (database_after - database_before) / orders * 1000
+            if database_before is not None and database_after is not None
+            else None
+        )
+        return {"server_ms": round(server, 3), "database_ms": database and round(database, 3)}
+
+    found: dict[str, Any] = {"batch_size": args.batch_size, "batches": args.batches}
+    found["set_based"] = measure("SET")
+    supported = batch_placement.supported
+    batch_placement.supported = lambda: False  # type: ignore[assignment] # the per-order path
+    try:
+        found["one_at_a_time"] = measure("ONE")
+    finally:
+        batch_placement.supported = supported  # type: ignore[assignment]
+    found["load"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    cores = os.cpu_count() or 1
+    for way in ("one_at_a_time", "set_based"):
+        r = found[way]
+        total = r["server_ms"] + (r["database_ms"] or 0)
+        r["orders_per_s_by_cpu"] = round(cores * 1000 / total) if total else None
+        print(
+            f"{way.replace('_', ' ')}: CPU per order {r['server_ms']:.2f} ms in Python + "
+            f"{r['database_ms'] if r['database_ms'] is not None else '?'} ms database "
+            f"(~{r['orders_per_s_by_cpu']} orders/s on {cores} cores)"
+        )
+    print(f"load average {found['load']}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(found, indent=2))
+
+
+def batch_run(args: argparse.Namespace) -> None:
+    """The batch figure on its own, as ``bench/pressure.sh`` measures it (production
+    server settings, the outbox relay beside it), with the one-order-per-request
+    intake beside it in the same run: a fresh database, the seed, gunicorn, one run of
+    single orders (16 clients) and one of batches, the stock check, then a summary
+    (``--out``: JSON). Short runs only: ``--seconds`` per run."""
+    work = Path(tempfile.mkdtemp(prefix="oms-batch-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "oms.settings.base",
+        "DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/oms_bench_batch"
+        ),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "OMS_OUTBOX_RELAY": "process",
+        "OMS_API_THROTTLE_RATE": "10000000/min",
+    }
+    os.environ.update(env)
+    python, bin_dir = sys.executable, Path(sys.executable).parent
+    state = work / "state.json"
+
+    def step(*command: str) -> None:
+        subprocess.run(command, cwd=REPO, env=env, check=True)
+
+    step(python, "bench/intake.py", "createdb")
+    step(python, "bench/intake.py", "flushredis")
+    step(python, "manage.py", "migrate", "--noinput", "-v", "0")
+    step(python, "bench/intake.py", "seed", "--state", str(state))
+    port = args.port
+    logs = (work / "relay.log").open("ab"), (work / "gunicorn.log").open("ab")
+    relay = subprocess.Popen(
+        [python, "manage.py", "relay_outbox"], cwd=REPO, env=env, stdout=logs[0], stderr=logs[0]
+    )
+    server = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "oms.wsgi:application", "--bind", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        env=env,
+        stdout=logs[1],
+        stderr=logs[1],
+    )
+    summary: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "seconds": args.seconds,
+    }
+    try:
+        step(python, "bench/intake.py", "wait", "--port", str(port))
+        for mode, clients in (("mixed", 16), ("batch", args.batch_clients)):
+            out = work / f"run-{mode}-{clients}.json"
+            run_args = argparse.Namespace(
+                state=str(state),
+                port=port,
+                mode=mode,
+                clients=clients,
+                batch_size=args.batch_size,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                server_pid=server.pid,
+                relay_pid=[relay.pid],
+                out=str(out),
+            )
+            load(run_args)
+            summary[f"{mode}-{clients}"] = json.loads(out.read_text())
+    finally:
+        for process in (server, relay):
+            process.terminate()
+            process.wait(timeout=30)
+    check(argparse.Namespace(state=str(state), out=str(work / "check.json")))
+    summary["check"] = json.loads((work / "check.json").read_text())
+    summary["load_after"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    batch = summary[f"batch-{args.batch_clients}"]
+    mixed = summary["mixed-16"]
+    print(
+        f"batch of {args.batch_size}, {args.batch_clients} clients: {batch['orders_per_s']} "
+        f"orders/s, CPU {batch.get('cpu_ms_per_order')} ms/order (~{_capacity(batch)} "
+        f"orders/s by CPU); one order per request, 16 clients: {mixed['orders_per_s']} "
+        f"orders/s (~{_capacity(mixed)}); load {summary['load_before']} -> "
+        f"{summary['load_after']}"
+    )
+    if args.out:
+        Path(args.out).write_text(json.dumps(summary, indent=2))
+    if not args.keep_database:
+        step(python, "bench/intake.py", "dropdb")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="step", required=True)
@@ -519,6 +728,22 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, required=True)
     p.add_argument("--batch-clients", type=int, required=True)
     p.set_defaults(func=meta)
+    p = sub.add_parser("batch-cpu", help="CPU per order of batch intake, in process")
+    p.add_argument("--state", required=True)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batches", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--out")
+    p.set_defaults(func=batch_cpu)
+    p = sub.add_parser("batch", help="the batch figure on its own (server, load, check)")
+    p.add_argument("--port", type=int, default=58300)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batch-clients", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=15)
+    p.add_argument("--warmup", type=float, default=3)
+    p.add_argument("--keep-database", action="store_true")
+    p.add_argument("--out")
+    p.set_defaults(func=batch_run)
     p = sub.add_parser("report")
     p.add_argument("--results", required=True)
     p.set_defaults(func=report)
