@@ -20,6 +20,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+
 from billing.models import Refund
 from billing.notifications import build_invoice_message
 from billing.payment_emails import build_payment_failed_message
@@ -65,12 +67,42 @@ SUBJECTS: dict[str, str] = {
 }
 
 
+def _orders_for_messages() -> QuerySet[Order]:
+    # What every message's templates read: the customer (greeting, phone, preferences),
+    # the company (its contacts' copies), the shipping method and pickup location (the
+    # summary), and the lines.
+    return Order.objects.select_related(
+        "customer", "company", "shipping_method", "pickup_location"
+    ).prefetch_related("lines")
+
+
 def get_order_for_message(order_id: int) -> Order:
-    return (
-        Order.objects.select_related("customer", "shipping_method", "pickup_location")
-        .prefetch_related("lines")
-        .get(pk=order_id)
-    )
+    return _orders_for_messages().get(pk=order_id)
+
+
+def _open_holds() -> QuerySet[OrderHold]:
+    return OrderHold.objects.filter(order=OuterRef("pk"), released_at__isnull=True).order_by("id")
+
+
+def get_order_for_notification(order_id: int, *, event: str, hold_known: bool = False) -> Order:
+    """The order of a message about ``event``, loaded once for the whole send: the order
+    with what the templates read (two queries), and, for the events that depend on its
+    holds, the holds that decide the message, as annotations of the same query:
+    ``customer_hold_id`` and ``any_hold_open`` for a confirmation, ``address_hold_id``
+    for "on hold" unless the event names its hold (``hold_known``)."""
+    orders = _orders_for_messages()
+    if event == NotificationEvent.ORDER_CONFIRMED:
+        orders = orders.annotate(
+            customer_hold_id=Subquery(
+                _open_holds().filter(kind__in=CUSTOMER_HOLDS).values("pk")[:1]
+            ),
+            any_hold_open=Exists(_open_holds()),
+        )
+    elif event == NotificationEvent.ON_HOLD and not hold_known:
+        orders = orders.annotate(
+            address_hold_id=Subquery(_open_holds().filter(kind=HoldKind.ADDRESS).values("pk")[:1])
+        )
+    return orders.get(pk=order_id)
 
 
 def _order_context(order: Order, event: str) -> dict[str, Any]:
@@ -84,12 +116,6 @@ def _shipment(shipment_id: int | None) -> Shipment | None:
         Shipment.objects.select_related("carrier", "fulfillment_order__location")
         .prefetch_related("lines__fulfillment_line__order_line")
         .get(pk=shipment_id)
-    )
-
-
-def _open_customer_hold(order: Order) -> OrderHold | None:
-    return (
-        order.holds.filter(released_at__isnull=True, kind__in=CUSTOMER_HOLDS).order_by("id").first()
     )
 
 
@@ -193,7 +219,10 @@ BUILDERS: dict[str, Callable[[Order, dict[str, Any]], tuple[str, OrderMessage]]]
 def send_message(*, order_id: int, builder: str, params: dict[str, Any]) -> list[Notification]:
     """Build the message ``builder`` makes of ``params`` and deliver it to everyone who
     hears about its kind; returns the copies this attempt sent."""
-    order = get_order_for_message(order_id)
+    return _send(get_order_for_message(order_id), builder, params)
+
+
+def _send(order: Order, builder: str, params: dict[str, Any]) -> list[Notification]:
     key, message = BUILDERS[builder](order, params)
     return deliver_order_message(
         order=order,
@@ -220,8 +249,8 @@ def send_order_notification(
     Returns the e-mail to the order's address when this attempt sent it (None when it
     was sent before, or the customer gets no e-mail of this kind).
     """
-    order = get_order_for_message(order_id)
     params: dict[str, Any] = {"event": event, **(extra or {})}
+    order = get_order_for_notification(order_id, event=event, hold_known="hold_id" in params)
     if shipment_id:
         params["shipment_id"] = shipment_id
     if fulfillment_order_id:
@@ -229,24 +258,21 @@ def send_order_notification(
     if occurrence:
         params["occurrence"] = occurrence
     if event == NotificationEvent.ON_HOLD and "hold_id" not in params:
-        address_hold = (
-            order.holds.filter(released_at__isnull=True, kind=HoldKind.ADDRESS)
-            .order_by("id")
-            .first()
-        )
-        if address_hold is None:
+        if order.address_hold_id is None:  # type: ignore[attr-defined]
             return None  # released before this ran: nothing to ask for
-        params["hold_id"] = address_hold.pk
+        params["hold_id"] = order.address_hold_id  # type: ignore[attr-defined]
     if event == NotificationEvent.ORDER_CONFIRMED:
         # While a hold is open the customer never hears "confirmed": "on hold, waiting
         # for you" when they can lift it, else "received, under review". Releasing the
         # last hold sends the confirmation (order.released).
-        hold = _open_customer_hold(order)
-        if hold is not None:
-            params = {"event": NotificationEvent.ON_HOLD, "hold_id": hold.pk}
-        elif order.holds.filter(released_at__isnull=True).exists():
+        if order.customer_hold_id is not None:  # type: ignore[attr-defined]
+            params = {
+                "event": NotificationEvent.ON_HOLD,
+                "hold_id": order.customer_hold_id,  # type: ignore[attr-defined]
+            }
+        elif order.any_hold_open:  # type: ignore[attr-defined]
             params["variant"] = UNDER_REVIEW
-    sent = send_message(order_id=order.pk, builder="order", params=params)
+    sent = _send(order, "order", params)
     return next((n for n in sent if n.channel == "email" and n.recipient == order.email), None)
 
 

@@ -7,6 +7,7 @@ from celery import shared_task
 from billing import dunning
 from core import outbox
 from core.models import OutboxEvent
+from orders.notifications import mail_connection
 from selfservice.links import status_url
 
 from . import retention
@@ -70,8 +71,10 @@ def _notify(event: OutboxEvent) -> None:
 
 @shared_task(name="oms.notify_order_event", bind=True, acks_late=True, max_retries=8)
 def notify_order_event(self: Any, event_ids: int | list[int]) -> None:
-    # OSError: the mail server is unreachable or refused us; retried with backoff.
-    outbox.handle_events(self, event_ids, _notify, retry_on=(OSError,))
+    # OSError: the mail server is unreachable or refused us; retried with backoff. The
+    # events of a message share one connection to the mail server.
+    with mail_connection():
+        outbox.handle_events(self, event_ids, _notify, retry_on=(OSError,))
 
 
 def _resend(event: OutboxEvent) -> None:
@@ -81,7 +84,8 @@ def _resend(event: OutboxEvent) -> None:
 @shared_task(name="oms.resend_notification", bind=True, acks_late=True, max_retries=8)
 def resend_notification_event(self: Any, event_ids: int | list[int]) -> None:
     # An agent's resend (orders.notifications.request_resend), sent like the original.
-    outbox.handle_events(self, event_ids, _resend, retry_on=(OSError,))
+    with mail_connection():
+        outbox.handle_events(self, event_ids, _resend, retry_on=(OSError,))
 
 
 @shared_task(name="oms.sweep_outbox", acks_late=True)

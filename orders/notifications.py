@@ -18,13 +18,16 @@ company's contacts for that kind of event, by e-mail (Django's e-mail backend) a
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -65,10 +68,7 @@ def claim_notification(dedupe_key: str, **fields: object) -> Notification | None
     """
     now = timezone.now()
     try:
-        with transaction.atomic():
-            return Notification.objects.create(
-                dedupe_key=dedupe_key, status=NotificationStatus.SENDING, claimed_at=now, **fields
-            )
+        return _insert_claim(dedupe_key=dedupe_key, claimed_at=now, **fields)
     except IntegrityError:
         pass
     stale_before = now - _claim_timeout()
@@ -93,6 +93,19 @@ def claim_notification(dedupe_key: str, **fields: object) -> Notification | None
     )
 
 
+def _insert_claim(**fields: Any) -> Notification:
+    new = Notification(status=NotificationStatus.SENDING, **fields)
+    if connection.in_atomic_block:
+        # A duplicate key must not abort the caller's transaction.
+        with transaction.atomic():
+            new.save(force_insert=True)
+    else:
+        # A worker runs in autocommit: the INSERT is a transaction of its own, and a
+        # duplicate key aborts nothing, so it needs no BEGIN and COMMIT around it.
+        new.save(force_insert=True)
+    return new
+
+
 def _still_ours(claim: Notification) -> Q:
     # A claim taken over (this attempt outlived the timeout) is no longer this
     # attempt's to settle.
@@ -100,12 +113,15 @@ def _still_ours(claim: Notification) -> Q:
 
 
 def mark_sent(claim: Notification) -> bool:
-    """Record that the claimed notification went out; False if the claim was lost."""
-    return bool(
-        Notification.objects.filter(_still_ours(claim)).update(
-            status=NotificationStatus.SENT, sent_at=timezone.now()
-        )
-    )
+    """Record that the claimed notification went out (``claim`` too: its status and
+    ``sent_at`` are what the row now holds); False if the claim was lost."""
+    sent_at = timezone.now()
+    if not Notification.objects.filter(_still_ours(claim)).update(
+        status=NotificationStatus.SENT, sent_at=sent_at
+    ):
+        return False
+    claim.status, claim.sent_at = NotificationStatus.SENT, sent_at
+    return True
 
 
 # Once a message has gone out, writing that it did is retried in place for up to this
@@ -143,6 +159,29 @@ def mark_skipped(claim: Notification) -> None:
     """Record that the claimed notification is not sent (the customer opted out): it is
     settled, and no later attempt claims it again."""
     Notification.objects.filter(_still_ours(claim)).update(status=NotificationStatus.SKIPPED)
+
+
+# The mail server connection of a ``mail_connection`` block, shared by its e-mails.
+_shared_mail: ContextVar[BaseEmailBackend | None] = ContextVar("shared_mail", default=None)
+
+
+@contextmanager
+def mail_connection() -> Iterator[None]:
+    """Send the e-mails of the block (``send_order_email``) through one connection to
+    the mail server, opened by the first of them and closed at the end, instead of a
+    connection (with its SMTP handshake) per e-mail: a task handling a batch of events
+    sets it up once. A send that fails closes it; the next e-mail opens a new one.
+    Nested blocks share the outer block's connection."""
+    if _shared_mail.get() is not None:
+        yield
+        return
+    backend = get_connection()
+    token = _shared_mail.set(backend)
+    try:
+        yield
+    finally:
+        _shared_mail.reset(token)
+        backend.close()
 
 
 @dataclass(frozen=True)
@@ -184,9 +223,16 @@ def send_order_email(
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     for attachment in attachments:
         message.attach(attachment.filename, attachment.content, attachment.mimetype)
+    backend = _shared_mail.get()
     try:
+        if backend is not None:
+            backend.open()  # opened by the block's first e-mail, then kept
+            message.connection = backend
         message.send()
     except Exception as exc:  # a soft time limit interrupting the send included
+        if backend is not None:
+            # The next e-mail of the block opens a fresh connection.
+            backend.close()
         mark_failed(claim, exc)
         raise
 
@@ -212,7 +258,6 @@ def send_order_email(
     if not _record_sent(record):
         logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
         return None
-    claim.refresh_from_db()
     return claim
 
 
@@ -423,7 +468,8 @@ def send_order_sms(
         with transaction.atomic():
             if not mark_sent(claim):
                 return False
-            Notification.objects.filter(pk=claim.pk).update(provider_id=provider_id[:100])
+            claim.provider_id = provider_id[:100]
+            Notification.objects.filter(pk=claim.pk).update(provider_id=claim.provider_id)
             record_order_event(
                 order=order,
                 type=OrderEventType.NOTIFICATION_SENT,
@@ -442,7 +488,6 @@ def send_order_sms(
     if not _record_sent(record):
         logger.warning("notification %s: sent after its claim was taken over", claim.dedupe_key)
         return None
-    claim.refresh_from_db()
     return claim
 
 
