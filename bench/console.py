@@ -901,11 +901,15 @@ def time_page(
         if expect:
             found = ("found" if expect in html else "NOT FOUND") + f" of {found}"
     times = []
+    # The benchmark process's own CPU per request (Django and rendering, not the
+    # database): on a shared machine it moves far less with the load than the time.
+    cpu = []
     spent = 0.0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         client.get(url)
         elapsed = time.perf_counter() - t0
+        cpu.append((time.process_time() - c0) * 1000)
         times.append(elapsed * 1000)
         spent += elapsed
         if spent > budget:
@@ -919,6 +923,7 @@ def time_page(
         "p50": round(statistics.median(times), 1),
         "p95": round(percentile(times, 0.95), 1),
         "runs": len(times),
+        "cpu_p50": round(statistics.median(cpu), 1),
     }
 
 
@@ -967,6 +972,7 @@ def measure(
                 f"{name:<30} "
                 + " | ".join(
                     f"{side} p50 {row[side]['p50']:8.1f} p95 {row[side]['p95']:8.1f}"
+                    f" cpu {row[side]['cpu_p50']:7.1f}"
                     f" q {row[side]['queries']:3} ({row[side]['counts']}) {row[side]['found']}"
                     for side in sides
                 ),
