@@ -175,3 +175,40 @@ def test_the_manager_dashboard_draws_its_charts_offline(
     page.wait_for_selector("canvas[data-drawn='true']")
     assert "web storefront" not in page.inner_text("#chart-orders-per-day table").lower()
     assert outside == []
+
+
+def test_the_per_day_tables_fit_the_page_at_1366_px(live_server, browser_context, manager):
+    # A month of orders in every channel, with eight-figure days: the widest tables.
+    now = timezone.now()
+    for n in range(30):
+        for channel in Channel.values:
+            order = OrderFactory(
+                channel=channel, status=OrderStatus.COMPLETED, placed_at=now - dt.timedelta(days=n)
+            )
+            order.grand_total = Decimal("12345678.90")
+            order.subtotal = order.grand_total - order.shipping_total
+            order.save()
+    client = Client()
+    client.force_login(manager)
+    browser_context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = browser_context.new_page()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url + reverse("admin:index"))
+    page.wait_for_selector("canvas[data-drawn='true']")
+
+    overflowing = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.oms-chart-table, .oms-figure'))
+            .filter((box) => box.scrollWidth > box.clientWidth + 1)
+            .map((box) => (box.closest('[id]') || box).id || box.className)"""
+    )
+    assert overflowing == []
+    assert "$12,345,678.90" in page.inner_text("#chart-revenue-per-day table")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
