@@ -23,12 +23,17 @@ One chunk, in the global lock order of ``inventory.locks``:
 3. the request keys of the orders that validate (the caller's idempotency records, in
    one sorted statement): a key held by another request is waited for, and its order
    left out;
-4. the network rows of every SKU of the chunk, locked in one statement sorted by
-   product id, and every order's demand committed in turn in Python, then written in
-   one update (``inventory.commitments.commit_demands_in_turn``);
-5. the order numbers (one statement), the orders (one INSERT), their lines, holds,
+4. the order numbers (one statement), the orders (one INSERT), their lines, holds,
    timeline events and outbox rows (one INSERT), and the caller's responses (one
-   UPDATE, and a DELETE of the keys of orders refused for stock, if any);
+   UPDATE);
+5. the network rows of every SKU of the chunk, locked in one statement sorted by
+   product id, every order's demand committed in turn in Python and written in one
+   update (``inventory.commitments.commit_demands_in_turn``). As in single placement
+   the SKUs' rows are locked last, so that a hot SKU is held for two statements and
+   the commit, not for the chunk's writes. When an order turns out short (refused, or
+   units backordered), the chunk is rolled back and placed again deciding stock first
+   (step 5 before step 4, the refused orders' keys deleted): every order then gets
+   the outcome it would have had alone;
 6. ``CompanyExposure`` at commit, by its deferred trigger.
 
 Single orders and other chunks take the same levels in the same order, so they may
@@ -111,6 +116,11 @@ class _CreditContended(Exception):
     """The chunk's credit decisions need all of its company's credit slots."""
 
 
+class _StockShort(Exception):
+    """An order of the chunk is short of stock (refused or backordered): the chunk is
+    placed again deciding its stock before it writes its orders."""
+
+
 @dataclass
 class _Priced:
     index: int
@@ -162,29 +172,30 @@ def place_order_chunk(
         raise ValueError("a chunk holds orders of one company")
     if any(sets_apart(request) for request in requests):
         raise ValueError("pickup and store-credit orders are placed one at a time")
-    try:
-        return _place_chunk(requests, actor, keys, exact_credit=False)
-    except _CreditContended:
-        return _place_chunk(requests, actor, keys, exact_credit=True)
-
-
-def _place_chunk(
-    requests: Sequence[OrderRequest],
-    actor: Actor,
-    keys: RequestKeys | None,
-    *,
-    exact_credit: bool,
-) -> list[PlacedOrder | DomainError]:
-    with transaction.atomic():
-        return _ChunkPlacement(requests, actor, keys).place(exact_credit=exact_credit)
+    exact_credit = stock_first = False
+    while True:  # at most three attempts: each exception below is raised once at most
+        try:
+            with transaction.atomic():
+                placement = _ChunkPlacement(requests, actor, keys, stock_first=stock_first)
+                return placement.place(exact_credit=exact_credit)
+        except _CreditContended:
+            exact_credit = True
+        except _StockShort:
+            stock_first = True
 
 
 class _ChunkPlacement:
     """One attempt at a chunk, inside its transaction (module docstring, steps 1-5)."""
 
     def __init__(
-        self, requests: Sequence[OrderRequest], actor: Actor, keys: RequestKeys | None
+        self,
+        requests: Sequence[OrderRequest],
+        actor: Actor,
+        keys: RequestKeys | None,
+        *,
+        stock_first: bool,
     ) -> None:
+        self.stock_first = stock_first
         self.requests = requests
         self.actor = actor
         self.keys = keys
@@ -230,12 +241,33 @@ class _ChunkPlacement:
                         "This Idempotency-Key was used by another request."
                     )
             priced = [p for p in priced if p.index not in taken]
-        # 4. Stock: every order's demand in turn, on the rows locked once.
-        placed_ones, released = self._commit_stock(priced)
-        # Holds, in turn: each order's exposure counts the chunk's orders before it.
+        if self.stock_first:
+            # 4. Stock: every order's demand in turn, on the rows locked once; then
+            # 5. the rows of the orders placed.
+            placed, released = self._commit_stock(priced)
+            self._write(placed, self._holds(placed, standing), released)
+        else:
+            # Every order is expected to get its units: its rows are written first and
+            # the SKUs' rows locked last (as single placement does), so that a hot SKU
+            # stays locked for two statements and the commit, not for the writes. If
+            # an order turns out short, the chunk is placed again stock first.
+            self._write(priced, self._holds(priced, standing), [])
+            placed, released = self._commit_stock(priced)
+            if released or any(line.quantity_backordered for p in placed for line in p.lines):
+                raise _StockShort
+        results = [r for r in self.results if r is not None]
+        if len(results) != len(self.requests):
+            raise RuntimeError("an order of the chunk has no outcome")
+        return results
+
+    def _holds(
+        self, placed: list[_Priced], standing: hold_rules.CreditStanding | None
+    ) -> list[list[OrderHold]]:
+        """Each order's holds, in turn: its exposure counts the chunk's orders before it
+        (held or not, as committed orders count)."""
         exposure = standing.exposure if standing is not None else Decimal("0")
         holds: list[list[OrderHold]] = []
-        for entry in placed_ones:
+        for entry in placed:
             decisions = hold_rules.evaluate_holds(
                 entry.order,
                 prior_orders=1,
@@ -245,12 +277,7 @@ class _ChunkPlacement:
             )
             holds.append(hold_rows(entry.order, decisions))
             exposure += hold_rules.counted_amount(entry.order)
-        # 5. The rows, one statement per table (orders first: the others refer to them).
-        self._write(placed_ones, holds, released)
-        results = [r for r in self.results if r is not None]
-        if len(results) != len(self.requests):
-            raise RuntimeError("an order of the chunk has no outcome")
-        return results
+        return holds
 
     def _clean_address(self, data: dict[str, Any]) -> dict[str, Any]:
         """``clean_postal_address``, once per distinct address of the chunk (a B2B
