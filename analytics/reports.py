@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import (
     Count,
     DecimalField,
@@ -33,6 +34,7 @@ from inventory.models import MovementReason, StockLevel, StockMovement
 from orders.models import Channel, Order, OrderLine, OrderStatus
 from returns.models import ReturnLine, ReturnStatus
 
+from . import sql
 from .routers import reports_database
 from .selectors import Filters, first_shipments
 
@@ -237,10 +239,41 @@ def _local_date(moment: dt.datetime, zone: str, zones: dict[str, ZoneInfo]) -> d
     return moment.astimezone(local).date()
 
 
+def _on_postgresql() -> str | None:
+    """The reports database's alias when it is PostgreSQL (which adds up the fulfillment
+    reports itself, ``analytics.sql``)."""
+    alias = reports_database()
+    return alias if connections[alias].vendor == "postgresql" else None
+
+
 def fulfillment_by_location(filters: Filters) -> Report:
     """Per location, over the fulfillment orders whose first shipment left in the period:
     shipped, on time (on or before the ship-by date, on the location's clock), on-time
     rate, and average hours from the order's placement to that shipment."""
+    columns = ("Location", "Shipped", "On time", "On-time rate", "Average hours to ship")
+    alias = _on_postgresql()
+    if alias is not None:
+        totals = sql.first_shipment_totals(
+            alias,
+            filters.start_at,
+            filters.end_at,
+            str(timezone.get_current_timezone()),
+            channel=filters.channel,
+            location_id=filters.location_id,
+        )
+        tally = {code: [n, ok, hours] for code, n, ok, hours, *_ in totals if code is not None}
+    else:
+        tally = _first_shipments_here(filters)
+    return Report(
+        columns,
+        [
+            (code, int(n), int(ok), _ratio(int(ok), int(n)), round(hours / n, 1))
+            for code, (n, ok, hours) in sorted(tally.items())
+        ],
+    )
+
+
+def _first_shipments_here(filters: Filters) -> dict[str, list[float]]:
     rows = first_shipments(FulfillmentOrder.objects.using(reports_database()), filters)
     if filters.channel:
         rows = rows.filter(order__channel=filters.channel)
@@ -257,19 +290,45 @@ def fulfillment_by_location(filters: Filters) -> Report:
         counts[0] += 1
         counts[1] += _local_date(shipped_at, zone, zones) <= ship_by
         counts[2] += max((shipped_at - placed_at).total_seconds(), 0) / 3600
-    return Report(
-        ("Location", "Shipped", "On time", "On-time rate", "Average hours to ship"),
-        [
-            (code, int(n), int(ok), _ratio(int(ok), int(n)), round(hours / n, 1))
-            for code, (n, ok, hours) in sorted(tally.items())
-        ],
-    )
+    return tally
 
 
 def fulfillment_by_carrier(filters: Filters) -> Report:
     """Per carrier, over the shipments that left in the period: shipments, on time (left
     on or before their fulfillment order's ship-by date), delivered, and average days
     from shipment to delivery of those delivered."""
+    alias = _on_postgresql()
+    if alias is not None:
+        tally: dict[str, list[float]] = {
+            name or NO_CARRIER: [n, ok, done, days]
+            for name, n, ok, done, days in sql.carrier_totals(
+                alias,
+                filters.start_at,
+                filters.end_at,
+                str(timezone.get_current_timezone()),
+                channel=filters.channel,
+                location_id=filters.location_id,
+            )
+        }
+    else:
+        tally = _carriers_here(filters)
+    return Report(
+        ("Carrier", "Shipments", "On time", "On-time rate", "Delivered", "Average days in transit"),
+        [
+            (
+                name,
+                int(n),
+                int(ok),
+                _ratio(int(ok), int(n)),
+                int(done),
+                round(days / done, 1) if done else None,
+            )
+            for name, (n, ok, done, days) in sorted(tally.items())
+        ],
+    )
+
+
+def _carriers_here(filters: Filters) -> dict[str, list[float]]:
     shipments = Shipment.objects.using(reports_database()).filter(
         shipped_at__gte=filters.start_at, shipped_at__lt=filters.end_at
     )
@@ -290,20 +349,7 @@ def fulfillment_by_carrier(filters: Filters) -> Report:
         if delivered_at is not None:
             counts[2] += 1
             counts[3] += max((delivered_at - shipped_at).total_seconds(), 0) / 86400
-    return Report(
-        ("Carrier", "Shipments", "On time", "On-time rate", "Delivered", "Average days in transit"),
-        [
-            (
-                name,
-                int(n),
-                int(ok),
-                _ratio(int(ok), int(n)),
-                int(done),
-                round(days / done, 1) if done else None,
-            )
-            for name, (n, ok, done, days) in sorted(tally.items())
-        ],
-    )
+    return tally
 
 
 def _return_lines(filters: Filters) -> Any:

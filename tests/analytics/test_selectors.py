@@ -17,7 +17,7 @@ from orders.events import record_order_event
 from orders.models import Channel, OrderEvent, OrderEventType, OrderHold, OrderStatus
 from returns.models import ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
 from tests.admin.factories import OrderFactory, OrderLineFactory
-from tests.factories import LocationFactory, ProductFactory
+from tests.factories import CarrierFactory, LocationFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -319,3 +319,48 @@ def test_holds_waiting_list_every_kind_with_open_counts():
     assert counts["manual"] == 1
     assert counts["payment"] == 0
     assert len(counts) == 7
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago"])
+def test_postgresql_adds_up_the_shipping_figures_as_python_does(zone):
+    from analytics import reports  # noqa: PLC0415 - the reports' own fallbacks below
+
+    east = LocationFactory(code="EAST", time_zone="America/New_York")
+    west = LocationFactory(code="WEST", time_zone="America/Los_Angeles")
+    plain = LocationFactory(code="PLAIN", time_zone="")  # the reader's zone
+    carrier = CarrierFactory(code="FAST", name="Fast Freight")
+    number = 0
+    for n in range(24):
+        made = order(days_ago(n % 8), total="10.00", hour=n % 24,
+                     channel=Channel.WEB if n % 3 else Channel.MARKETPLACE)  # fmt: skip
+        location = (east, west, plain)[n % 3]
+        left = at(days_ago(n % 8), 0) + dt.timedelta(hours=7 * n % 61)
+        fo = shipped(made, location, ship_by=days_ago(n % 8 - 1), number=f"X{n}", shipped_at=left)
+        fo.shipments.update(carrier=carrier if n % 2 else None)
+        if n % 4 == 0:  # a second, later shipment
+            number += 1
+            Shipment.objects.create(
+                fulfillment_order=fo, order=made, service_level="standard", carrier=carrier,
+                shipped_at=at(days_ago(n % 8), 23), delivered_at=at(TODAY, 1),
+            )  # fmt: skip
+    filter_sets = [
+        week(),
+        Filters(days_ago(3), days_ago(1)),
+        Filters(days_ago(6), TODAY, channel=Channel.MARKETPLACE),
+        Filters(days_ago(6), TODAY, location_id=west.pk),
+    ]
+    with timezone.override(zone):
+        for filters in filter_sets:
+            assert selectors.shipping_performance(filters) == (
+                selectors._shipping_performance_here(filters)
+            )
+            assert reports.fulfillment_by_location(filters).rows == [
+                (code, int(n), int(ok), ok / n if n else None, round(hours / n, 1))
+                for code, (n, ok, hours) in sorted(reports._first_shipments_here(filters).items())
+            ]
+            by_carrier = reports._carriers_here(filters)
+            assert [row[:3] + row[4:5] for row in reports.fulfillment_by_carrier(filters).rows] == [
+                (name, int(n), int(ok), int(done))
+                for name, (n, ok, done, _) in sorted(by_carrier.items())
+            ]
+    assert number == 6
