@@ -131,7 +131,7 @@ CHANGE_PAGE_QUERIES: dict[str, int] = {
     "inventory.StockReservation": 3,
     "orders.IdempotencyKey": 3,
     "orders.Notification": 4,
-    "orders.Order": 15,
+    "orders.Order": 14,
     "orders.OrderEvent": 3,
     "orders.OrderHold": 3,
     "orders.TaxRate": 3,
