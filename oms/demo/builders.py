@@ -565,6 +565,11 @@ class DemoSeeder:
                 approval_threshold=spec.approval_threshold,
                 allow_backorders=spec.allow_backorders,
             )
+            if spec.default_shipping_method:
+                company.default_shipping_method = ShippingMethod.objects.get(
+                    code=spec.default_shipping_method
+                )
+                company.save(update_fields=["default_shipping_method"])
             address = {
                 "name": spec.name,
                 "line1": spec.line1,

@@ -190,6 +190,7 @@ class CompanySpec:
     po_required: bool = False
     approval_threshold: Decimal | None = None
     allow_backorders: bool = False
+    default_shipping_method: str = ""  # a method's code; drafts start with it
 
 
 D = Decimal
@@ -200,7 +201,7 @@ COMPANIES: tuple[CompanySpec, ...] = (
     CompanySpec("ACC-10002", "Harborview Medical Center", "harborview-mc.example.com",
                 PaymentTerms.NET_60, D("250000"), "98101", "Seattle", "WA",
                 "1100 Ninth Ave", D("0.10"), tax_exemption_number="WA-EX-4471902",
-                po_required=True),
+                po_required=True, default_shipping_method="EXPRESS"),
     CompanySpec("ACC-10003", "Lakeside Unified School District", "lakeside-usd.example.com",
                 PaymentTerms.NET_30, D("80000"), "55401", "Minneapolis", "MN",
                 "800 Washington Ave N", D("0.15"), tax_exemption_number="MN-ES-0031877",

@@ -364,6 +364,21 @@ def lookup_buyer(params: Any) -> list[dict[str, Any]]:
     ]
 
 
+def lookup_company(params: Any) -> list[dict[str, Any]]:
+    """One company's defaults for a new draft picked before its buyer: the shipping
+    method it starts with (its default, else its latest order's, else the cheapest)."""
+    company = find_company(str(params.get("q", "")))
+    if company is None:
+        return []
+    return [
+        {
+            "value": company.account_number,
+            "label": company.name,
+            "shipping_method": default_shipping_method_code(None, company),
+        }
+    ]
+
+
 def lookup_products(params: Any) -> list[dict[str, Any]]:
     """Products on sale by SKU (from its start) or name, with their customization."""
     text = _query(params)

@@ -59,6 +59,7 @@ from .draft_forms import (
     lookup_buyer,
     lookup_buyers,
     lookup_companies,
+    lookup_company,
     lookup_products,
     show_refusal,
     validate_builder,
@@ -261,6 +262,7 @@ class DraftPagesMixin(OrderPagesMixin):
         self._require(request, PLACE_ON_BEHALF_PERMISSION)
         lookups = {
             "company": lookup_companies,
+            "company-defaults": lookup_company,
             "customer": lookup_buyers,
             "buyer": lookup_buyer,
             "product": lookup_products,

@@ -105,6 +105,22 @@
     });
   }
 
+  /* --- a picked company's defaults, before its buyer is chosen --- */
+
+  function fillCompany(account) {
+    var method = field("shipping_method");
+    if (!account || !method || methodTouched) {
+      return;
+    }
+    getJson("company-defaults", { q: account }).then(function (data) {
+      var company = data.results[0];
+      if (company && company.shipping_method && !methodTouched) {
+        method.value = company.shipping_method;
+        preview();
+      }
+    });
+  }
+
   /* --- a line's customization fields, from its product --- */
 
   function showCustomization(row, sku) {
@@ -213,6 +229,11 @@
         fillBuyer(target.value.trim());
       });
     }
+    if (kind === "company" && target.value.trim()) {
+      later("company", 500, function () {
+        fillCompany(target.value.trim());
+      });
+    }
     if (kind === "product" && target.value.trim()) {
       later("custom-" + target.name, 500, function () {
         var row = target.closest("tr");
@@ -233,6 +254,9 @@
     }
     if (target.name === "customer") {
       fillBuyer(target.value.trim());
+    }
+    if (target.name === "company") {
+      fillCompany(target.value.trim());
     }
     if (target.getAttribute && target.getAttribute("data-lookup") === "product") {
       var row = target.closest("tr");

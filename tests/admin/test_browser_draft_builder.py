@@ -185,3 +185,22 @@ def test_rep_builds_edits_and_quotes_a_draft_the_buyer_accepts(live_server, sign
     assert draft.status == OrderStatus.PLACED
     page.reload()
     shot(page, "04-accepted-order")
+
+
+def test_picking_a_company_first_starts_the_draft_with_its_shipping_method(
+    live_server, sign_in, seeded
+):
+    express = ShippingMethodFactory(code="EXPRESS", name="Express", price=Decimal("19.00"))
+    company = seeded["company"]
+    company.default_shipping_method = express
+    company.save()
+    page = sign_in(seeded["rep"])
+
+    page.goto(live_server.url + reverse("admin:orders_order_new_draft"))
+    expect(page.locator("#id_shipping_method")).to_have_value("STANDARD")
+    page.fill("#id_company", company.account_number)
+    page.press("#id_company", "Tab")
+
+    # Before any buyer is chosen, the company's default replaces the cheapest method
+    expect(page.locator("#id_shipping_method")).to_have_value("EXPRESS")
+    assert page.locator("#id_customer").input_value() == ""

@@ -302,6 +302,10 @@ def test_seed_creates_customers_companies_and_historical_orders(seeded):
     assert b2c_customers().count() == 20
     assert Customer.objects.filter(company__isnull=False).count() >= len(COMPANIES)
     assert Company.objects.filter(tax_exempt=True).exists()
+    # A company whose drafts start with the shipping method it agreed
+    assert Company.objects.get(account_number="ACC-10002").default_shipping_method.code == (
+        "EXPRESS"
+    )
     orders = historical_orders()
     assert orders.count() == 40
     assert set(orders.values_list("status", flat=True)) <= {

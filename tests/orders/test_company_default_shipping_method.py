@@ -226,3 +226,21 @@ def test_a_method_that_is_a_company_default_cannot_be_deleted(methods, company):
 
     company.refresh_from_db()
     assert company.default_shipping_method == methods["FREIGHT"]
+
+
+def test_the_company_defaults_lookup_gives_the_method_a_company_starts_with(
+    admin_client, methods, company
+):
+    url = reverse("admin:orders_order_draft_lookup", args=["company-defaults"])
+
+    before = admin_client.get(url, {"q": company.account_number}).json()["results"]
+    company.default_shipping_method = methods["FREIGHT"]
+    company.save()
+    after = admin_client.get(url, {"q": company.account_number}).json()["results"]
+    unknown = admin_client.get(url, {"q": "NO-SUCH-ACCOUNT"}).json()["results"]
+
+    assert before == [
+        {"value": company.account_number, "label": company.name, "shipping_method": "STANDARD"}
+    ]
+    assert after[0]["shipping_method"] == "FREIGHT"
+    assert unknown == []
