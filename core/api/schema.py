@@ -48,7 +48,8 @@ STATUS_DESCRIPTIONS = {
     "them), `idempotency_key_required`, `unknown_sku`.",
     401: "`not_authenticated`: no key, or an unknown or revoked one.",
     403: "`permission_denied`: the key is not of the kind this endpoint serves "
-    "(company, storefront, vendor); `not_an_approver`.",
+    "(company, storefront, vendor, ERP); `location_not_allowed`: a location's key naming "
+    "another location; `not_an_approver`.",
     404: "`not_found`: unknown, or another tenant's.",
     406: "`not_acceptable`: the API answers JSON only.",
     409: "A conflict with the object's state (`insufficient_stock`, `order_not_cancellable`, "
