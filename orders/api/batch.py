@@ -5,17 +5,20 @@ The batch is read whole first: an envelope or an order that breaks the schema (w
 would make a single order's request a 400 ``invalid_input``) refuses the whole batch
 (422 ``invalid_batch``, naming each bad order by index) and nothing is placed, so a
 client's mapping error never leaves half a batch placed. Then each order is placed
-exactly as ``POST /api/v1/orders/`` places one (same tenancy, holds, stock and payment
-rules), under its own idempotency key and in its own transaction: an order the rules
-refuse leaves the others placed, and a retry of the whole batch with the same keys
-replays the orders already placed instead of placing them twice. The answer is 200 with
-one result per order, in request order: ``status`` 201 and the order's representation,
-or the problem (problem+json fields) that refused it.
+with the outcome ``POST /api/v1/orders/`` would give it after the orders before it
+(same tenancy, holds, stock and payment rules), under its own idempotency key: an order
+the rules refuse writes nothing and leaves the others placed, and a retry of the whole
+batch with the same keys replays the orders already placed instead of placing them
+twice. The answer is 200 with one result per order, in request order: ``status`` 201
+and the order's representation, or the problem (problem+json fields) that refused it.
 
-What a batch shares is everything around the orders: one request, one authentication
-and throttle check, one JSON body read, and the reference data placement caches per
-process (shipping methods, tax rates). The view is fulfillment's (``fulfillment.api``
-renders the order with its shipments); this module is the endpoint's logic.
+A company's orders are placed set-based, a chunk of up to ``CHUNK_SIZE`` per
+transaction (``orders.batch_placement``: one statement per step for the whole chunk);
+the idempotency records of a chunk are claimed, filled and (for an order refused after
+claiming) removed here, in the chunk's transaction, as ``orders.api.views`` does for
+one order. Pickup and store-credit orders, and the storefront's, are placed one at a
+time. The view is fulfillment's (``fulfillment.api`` renders the order with its
+shipments); this module is the endpoint's logic.
 """
 
 from __future__ import annotations
@@ -363,11 +366,12 @@ class OrderBatchView(APIView):
     @extend_schema(
         summary="Place up to 500 orders in one request",
         description=(
-            "Each order is placed as `POST /api/v1/orders/` places one, under its own "
-            "idempotency key and in its own transaction: a refused order leaves the others "
-            "placed. The answer is 200 with one result per order, in request order. Send a "
-            "batch that failed as a whole (5xx, a dropped connection) again with the same "
-            "keys: placed orders are replayed, not placed twice."
+            "Each order gets the outcome `POST /api/v1/orders/` would give it after the "
+            "orders before it, under its own idempotency key: a refused order writes "
+            "nothing and leaves the others placed. The answer is 200 with one result per "
+            "order, in request order. Send a batch that failed as a whole (5xx, a dropped "
+            "connection) again with the same keys: placed orders are replayed, not placed "
+            "twice."
         ),
         request=BatchInput,
         responses={200: BatchOutput},
