@@ -149,7 +149,9 @@ class OrderChangeList(ChangeList):
         # and JSON of 100 orders); the list's actions read the full rows, from the
         # queryset they take afresh (``get_queryset``).
         self.queryset = self.queryset.only(*LIST_COLUMNS)
-        if not self.query:
+        term = SearchTerm.parse(self.query)
+        if not term:
+            # No search (or only spaces): the list as it is.
             super().get_results(request)
             return
         ordering = self.queryset.query.order_by
@@ -162,7 +164,7 @@ class OrderChangeList(ChangeList):
         if not self.has_active_filters and tuple(ordering) in NEWEST_FIRST:
             # The search's own ids, newest first: PostgreSQL would otherwise walk the
             # order table's primary key backwards to meet them in the list's order.
-            keys_query = newest_matching_order_ids(SearchTerm.parse(self.query))
+            keys_query = newest_matching_order_ids(term)
         paginator = SearchResultsPaginator(
             self.queryset, self.list_per_page, rows_by_key=rows_by_key, keys_query=keys_query
         )

@@ -121,3 +121,15 @@ def test_the_list_never_counts_facets(admin_client, shipped_to_vera):
 
     assert len(faceted) == len(plain)
     assert not response.context["cl"].add_facets
+
+
+def test_a_search_of_spaces_lists_every_order(admin_client, shipped_to_vera):
+    # Not only those whose PO or external reference is blank, as a term of "" would.
+    for order in shipped_to_vera:
+        Order.objects.filter(pk=order.pk).update(
+            po_number=f"PO-{order.pk}", external_reference=f"REF-{order.pk}"
+        )
+
+    response, _ = _get(admin_client, {"q": "   "})
+
+    assert response.context["cl"].result_count == Order.objects.count() == 16
