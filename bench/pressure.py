@@ -30,6 +30,7 @@ import random
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -609,6 +610,11 @@ def batch_cpu(args: argparse.Namespace) -> None:
         Path(args.out).write_text(json.dumps(found, indent=2))
 
 
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def batch_run(args: argparse.Namespace) -> None:
     """The batch figure on its own, as ``bench/pressure.sh`` measures it (production
     server settings, the outbox relay beside it), with the one-order-per-request
@@ -645,6 +651,8 @@ def batch_run(args: argparse.Namespace) -> None:
     step(python, "manage.py", "migrate", "--noinput", "-v", "0")
     step(python, "bench/intake.py", "seed", "--state", str(state))
     port = args.port
+    while _port_in_use(port):  # another benchmark's server: take the next port
+        port += 1
     logs = (work / "relay.log").open("ab"), (work / "gunicorn.log").open("ab")
     relay = subprocess.Popen(
         [python, "manage.py", "relay_outbox"], cwd=REPO, env=env, stdout=logs[0], stderr=logs[0]
@@ -736,7 +744,7 @@ def main() -> None:
     p.add_argument("--out")
     p.set_defaults(func=batch_cpu)
     p = sub.add_parser("batch", help="the batch figure on its own (server, load, check)")
-    p.add_argument("--port", type=int, default=58300)
+    p.add_argument("--port", type=int, default=58300, help="or the next free one")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--batch-clients", type=int, default=4)
     p.add_argument("--seconds", type=float, default=15)
