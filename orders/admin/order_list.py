@@ -175,7 +175,9 @@ class OrderChangeList(ChangeList):
         self.show_admin_actions = True
         self.can_show_all = self.result_count <= self.list_max_show_all
         self.multi_page = self.result_count > self.list_per_page
-        if self.show_all and self.can_show_all:
+        if (self.show_all and self.can_show_all) or not self.multi_page:
+            # As Django's list does: one page holds every match, whatever page number
+            # the address carries (a saved or shared link of a list that has shrunk).
             self.result_list = rows_by_key(paginator.keys)
             return
         try:

@@ -72,6 +72,18 @@ def test_a_search_that_fits_the_limit_is_counted_exactly(admin_client, small_pag
     assert sum("UNION" in s for s in sql) == 1
 
 
+def test_a_page_number_past_a_single_page_of_matches_lists_them(admin_client, small_pages, db):
+    # A saved or shared link keeps its page number after the matches have shrunk to
+    # one page: the list shows them, as Django's does, not the error page.
+    orders = [OrderFactory(ship_name="Ida Quist", lines=0) for _ in range(2)]
+
+    response, _ = _get(admin_client, {"q": "quist", "p": 3})
+
+    assert [o.pk for o in response.context["cl"].result_list] == [o.pk for o in reversed(orders)]
+    nothing, _ = _get(admin_client, {"q": "nobody-at-all", "p": 2})
+    assert list(nothing.context["cl"].result_list) == []
+
+
 def test_a_filter_narrows_the_matches_before_they_are_counted(
     admin_client, small_pages, shipped_to_vera
 ):
