@@ -17,8 +17,8 @@ Writes its section of docs/benchmarks.md ("Background pipeline"). Usage:
 Settings (environment): BENCH_PIPELINE_DATABASE_URL (a loopback database whose name
 contains "bench", dropped and recreated; default oms_bench_pipeline),
 BENCH_PIPELINE_REDIS_URL (a loopback Redis database, emptied before and after; default
-database 11), BENCH_PIPELINE_PORT (58200), BENCH_PIPELINE_WORKER_CONCURRENCY (2: the
-processes of the one worker).
+database 11), BENCH_PIPELINE_PORT (58300, or the next free port),
+BENCH_PIPELINE_WORKER_CONCURRENCY (2: the processes of the one worker).
 """
 
 from __future__ import annotations
@@ -90,6 +90,22 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
         process.wait(timeout=10)
 
 
+def free_port(port: int) -> int:
+    """``port``, or the next one nothing listens on or holds (a closed connection's
+    socket included)."""
+    import socket
+
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                port += 1
+                continue
+            return port
+
+
 def query(env: dict[str, str], sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     import psycopg
 
@@ -123,7 +139,7 @@ def pipeline_idle(env: dict[str, str]) -> tuple[int, int]:
 def measure_load(
     args: argparse.Namespace, clients: int, rate: float, env: dict[str, str], work: Path
 ) -> dict[str, Any]:
-    port = int(os.environ.get("BENCH_PIPELINE_PORT", "58200"))
+    port = free_port(int(os.environ.get("BENCH_PIPELINE_PORT", "58300")))
     concurrency = os.environ.get("BENCH_PIPELINE_WORKER_CONCURRENCY", "2")
     relay = start([PYTHON, "manage.py", "relay_outbox"], env, work / "relay.log")
     worker = start(

@@ -2,41 +2,33 @@
 # Order intake under pressure against the production server settings (gunicorn.conf.py):
 # mixed SKUs at 16, 64 and 256 clients, a hot SKU in every order at 16 and 64 clients,
 # batch intake, then the stock invariants and the SQL limit (mixed and hot SKU) in the
-# same run; writes the "Intake under pressure" section of docs/benchmarks.md.
+# same run; writes the "Intake under pressure" section of docs/benchmarks.md. `make
+# bench` runs it after the intake benchmark (bench/run.sh), handing over that run's
+# SQL limit at 16 clients.
 #
 #   bash bench/pressure.sh [SECONDS]
 #
 # Settings (environment): BENCH_SECONDS (15), BENCH_WARMUP (3), BENCH_BATCH_SIZE (100
 # orders per batch request), BENCH_BATCH_CLIENTS (4), BENCH_DATABASE_URL (dropped and
 # recreated; its name must contain "bench"), BENCH_REDIS_URL (emptied), BENCH_PORT
-# (58200, or the next free port), OMS_BENCH_PEER_DIR (default ../shared/bench-peer).
+# (58200, or the next free port), OMS_BENCH_PEER_DIR (default ../shared/bench-peer),
+# BENCH_SQL_LIMIT_16 (the output of a SQL-limit run of intake_cond.sql at 16 clients
+# in the same benchmark run: used instead of measuring it again).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-BIN=${VENV:-.venv}/bin
-PY=$BIN/python
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 seconds=${1:-${BENCH_SECONDS:-15}}
 warmup=${BENCH_WARMUP:-3}
 batch_size=${BENCH_BATCH_SIZE:-100}
 batch_clients=${BENCH_BATCH_CLIENTS:-4}
-peer_dir=${OMS_BENCH_PEER_DIR:-$root/../shared/bench-peer}
 
-# Production settings from the environment, as in bench/run.sh.
-export DJANGO_SETTINGS_MODULE=oms.settings.base
-export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench_pressure}
-export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/13}
-export SECRET_KEY
-SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
-export ALLOWED_HOSTS=127.0.0.1,localhost
-export DEBUG=false
-export SECURE_SSL_REDIRECT=false
-export SESSION_COOKIE_SECURE=false
-export CSRF_COOKIE_SECURE=false
-export LOG_LEVEL=${LOG_LEVEL:-WARNING}
-export OMS_OUTBOX_RELAY=${OMS_OUTBOX_RELAY:-process}
-export OMS_API_THROTTLE_RATE=${OMS_API_THROTTLE_RATE:-10000000/min}
+oms_production_env \
+  "${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench_pressure}" \
+  "${BENCH_REDIS_URL:-redis://127.0.0.1:6379/13}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/oms-pressure.XXXXXX")
 gpid=""
@@ -58,9 +50,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=${BENCH_PORT:-58200}
-while port_in_use "$port"; do port=$((port + 1)); done
+port=$(free_port "${BENCH_PORT:-58200}")
 
 echo "== setup: database, migrations, seed"
 "$PY" bench/intake.py createdb
@@ -101,17 +91,17 @@ stop_oms
 echo "== stock after the runs"
 "$PY" bench/pressure.py check --state "$work/state.json" --out "$work/check.json"
 
-if [ -d "$peer_dir/sql-limit" ] && [ "$(id -u)" = 0 ]; then
-  for script in intake_cond intake_hot_cond; do
-    out=$work/sql-16.txt
-    if [ "$script" = intake_hot_cond ]; then out=$work/sql-hot-16.txt; fi
-    env -u DJANGO_SETTINGS_MODULE -u DATABASE_URL -u REDIS_URL -u SECRET_KEY \
-      bash "$peer_dir/sql-limit/run.sh" 16 "$seconds" "$script.sql" >"$out" 2>"$work/sql.err" ||
-      { echo "SQL limit ($script) failed:" >&2; tail -n 5 "$work/sql.err" >&2; }
-    echo "SQL limit ($script) $(grep -E '^tps' "$out" || echo 'printed no result')"
-  done
+sql_skipped=$(peer_skip_reason)
+if [ -n "${BENCH_SQL_LIMIT_16:-}" ] && [ -s "$BENCH_SQL_LIMIT_16" ]; then
+  cp "$BENCH_SQL_LIMIT_16" "$work/sql-16.txt"
+  echo "SQL limit (intake_cond.sql, 16 clients) of this run: $(grep -E '^tps' "$work/sql-16.txt" || echo 'no result')"
+elif [ -z "$sql_skipped" ]; then
+  sql_limit 16 "$seconds" intake_cond.sql "$work/sql-16.txt"
+fi
+if [ -z "$sql_skipped" ]; then
+  sql_limit 16 "$seconds" intake_hot_cond.sql "$work/sql-hot-16.txt"
 else
-  echo "SQL limit skipped: the peer scripts are missing or need root"
+  echo "SQL limit $sql_skipped"
 fi
 
 if [ -s "$work/gunicorn.log" ]; then

@@ -1,51 +1,58 @@
 #!/usr/bin/env bash
-# Order-intake benchmark: OMS, the peer and the SQL limit, one after the other, at the same
-# client counts (OMS also with every order paid by card), then invoicing through one Celery
-# worker; writes docs/benchmarks.md. Everything runs on 127.0.0.1.
+# Every figure of the benchmark in one run, each beside its references, written to
+# docs/benchmarks.md (each section by its own script):
+#
+# 1. order intake: OMS, the peer and the SQL limit, one after the other, at the same
+#    client counts (OMS also with every order paid by card), then invoicing through one
+#    Celery worker (bench/intake.py, bench/invoicing.py);
+# 2. routing: a backlog drained one order per task, then in batches by 1, 2 and 4
+#    workers, deadlocks and double allocations checked (bench/routing.py);
+# 3. intake under pressure: a hot SKU at 16 and 64 clients, 64 and 256 clients, batch
+#    intake, the stock checked exact, beside the SQL limit (mixed SKUs: the figure of
+#    step 1, not measured twice; hot SKU) (bench/pressure.sh);
+# 4. the background pipeline: commit -> e-mail p50/p99 and the relay's rate with one
+#    worker, 16 and 4 clients at full speed, 16 paced at 8 and 16 orders/s
+#    (bench/pipeline.py).
+#
+# Everything runs on 127.0.0.1. The console and reports at a million orders are apart
+# (make bench-console, bench/reports.py): they need the million-order database.
 #
 #   bash bench/run.sh [SECONDS [CLIENTS...]]      e.g. bash bench/run.sh 20 1 4 16
 #
-# Settings (environment): BENCH_SECONDS (20), BENCH_CLIENTS ("1 4 16"), BENCH_WARMUP (3),
-# BENCH_CARD_CLIENTS ("16": client counts also run with card payments; "" for none),
-# BENCH_INVOICES (200 shipped orders invoiced by one worker; 0 to skip),
+# Settings (environment): BENCH_SECONDS (20: each intake and pipeline run; routing runs
+# 3 times as long, pressure at most 15 s; 5 is the short mode, which checks that every
+# step runs), BENCH_CLIENTS ("1 4 16"), BENCH_WARMUP (3),
+# BENCH_SUITE ("intake routing pressure pipeline": the steps to run; intake always
+# runs), BENCH_CARD_CLIENTS ("16": client counts also run with card payments; "" for
+# none), BENCH_INVOICES (200 shipped orders invoiced by one worker, or 10 per second
+# of BENCH_SECONDS when less; 0 to skip),
+# BENCH_ROUTING_ORDERS (the routing backlog: 100000, or 6000 per second of
+# BENCH_SECONDS when less), BENCH_PRESSURE_SECONDS (15, or BENCH_SECONDS when less),
+# BENCH_PIPELINE_BACKLOG (20000, or 1000 per second of BENCH_SECONDS when less),
 # BENCH_INVOICING_DATABASE_URL (oms_bench_invoicing, dropped and recreated),
 # BENCH_INVOICING_REDIS_URL (database 12, emptied),
 # BENCH_DATABASE_URL (dropped and recreated; its name must contain "bench"),
 # BENCH_REDIS_URL (emptied before and after), BENCH_PORT (58100, or the next free port),
 # OMS_BENCH_PEER_DIR (the peer scripts; default ../shared/bench-peer from the repo root).
+# Each later step has its own database (oms_bench_routing, oms_bench_pressure,
+# oms_bench_pipeline) and Redis database (13, 13, 11), dropped and emptied after it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-BIN=${VENV:-.venv}/bin
-PY=$BIN/python
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 seconds=${1:-${BENCH_SECONDS:-20}}
 if [ $# -gt 1 ]; then shift; clients="$*"; else clients=${BENCH_CLIENTS:-"1 4 16"}; fi
 warmup=${BENCH_WARMUP:-3}
 card_clients=${BENCH_CARD_CLIENTS-16}
-invoices=${BENCH_INVOICES:-200}
-peer_dir=${OMS_BENCH_PEER_DIR:-$root/../shared/bench-peer}
+invoices=${BENCH_INVOICES:-$((seconds >= 20 ? 200 : 10 * seconds))}
+suite=${BENCH_SUITE:-"intake routing pressure pipeline"}
 command_line=${BENCH_COMMAND:-bash bench/run.sh}
 
-# Production settings from the environment, as the README describes them; only what a
-# loopback benchmark needs is relaxed (no TLS in front of gunicorn).
-export DJANGO_SETTINGS_MODULE=oms.settings.base
-export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench}
-export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14}
-export SECRET_KEY
-SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
-export ALLOWED_HOSTS=127.0.0.1,localhost
-export DEBUG=false
-export SECURE_SSL_REDIRECT=false
-export SESSION_COOKIE_SECURE=false
-export CSRF_COOKIE_SECURE=false
-export LOG_LEVEL=${LOG_LEVEL:-WARNING}
-# As deployed in production: a relay process publishes the outbox, requests only write it.
-export OMS_OUTBOX_RELAY=${OMS_OUTBOX_RELAY:-process}
-# The load generator's one API key sends more than a client may (6000/min, counted
-# across the server's processes in Redis): every request is still counted, none refused.
-export OMS_API_THROTTLE_RATE=${OMS_API_THROTTLE_RATE:-10000000/min}
+oms_production_env "${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench}" \
+  "${BENCH_REDIS_URL:-redis://127.0.0.1:6379/14}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/oms-bench.XXXXXX")
 gpid=""
@@ -81,37 +88,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The peers configure themselves; none of the settings above may leak into them.
-oms_vars=(DJANGO_SETTINGS_MODULE DATABASE_URL REDIS_URL SECRET_KEY ALLOWED_HOSTS DEBUG
-  SECURE_SSL_REDIRECT SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE LOG_LEVEL OMS_OUTBOX_RELAY
-  OMS_API_THROTTLE_RATE)
-peer() { env "${oms_vars[@]/#/--unset=}" bash "$@"; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_for_peer_exit() {
-  for _ in $(seq 120); do
-    if ! port_in_use 58000 && ! port_in_use 55432; then return 0; fi
-    sleep 0.5
-  done
-  echo "the peer's server or database is still up after 60 s" >&2
-}
-# Whether a server could listen on the port now: nothing listens there, and no socket
-# (a load generator's connection that has just closed, say) still holds it locally.
-port_bindable() {
-  "$PY" -c 'import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
-}
-wait_for_port() {
-  for _ in $(seq 120); do
-    if port_bindable "$1"; then return 0; fi
-    sleep 0.5
-  done
-  echo "port $1 is still taken after 60 s" >&2
-}
-port=${BENCH_PORT:-58100}
-while port_in_use "$port" || ! port_bindable "$port"; do port=$((port + 1)); done
+port=$(free_port "${BENCH_PORT:-58100}")
 
 start_oms() {
   wait_for_port "$port"
@@ -132,15 +109,8 @@ start_oms() {
   fi
 }
 
-peer_note=""
-sql_note=""
-if [ ! -d "$peer_dir" ]; then
-  peer_note="skipped: peer scripts not found (set OMS_BENCH_PEER_DIR)"
-  sql_note=$peer_note
-elif [ "$(id -u)" != 0 ]; then
-  peer_note="skipped: the peer scripts start their own PostgreSQL and need root"
-  sql_note=$peer_note
-fi
+peer_note=$(peer_skip_reason)
+sql_note=$peer_note
 if [ -n "$peer_note" ]; then echo "peer and SQL limit $peer_note"; fi
 
 # OMS's server closes each connection after its response (gunicorn.conf.py), so the
@@ -210,14 +180,7 @@ for c in $clients; do
     kill "$wpid" 2>/dev/null || true
     wait "$wpid" 2>/dev/null || true
     wpid=""
-    if peer "$peer_dir/sql-limit/run.sh" "$c" "$seconds" \
-      >"$work/sql-$c.txt" 2>"$work/sql-$c.err"; then
-      cut -d' ' -f1 /proc/loadavg >"$work/sql-$c.load" 2>/dev/null || true
-      echo "SQL limit $(grep -E '^tps' "$work/sql-$c.txt" || echo 'printed no result')"
-    else
-      echo "SQL limit run failed:" >&2
-      tail -n 5 "$work/sql-$c.err" >&2
-    fi
+    sql_limit "$c" "$seconds" intake_cond.sql "$work/sql-$c.txt"
   fi
 done
 
@@ -235,3 +198,35 @@ if [ "$invoices" -gt 0 ]; then
     echo "invoicing run failed" >&2
 fi
 "$PY" bench/intake.py report --results "$work"
+"$PY" bench/intake.py dropdb >/dev/null 2>&1 || true
+
+step() { [[ " $suite " == *" $1 "* ]]; }
+
+if step routing; then
+  routing_orders=${BENCH_ROUTING_ORDERS:-$((seconds >= 17 ? 100000 : seconds * 6000))}
+  echo "== routing: a backlog of $routing_orders orders, 1 order per task, then batches on 1, 2, 4 workers"
+  "$PY" bench/routing.py --orders "$routing_orders" --seconds $((seconds * 3)) \
+    --warmup $((seconds / 2)) --workers 1,2,4 --write \
+    --database-url "${BENCH_ROUTING_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench_routing}" \
+    --redis-url "${BENCH_ROUTING_REDIS_URL:-redis://127.0.0.1:6379/13}" >"$work/routing.json" ||
+    echo "routing run failed" >&2
+fi
+
+if step pressure; then
+  # The mixed-SKU SQL limit at 16 clients is the one measured above: handed over, not
+  # measured twice.
+  pressure_seconds=${BENCH_PRESSURE_SECONDS:-$((seconds < 15 ? seconds : 15))}
+  BENCH_SQL_LIMIT_16=$([ -s "$work/sql-16.txt" ] && echo "$work/sql-16.txt" || true) \
+    BENCH_COMMAND="$command_line" BENCH_WARMUP="$warmup" \
+    BENCH_DATABASE_URL=${BENCH_PRESSURE_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench_pressure} \
+    BENCH_REDIS_URL=${BENCH_PRESSURE_REDIS_URL:-redis://127.0.0.1:6379/13} \
+    bash bench/pressure.sh "$pressure_seconds" || echo "pressure run failed" >&2
+fi
+
+if step pipeline; then
+  backlog=${BENCH_PIPELINE_BACKLOG:-$((seconds >= 20 ? 20000 : seconds * 1000))}
+  echo "== background pipeline: one worker, 16 and 4 clients, paced at 8 and 16 orders/s"
+  "$PY" bench/pipeline.py --clients 16 4 --rates 8 16 --seconds "$seconds" \
+    --backlog "$backlog" --command-line "$command_line" || echo "pipeline run failed" >&2
+fi
+echo "== done in $((SECONDS / 60)) min $((SECONDS % 60)) s: ${suite// /, }; docs/benchmarks.md written"
