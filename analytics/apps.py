@@ -14,7 +14,8 @@ class AnalyticsConfig(AppConfig):
         from django.contrib import admin  # noqa: PLC0415 - app registry
 
         from .dashboard import dashboard_context  # noqa: PLC0415 - app registry
-        from .routers import reading_reports  # noqa: PLC0415
+        from .routers import reading_reports, reports_database  # noqa: PLC0415
+        from .sql import report_session  # noqa: PLC0415
 
         # The admin index becomes the dashboard: the same page (its app list stays, below
         # the panels), with the role's figures in its context. Wrapped on the instance
@@ -25,7 +26,8 @@ class AnalyticsConfig(AppConfig):
         def index(
             request: HttpRequest, extra_context: dict[str, Any] | None = None
         ) -> TemplateResponse:
-            with reading_reports():  # the read replica, when there is one
+            # The read replica, when there is one, in a session sized for reports.
+            with reading_reports(), report_session(reports_database()):
                 context = {**dashboard_context(request), **(extra_context or {})}
             return original(request, extra_context=context)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connection, connections, transaction
 
 from fulfillment.models import FulfillmentOrder, Shipment
 from inventory.models import Location
@@ -145,3 +148,52 @@ def carrier_totals(
             (name, int(n), int(ok), int(done), float(days or 0))
             for name, n, ok, done, days in cursor.fetchall()
         ]
+
+
+# --- the orders of a period, as a range of ids ---------------------------------------
+# Orders are numbered as they come, so the orders placed in a period are nearly a range of
+# ids. That range bounds the scan of their lines (and their fulfillment orders and
+# lines): an index range over a tenth of a table instead of a scan of all of it. It is
+# only a bound: the period's own condition still decides, so an order placed long after it
+# was created (a draft) widens the range, never loses a row.
+
+
+def placed_order_id_range(database: str, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+    """The lowest and highest id of the orders placed in ``[start, end)``; (0, -1) when
+    there are none. On PostgreSQL, from the placement-time index alone (it carries the
+    ids): ``OFFSET 0`` keeps the planner from turning min/max into a walk of the primary
+    key that filters every older order."""
+    table = Order._meta.db_table
+    sql = (
+        f"SELECT min(id), max(id) FROM (SELECT id FROM {table} "  # noqa: S608 - table name
+        "WHERE placed_at >= %s AND placed_at < %s OFFSET 0) AS placed"
+    )
+    if connections[database].vendor != "postgresql":
+        sql = f"SELECT min(id), max(id) FROM {table} WHERE placed_at >= %s AND placed_at < %s"  # noqa: S608
+    with connections[database].cursor() as cursor:
+        cursor.execute(sql, [start, end])
+        low, high = cursor.fetchone()
+    return (low, high) if low is not None else (0, -1)
+
+
+# --- the session a report's queries run in ---------------------------------------------
+
+
+@contextmanager
+def report_session(database: str) -> Iterator[None]:
+    """Run a page's report queries in one transaction with the memory a report needs.
+
+    A report groups a few hundred thousand rows (a quarter's lines by SKU, counting
+    distinct orders): with PostgreSQL's default ``work_mem`` of 4 MB those sorts spill to
+    disk. ``OMS_REPORTS_WORK_MEM`` (default 64MB) is given to this transaction only, so the
+    order-taking connections keep the server's default. JIT compilation is turned off
+    for it too: on these queries it cost a fifth of the time and saved nothing."""
+    if connections[database].vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=database), connections[database].cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)",
+            [settings.OMS_REPORTS_WORK_MEM],
+        )
+        yield

@@ -161,6 +161,10 @@ DATABASES = {
 database_pool(DATABASES["default"])
 # A read replica for the reports, their exports and the dashboard (analytics.routers);
 # without it they read the default database. Tests mirror it onto the default one.
+# Memory for the sorts and groupings of one dashboard or report page (its transaction
+# only; the order-taking connections keep the server's default).
+OMS_REPORTS_WORK_MEM = os.environ.get("OMS_REPORTS_WORK_MEM", "64MB")
+
 if os.environ.get("REPORTS_DATABASE_URL"):
     DATABASES["reports"] = database_config(
         os.environ["REPORTS_DATABASE_URL"],

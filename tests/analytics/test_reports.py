@@ -13,9 +13,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from analytics import reports
+from analytics import admin_reports, reports
 from analytics.routers import ReportsRouter, reading_reports, reports_database
 from analytics.selectors import Filters
+from analytics.sql import report_session
 from core.actors import Actor
 from fulfillment.models import FulfillmentOrder, FulfillmentOrderLine, FulfillmentStatus, Shipment
 from inventory.models import ProductCategory, StaffLocation, StockLevel, StockMovement
@@ -113,15 +114,17 @@ def sales(catalogue):
     return made
 
 
-def one_query(selector, filters):
+def one_query(selector, filters, *, queries_expected=1):
+    """The report in one grouped query (the line reports read the period's range of
+    order ids first: ``queries_expected=2``)."""
     with CaptureQueriesContext(connection) as queries:
         report = selector(filters)
-    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert len(queries) == queries_expected, [q["sql"] for q in queries]
     return report
 
 
 def test_sales_by_sku_sums_units_and_line_revenue_in_one_query(sales):
-    report = one_query(reports.sales_by_sku, week())
+    report = one_query(reports.sales_by_sku, week(), queries_expected=2)
     assert report.columns == (
         "SKU", "Orders", "Units sold", "Units shipped", "Units returned", "Revenue",
     )  # fmt: skip
@@ -135,7 +138,7 @@ def test_sales_by_sku_sums_units_and_line_revenue_in_one_query(sales):
 
 
 def test_sales_by_category_adds_up_its_skus(sales):
-    report = one_query(reports.sales_by_category, week())
+    report = one_query(reports.sales_by_category, week(), queries_expected=2)
     assert report.rows == [
         ("Shirts", 3, 5, 4, 1, Decimal("95.00")),
         ("Mugs", 1, 4, 0, 0, Decimal("20.00")),
@@ -180,13 +183,13 @@ def test_sales_by_location_values_the_units_sent_there(sales):
             fulfillment_order=fo, order_line=made.lines.get(), quantity=units,
             quantity_shipped=units if made is sales["a1"] else 0,
         )  # fmt: skip
-    report = one_query(reports.sales_by_location, week())
+    report = one_query(reports.sales_by_location, week(), queries_expected=2)
     assert report.rows == [
         ("EAST", 2, 7, 3, Decimal("80.00")),  # 3 x 20 + 4 x 5
         ("WEST", 1, 1, 0, Decimal("15.00")),
     ]
     # The sales reports narrowed to a location keep the lines sent there.
-    by_sku = one_query(reports.sales_by_sku, week(location_id=west.pk))
+    by_sku = one_query(reports.sales_by_sku, week(location_id=west.pk), queries_expected=2)
     assert [row[0] for row in by_sku.rows] == ["SHIRT-B"]
 
 
@@ -396,3 +399,76 @@ def test_a_user_assigned_to_a_location_reports_on_it_only(make_staff, sales):
     # Asking for another location is refused by the form: the page stays on theirs.
     refused = client.get(f"/admin/reports/sales-by-sku/?{query}&location={east.pk}")
     assert "SHIRT-A" not in refused.content.decode()
+
+
+# --- reading a period's lines through its range of order ids -------------------------
+
+
+def test_an_order_placed_long_after_it_was_created_is_still_in_its_periods_reports(catalogue):
+    # A draft created first (the lowest id) and placed within the week, then orders
+    # created and placed before the week: the week's range of order ids starts at the
+    # draft's, so its lines and fulfillment are counted.
+    late = order(days_ago(1), product=catalogue["mug"], quantity=2)
+    for _ in range(3):
+        order(days_ago(30), product=catalogue["mug"], quantity=5)
+    recent = order(days_ago(2), product=catalogue["mug"], quantity=1)
+    assert late.pk < recent.pk
+    location = LocationFactory(code="EARLY")
+    for placed in (late, recent):
+        made = FulfillmentOrder.objects.create(
+            number=f"F-{placed.pk}", order=placed, location=location, ship_by_date=TODAY
+        )
+        line = placed.lines.get()
+        FulfillmentOrderLine.objects.create(
+            fulfillment_order=made, order_line=line, quantity=line.quantity_ordered
+        )
+
+    by_sku = reports.sales_by_sku(week())
+    by_location = reports.sales_by_location(week())
+
+    assert by_sku.rows == [("MUG", 2, 3, 0, 0, Decimal("30.00"))]
+    assert [row[:3] for row in by_location.rows] == [("EARLY", 2, 3)]
+
+
+def test_a_period_without_orders_reads_no_lines(catalogue):
+    order(days_ago(30), product=catalogue["mug"])
+
+    assert reports.sales_by_sku(week()).rows == []
+    assert reports.sales_by_location(week()).rows == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL settings")
+@pytest.mark.django_db(transaction=True)  # the session's transaction is the outermost one
+def test_a_report_page_has_its_own_memory_and_no_jit_and_leaves_the_connection_as_it_was():
+    def setting(name):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT current_setting('{name}')")
+            return cursor.fetchone()[0]
+
+    before = (setting("work_mem"), setting("jit"))
+    with report_session("default"):
+        inside = (setting("work_mem"), setting("jit"))
+    after = (setting("work_mem"), setting("jit"))
+
+    assert inside == ("64MB", "off")
+    assert after == before
+    assert before[0] != "64MB"
+
+
+def test_a_long_report_page_shows_its_first_rows_and_downloads_them_all(
+    client_for, catalogue, monkeypatch
+):
+    monkeypatch.setattr(admin_reports, "PAGE_ROWS", 2)
+    for n in range(3):
+        order(days_ago(1), product=ProductFactory(sku=f"SKU-{n}"), price=f"{10 + n}.00")
+    client = client_for("manager")
+    url = "/admin/reports/sales-by-sku/?start_date=2026-03-04&end_date=2026-03-10"
+
+    page = client.get(url).content.decode()
+    download = list(csv.reader(io.StringIO(client.get(url + "&format=csv").content.decode())))
+
+    assert "The first 2 of 3 rows; the downloads have every row." in page
+    assert "SKU-2" in page  # the largest first
+    assert "SKU-1" in page
+    assert "SKU-0" not in page
+    assert [row[0] for row in download[1:]] == ["SKU-2", "SKU-1", "SKU-0"]
