@@ -32,13 +32,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # Session, user (with their preferences), the order (with its joins), its lines, the
-# timeline and its agents' notes (pinned ones and those the timeline shows), open holds
-# (the summary card and the buttons), the holds' history (the inline), then the
+# timeline and its agents' notes (pinned ones and those the timeline shows), the holds
+# (one read: the inline's history, of which the summary card and its buttons take the
+# open ones), then the
 # fulfilment sections: fulfilment orders and their lines, shipments and their tracking
 # events, routing decisions, then billing's section: the order's invoices, its credit
 # notes (with their invoices); returns' section: the order's returns (their lines only
 # when it has some); notifications.
-ORDER_PAGE_QUERIES = 17
+ORDER_PAGE_QUERIES = 16
 # Without fulfilment orders or shipments, their prefetches have nothing to fetch.
 UNROUTED_ORDER_PAGE_QUERIES = ORDER_PAGE_QUERIES - 2
 ADDRESS = {
@@ -201,7 +202,7 @@ def test_an_unrouted_order_says_so(admin_client, operator, warehouses, method):
 # A draft's page: the same session, user, order, timeline and notes, holds and buttons
 # queries (its lines are not the page's table), then its lines, its reservations and the
 # network and per-location availability (two).
-DRAFT_PAGE_QUERIES = 11
+DRAFT_PAGE_QUERIES = 10
 
 
 def test_draft_page_query_count_does_not_grow_with_its_lines(
