@@ -746,7 +746,7 @@ def main() -> None:
     p = sub.add_parser("batch", help="the batch figure on its own (server, load, check)")
     p.add_argument("--port", type=int, default=58300, help="or the next free one")
     p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--batch-clients", type=int, default=4)
+    p.add_argument("--batch-clients", type=int, default=8)
     p.add_argument("--seconds", type=float, default=15)
     p.add_argument("--warmup", type=float, default=3)
     p.add_argument("--keep-database", action="store_true")

@@ -9,9 +9,11 @@
 #   bash bench/pressure.sh [SECONDS]
 #
 # Settings (environment): BENCH_SECONDS (15), BENCH_WARMUP (3), BENCH_BATCH_SIZE (100
-# orders per batch request), BENCH_BATCH_CLIENTS (4), BENCH_DATABASE_URL (dropped and
-# recreated; its name must contain "bench"), BENCH_REDIS_URL (emptied), BENCH_PORT
-# (58200, or the next free port), OMS_BENCH_PEER_DIR (default ../shared/bench-peer),
+# orders per batch request), BENCH_BATCH_CLIENTS (8: two batches in flight per server
+# worker process, so one is parsed while the other waits on the database),
+# BENCH_DATABASE_URL (dropped and recreated; its name must contain "bench"),
+# BENCH_REDIS_URL (emptied), BENCH_PORT (58200, or the next free port),
+# OMS_BENCH_PEER_DIR (default ../shared/bench-peer),
 # BENCH_SQL_LIMIT_16 (the output of a SQL-limit run of intake_cond.sql at 16 clients
 # in the same benchmark run: used instead of measuring it again).
 set -euo pipefail
@@ -24,7 +26,7 @@ cd "$root"
 seconds=${1:-${BENCH_SECONDS:-15}}
 warmup=${BENCH_WARMUP:-3}
 batch_size=${BENCH_BATCH_SIZE:-100}
-batch_clients=${BENCH_BATCH_CLIENTS:-4}
+batch_clients=${BENCH_BATCH_CLIENTS:-8}
 
 oms_production_env \
   "${BENCH_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench_pressure}" \
