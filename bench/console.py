@@ -1059,19 +1059,41 @@ def markdown(measured: dict[str, Any], generated: dict[str, Any] | None, command
             else "Every console page is within the target in this run."
         ),
         "",
+        (
+            'How the console stays within it (docs/console.md, "How it stays fast"): no page '
+            "counts a million rows (the unfiltered list reads the planner's estimate, a filter or "
+            'a search counts at most 10,001 rows, "more than 10,000"), where the plain admin '
+            "counts twice on every page; a search runs once per page, in one query that takes the "
+            "matches' keys newest first from indexes (trigram, reversed phone digits, "
+            "`(customer_id, id)` and `(sku, order_id)`), and the page's rows are then fetched by "
+            "key; a deep page skips its offset over the primary keys alone; the list loads only "
+            "the columns it shows. The order page's query count does not grow with its lines "
+            "(pinned in `tests/admin/test_query_counts_all.py`). The plain admin's `icontains` "
+            "across joined tables reads every order for any search."
+        ),
+        "",
     ]
     return "\n".join(out)
 
 
-def write_docs(text: str) -> None:
-    content = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = content.find(SECTION)
+def replace_section(path: Path, heading: str, text: str) -> None:
+    """Put ``text`` in place of the section that starts with ``heading`` in ``path``, up to
+    the next heading or marked block of another writer (``## ``, ``# `` or ``<!--``), or
+    add it at the end. The other sections, whichever command wrote them, stay as they are."""
+    content = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = content.find(heading)
     if start == -1:
         content = content.rstrip("\n") + "\n\n" + text
     else:
-        end = content.find("\n## ", start + len(SECTION))
+        after = start + len(heading)
+        ends = [i for i in (content.find(m, after) for m in ("\n## ", "\n# ", "\n<!--")) if i != -1]
+        end = min(ends) if ends else -1
         content = content[:start] + text + ("\n" + content[end + 1 :] if end != -1 else "")
-    DOCS.write_text(content.rstrip("\n") + "\n")
+    path.write_text(content.rstrip("\n") + "\n")
+
+
+def write_docs(text: str) -> None:
+    replace_section(DOCS, SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.console import DEFAULT_DB, percentile, setup_django  # noqa: E402
+from bench.console import DEFAULT_DB, percentile, replace_section, setup_django  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Dashboard and reports at a million orders"
@@ -180,19 +180,16 @@ and sales by channel from the daily summary for past days and from the orders fo
 record through the indexes on the orders' placement time and the shipments' departure
 time, and PostgreSQL adds up the shipping figures in one query each. Sales by SKU, by
 category and by location group every order line of the period (a per-day-and-SKU summary
-would hold about as many rows as the lines at 5,000 SKUs).
+would hold about as many rows as the lines at 5,000 SKUs): they read the lines within the
+period's range of order ids, taken from the placement-time index, instead of scanning all
+three million. Every page runs in one transaction with 64 MB of work memory and no JIT
+(`OMS_REPORTS_WORK_MEM`), so its sorts stay in memory; report pages show their first 500
+rows (the downloads have all).
 """
 
 
 def write_docs(text: str) -> None:
-    content = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = content.find(SECTION)
-    if start == -1:
-        content = content.rstrip("\n") + "\n\n" + text
-    else:
-        end = content.find("\n## ", start + len(SECTION))
-        content = content[:start] + text + ("\n" + content[end + 1 :] if end != -1 else "")
-    DOCS.write_text(content.rstrip("\n") + "\n")
+    replace_section(DOCS, SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> None:
