@@ -26,8 +26,9 @@
 # runs), BENCH_CARD_CLIENTS ("16": client counts also run with card payments; "" for
 # none), BENCH_INVOICES (200 shipped orders invoiced by one worker, or 10 per second
 # of BENCH_SECONDS when less; 0 to skip),
-# BENCH_ROUTING_ORDERS (the routing backlog: 100000, or 6000 per second of
-# BENCH_SECONDS when less), BENCH_PRESSURE_SECONDS (15, or BENCH_SECONDS when less),
+# BENCH_ROUTING_ORDERS (the routing backlog: 200000, or 10000 per second of
+# BENCH_SECONDS when less: batches drain over 500 orders/s on one worker, and the 1-, 2-
+# and 4-worker runs share the backlog, so the last run needs orders left to route), BENCH_PRESSURE_SECONDS (15, or BENCH_SECONDS when less),
 # BENCH_PIPELINE_BACKLOG (20000, or 1000 per second of BENCH_SECONDS when less),
 # BENCH_INVOICING_DATABASE_URL (oms_bench_invoicing, dropped and recreated),
 # BENCH_INVOICING_REDIS_URL (database 12, emptied),
@@ -203,7 +204,7 @@ fi
 step() { [[ " $suite " == *" $1 "* ]]; }
 
 if step routing; then
-  routing_orders=${BENCH_ROUTING_ORDERS:-$((seconds >= 17 ? 100000 : seconds * 6000))}
+  routing_orders=${BENCH_ROUTING_ORDERS:-$((seconds >= 20 ? 200000 : seconds * 10000))}
   routing_db=${BENCH_ROUTING_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/oms_bench_routing}
   echo "== routing: a backlog of $routing_orders orders, 1 order per task, then batches on 1, 2, 4 workers"
   "$PY" bench/routing.py --orders "$routing_orders" --seconds $((seconds * 3)) \
