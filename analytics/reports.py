@@ -80,23 +80,31 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def _sold_in_period(filters: Filters, database: str, order: str) -> Q:
+    """The orders placed in the period and not cancelled, in the shop's currency and in
+    the channel, reached through the path ``order`` ("order" from an order line). The
+    period's orders are first a range of ids: the rows are read from that range of their
+    order index, not from a scan of the whole table (``sql.placed_order_id_range``)."""
+    low, high = sql.placed_order_id_range(database, filters.start_at, filters.end_at)
+    sold = Q(
+        **{
+            f"{order}_id__gte": low,
+            f"{order}_id__lte": high,
+            f"{order}__placed_at__gte": filters.start_at,
+            f"{order}__placed_at__lt": filters.end_at,
+            f"{order}__currency": settings.OMS_DEFAULT_CURRENCY,
+        }
+    ) & ~Q(**{f"{order}__status__in": NOT_SOLD})
+    if filters.channel:
+        sold &= Q(**{f"{order}__channel": filters.channel})
+    return sold
+
+
 def _sold_lines(filters: Filters) -> Any:
     """Lines of the orders placed in the period and not cancelled, in the shop's
     currency, in the channel, and (with a location) routed there."""
     database = reports_database()
-    low, high = sql.placed_order_id_range(database, filters.start_at, filters.end_at)
-    lines = OrderLine.objects.using(database).filter(
-        # The period's orders as a range of ids first: the lines are read from that range
-        # of their order index, not from a scan of every line (``sql.placed_order_id_range``).
-        order_id__gte=low,
-        order_id__lte=high,
-        order__placed_at__gte=filters.start_at,
-        order__placed_at__lt=filters.end_at,
-        order__currency=settings.OMS_DEFAULT_CURRENCY,
-    )
-    lines = lines.exclude(order__status__in=NOT_SOLD)
-    if filters.channel:
-        lines = lines.filter(order__channel=filters.channel)
+    lines = OrderLine.objects.using(database).filter(_sold_in_period(filters, database, "order"))
     if filters.location_id is not None:
         lines = lines.filter(
             pk__in=FulfillmentOrderLine.objects.filter(
@@ -228,17 +236,9 @@ def sales_by_location(filters: Filters) -> Report:
     """Per fulfillment location: orders sent there, units sent and shipped, and the value
     of the units sent (unit price times units, before discounts and tax)."""
     database = reports_database()
-    low, high = sql.placed_order_id_range(database, filters.start_at, filters.end_at)
     lines = FulfillmentOrderLine.objects.using(database).filter(
-        fulfillment_order__order_id__gte=low,
-        fulfillment_order__order_id__lte=high,
-        fulfillment_order__order__placed_at__gte=filters.start_at,
-        fulfillment_order__order__placed_at__lt=filters.end_at,
-        fulfillment_order__order__currency=settings.OMS_DEFAULT_CURRENCY,
+        _sold_in_period(filters, database, "fulfillment_order__order")
     )
-    lines = lines.exclude(fulfillment_order__order__status__in=NOT_SOLD)
-    if filters.channel:
-        lines = lines.filter(fulfillment_order__order__channel=filters.channel)
     if filters.location_id is not None:
         lines = lines.filter(fulfillment_order__location_id=filters.location_id)
     value = ExpressionWrapper(F("quantity") * F("order_line__unit_price"), output_field=MONEY)
