@@ -39,6 +39,16 @@ from tests.factories import (
 )
 from tests.inventory.legacy import legacy_reservation
 
+# The ship-to of the orders the world below places.
+RENO_ADDRESS = {
+    "name": "Pat Buyer",
+    "line1": "2 Elm St",
+    "city": "Reno",
+    "region": "NV",
+    "postal_code": "89502",
+    "country": "US",
+}
+
 
 @pytest.fixture
 def make_staff(db) -> Callable[[str], User]:
@@ -159,14 +169,7 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
             customer=CustomerFactory(),
             channel="web",
             shipping_method_code=open_hold.order.shipping_method.code,
-            shipping_address={
-                "name": "Pat Buyer",
-                "line1": "2 Elm St",
-                "city": "Reno",
-                "region": "NV",
-                "postal_code": "89502",
-                "country": "US",
-            },
+            shipping_address=dict(RENO_ADDRESS),
             lines=[LineRequest(sku=parcel.sku, quantity=1)],
         ),
         actor=operator,
@@ -206,14 +209,7 @@ def world(stocked_level, open_hold, operator) -> dict[str, Any]:
             customer=CustomerFactory(),
             channel="sales",
             shipping_method_code=open_hold.order.shipping_method.code,
-            shipping_address={
-                "name": "Pat Buyer",
-                "line1": "2 Elm St",
-                "city": "Reno",
-                "region": "NV",
-                "postal_code": "89502",
-                "country": "US",
-            },
+            shipping_address=dict(RENO_ADDRESS),
             lines=[LineRequest(sku=quoted.sku, quantity=1)],
         ),
         actor=operator,
