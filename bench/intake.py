@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import platform
@@ -312,12 +313,46 @@ def queries(args: argparse.Namespace) -> None:
         print(f"  {statement}")
 
 
+def post_in_process(
+    application: Any, path: str, body: bytes, api_key: str, *, idempotency_key: str = ""
+) -> tuple[str, bytes]:
+    """POST ``body`` to ``path`` straight through the WSGI ``application`` (no server, no
+    socket), as an API client with ``api_key``: the response's status line and body."""
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {api_key}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if idempotency_key:
+        environ["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
+    statuses: list[str] = []
+    result = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    payload = b"".join(result)
+    result.close()  # as a WSGI server does: ends the request (request_finished)
+    return statuses[0], payload
+
+
 def inprocess(args: argparse.Namespace) -> None:
     """CPU per order of one thread placing orders straight through the WSGI application
     (no HTTP server, no load generator), and of its database backend: the steadiest
     measure of the order path's own cost on a shared machine."""
     _django()
-    import io
 
     from django.db import connection
 
@@ -328,36 +363,11 @@ def inprocess(args: argparse.Namespace) -> None:
 
     def place(sequence: int) -> None:
         body = order_body(rng, state["skus"], LINES_PER_ORDER, f"PO-INPROCESS-{sequence}")
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": ORDERS_PATH,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Bearer {state['api_key']}",
-            "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        statuses: list[str] = []
-        result = application(
-            environ, lambda status, headers, exc_info=None: statuses.append(status)
+        status, payload = post_in_process(
+            application, ORDERS_PATH, body, state["api_key"], idempotency_key=uuid.uuid4().hex
         )
-        payload = b"".join(result)
-        result.close()  # as a WSGI server does: ends the request (request_finished)
-        if not statuses[0].startswith("201"):
-            sys.exit(f"in-process order failed: {statuses[0]} {payload[:300]!r}")
+        if not status.startswith("201"):
+            sys.exit(f"in-process order failed: {status} {payload[:300]!r}")
 
     def backend_seconds() -> float | None:
         with connection.cursor() as cursor:

@@ -519,7 +519,6 @@ def batch_cpu(args: argparse.Namespace) -> None:
     path storefront batches still take): the steadiest before/after on a shared machine.
     Needs a seeded database (``bench/intake.py seed``) and its state file."""
     intake._django()
-    import io
 
     from django.db import connection
 
@@ -531,36 +530,10 @@ def batch_cpu(args: argparse.Namespace) -> None:
 
     def post(tag: str) -> None:
         body = _batch_body(rng, state["skus"], args.batch_size, tag)
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": BATCH_PATH,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Bearer {state['api_key']}",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        statuses: list[str] = []
-        result = application(
-            environ, lambda status, headers, exc_info=None: statuses.append(status)
-        )
-        payload = b"".join(result)
-        result.close()
-        placed = json.loads(payload).get("placed") if statuses[0].startswith("200") else None
+        status, payload = intake.post_in_process(application, BATCH_PATH, body, state["api_key"])
+        placed = json.loads(payload).get("placed") if status.startswith("200") else None
         if placed != args.batch_size:
-            sys.exit(f"batch failed: {statuses[0]} {payload[:300]!r}")
+            sys.exit(f"batch failed: {status} {payload[:300]!r}")
 
     def backend_seconds() -> float | None:
         with connection.cursor() as cursor:
